@@ -1,0 +1,15 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use crate::auth::keys::KeyRing;
+use crate::auth::token::Issuer;
+use crate::store::Store;
+
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub keys: KeyRing,
+    pub issuer: Issuer,
+}
+
+pub type AppState = Arc<App>;

@@ -1,0 +1,13 @@
+//! Tokens, keys, scopes and password hashing.
+
+pub mod client_credentials;
+pub mod keys;
+pub mod password;
+mod scope_table;
+pub mod scopes;
+pub mod token;
+
+/// Every operation of the scope table: (method, path, operationId, scopes).
+pub fn scope_table_operations() -> &'static [(&'static str, &'static str, &'static str, &'static [&'static str])] {
+    scope_table::OPERATIONS
+}

@@ -1,0 +1,13 @@
+//! Types and rules with no I/O: what a user is, how Auth0 validates, defaults and merges.
+
+pub mod connection;
+pub mod create_user;
+pub mod ids;
+pub mod metadata;
+pub mod password_policy;
+pub mod schema;
+pub mod time;
+pub mod update_user;
+pub mod user;
+pub mod user_schemas;
+pub mod username;

@@ -1,0 +1,213 @@
+//! The user profile as Auth0 stores and renders it.
+//!
+//! Every optional attribute is `Option`: Auth0 leaves unset attributes out of its responses
+//! rather than writing `null`, so rendering skips `None`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::time::{self, Timestamp};
+
+pub type Metadata = Map<String, Value>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub username: Option<String>,
+    pub phone_number: Option<String>,
+    pub phone_verified: Option<bool>,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub picture: Option<String>,
+    pub blocked: Option<bool>,
+    pub app_metadata: Option<Metadata>,
+    pub user_metadata: Option<Metadata>,
+    /// The first identity is the primary one; it decides the user's connection.
+    pub identities: Vec<Identity>,
+    pub multifactor: Option<Vec<String>>,
+    pub multifactor_last_modified: Option<Timestamp>,
+    pub last_ip: Option<String>,
+    pub last_login: Option<Timestamp>,
+    pub logins_count: Option<i64>,
+    pub last_password_reset: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One entry of `identities`: a credential in one connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    pub connection: String,
+    /// The id inside the provider, without the `provider|` prefix.
+    pub user_id: String,
+    pub provider: String,
+    #[serde(rename = "isSocial")]
+    pub is_social: bool,
+    /// Profile of a linked (secondary) identity.
+    #[serde(rename = "profileData", default, skip_serializing_if = "Option::is_none")]
+    pub profile_data: Option<Metadata>,
+}
+
+impl User {
+    pub fn primary_identity(&self) -> &Identity {
+        &self.identities[0]
+    }
+
+    pub fn connection(&self) -> &str {
+        &self.primary_identity().connection
+    }
+
+    /// What identifies the primary identity inside its connection, and so must be unique
+    /// there: email and username for database users, the email or phone number for
+    /// passwordless users.
+    pub fn credential_keys(&self) -> CredentialKeys<'_> {
+        let (email, username, phone_number) = match self.primary_identity().provider.as_str() {
+            "auth0" => (self.email.as_deref(), self.username.as_deref(), None),
+            "email" => (self.email.as_deref(), None, None),
+            "sms" => (None, None, self.phone_number.as_deref()),
+            _ => (None, None, None),
+        };
+        CredentialKeys { email, username, phone_number }
+    }
+
+    /// The user as Auth0 renders it, keeping only the fields `projection` allows.
+    pub fn to_json(&self, projection: &Projection) -> Map<String, Value> {
+        let mut out = Map::new();
+        let mut put = |key: &'static str, value: Option<Value>| {
+            if let Some(value) = value
+                && projection.allows(key)
+            {
+                out.insert(key.to_owned(), value);
+            }
+        };
+        let string = |s: &Option<String>| s.as_ref().map(|s| Value::String(s.clone()));
+        let stamp = |t: &Option<Timestamp>| t.as_ref().map(|t| Value::String(time::format(t)));
+        // Auth0 writes stored attributes in alphabetical order, then the rest.
+        put("blocked", self.blocked.map(Value::Bool));
+        put("created_at", stamp(&Some(self.created_at)));
+        put("email", string(&self.email));
+        put("email_verified", self.email_verified.map(Value::Bool));
+        put("family_name", string(&self.family_name));
+        put("given_name", string(&self.given_name));
+        put("identities", Some(serde_json::to_value(&self.identities).expect("identities serialize")));
+        put("name", string(&self.name));
+        put("nickname", string(&self.nickname));
+        put("phone_number", string(&self.phone_number));
+        put("phone_verified", self.phone_verified.map(Value::Bool));
+        put("picture", string(&self.picture));
+        put("updated_at", stamp(&Some(self.updated_at)));
+        put("user_id", Some(Value::String(self.user_id.clone())));
+        put("user_metadata", self.user_metadata.clone().map(Value::Object));
+        put("username", string(&self.username));
+        put("last_password_reset", stamp(&self.last_password_reset));
+        put("app_metadata", self.app_metadata.clone().map(Value::Object));
+        put("multifactor", self.multifactor.as_ref().map(|m| Value::from(m.clone())));
+        put("multifactor_last_modified", stamp(&self.multifactor_last_modified));
+        put("last_ip", string(&self.last_ip));
+        put("last_login", stamp(&self.last_login));
+        put("logins_count", self.logins_count.map(Value::from));
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialKeys<'a> {
+    pub email: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub phone_number: Option<&'a str>,
+}
+
+/// `fields` + `include_fields`: which top-level attributes a response carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projection {
+    fields: Vec<String>,
+    include: bool,
+}
+
+impl Projection {
+    /// All fields.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// `fields` is Auth0's comma-separated list; `include` is `include_fields` (default true).
+    pub fn new(fields: Option<&str>, include: bool) -> Self {
+        let fields: Vec<String> =
+            fields.unwrap_or_default().split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect();
+        Self { fields, include }
+    }
+
+    pub fn allows(&self, key: &str) -> bool {
+        if self.fields.is_empty() {
+            return true;
+        }
+        self.fields.iter().any(|f| f == key) == self.include
+    }
+}
+
+/// Auth0's default `picture`: the Gravatar of the email, falling back to an avatar with the
+/// user's initials; without an email, Auth0's default avatar.
+pub fn default_picture(email: Option<&str>, display_name: &str) -> String {
+    match email {
+        Some(email) => {
+            let initials = initials(display_name);
+            use md5::{Digest, Md5};
+            let hash = hex::encode(Md5::digest(email.trim().to_lowercase().as_bytes()));
+            format!(
+                "https://s.gravatar.com/avatar/{hash}?s=480&r=pg&d=https%3A%2F%2Fcdn.auth0.com%2Favatars%2F{initials}.png"
+            )
+        }
+        None => "https://cdn.auth0.com/avatars/default.png".to_owned(),
+    }
+}
+
+/// Two lowercase letters: the first letters of the first two words, or the first two
+/// characters of a single word (`chuck@example.com` → `ch`, `John Doe` → `jd`).
+fn initials(display_name: &str) -> String {
+    let words: Vec<&str> = display_name.split_whitespace().collect();
+    let picked: String = match words.as_slice() {
+        [first, second, ..] => first.chars().take(1).chain(second.chars().take(1)).collect(),
+        [single] => single.chars().filter(|c| c.is_alphanumeric()).take(2).collect(),
+        [] => String::new(),
+    };
+    let picked = picked.to_lowercase();
+    if picked.is_empty() { "default".to_owned() } else { picked }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gravatar_matches_recordings() {
+        // TestUserManager_Create.yaml and TestAccUser.yaml.
+        assert_eq!(
+            default_picture(Some("chuck@example.com"), "chuck"),
+            "https://s.gravatar.com/avatar/0b79e7da7bc7877560620cf8f2cc93ae?s=480&r=pg&d=https%3A%2F%2Fcdn.auth0.com%2Favatars%2Fch.png"
+        );
+        assert_eq!(
+            default_picture(Some("testaccuser@acceptance.test.com"), "testaccuser@acceptance.test.com"),
+            "https://s.gravatar.com/avatar/324ad113b0ef6dabbb2c2c4cf8a8d108?s=480&r=pg&d=https%3A%2F%2Fcdn.auth0.com%2Favatars%2Fte.png"
+        );
+    }
+
+    #[test]
+    fn initials_of_names() {
+        assert_eq!(initials("John Doe"), "jd");
+        assert_eq!(initials("+14155550100"), "14");
+        assert_eq!(initials(""), "default");
+    }
+
+    #[test]
+    fn projection_includes_or_excludes() {
+        let include = Projection::new(Some("email, name"), true);
+        assert!(include.allows("email") && include.allows("name") && !include.allows("user_id"));
+        let exclude = Projection::new(Some("email"), false);
+        assert!(!exclude.allows("email") && exclude.allows("user_id"));
+        assert!(Projection::new(Some(""), true).allows("anything"));
+    }
+}

@@ -1,0 +1,82 @@
+//! Extractors that turn malformed input into Auth0's errors instead of axum's plain-text
+//! rejections.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde_json::Value;
+
+use crate::domain::ids;
+use crate::error::ApiError;
+
+/// Auth0's request size limit.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Reads the body up to `MAX_BODY_BYTES`.
+pub async fn read_body(request: Request) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await.map_err(|error| {
+        let too_large =
+            std::error::Error::source(&error).is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::payload_too_large(MAX_BODY_BYTES)
+        } else {
+            ApiError::bad_request(None, "Invalid request payload")
+        }
+    })
+}
+
+/// A JSON request body, as a value still to be checked against the operation's schema.
+/// An absent body reads as `{}`.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        let bytes = read_body(request).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(Value::Object(Default::default())));
+        }
+        if let Some(kind) = content_type
+            && kind != "application/json"
+            && !kind.ends_with("+json")
+        {
+            return Err(ApiError::new(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, None, "Unsupported Media Type"));
+        }
+        serde_json::from_slice(&bytes)
+            .map(Self)
+            .map_err(|_| ApiError::bad_request(Some("invalid_body"), "Invalid request payload JSON format"))
+    }
+}
+
+/// The `{id}` of a user path, percent-decoded (`auth0%7C…` is `auth0|…`) and checked the
+/// way Auth0 checks it: a provider, a pipe, and an id.
+pub struct UserIdPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserIdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::invalid_uri("Path validation error: 'Invalid URI encoding' on property id."))?;
+        let id = params.iter().find(|(name, _)| *name == "id").map(|(_, value)| value.to_owned()).unwrap_or_default();
+        if ids::split_user_id(&id).is_none() {
+            let description = match parts.method.as_str() {
+                "DELETE" => "ID of the user to delete",
+                "PATCH" => "ID of the user to update",
+                _ => "ID of the user to retrieve",
+            };
+            return Err(ApiError::invalid_uri(format!(
+                "Path validation error: 'String does not match pattern ^.+\\|.+$: {id}' on property id ({description})."
+            )));
+        }
+        Ok(Self(id))
+    }
+}

@@ -1,0 +1,144 @@
+//! The HTTP surface: one module per resource, mirroring Auth0's API tree, and the layers
+//! every request passes through (request log, authentication and scope checks, limits).
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, RawPathParams, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, get, on};
+use axum::{Json, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::app::AppState;
+use crate::auth::scopes;
+use crate::auth::token;
+use crate::error::ApiError;
+
+pub mod error;
+pub mod extract;
+mod oauth;
+mod query;
+mod response;
+mod users;
+
+/// Operations of Auth0's users API that Roster serves; the rest of the scope table answers
+/// 501 until an issue fills them in.
+const IMPLEMENTED: &[(&str, &str)] = &[
+    ("GET", "/users"),
+    ("POST", "/users"),
+    ("GET", "/users/{id}"),
+    ("PATCH", "/users/{id}"),
+    ("DELETE", "/users/{id}"),
+];
+
+const API_PREFIX: &str = "/api/v2";
+
+pub fn router(app: AppState) -> Router {
+    let api = pending_operations(users::router())
+        .route_layer(middleware::from_fn_with_state(app.clone(), authorize))
+        .method_not_allowed_fallback(not_found);
+    Router::new()
+        .nest(API_PREFIX, api)
+        .merge(oauth::router())
+        .route("/health", get(health))
+        .fallback(not_found)
+        .with_state(app)
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
+        .layer(middleware::from_fn(log_request))
+}
+
+/// Routes every operation of the scope table that `IMPLEMENTED` lacks to a 501.
+fn pending_operations(mut router: Router<AppState>) -> Router<AppState> {
+    for (method, path, _, _) in crate::auth::scope_table_operations() {
+        let path = scopes::canonical(path);
+        if IMPLEMENTED.contains(&(method, path.as_str())) {
+            continue;
+        }
+        let filter = MethodFilter::try_from(Method::from_bytes(method.as_bytes()).expect("valid method"))
+            .expect("standard method");
+        router = router.route(&path, on(filter, not_implemented));
+    }
+    router
+}
+
+async fn not_implemented() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        Some("not_implemented"),
+        "Roster does not implement this endpoint yet; see docs/COMPATIBILITY.md.",
+    )
+}
+
+/// hapi's answer to an unknown route, and (having no 405) to a known path with another method.
+async fn not_found() -> ApiError {
+    ApiError::not_found("Not Found")
+}
+
+async fn health(State(app): State<AppState>) -> Response {
+    match app.store.ping().await {
+        Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable"}))).into_response()
+        }
+    }
+}
+
+/// Checks the bearer token and the operation's scopes (Auth0's spec, read as "any of"). A
+/// token holding only `*:current_user*` scopes may act only on its own user.
+async fn authorize(
+    State(app): State<AppState>,
+    matched: MatchedPath,
+    params: RawPathParams,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let path = matched.as_str().strip_prefix(API_PREFIX).unwrap_or(matched.as_str());
+    let required = scopes::required(request.method().as_str(), path)
+        .ok_or_else(|| ApiError::internal(format!("no scope entry for {} {path}", request.method())))?;
+    let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let caller = token::authenticate(&app.keys, &app.issuer, authorization)?;
+    let held: Vec<&str> = required.iter().copied().filter(|s| caller.has_scope(s)).collect();
+    if held.is_empty() {
+        return Err(ApiError::insufficient_scope(required));
+    }
+    if held.iter().all(|s| scopes::is_current_user_scope(s)) {
+        let target = params.iter().find(|(name, _)| *name == "id").map(|(_, value)| value);
+        if target != Some(caller.subject.as_str()) {
+            return Err(ApiError::forbidden(None, "User to be acted on does not match subject in bearer token."));
+        }
+    }
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
+}
+
+/// One line per request: method, path, status, latency and correlation id. Never headers,
+/// query strings or bodies, which carry tokens, passwords and personal data.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let correlation_id = request
+        .headers()
+        .get("x-correlation-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let mut response = next.run(request).await;
+    let status = response.status().as_u16();
+    tracing::info!(
+        target: "roster::request",
+        %method,
+        path,
+        status,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        correlation_id,
+    );
+    if let Ok(value) = HeaderValue::from_str(&correlation_id) {
+        response.headers_mut().insert("x-correlation-id", value);
+    }
+    response
+}

@@ -1,0 +1,280 @@
+//! `/api/v2/users`: create, read, update, delete and list users.
+
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+use serde_json::{Map, Value};
+
+use super::extract::{JsonBody, UserIdPath};
+use super::query::{Param, Query};
+use super::response;
+use crate::app::AppState;
+use crate::auth::password;
+use crate::auth::token::Caller;
+use crate::domain::create_user::new_user;
+use crate::domain::schema::Type;
+use crate::domain::time;
+use crate::domain::update_user::UserPatch;
+use crate::domain::user::Projection;
+use crate::domain::user_schemas::{CREATE_USER, UPDATE_USER};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{Conflict, Sort, SortField, StoreError, UserListing};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/{id}", get(get_user).patch(update_user).delete(delete_user))
+}
+
+/// Fields a `fields` list may name (Auth0 refuses others).
+const SELECTABLE_FIELDS: &[&str] = &[
+    "phone_number",
+    "email",
+    "email_verified",
+    "picture",
+    "username",
+    "user_id",
+    "name",
+    "nickname",
+    "created_at",
+    "identities",
+    "app_metadata",
+    "user_metadata",
+    "last_ip",
+    "last_login",
+    "logins_count",
+    "updated_at",
+    "blocked",
+    "family_name",
+    "given_name",
+    "phone_verified",
+    "last_password_reset",
+    "multifactor",
+    "multifactor_last_modified",
+];
+
+fn check_fields(value: &str) -> Result<(), String> {
+    if value.split(',').all(|f| SELECTABLE_FIELDS.contains(&f.trim())) {
+        Ok(())
+    } else {
+        Err(format!(
+            "String '{value}' does not match pattern. Must be a comma separated list of the following values: {}",
+            SELECTABLE_FIELDS.join(",")
+        ))
+    }
+}
+
+fn check_sort(value: &str) -> Result<(), String> {
+    let valid = value.rsplit_once(':').is_some_and(|(field, order)| {
+        !field.is_empty()
+            && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            && (order == "1" || order == "-1")
+    });
+    if valid { Ok(()) } else { Err(format!("String does not match pattern ^(([a-zA-Z0-9_\\.]+))\\:(1|-1)$: {value}")) }
+}
+
+const FIELDS: Param = Param::new(
+    "fields",
+    Type::String,
+    "Comma-separated list of fields to include or exclude (based on value provided for include_fields) in the result. Leave empty to retrieve all fields.",
+)
+.check(check_fields);
+const INCLUDE_FIELDS: Param = Param::new(
+    "include_fields",
+    Type::Boolean,
+    "Whether specified fields are to be included (true) or excluded (false).",
+);
+
+const GET_USER_PARAMS: &[Param] = &[FIELDS, INCLUDE_FIELDS];
+
+const LIST_USERS_PARAMS: &[Param] = &[
+    Param::new("page", Type::Integer, "Page index of the results to return. First page is 0.").range(Some(0), None),
+    Param::new("per_page", Type::Integer, "Number of results per page.").range(Some(0), Some(100)),
+    Param::new(
+        "include_totals",
+        Type::Boolean,
+        "Return results inside an object that contains the total result count (true) or as a direct array of results (false, default).",
+    ),
+    Param::new(
+        "sort",
+        Type::String,
+        "Field to sort by. Use <code>field:order</code> where order is <code>1</code> for ascending and <code>-1</code> for descending. e.g. <code>created_at:1</code>",
+    )
+    .check(check_sort),
+    Param::new(
+        "connection",
+        Type::String,
+        "Connection filter. Only applies when using <code>search_engine=v1</code>. To filter by connection with <code>search_engine=v2|v3</code>, use <code>q=identities.connection:\"connection_name\"</code>",
+    ),
+    FIELDS,
+    INCLUDE_FIELDS,
+    Param::new("q", Type::String, "Query in Lucene query string syntax."),
+    Param::new("search_engine", Type::String, "The version of the search engine"),
+    Param::new(
+        "primary_order",
+        Type::Boolean,
+        "If true (default), results are returned in a deterministic order. If false, results may be returned in a non-deterministic order, which can enhance performance for complex queries targeting a small number of users. Set to false only when consistency is unnecessary.",
+    ),
+];
+
+/// Auth0's page size when `per_page` is absent.
+const DEFAULT_PER_PAGE: u64 = 50;
+/// Auth0 serves only the first 1000 results of a listing or search.
+const RESULT_WINDOW: u64 = 1000;
+
+fn projection(query: &Query) -> Projection {
+    Projection::new(query.text("fields"), query.boolean("include_fields").unwrap_or(true))
+}
+
+async fn create_user(State(app): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
+    let body = CREATE_USER.validate(&body)?;
+    let connection_name = body.get("connection").and_then(Value::as_str).unwrap_or_default();
+    let connection = app
+        .store
+        .connection_by_name(connection_name)
+        .await?
+        .ok_or_else(|| ApiError::bad_request(Some("inexistent_connection"), "The connection does not exist."))?;
+    let new = new_user(body, &connection, time::now())?;
+    let password_hash = match new.password {
+        Some(password) => Some(password::hash(password).await?),
+        None => None,
+    };
+    app.store.create_user(&new.user, password_hash.as_deref()).await.map_err(|error| match error {
+        StoreError::Conflict(_) => ApiError::user_exists(),
+        StoreError::Other(cause) => cause.into(),
+    })?;
+    Ok(response::json(StatusCode::CREATED, &new.user.to_json(&Projection::all())))
+}
+
+async fn get_user(
+    State(app): State<AppState>,
+    UserIdPath(id): UserIdPath,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let query = Query::parse(raw.as_deref(), GET_USER_PARAMS)?;
+    let user = app.store.user(&id).await?.ok_or_else(ApiError::user_not_found)?;
+    Ok(response::json(StatusCode::OK, &user.to_json(&projection(&query))))
+}
+
+/// Payload keys a token may write with only `update:users_app_metadata` or
+/// `update:current_user_metadata`.
+fn check_partial_update_scope(caller: &Caller, body: &Map<String, Value>) -> ApiResult<()> {
+    if caller.has_scope("update:users") {
+        return Ok(());
+    }
+    let allowed: &[&str] =
+        if caller.has_scope("update:users_app_metadata") { &["app_metadata"] } else { &["user_metadata"] };
+    let refused: Vec<&str> = body.keys().map(String::as_str).filter(|k| !allowed.contains(k)).collect();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            Some("insufficient_scope"),
+            format!(
+                "Some fields cannot be updated with the permissions granted by the bearer token scopes. The following fields require update:users: {}",
+                refused.join(",")
+            ),
+        ))
+    }
+}
+
+async fn update_user(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    UserIdPath(id): UserIdPath,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let body = UPDATE_USER.validate(&body)?;
+    check_partial_update_scope(&caller, body)?;
+    let current = app.store.user(&id).await?.ok_or_else(ApiError::user_not_found)?;
+    let connection = app
+        .store
+        .connection_by_name(current.connection())
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("user {id} belongs to a missing connection")))?;
+    let patch = UserPatch::plan(body, &current, &connection)?;
+    let password_hash = match patch.password() {
+        Some(password) => Some(password::hash(password.to_owned()).await?),
+        None => None,
+    };
+    let now = time::now();
+    let updated = app
+        .store
+        .update_user(&id, password_hash.as_deref(), &|user| patch.apply(user, now))
+        .await
+        .map_err(|error| match error {
+            StoreError::Conflict(Conflict::Email) => {
+                ApiError::bad_request(Some("invalid_body"), "The specified new email already exists")
+            }
+            StoreError::Conflict(Conflict::Username) => {
+                ApiError::bad_request(Some("invalid_body"), "The specified new username already exists")
+            }
+            StoreError::Conflict(_) => {
+                ApiError::bad_request(Some("invalid_body"), "The specified new phone_number already exists")
+            }
+            StoreError::Other(cause) => cause.into(),
+        })?
+        .ok_or_else(ApiError::user_not_found)?;
+    Ok(response::json(StatusCode::OK, &updated.to_json(&Projection::all())))
+}
+
+/// Deleting a user that does not exist still answers 204, as Auth0 does.
+async fn delete_user(State(app): State<AppState>, UserIdPath(id): UserIdPath) -> ApiResult<Response> {
+    app.store.delete_user(&id).await?;
+    Ok(response::empty(StatusCode::NO_CONTENT))
+}
+
+fn parse_sort(value: Option<&str>) -> ApiResult<Option<Sort>> {
+    let Some((field, order)) = value.and_then(|v| v.rsplit_once(':')) else { return Ok(None) };
+    let field = SortField::parse(field).ok_or_else(|| {
+        ApiError::invalid_query(format!("Query validation error: 'Cannot sort by {field}' on property sort."))
+    })?;
+    Ok(Some(Sort { field, descending: order == "-1" }))
+}
+
+async fn list_users(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let query = Query::parse(raw.as_deref(), LIST_USERS_PARAMS)?;
+    match query.text("search_engine") {
+        None | Some("v3") => {}
+        Some("v1") => return Err(ApiError::invalid_query("You are not allowed to use search_engine=v1.")),
+        Some("v2") => {
+            return Err(ApiError::invalid_query(
+                "You are not allowed to use search_engine=v2. Use search_engine=v3 instead.",
+            ));
+        }
+        Some(other) => {
+            return Err(ApiError::invalid_query(format!(
+                "Query validation error: 'No enum match for: \"{other}\"' on property search_engine (The version of the search engine)."
+            )));
+        }
+    }
+    if query.text("q").is_some() {
+        return Err(ApiError::invalid_query("Roster does not support the q parameter yet; see docs/COMPATIBILITY.md."));
+    }
+    let page = query.integer("page").unwrap_or(0) as u64;
+    let per_page = query.integer("per_page").map_or(DEFAULT_PER_PAGE, |n| n as u64);
+    if (page + 1).saturating_mul(per_page) > RESULT_WINDOW {
+        return Err(ApiError::invalid_query(
+            "You can only page through the first 1000 records. See https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation.",
+        ));
+    }
+    let with_total = query.boolean("include_totals").unwrap_or(false);
+    let listing =
+        UserListing { offset: page * per_page, limit: per_page, sort: parse_sort(query.text("sort"))?, with_total };
+    let found = app.store.list_users(&listing).await?;
+    let projection = projection(&query);
+    let users: Vec<Value> = found.users.iter().map(|u| Value::Object(u.to_json(&projection))).collect();
+    if !with_total {
+        return Ok(response::json(StatusCode::OK, &users));
+    }
+    let body = serde_json::json!({
+        "start": listing.offset,
+        "limit": per_page,
+        "length": users.len(),
+        "users": users,
+        "total": found.total.unwrap_or_default(),
+    });
+    Ok(response::json(StatusCode::OK, &body))
+}

@@ -1,0 +1,102 @@
+//! `roster serve`: open the store, set up the tenant, listen, and shut down gracefully.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::auth::token::Issuer;
+use crate::tenant::{self, TenantSettings};
+use crate::{http, store};
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    /// `HOST[:PORT]` tokens and audiences name; defaults to the listen address.
+    pub domain: Option<String>,
+    pub tenant: TenantSettings,
+}
+
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let store = store::open(&config.database_url).await?;
+    let listener =
+        TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    let domain = config.domain.clone().unwrap_or_else(|| local.to_string());
+    let issuer = Issuer::new(&domain);
+    let tenant = tenant::bootstrap(store.as_ref(), &config.tenant, &issuer).await?;
+    print_banner(
+        &local,
+        &config.database_url,
+        &issuer,
+        &tenant.client_id,
+        config.tenant.client_secret.as_deref().or(tenant.generated_secret.as_deref()),
+        tenant.generated_secret.is_some(),
+    );
+
+    let app = Arc::new(App { store: store.clone(), keys: tenant.keys, issuer });
+    axum::serve(listener, http::router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("shutting down: requests finished, closing the database");
+    store.close().await;
+    Ok(())
+}
+
+/// How to call the server, printed on stdout at start. The client secret is shown only when
+/// it was generated now or given on the command line.
+fn print_banner(
+    local: &SocketAddr,
+    database_url: &str,
+    issuer: &Issuer,
+    client_id: &str,
+    secret: Option<&str>,
+    generated: bool,
+) {
+    let base = format!("http://{local}");
+    let secret_shown = secret.unwrap_or("<client secret printed on first start>");
+    println!("roster listening on {base} (database {database_url})");
+    println!("management client id:     {client_id}");
+    if generated {
+        println!("management client secret: {secret_shown}   (generated now and shown only once: keep it)");
+    } else if secret.is_none() {
+        println!("management client secret: printed on first start; pass --client-secret to set a new one");
+    }
+    println!("get a token and list users:");
+    println!(
+        "  TOKEN=$(curl -s {base}/oauth/token -H 'content-type: application/json' -d '{{\"grant_type\":\"client_credentials\",\"client_id\":\"{client_id}\",\"client_secret\":\"{secret_shown}\",\"audience\":\"{}\"}}' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/') && curl -s {base}/api/v2/users -H \"authorization: Bearer $TOKEN\"",
+        issuer.management_audience
+    );
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}

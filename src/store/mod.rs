@@ -1,0 +1,194 @@
+//! Persistence behind one interface. SQLite is the embedded default; PostgreSQL comes later
+//! with the same contract, and the same black-box tests run against both.
+
+use async_trait::async_trait;
+
+use crate::domain::connection::Connection;
+use crate::domain::time::Timestamp;
+use crate::domain::user::User;
+
+pub mod sqlite;
+
+/// An RS256 key the tenant signs tokens with, kept so that restarts (and other nodes)
+/// accept tokens already issued.
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pub private_key_pkcs8: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub client_secret: String,
+    pub app_type: String,
+    pub created_at: Timestamp,
+}
+
+/// What a client may ask for when it requests a token for `audience`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientGrant {
+    pub id: String,
+    pub client_id: String,
+    pub audience: String,
+    pub scope: Vec<String>,
+}
+
+/// Which uniqueness rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    UserId,
+    Email,
+    Username,
+    PhoneNumber,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("conflict on {0:?}")]
+    Conflict(Conflict),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Columns a user listing can be ordered by (`sort=field:1|-1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    UserId,
+    Email,
+    Username,
+    PhoneNumber,
+    Name,
+    Nickname,
+    GivenName,
+    FamilyName,
+    CreatedAt,
+    UpdatedAt,
+    LastLogin,
+    LoginsCount,
+    LastPasswordReset,
+    Blocked,
+    EmailVerified,
+}
+
+impl SortField {
+    pub fn parse(field: &str) -> Option<Self> {
+        Some(match field {
+            "user_id" => Self::UserId,
+            "email" => Self::Email,
+            "username" => Self::Username,
+            "phone_number" => Self::PhoneNumber,
+            "name" => Self::Name,
+            "nickname" => Self::Nickname,
+            "given_name" => Self::GivenName,
+            "family_name" => Self::FamilyName,
+            "created_at" => Self::CreatedAt,
+            "updated_at" => Self::UpdatedAt,
+            "last_login" => Self::LastLogin,
+            "logins_count" => Self::LoginsCount,
+            "last_password_reset" => Self::LastPasswordReset,
+            "blocked" => Self::Blocked,
+            "email_verified" => Self::EmailVerified,
+            _ => return None,
+        })
+    }
+
+    /// The column, as static SQL text: user input never reaches the query text.
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::UserId => "user_id",
+            Self::Email => "email",
+            Self::Username => "username",
+            Self::PhoneNumber => "phone_number",
+            Self::Name => "name",
+            Self::Nickname => "nickname",
+            Self::GivenName => "given_name",
+            Self::FamilyName => "family_name",
+            Self::CreatedAt => "created_at",
+            Self::UpdatedAt => "updated_at",
+            Self::LastLogin => "last_login",
+            Self::LoginsCount => "logins_count",
+            Self::LastPasswordReset => "last_password_reset",
+            Self::Blocked => "blocked",
+            Self::EmailVerified => "email_verified",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub field: SortField,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserListing {
+    pub offset: u64,
+    pub limit: u64,
+    pub sort: Option<Sort>,
+    pub with_total: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub total: Option<u64>,
+}
+
+/// Changes a stored user inside the write transaction; it sees the latest state.
+pub type UserEdit<'a> = &'a (dyn Fn(&mut User) + Send + Sync);
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks the database answers.
+    async fn ping(&self) -> anyhow::Result<()>;
+
+    async fn signing_keys(&self) -> anyhow::Result<Vec<SigningKey>>;
+    async fn insert_signing_key(&self, key: &SigningKey) -> anyhow::Result<()>;
+
+    async fn connections(&self) -> anyhow::Result<Vec<Connection>>;
+    async fn connection_by_name(&self, name: &str) -> anyhow::Result<Option<Connection>>;
+    /// Inserts, or replaces the connection with the same id.
+    async fn save_connection(&self, connection: &Connection) -> anyhow::Result<()>;
+
+    async fn client(&self, client_id: &str) -> anyhow::Result<Option<Client>>;
+    async fn clients(&self) -> anyhow::Result<Vec<Client>>;
+    /// Inserts, or replaces the client with the same id.
+    async fn save_client(&self, client: &Client) -> anyhow::Result<()>;
+    async fn client_grant(&self, client_id: &str, audience: &str) -> anyhow::Result<Option<ClientGrant>>;
+    /// Inserts, or replaces the grant for the same client and audience.
+    async fn save_client_grant(&self, grant: &ClientGrant) -> anyhow::Result<()>;
+
+    /// Stores a new user, with the password hash of its primary identity.
+    async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError>;
+    async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>>;
+    /// Applies `edit` to the stored user and, if given, sets its primary identity's password
+    /// hash, atomically. `None` if there is no such user.
+    async fn update_user(
+        &self,
+        user_id: &str,
+        password_hash: Option<&str>,
+        edit: UserEdit<'_>,
+    ) -> Result<Option<User>, StoreError>;
+    /// Whether a user was deleted.
+    async fn delete_user(&self, user_id: &str) -> anyhow::Result<bool>;
+    async fn list_users(&self, listing: &UserListing) -> anyhow::Result<UserPage>;
+    /// The stored password hash of a user's primary identity.
+    async fn password_hash(&self, user_id: &str) -> anyhow::Result<Option<String>>;
+
+    /// Flushes and closes; called once on shutdown.
+    async fn close(&self);
+}
+
+/// Opens the store a `--database-url` names, creating and migrating it as needed.
+pub async fn open(database_url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    if database_url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::open(database_url).await?))
+    } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        anyhow::bail!("PostgreSQL is not supported yet; use a sqlite:// database URL")
+    } else {
+        anyhow::bail!("unsupported database URL {database_url:?}: expected sqlite://PATH")
+    }
+}

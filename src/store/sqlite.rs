@@ -1,0 +1,454 @@
+//! The embedded store: one SQLite file in WAL mode.
+//!
+//! Reads go through a pool of connections; writes go through a single connection, so write
+//! transactions queue in the pool instead of failing with `SQLITE_BUSY`. `synchronous=FULL`
+//! makes every acknowledged write durable across a power loss, not only a process crash.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{Client, ClientGrant, Conflict, SigningKey, Store, StoreError, UserEdit, UserListing, UserPage};
+use crate::domain::connection::Connection;
+use crate::domain::time::{self, Timestamp};
+use crate::domain::user::{Identity, User};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+const USER_COLUMNS: &str = "user_id, email, email_verified, username, phone_number, phone_verified, name, nickname, \
+     given_name, family_name, picture, blocked, app_metadata, user_metadata, identities, multifactor, \
+     multifactor_last_modified, last_ip, last_login, logins_count, last_password_reset, created_at, updated_at";
+
+impl SqliteStore {
+    pub async fn open(database_url: &str) -> anyhow::Result<Self> {
+        if database_url.contains(":memory:") || database_url.contains("mode=memory") {
+            anyhow::bail!("an in-memory SQLite database would lose every write; give a file path (sqlite://roster.db)");
+        }
+        let options = SqliteConnectOptions::from_str(database_url)
+            .with_context(|| format!("invalid SQLite URL {database_url:?}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("cannot open SQLite database {database_url:?}"))?;
+        MIGRATOR.run(&write).await.map_err(describe_migration_error)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.read_only(true))
+            .await
+            .context("cannot open SQLite read connections")?;
+        Ok(Self { read, write })
+    }
+}
+
+pub(super) fn describe_migration_error(error: sqlx::migrate::MigrateError) -> anyhow::Error {
+    match error {
+        sqlx::migrate::MigrateError::VersionMissing(version) => anyhow::anyhow!(
+            "the database schema is newer than this roster binary (it has migration {version}, which this binary does not know); run a newer roster"
+        ),
+        other => anyhow::Error::new(other).context("cannot migrate the database"),
+    }
+}
+
+fn json_text(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).expect("JSON values serialize")
+}
+
+fn optional_json<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> anyhow::Result<Option<T>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| serde_json::from_str(&t).with_context(|| format!("corrupt JSON in users.{column}"))).transpose()
+}
+
+fn optional_time(row: &SqliteRow, column: &str) -> anyhow::Result<Option<Timestamp>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| time::parse(&t).with_context(|| format!("corrupt timestamp in {column}: {t}"))).transpose()
+}
+
+fn required_time(row: &SqliteRow, column: &str) -> anyhow::Result<Timestamp> {
+    optional_time(row, column)?.with_context(|| format!("missing {column}"))
+}
+
+fn user_from_row(row: &SqliteRow) -> anyhow::Result<User> {
+    let identities: Vec<Identity> = optional_json(row, "identities")?.unwrap_or_default();
+    anyhow::ensure!(!identities.is_empty(), "user without identities");
+    Ok(User {
+        user_id: row.try_get("user_id")?,
+        email: row.try_get("email")?,
+        email_verified: row.try_get("email_verified")?,
+        username: row.try_get("username")?,
+        phone_number: row.try_get("phone_number")?,
+        phone_verified: row.try_get("phone_verified")?,
+        name: row.try_get("name")?,
+        nickname: row.try_get("nickname")?,
+        given_name: row.try_get("given_name")?,
+        family_name: row.try_get("family_name")?,
+        picture: row.try_get("picture")?,
+        blocked: row.try_get("blocked")?,
+        app_metadata: optional_json(row, "app_metadata")?,
+        user_metadata: optional_json(row, "user_metadata")?,
+        identities,
+        multifactor: optional_json(row, "multifactor")?,
+        multifactor_last_modified: optional_time(row, "multifactor_last_modified")?,
+        last_ip: row.try_get("last_ip")?,
+        last_login: optional_time(row, "last_login")?,
+        logins_count: row.try_get("logins_count")?,
+        last_password_reset: optional_time(row, "last_password_reset")?,
+        created_at: required_time(row, "created_at")?,
+        updated_at: required_time(row, "updated_at")?,
+    })
+}
+
+fn connection_from_row(row: &SqliteRow) -> anyhow::Result<Connection> {
+    let options: String = row.try_get("options")?;
+    let enabled_clients: String = row.try_get("enabled_clients")?;
+    Ok(Connection {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        strategy: row.try_get("strategy")?,
+        options: serde_json::from_str(&options).context("corrupt connection options")?,
+        enabled_clients: serde_json::from_str(&enabled_clients).context("corrupt enabled_clients")?,
+    })
+}
+
+fn client_from_row(row: &SqliteRow) -> anyhow::Result<Client> {
+    Ok(Client {
+        client_id: row.try_get("client_id")?,
+        name: row.try_get("name")?,
+        client_secret: row.try_get("client_secret")?,
+        app_type: row.try_get("app_type")?,
+        created_at: required_time(row, "created_at")?,
+    })
+}
+
+/// Maps a unique-constraint failure to the rule it broke.
+fn conflict(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error
+        && db.is_unique_violation()
+    {
+        let message = db.message();
+        let which = if message.contains("identities.email") {
+            Conflict::Email
+        } else if message.contains("identities.username") {
+            Conflict::Username
+        } else if message.contains("identities.phone_number") {
+            Conflict::PhoneNumber
+        } else {
+            Conflict::UserId
+        };
+        return StoreError::Conflict(which);
+    }
+    StoreError::Other(error.into())
+}
+
+/// Writes every column of `user` (insert or full replace of the row).
+async fn write_user_row(tx: &mut Transaction<'_, Sqlite>, user: &User, insert: bool) -> Result<(), sqlx::Error> {
+    let sql = if insert {
+        "INSERT INTO users (email, email_verified, username, phone_number, phone_verified, name, nickname, given_name, \
+         family_name, picture, blocked, app_metadata, user_metadata, identities, multifactor, multifactor_last_modified, \
+         last_ip, last_login, logins_count, last_password_reset, created_at, updated_at, user_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+    } else {
+        "UPDATE users SET email = $1, email_verified = $2, username = $3, phone_number = $4, phone_verified = $5, \
+         name = $6, nickname = $7, given_name = $8, family_name = $9, picture = $10, blocked = $11, app_metadata = $12, \
+         user_metadata = $13, identities = $14, multifactor = $15, multifactor_last_modified = $16, last_ip = $17, \
+         last_login = $18, logins_count = $19, last_password_reset = $20, created_at = $21, updated_at = $22 \
+         WHERE user_id = $23"
+    };
+    let stamp = |t: &Option<Timestamp>| t.as_ref().map(time::format);
+    sqlx::query(sql)
+        .bind(&user.email)
+        .bind(user.email_verified)
+        .bind(&user.username)
+        .bind(&user.phone_number)
+        .bind(user.phone_verified)
+        .bind(&user.name)
+        .bind(&user.nickname)
+        .bind(&user.given_name)
+        .bind(&user.family_name)
+        .bind(&user.picture)
+        .bind(user.blocked)
+        .bind(user.app_metadata.as_ref().map(json_text))
+        .bind(user.user_metadata.as_ref().map(json_text))
+        .bind(json_text(&user.identities))
+        .bind(user.multifactor.as_ref().map(json_text))
+        .bind(stamp(&user.multifactor_last_modified))
+        .bind(&user.last_ip)
+        .bind(stamp(&user.last_login))
+        .bind(user.logins_count)
+        .bind(stamp(&user.last_password_reset))
+        .bind(time::format(&user.created_at))
+        .bind(time::format(&user.updated_at))
+        .bind(&user.user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn signing_keys(&self) -> anyhow::Result<Vec<SigningKey>> {
+        let rows = sqlx::query("SELECT kid, private_key_pkcs8, created_at FROM signing_keys ORDER BY created_at")
+            .fetch_all(&self.write)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SigningKey {
+                    kid: row.try_get("kid")?,
+                    private_key_pkcs8: row.try_get("private_key_pkcs8")?,
+                    created_at: required_time(row, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKey) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO signing_keys (kid, private_key_pkcs8, created_at) VALUES ($1, $2, $3)")
+            .bind(&key.kid)
+            .bind(&key.private_key_pkcs8)
+            .bind(time::format(&key.created_at))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn connections(&self) -> anyhow::Result<Vec<Connection>> {
+        let rows = sqlx::query("SELECT id, name, strategy, options, enabled_clients FROM connections ORDER BY name")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(connection_from_row).collect()
+    }
+
+    async fn connection_by_name(&self, name: &str) -> anyhow::Result<Option<Connection>> {
+        let row = sqlx::query("SELECT id, name, strategy, options, enabled_clients FROM connections WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(connection_from_row).transpose()
+    }
+
+    async fn save_connection(&self, connection: &Connection) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO connections (id, name, strategy, options, enabled_clients) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, strategy = excluded.strategy, \
+             options = excluded.options, enabled_clients = excluded.enabled_clients",
+        )
+        .bind(&connection.id)
+        .bind(&connection.name)
+        .bind(&connection.strategy)
+        .bind(json_text(&connection.options))
+        .bind(json_text(&connection.enabled_clients))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn client(&self, client_id: &str) -> anyhow::Result<Option<Client>> {
+        let row = sqlx::query(
+            "SELECT client_id, name, client_secret, app_type, created_at FROM clients WHERE client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    async fn clients(&self) -> anyhow::Result<Vec<Client>> {
+        let rows =
+            sqlx::query("SELECT client_id, name, client_secret, app_type, created_at FROM clients ORDER BY created_at")
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter().map(client_from_row).collect()
+    }
+
+    async fn save_client(&self, client: &Client) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO clients (client_id, name, client_secret, app_type, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, client_secret = excluded.client_secret, \
+             app_type = excluded.app_type",
+        )
+        .bind(&client.client_id)
+        .bind(&client.name)
+        .bind(&client.client_secret)
+        .bind(&client.app_type)
+        .bind(time::format(&client.created_at))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn client_grant(&self, client_id: &str, audience: &str) -> anyhow::Result<Option<ClientGrant>> {
+        let row = sqlx::query(
+            "SELECT id, client_id, audience, scope FROM client_grants WHERE client_id = $1 AND audience = $2",
+        )
+        .bind(client_id)
+        .bind(audience)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|row| {
+            let scope: String = row.try_get("scope")?;
+            Ok(ClientGrant {
+                id: row.try_get("id")?,
+                client_id: row.try_get("client_id")?,
+                audience: row.try_get("audience")?,
+                scope: serde_json::from_str(&scope).context("corrupt grant scope")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn save_client_grant(&self, grant: &ClientGrant) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO client_grants (id, client_id, audience, scope) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (client_id, audience) DO UPDATE SET scope = excluded.scope",
+        )
+        .bind(&grant.id)
+        .bind(&grant.client_id)
+        .bind(&grant.audience)
+        .bind(json_text(&grant.scope))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await.map_err(anyhow::Error::from)?;
+        write_user_row(&mut tx, user, true).await.map_err(conflict)?;
+        let identity = user.primary_identity();
+        let keys = user.credential_keys();
+        sqlx::query(
+            "INSERT INTO identities (provider, provider_user_id, user_id, connection, email, username, phone_number, password_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&identity.provider)
+        .bind(&identity.user_id)
+        .bind(&user.user_id)
+        .bind(&identity.connection)
+        .bind(keys.email)
+        .bind(keys.username)
+        .bind(keys.phone_number)
+        .bind(password_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict)?;
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        Ok(())
+    }
+
+    async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>> {
+        let row = sqlx::query(select_user_sql()).bind(user_id).fetch_optional(&self.read).await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn update_user(
+        &self,
+        user_id: &str,
+        password_hash: Option<&str>,
+        edit: UserEdit<'_>,
+    ) -> Result<Option<User>, StoreError> {
+        // The single write connection serialises this read-modify-write against every other write.
+        let mut tx = self.write.begin().await.map_err(anyhow::Error::from)?;
+        let row =
+            sqlx::query(select_user_sql()).bind(user_id).fetch_optional(&mut *tx).await.map_err(anyhow::Error::from)?;
+        let Some(row) = row else { return Ok(None) };
+        let mut user = user_from_row(&row)?;
+        edit(&mut user);
+        write_user_row(&mut tx, &user, false).await.map_err(conflict)?;
+        let identity = user.primary_identity();
+        let keys = user.credential_keys();
+        sqlx::query(
+            "UPDATE identities SET email = $1, username = $2, phone_number = $3, \
+             password_hash = COALESCE($4, password_hash) WHERE provider = $5 AND provider_user_id = $6",
+        )
+        .bind(keys.email)
+        .bind(keys.username)
+        .bind(keys.phone_number)
+        .bind(password_hash)
+        .bind(&identity.provider)
+        .bind(&identity.user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict)?;
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        Ok(Some(user))
+    }
+
+    async fn delete_user(&self, user_id: &str) -> anyhow::Result<bool> {
+        // Identities go with the user (ON DELETE CASCADE).
+        let result = sqlx::query("DELETE FROM users WHERE user_id = $1").bind(user_id).execute(&self.write).await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn list_users(&self, listing: &UserListing) -> anyhow::Result<UserPage> {
+        let order = match listing.sort {
+            Some(sort) => {
+                let direction = if sort.descending { "DESC" } else { "ASC" };
+                format!("{} {direction}, seq {direction}", sort.field.column())
+            }
+            None => "seq ASC".to_owned(),
+        };
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY {order} LIMIT $1 OFFSET $2");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(i64::try_from(listing.limit).unwrap_or(i64::MAX))
+            .bind(i64::try_from(listing.offset).unwrap_or(i64::MAX))
+            .fetch_all(&self.read)
+            .await?;
+        let users = rows.iter().map(user_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+        let total = if listing.with_total {
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.read).await?;
+            Some(count as u64)
+        } else {
+            None
+        };
+        Ok(UserPage { users, total })
+    }
+
+    async fn password_hash(&self, user_id: &str) -> anyhow::Result<Option<String>> {
+        let hash: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT i.password_hash FROM identities i JOIN users u ON u.user_id = i.user_id \
+             WHERE u.user_id = $1 AND u.user_id = i.provider || '|' || i.provider_user_id",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(hash.flatten())
+    }
+
+    async fn close(&self) {
+        self.read.close().await;
+        // Folding the WAL back into the main file leaves a single self-contained file on disk.
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.write).await {
+            tracing::warn!(%error, "WAL checkpoint on shutdown failed");
+        }
+        self.write.close().await;
+    }
+}
+
+/// `SELECT <columns> FROM users WHERE user_id = $1`, built once from the constant column list.
+fn select_user_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = $1"))
+}

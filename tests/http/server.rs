@@ -1,0 +1,213 @@
+//! Starts the real `roster` binary on a free port with a temporary database, and talks to it
+//! over HTTP as any client would.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub const CLIENT_ID: &str = "test-management-client";
+pub const CLIENT_SECRET: &str = "test-management-secret-0123456789abcdef";
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub domain: String,
+    dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    token: Option<String>,
+}
+
+/// A response as a client sees it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: Option<String>,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Server {
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts a server with extra `serve` arguments.
+    pub async fn start_with(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let child = spawn(dir.path(), extra);
+        Self::attach(child, dir, extra).await
+    }
+
+    async fn attach(mut child: Child, dir: tempfile::TempDir, extra: &[&str]) -> Self {
+        let stdout = child.stdout.take().expect("stdout piped");
+        let base = tokio::task::spawn_blocking(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let first = lines.next().expect("server printed nothing").expect("stdout readable");
+            // Keep draining stdout so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            first
+                .strip_prefix("roster listening on ")
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or_else(|| panic!("unexpected banner: {first}"))
+                .to_owned()
+        })
+        .await
+        .expect("banner reader");
+        let configured = extra.iter().position(|a| *a == "--domain").and_then(|i| extra.get(i + 1));
+        let domain = configured.map_or_else(|| base.trim_start_matches("http://").to_owned(), |d| (*d).to_owned());
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
+        Self { child, base, domain, dir, http, token: None }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.dir.path().join("roster.db")
+    }
+
+    pub fn audience(&self) -> String {
+        format!("https://{}/api/v2/", self.domain)
+    }
+
+    /// Stops the server (SIGTERM) and waits for it to exit; returns whether it exited cleanly.
+    pub fn stop(&mut self) -> bool {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        self.child.wait().expect("wait").success()
+    }
+
+    /// Starts a new server process on the same database.
+    pub async fn restart(mut self, extra: &[&str]) -> Self {
+        self.stop();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        let child = spawn(dir.path(), extra);
+        Self::attach(child, dir, extra).await
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// A token with every scope the management client has.
+    pub async fn token(&mut self) -> String {
+        if self.token.is_none() {
+            self.token = Some(self.token_with_scope(None).await);
+        }
+        self.token.clone().unwrap()
+    }
+
+    /// A token narrowed to `scope` (space-separated), or with every granted scope.
+    pub async fn token_with_scope(&self, scope: Option<&str>) -> String {
+        let mut body = json!({
+            "grant_type": "client_credentials",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "audience": self.audience(),
+        });
+        if let Some(scope) = scope {
+            body["scope"] = json!(scope);
+        }
+        let reply = self.send_raw(Method::POST, "/oauth/token", None, Some(&body)).await;
+        assert_eq!(reply.status, 200, "token request failed: {}", reply.text);
+        reply.body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    pub async fn send_raw(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Reply::from(request.send().await.expect("request sent")).await
+    }
+
+    /// Sends with the full-scope token.
+    pub async fn call(&mut self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let token = self.token().await;
+        self.send_raw(method, path, Some(&token), body.as_ref()).await
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&mut self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&mut self, path: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&mut self, path: &str) -> Reply {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Creates a database user and returns it.
+    pub async fn create_user(&mut self, email: &str) -> Value {
+        let reply = self
+            .post(
+                "/api/v2/users",
+                json!({"connection": "Username-Password-Authentication", "email": email, "password": "Passw0rd!"}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.body
+    }
+}
+
+impl Reply {
+    pub async fn from(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = response.text().await.expect("body");
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
+        Self { status, content_type, body, text }
+    }
+
+    /// Asserts an Auth0 error body.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, error_code: Option<&str>, message: &str) {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
+        assert_eq!(self.body["statusCode"], json!(status), "{}", self.text);
+        assert_eq!(self.body["error"], json!(StatusCode::from_u16(status).unwrap().canonical_reason().unwrap()));
+        assert_eq!(self.body["message"], json!(message), "{}", self.text);
+        match error_code {
+            Some(code) => assert_eq!(self.body["errorCode"], json!(code), "{}", self.text),
+            None => assert!(self.body.get("errorCode").is_none(), "unexpected errorCode: {}", self.text),
+        }
+        assert_eq!(self.content_type.as_deref(), Some("application/json; charset=utf-8"));
+    }
+}
+
+/// `auth0|abc` as a path segment.
+pub fn encode(id: &str) -> String {
+    id.replace('|', "%7C")
+}
+
+fn spawn(dir: &Path, extra: &[&str]) -> Child {
+    let log = std::fs::File::create(dir.join("server.log")).expect("log file");
+    let database = format!("sqlite://{}", dir.join("roster.db").display());
+    Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &database])
+        .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
+        .args(extra)
+        .env_remove("ROSTER_LISTEN")
+        .env_remove("ROSTER_DATABASE_URL")
+        .env_remove("ROSTER_DOMAIN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("roster starts")
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

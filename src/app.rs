@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use crate::auth::keys::KeyRing;
-use crate::auth::token::Issuer;
+use crate::auth::token::{Issuer, VerifiedTokens};
 use crate::store::Store;
 
 pub struct App {
     pub store: Arc<dyn Store>,
     pub keys: KeyRing,
     pub issuer: Issuer,
+    pub verified_tokens: VerifiedTokens,
 }
 
 pub type AppState = Arc<App>;

@@ -37,7 +37,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         tenant.generated_secret.is_some(),
     );
 
-    let app = Arc::new(App { store: store.clone(), keys: tenant.keys, issuer });
+    let app = Arc::new(App { store: store.clone(), keys: tenant.keys, issuer, verified_tokens: Default::default() });
     axum::serve(listener, http::router(app))
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -1,7 +1,8 @@
 //! Access tokens: RS256 JWTs shaped like Auth0's machine-to-machine tokens, and the checks
 //! every `/api/v2` request goes through.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Header, Validation};
@@ -33,6 +34,7 @@ pub struct Claims {
 pub struct Caller {
     pub subject: String,
     scopes: HashSet<String>,
+    expires_at: i64,
 }
 
 impl Caller {
@@ -75,8 +77,38 @@ pub fn issue(keys: &KeyRing, claims: &Claims) -> anyhow::Result<String> {
     Ok(jsonwebtoken::encode(&header, claims, key)?)
 }
 
+/// Tokens already verified, by their text. Clients reuse a token for its whole lifetime (the
+/// SDKs cache theirs), so RSA verification and claim parsing happen once per token rather
+/// than once per request.
+#[derive(Default)]
+pub struct VerifiedTokens {
+    entries: RwLock<HashMap<Box<str>, Arc<Caller>>>,
+}
+
+/// Bounds the cache; when full it starts over, which only costs re-verification.
+const MAX_VERIFIED_TOKENS: usize = 10_000;
+
+impl VerifiedTokens {
+    fn get(&self, token: &str) -> Option<Arc<Caller>> {
+        self.entries.read().unwrap_or_else(|e| e.into_inner()).get(token).cloned()
+    }
+
+    fn insert(&self, token: &str, caller: Arc<Caller>) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_VERIFIED_TOKENS {
+            entries.clear();
+        }
+        entries.insert(token.into(), caller);
+    }
+}
+
 /// Checks an `Authorization` header value and returns the caller, or Auth0's error.
-pub fn authenticate(keys: &KeyRing, issuer: &Issuer, authorization: Option<&str>) -> Result<Caller, ApiError> {
+pub fn authenticate(
+    keys: &KeyRing,
+    issuer: &Issuer,
+    verified: &VerifiedTokens,
+    authorization: Option<&str>,
+) -> Result<Arc<Caller>, ApiError> {
     let Some(token) = authorization.and_then(bearer_token) else {
         return Err(ApiError::unauthorized("Missing authentication"));
     };
@@ -84,7 +116,18 @@ pub fn authenticate(keys: &KeyRing, issuer: &Issuer, authorization: Option<&str>
     if token.split('.').count() != 3 {
         return Err(ApiError::bad_request(Some("Bearer"), "Bad HTTP authentication header format"));
     }
+    let expired = || ApiError::invalid_token("Expired token received for JSON Web Token validation");
+    if let Some(caller) = verified.get(token) {
+        return if chrono::Utc::now().timestamp() < caller.expires_at { Ok(caller) } else { Err(expired()) };
+    }
+    let caller = Arc::new(verify(keys, issuer, token)?);
+    verified.insert(token, caller.clone());
+    Ok(caller)
+}
+
+fn verify(keys: &KeyRing, issuer: &Issuer, token: &str) -> Result<Caller, ApiError> {
     let invalid = || ApiError::invalid_token("Invalid token");
+    let expired = || ApiError::invalid_token("Expired token received for JSON Web Token validation");
     let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
     if header.alg != Algorithm::RS256 {
         return Err(invalid());
@@ -96,13 +139,17 @@ pub fn authenticate(keys: &KeyRing, issuer: &Issuer, authorization: Option<&str>
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.leeway = 0;
     let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|error| match error.kind() {
-        ErrorKind::ExpiredSignature => ApiError::invalid_token("Expired token received for JSON Web Token validation"),
+        ErrorKind::ExpiredSignature => expired(),
         ErrorKind::InvalidSignature => {
             ApiError::invalid_token("Invalid signature received for JSON Web Token validation.")
         }
         _ => invalid(),
     })?;
-    Ok(Caller { subject: data.claims.sub, scopes: data.claims.scope.split_whitespace().map(str::to_owned).collect() })
+    Ok(Caller {
+        subject: data.claims.sub,
+        scopes: data.claims.scope.split_whitespace().map(str::to_owned).collect(),
+        expires_at: data.claims.exp,
+    })
 }
 
 fn bearer_token(header: &str) -> Option<&str> {

@@ -99,7 +99,7 @@ async fn authorize(
     let required = scopes::required(request.method().as_str(), path)
         .ok_or_else(|| ApiError::internal(format!("no scope entry for {} {path}", request.method())))?;
     let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let caller = token::authenticate(&app.keys, &app.issuer, authorization)?;
+    let caller = token::authenticate(&app.keys, &app.issuer, &app.verified_tokens, authorization)?;
     let held: Vec<&str> = required.iter().copied().filter(|s| caller.has_scope(s)).collect();
     if held.is_empty() {
         return Err(ApiError::insufficient_scope(required));

@@ -1,5 +1,7 @@
 //! `/api/v2/users`: create, read, update, delete and list users.
 
+use std::sync::Arc;
+
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -182,7 +184,7 @@ fn check_partial_update_scope(caller: &Caller, body: &Map<String, Value>) -> Api
 
 async fn update_user(
     State(app): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Extension(caller): Extension<Arc<Caller>>,
     UserIdPath(id): UserIdPath,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {

@@ -2,6 +2,7 @@
 //! and checks what a client sees.
 
 mod auth;
+mod recordings;
 mod server;
 mod service;
 mod users_create;

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# SDK compatibility suite for Roster.
+#
+# usage: tests/sdk/run.sh [path-to-roster-binary]      (default: target/debug/roster)
+#
+# Installs auth0-python 6.x into .sdk/venv and the node `auth0` SDK (major
+# pinned in tests/sdk/node/package.json) into .sdk/node if they are missing,
+# starts the server on a free 127.0.0.1 port with a temporary SQLite database
+# and a random client secret, waits for GET /health, runs the python suite and
+# then the node suite, and stops the server on exit. Exits non-zero if the
+# server does not come up or any suite fails.
+#
+# Environment knobs: SDK_DIR (default <repo>/.sdk), HEALTH_TIMEOUT (default 30 s),
+# KEEP_TMP=1 to keep the temp dir (database + server log) after the run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/tests/sdk"
+SDK_DIR="${SDK_DIR:-$ROOT/.sdk}"
+HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-30}"
+
+BIN="${1:-target/debug/roster}"
+case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
+if [[ ! -x "$BIN" ]]; then
+  echo "run.sh: roster binary not found or not executable: $BIN (build it with: cargo build)" >&2
+  exit 2
+fi
+
+log() { printf '==> %s\n' "$*"; }
+
+# ---------------------------------------------------------------------------
+# SDK installation (idempotent)
+
+install_python_sdk() {
+  local venv="$SDK_DIR/venv"
+  if [[ -x "$venv/bin/python" ]] &&
+     "$venv/bin/python" -c 'import sys, auth0; sys.exit(0 if auth0.__version__.split(".")[0] == "6" else 1)' 2>/dev/null; then
+    return 0
+  fi
+  log "installing auth0-python 6.x into $venv"
+  mkdir -p "$SDK_DIR"
+  [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/python/requirements.txt"
+}
+
+install_node_sdk() {
+  local dir="$SDK_DIR/node"
+  if [[ -d "$dir/node_modules/auth0" ]] && cmp -s "$HERE/node/package.json" "$dir/package.json"; then
+    return 0
+  fi
+  log "installing node auth0 SDK into $dir"
+  mkdir -p "$dir"
+  cp "$HERE/node/package.json" "$dir/package.json"
+  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error
+}
+
+install_python_sdk
+install_node_sdk
+PY_SDK_VERSION="$("$SDK_DIR/venv/bin/python" -c 'import auth0; print(auth0.__version__)')"
+NODE_SDK_VERSION="$(node -p "require('$SDK_DIR/node/node_modules/auth0/package.json').version")"
+log "auth0-python $PY_SDK_VERSION, node auth0 $NODE_SDK_VERSION (node $(node --version))"
+
+# ---------------------------------------------------------------------------
+# server
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/roster-sdk.XXXXXX")"
+SERVER_PID=""
+SERVER_LOG="$TMP/server.log"
+
+cleanup() {
+  local rc=$?
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  if [[ "${KEEP_TMP:-0}" == 1 ]]; then
+    echo "run.sh: kept $TMP"
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+CLIENT_ID="sdk-test-client"
+CLIENT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+ROSTER_URL="http://127.0.0.1:$PORT"
+
+log "starting $BIN on 127.0.0.1:$PORT (db $TMP/roster.db)"
+"$BIN" serve \
+  --listen "127.0.0.1:$PORT" \
+  --database-url "sqlite://$TMP/roster.db" \
+  --client-id "$CLIENT_ID" \
+  --client-secret "$CLIENT_SECRET" \
+  >"$SERVER_LOG" 2>&1 &
+SERVER_PID=$!
+
+health_status() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$ROSTER_URL/health" || true
+  else
+    python3 - "$ROSTER_URL/health" <<'PY' || true
+import sys, urllib.request, urllib.error
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=2).status, end="")
+except urllib.error.HTTPError as e:
+    print(e.code, end="")
+except Exception:
+    print("000", end="")
+PY
+  fi
+}
+
+dump_server_log() {
+  echo "----- server log ($SERVER_LOG) -----" >&2
+  cat "$SERVER_LOG" >&2 || true
+  echo "----- end of server log -----" >&2
+}
+
+deadline=$((SECONDS + HEALTH_TIMEOUT))
+while :; do
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    wait "$SERVER_PID" && code=0 || code=$?
+    SERVER_PID=""
+    echo "run.sh: FAIL: server exited (status $code) before answering GET /health" >&2
+    dump_server_log
+    exit 1
+  fi
+  status="$(health_status)"
+  [[ "$status" == 200 ]] && break
+  if (( SECONDS >= deadline )); then
+    echo "run.sh: FAIL: GET $ROSTER_URL/health did not return 200 within ${HEALTH_TIMEOUT}s (last status: ${status:-none})" >&2
+    dump_server_log
+    exit 1
+  fi
+  sleep 0.2
+done
+log "server is up"
+
+# ---------------------------------------------------------------------------
+# suites
+
+export ROSTER_URL PORT CLIENT_ID CLIENT_SECRET
+export SDK_NODE_DIR="$SDK_DIR/node"
+failed=()
+
+log "python suite (auth0-python $PY_SDK_VERSION)"
+"$SDK_DIR/venv/bin/python" "$HERE/python/test_sdk.py" || failed+=(python)
+
+log "node suite (auth0 $NODE_SDK_VERSION)"
+node "$HERE/node/test_sdk.mjs" || failed+=(node)
+
+if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+  echo "run.sh: FAIL: the server died during the run" >&2
+  failed+=(server)
+fi
+
+if (( ${#failed[@]} )); then
+  echo "run.sh: FAILED: ${failed[*]}" >&2
+  echo "----- last 80 lines of the server log -----" >&2
+  tail -n 80 "$SERVER_LOG" >&2 || true
+  exit 1
+fi
+log "all SDK suites passed"

@@ -28,14 +28,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let domain = config.domain.clone().unwrap_or_else(|| local.to_string());
     let issuer = Issuer::new(&domain);
     let tenant = tenant::bootstrap(store.as_ref(), &config.tenant, &issuer).await?;
-    print_banner(
-        &local,
-        &config.database_url,
-        &issuer,
-        &tenant.client_id,
-        config.tenant.client_secret.as_deref().or(tenant.generated_secret.as_deref()),
-        tenant.generated_secret.is_some(),
-    );
+    print_banner(&local, &config.database_url, &issuer, &tenant.client_id, tenant.generated_secret.as_deref());
 
     let app = Arc::new(App { store: store.clone(), keys: tenant.keys, issuer, verified_tokens: Default::default() });
     axum::serve(listener, http::router(app))
@@ -47,28 +40,31 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How to call the server, printed on stdout at start. The client secret is shown only when
-/// it was generated now or given on the command line.
+/// How to call the server, printed on stdout at start. A generated client secret is shown
+/// this once; a configured one is never echoed (the curl line reads it from the environment).
 fn print_banner(
     local: &SocketAddr,
     database_url: &str,
     issuer: &Issuer,
     client_id: &str,
-    secret: Option<&str>,
-    generated: bool,
+    generated_secret: Option<&str>,
 ) {
     let base = format!("http://{local}");
-    let secret_shown = secret.unwrap_or("<client secret printed on first start>");
     println!("roster listening on {base} (database {database_url})");
     println!("management client id:     {client_id}");
-    if generated {
-        println!("management client secret: {secret_shown}   (generated now and shown only once: keep it)");
-    } else if secret.is_none() {
-        println!("management client secret: printed on first start; pass --client-secret to set a new one");
-    }
+    let secret_json = match generated_secret {
+        Some(secret) => {
+            println!("management client secret: {secret}   (generated now and shown only once: keep it)");
+            secret.to_owned()
+        }
+        None => {
+            println!("management client secret: not shown; the curl line reads it from $ROSTER_CLIENT_SECRET");
+            "'\"$ROSTER_CLIENT_SECRET\"'".to_owned()
+        }
+    };
     println!("get a token and list users:");
     println!(
-        "  TOKEN=$(curl -s {base}/oauth/token -H 'content-type: application/json' -d '{{\"grant_type\":\"client_credentials\",\"client_id\":\"{client_id}\",\"client_secret\":\"{secret_shown}\",\"audience\":\"{}\"}}' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/') && curl -s {base}/api/v2/users -H \"authorization: Bearer $TOKEN\"",
+        "  TOKEN=$(curl -s {base}/oauth/token -H 'content-type: application/json' -d '{{\"grant_type\":\"client_credentials\",\"client_id\":\"{client_id}\",\"client_secret\":\"{secret_json}\",\"audience\":\"{}\"}}' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/') && curl -s {base}/api/v2/users -H \"authorization: Bearer $TOKEN\"",
         issuer.management_audience
     );
 }

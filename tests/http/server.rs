@@ -78,6 +78,12 @@ impl Server {
         self.child.wait().expect("wait").success()
     }
 
+    /// Kills the server without warning (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+
     /// Starts a new server process on the same database.
     pub async fn restart(mut self, extra: &[&str]) -> Self {
         self.stop();

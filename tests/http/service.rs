@@ -135,3 +135,88 @@ async fn the_printed_curl_line_works() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(String::from_utf8_lossy(&output.stdout), "[]", "an empty user list");
 }
+
+#[tokio::test]
+async fn a_configured_secret_is_not_echoed_and_the_curl_line_reads_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("roster.db").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &database])
+        .env("ROSTER_CLIENT_ID", "env-client")
+        .env("ROSTER_CLIENT_SECRET", "env-secret-value")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap()).lines().take(5).map(Result::unwrap).collect();
+    assert!(!lines.join("\n").contains("env-secret-value"), "{lines:?}");
+    let curl = lines.iter().find(|l| l.contains("TOKEN=$(curl")).unwrap().trim().to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("bash").args(["-c", &curl]).env("ROSTER_CLIENT_SECRET", "env-secret-value").output().unwrap()
+    })
+    .await
+    .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "[]", "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test]
+async fn shutdown_finishes_requests_in_flight() {
+    let mut server = Server::start().await;
+    let token = server.token().await;
+    // A create hashes a password on the blocking pool: slow enough to still be running when
+    // the signal arrives.
+    let request = server
+        .http
+        .post(format!("{}/api/v2/users", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"connection": "Username-Password-Authentication", "email": "inflight@example.com", "password": "Passw0rd!"}))
+        .send();
+    let pending = tokio::spawn(request);
+    tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    assert!(!pending.is_finished(), "the request must still be in flight when the signal arrives");
+    assert!(server.stop(), "clean exit");
+    let response = pending.await.unwrap().expect("the in-flight request was answered");
+    assert_eq!(response.status(), 201);
+    let mut server = server.restart(&[]).await;
+    assert_eq!(server.get("/api/v2/users?include_totals=true").await.body["total"], 1);
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_a_kill() {
+    let mut server = Server::start().await;
+    let user = server.create_user("crash@example.com").await;
+    let path = format!("/api/v2/users/{}", crate::server::encode(user["user_id"].as_str().unwrap()));
+    let updated = server.patch(&path, json!({"user_metadata": {"k": "v"}})).await.body;
+    server.kill();
+    let mut server = server.restart(&[]).await;
+    assert_eq!(server.get(&path).await.body, updated);
+}
+
+#[tokio::test]
+async fn concurrent_duplicate_creates_store_exactly_one_user() {
+    let mut server = Server::start_with(&["--requires-username", "true"]).await;
+    let token = server.token().await;
+    let fire = |body: serde_json::Value| {
+        let requests: Vec<_> = (0..50)
+            .map(|_| {
+                let request = server.http.post(format!("{}/api/v2/users", server.base)).bearer_auth(&token).json(&body);
+                tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+            })
+            .collect();
+        async move {
+            let mut statuses = Vec::new();
+            for request in requests {
+                statuses.push(request.await.unwrap());
+            }
+            statuses
+        }
+    };
+    let same_email = fire(json!({"connection": "Username-Password-Authentication", "email": "race@example.com",
+                                 "username": "racer", "password": "Passw0rd!"}))
+    .await;
+    assert_eq!(same_email.iter().filter(|s| **s == 201).count(), 1, "{same_email:?}");
+    assert_eq!(same_email.iter().filter(|s| **s == 409).count(), 49, "{same_email:?}");
+    assert_eq!(server.get("/api/v2/users?include_totals=true").await.body["total"], 1);
+}

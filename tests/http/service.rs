@@ -78,87 +78,83 @@ async fn sigterm_finishes_cleanly_and_keeps_data() {
     assert_eq!(listed.body, json!([user]));
 }
 
-#[tokio::test]
-async fn first_start_generates_and_prints_the_secret_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite://{}", dir.path().join("roster.db").display());
-    let start = || {
-        Command::new(env!("CARGO_BIN_EXE_roster"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &database])
+/// A server started as a user would, with only the given environment for credentials; its
+/// start-up banner is read and the process is killed on drop.
+struct Started {
+    child: std::process::Child,
+    banner: Vec<String>,
+}
+
+impl Started {
+    fn new(database: &std::path::Path, credentials: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+            .arg(format!("sqlite://{}", database.display()))
             .env_remove("ROSTER_CLIENT_ID")
             .env_remove("ROSTER_CLIENT_SECRET")
+            .envs(credentials.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap()
-    };
-    let banner = |child: &mut std::process::Child| -> Vec<String> {
-        let lines: Vec<String> =
-            BufReader::new(child.stdout.take().unwrap()).lines().take(5).map(Result::unwrap).collect();
-        child.kill().unwrap();
-        child.wait().unwrap();
-        lines
-    };
-    let first = banner(&mut start());
-    let client_id = first[1].rsplit(' ').next().unwrap().to_owned();
-    let secret_line = first.iter().find(|l| l.contains("client secret")).unwrap();
-    let secret = secret_line.split_whitespace().nth(3).unwrap().to_owned();
-    assert_eq!(client_id.len(), 32);
-    assert_eq!(secret.len(), 64);
-    let curl = first.iter().find(|l| l.contains("TOKEN=$(curl")).expect("a curl line");
-    assert!(curl.contains(&client_id) && curl.contains(&secret), "the printed curl line carries the credentials");
+            .unwrap();
+        let banner = BufReader::new(child.stdout.take().unwrap()).lines().take(5).map(Result::unwrap).collect();
+        Self { child, banner }
+    }
 
-    let second = banner(&mut start());
-    assert!(second[1].ends_with(&client_id), "same client after restart");
-    assert!(!second.join("\n").contains(&secret), "the secret is printed only once");
+    fn line(&self, containing: &str) -> &str {
+        self.banner
+            .iter()
+            .find(|l| l.contains(containing))
+            .unwrap_or_else(|| panic!("no {containing:?} in {:?}", self.banner))
+    }
+
+    /// Runs the printed curl line in bash with `env`; returns what it printed.
+    async fn run_curl(&self, env: &[(&'static str, &'static str)]) -> String {
+        let curl = self.line("TOKEN=$(curl").trim().to_owned();
+        let env = env.to_vec();
+        let output =
+            tokio::task::spawn_blocking(move || Command::new("bash").args(["-c", &curl]).envs(env).output().unwrap())
+                .await
+                .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[tokio::test]
-async fn the_printed_curl_line_works() {
+async fn first_start_generates_and_prints_the_secret_once() {
     let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite://{}", dir.path().join("roster.db").display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &database])
-        .env_remove("ROSTER_CLIENT_ID")
-        .env_remove("ROSTER_CLIENT_SECRET")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let curl = lines.by_ref().map(Result::unwrap).find(|l| l.contains("TOKEN=$(curl")).unwrap();
-    let output = tokio::task::spawn_blocking(move || Command::new("bash").args(["-c", curl.trim()]).output().unwrap())
-        .await
-        .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "[]", "an empty user list");
+    let database = dir.path().join("roster.db");
+    let first = Started::new(&database, &[]);
+    let client_id = first.line("client id").rsplit(' ').next().unwrap().to_owned();
+    let secret = first.line("client secret").split_whitespace().nth(3).unwrap().to_owned();
+    assert_eq!((client_id.len(), secret.len()), (32, 64));
+    let curl = first.line("TOKEN=$(curl");
+    assert!(curl.contains(&client_id) && curl.contains(&secret), "the printed curl line carries the credentials");
+    assert_eq!(first.run_curl(&[]).await, "[]", "the printed line works as printed: an empty user list");
+    drop(first);
+
+    let second = Started::new(&database, &[]);
+    assert!(second.line("client id").ends_with(&client_id), "same client after restart");
+    assert!(!second.banner.join("\n").contains(&secret), "the secret is printed only once");
 }
 
 #[tokio::test]
 async fn a_configured_secret_is_not_echoed_and_the_curl_line_reads_the_environment() {
     let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite://{}", dir.path().join("roster.db").display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &database])
-        .env("ROSTER_CLIENT_ID", "env-client")
-        .env("ROSTER_CLIENT_SECRET", "env-secret-value")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap()).lines().take(5).map(Result::unwrap).collect();
-    assert!(!lines.join("\n").contains("env-secret-value"), "{lines:?}");
-    let curl = lines.iter().find(|l| l.contains("TOKEN=$(curl")).unwrap().trim().to_owned();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("bash").args(["-c", &curl]).env("ROSTER_CLIENT_SECRET", "env-secret-value").output().unwrap()
-    })
-    .await
-    .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "[]", "{}", String::from_utf8_lossy(&output.stderr));
+    let started = Started::new(
+        &dir.path().join("roster.db"),
+        &[("ROSTER_CLIENT_ID", "env-client"), ("ROSTER_CLIENT_SECRET", "env-secret-value")],
+    );
+    assert!(!started.banner.join("\n").contains("env-secret-value"), "{:?}", started.banner);
+    assert_eq!(started.run_curl(&[("ROSTER_CLIENT_SECRET", "env-secret-value")]).await, "[]");
 }
 
 #[tokio::test]

@@ -95,6 +95,33 @@ pub fn merge(current: Option<Metadata>, patch: &Metadata) -> Metadata {
     merged
 }
 
+/// The scalar leaves of a metadata object as search sees them: a dotted path (array levels
+/// skipped) and the value as text (`"gold"` → `gold`, `13` → `13`, `true` → `true`). Nulls,
+/// empty arrays and empty objects yield nothing, so they cannot be found, as in Auth0.
+pub fn leaves(metadata: &Metadata) -> Vec<(String, String)> {
+    fn walk(path: &str, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Null => {}
+            Value::Object(object) => {
+                for (key, inner) in object {
+                    let nested = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                    walk(&nested, inner, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| walk(path, item, out)),
+            Value::String(text) => out.push((path.to_owned(), text.clone())),
+            Value::Bool(_) | Value::Number(_) => out.push((path.to_owned(), value.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    for (key, value) in metadata {
+        walk(key, value, &mut out);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +141,30 @@ mod tests {
         // Only the first level merges: a nested object replaces the old one whole.
         let merged = merge(Some(object(json!({"addr": {"home": 1}, "k": 1}))), &object(json!({"addr": {"work": 2}})));
         assert_eq!(Value::Object(merged), json!({"addr": {"work": 2}, "k": 1}));
+    }
+
+    #[test]
+    fn leaves_flatten_objects_and_arrays() {
+        let metadata = object(json!({
+            "plan": "gold", "count": 13, "vip": true, "none": null, "empty": [], "nothing": {},
+            "addresses": [{"city": "Paris"}, {"city": "Seattle", "zip": 98101}],
+            "tags": ["a", "b", "a"]
+        }));
+        let leaves = leaves(&metadata);
+        let got: Vec<(&str, &str)> = leaves.iter().map(|(p, v)| (p.as_str(), v.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("addresses.city", "Paris"),
+                ("addresses.city", "Seattle"),
+                ("addresses.zip", "98101"),
+                ("count", "13"),
+                ("plan", "gold"),
+                ("tags", "a"),
+                ("tags", "b"),
+                ("vip", "true"),
+            ]
+        );
     }
 
     #[test]

@@ -74,6 +74,19 @@ impl User {
         CredentialKeys { email, username, phone_number }
     }
 
+    pub fn search_keys(&self) -> SearchKeys {
+        let fold = |value: &Option<String>| value.as_deref().map(fold_case);
+        let email = fold(&self.email);
+        SearchKeys {
+            email_domain: email.as_deref().and_then(|e| e.rsplit_once('@')).map(|(_, domain)| domain.to_owned()),
+            email,
+            name: fold(&self.name),
+            given_name: fold(&self.given_name),
+            family_name: fold(&self.family_name),
+            nickname: fold(&self.nickname),
+        }
+    }
+
     /// The user as Auth0 renders it, keeping only the fields `projection` allows.
     pub fn to_json(&self, projection: &Projection) -> Map<String, Value> {
         let mut out = Map::new();
@@ -112,6 +125,22 @@ impl User {
         put("logins_count", self.logins_count.map(Value::from));
         out
     }
+}
+
+/// Case-folded copies of the attributes Auth0 searches without regard to case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchKeys {
+    pub email: Option<String>,
+    pub email_domain: Option<String>,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub nickname: Option<String>,
+}
+
+/// How search folds case: the same function for stored values and for query values.
+pub fn fold_case(text: &str) -> String {
+    text.to_lowercase()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

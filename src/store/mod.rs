@@ -163,6 +163,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a new user, with the password hash of its primary identity.
     async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError>;
+    /// Stores many new users in one transaction (bulk loads); all or none.
+    async fn import_users(&self, users: &[(User, Option<String>)]) -> Result<(), StoreError>;
     async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>>;
     /// Applies `edit` to the stored user and, if given, sets its primary identity's password
     /// hash, atomically. `None` if there is no such user.

@@ -16,8 +16,13 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::{Client, ClientGrant, Conflict, SigningKey, Store, StoreError, UserEdit, UserListing, UserPage};
 use crate::domain::connection::Connection;
+use crate::domain::metadata;
 use crate::domain::time::{self, Timestamp};
 use crate::domain::user::{Identity, User};
+
+/// `user_metadata_values.source`
+const APP_METADATA: i64 = 0;
+const USER_METADATA: i64 = 1;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -56,7 +61,9 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .context("cannot open SQLite read connections")?;
-        Ok(Self { read, write })
+        let store = Self { read, write };
+        store.refresh_search_index().await?;
+        Ok(store)
     }
 }
 
@@ -159,22 +166,27 @@ fn conflict(error: sqlx::Error) -> StoreError {
     StoreError::Other(error.into())
 }
 
-/// Writes every column of `user` (insert or full replace of the row).
-async fn write_user_row(tx: &mut Transaction<'_, Sqlite>, user: &User, insert: bool) -> Result<(), sqlx::Error> {
+/// Writes every column of `user`, its search keys included (insert, or full replace of the
+/// row); returns the row's `seq`.
+async fn write_user_row(tx: &mut Transaction<'_, Sqlite>, user: &User, insert: bool) -> Result<i64, sqlx::Error> {
     let sql = if insert {
         "INSERT INTO users (email, email_verified, username, phone_number, phone_verified, name, nickname, given_name, \
          family_name, picture, blocked, app_metadata, user_metadata, identities, multifactor, multifactor_last_modified, \
-         last_ip, last_login, logins_count, last_password_reset, created_at, updated_at, user_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+         last_ip, last_login, logins_count, last_password_reset, created_at, updated_at, email_ci, email_domain_ci, \
+         name_ci, given_name_ci, family_name_ci, nickname_ci, user_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+         $23, $24, $25, $26, $27, $28, $29) RETURNING seq"
     } else {
         "UPDATE users SET email = $1, email_verified = $2, username = $3, phone_number = $4, phone_verified = $5, \
          name = $6, nickname = $7, given_name = $8, family_name = $9, picture = $10, blocked = $11, app_metadata = $12, \
          user_metadata = $13, identities = $14, multifactor = $15, multifactor_last_modified = $16, last_ip = $17, \
-         last_login = $18, logins_count = $19, last_password_reset = $20, created_at = $21, updated_at = $22 \
-         WHERE user_id = $23"
+         last_login = $18, logins_count = $19, last_password_reset = $20, created_at = $21, updated_at = $22, \
+         email_ci = $23, email_domain_ci = $24, name_ci = $25, given_name_ci = $26, family_name_ci = $27, \
+         nickname_ci = $28 WHERE user_id = $29 RETURNING seq"
     };
     let stamp = |t: &Option<Timestamp>| t.as_ref().map(time::format);
-    sqlx::query(sql)
+    let keys = user.search_keys();
+    sqlx::query_scalar(sql)
         .bind(&user.email)
         .bind(user.email_verified)
         .bind(&user.username)
@@ -197,10 +209,107 @@ async fn write_user_row(tx: &mut Transaction<'_, Sqlite>, user: &User, insert: b
         .bind(stamp(&user.last_password_reset))
         .bind(time::format(&user.created_at))
         .bind(time::format(&user.updated_at))
+        .bind(keys.email)
+        .bind(keys.email_domain)
+        .bind(keys.name)
+        .bind(keys.given_name)
+        .bind(keys.family_name)
+        .bind(keys.nickname)
         .bind(&user.user_id)
-        .execute(&mut **tx)
-        .await?;
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Replaces the metadata leaves of the user at `seq` in the search side table.
+async fn write_metadata_leaves(tx: &mut Transaction<'_, Sqlite>, seq: i64, user: &User) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM user_metadata_values WHERE seq = $1").bind(seq).execute(&mut **tx).await?;
+    for (source, metadata) in [(APP_METADATA, &user.app_metadata), (USER_METADATA, &user.user_metadata)] {
+        let Some(metadata) = metadata else { continue };
+        for (path, value) in metadata::leaves(metadata) {
+            sqlx::query("INSERT INTO user_metadata_values (seq, source, path, value) VALUES ($1, $2, $3, $4)")
+                .bind(seq)
+                .bind(source)
+                .bind(path)
+                .bind(value)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
     Ok(())
+}
+
+/// Inserts a user, its primary identity and its metadata leaves inside `tx`.
+async fn insert_user(
+    tx: &mut Transaction<'_, Sqlite>,
+    user: &User,
+    password_hash: Option<&str>,
+) -> Result<(), StoreError> {
+    let seq = write_user_row(tx, user, true).await.map_err(conflict)?;
+    let identity = user.primary_identity();
+    let keys = user.credential_keys();
+    sqlx::query(
+        "INSERT INTO identities (provider, provider_user_id, user_id, connection, email, username, phone_number, password_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&identity.provider)
+    .bind(&identity.user_id)
+    .bind(&user.user_id)
+    .bind(&identity.connection)
+    .bind(keys.email)
+    .bind(keys.username)
+    .bind(keys.phone_number)
+    .bind(password_hash)
+    .execute(&mut **tx)
+    .await
+    .map_err(conflict)?;
+    write_metadata_leaves(tx, seq, user).await.map_err(|e| StoreError::Other(e.into()))?;
+    Ok(())
+}
+
+/// Bump when what the store derives for search (folded columns, metadata leaves) changes:
+/// the next start recomputes it for every user.
+const SEARCH_INDEX_VERSION: &str = "1";
+
+impl SqliteStore {
+    /// Recomputes the search columns and the metadata side table for every user, in batches,
+    /// when they were derived by an older version (or never, for users written before them).
+    async fn refresh_search_index(&self) -> anyhow::Result<()> {
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = 'search_index_version'")
+                .fetch_optional(&self.write)
+                .await?;
+        if current.as_deref() == Some(SEARCH_INDEX_VERSION) {
+            return Ok(());
+        }
+        let mut after = 0i64;
+        let mut refreshed = 0u64;
+        loop {
+            let mut tx = self.write.begin().await?;
+            let sql = format!("SELECT seq, {USER_COLUMNS} FROM users WHERE seq > $1 ORDER BY seq LIMIT 1000");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after).fetch_all(&mut *tx).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.try_get("seq")?;
+            for row in &rows {
+                let user = user_from_row(row)?;
+                let seq = write_user_row(&mut tx, &user, false).await?;
+                write_metadata_leaves(&mut tx, seq, &user).await?;
+            }
+            tx.commit().await?;
+            refreshed += rows.len() as u64;
+        }
+        sqlx::query("INSERT INTO users_trigram (users_trigram) VALUES ('rebuild')").execute(&self.write).await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ('search_index_version', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(SEARCH_INDEX_VERSION)
+        .execute(&self.write)
+        .await?;
+        if refreshed > 0 {
+            tracing::info!(users = refreshed, "search index rebuilt");
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -336,24 +445,16 @@ impl Store for SqliteStore {
 
     async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await.map_err(anyhow::Error::from)?;
-        write_user_row(&mut tx, user, true).await.map_err(conflict)?;
-        let identity = user.primary_identity();
-        let keys = user.credential_keys();
-        sqlx::query(
-            "INSERT INTO identities (provider, provider_user_id, user_id, connection, email, username, phone_number, password_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&identity.provider)
-        .bind(&identity.user_id)
-        .bind(&user.user_id)
-        .bind(&identity.connection)
-        .bind(keys.email)
-        .bind(keys.username)
-        .bind(keys.phone_number)
-        .bind(password_hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict)?;
+        insert_user(&mut tx, user, password_hash).await?;
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        Ok(())
+    }
+
+    async fn import_users(&self, users: &[(User, Option<String>)]) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await.map_err(anyhow::Error::from)?;
+        for (user, password_hash) in users {
+            insert_user(&mut tx, user, password_hash.as_deref()).await?;
+        }
         tx.commit().await.map_err(anyhow::Error::from)?;
         Ok(())
     }
@@ -376,7 +477,8 @@ impl Store for SqliteStore {
         let Some(row) = row else { return Ok(None) };
         let mut user = user_from_row(&row)?;
         edit(&mut user);
-        write_user_row(&mut tx, &user, false).await.map_err(conflict)?;
+        let seq = write_user_row(&mut tx, &user, false).await.map_err(conflict)?;
+        write_metadata_leaves(&mut tx, seq, &user).await.map_err(|e| StoreError::Other(e.into()))?;
         let identity = user.primary_identity();
         let keys = user.credential_keys();
         sqlx::query(

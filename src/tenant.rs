@@ -47,9 +47,8 @@ pub async fn bootstrap(store: &dyn Store, settings: &TenantSettings, issuer: &Is
 async fn signing_keys(store: &dyn Store) -> anyhow::Result<KeyRing> {
     let mut stored = store.signing_keys().await?;
     if stored.is_empty() {
-        let key = tokio::task::spawn_blocking(keys::generate).await.context("key generation task failed")??;
-        store.insert_signing_key(&key).await?;
-        stored = store.signing_keys().await?;
+        let candidate = tokio::task::spawn_blocking(keys::generate).await.context("key generation task failed")??;
+        stored = store.ensure_signing_key(&candidate).await?;
     }
     KeyRing::new(&stored)
 }

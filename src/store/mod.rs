@@ -146,7 +146,9 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> anyhow::Result<()>;
 
     async fn signing_keys(&self) -> anyhow::Result<Vec<SigningKey>>;
-    async fn insert_signing_key(&self, key: &SigningKey) -> anyhow::Result<()>;
+    /// Stores `candidate` unless a signing key exists already, atomically (nodes starting
+    /// together on one empty database must agree on one key); returns the keys stored.
+    async fn ensure_signing_key(&self, candidate: &SigningKey) -> anyhow::Result<Vec<SigningKey>>;
 
     async fn connections(&self) -> anyhow::Result<Vec<Connection>>;
     async fn connection_by_name(&self, name: &str) -> anyhow::Result<Option<Connection>>;

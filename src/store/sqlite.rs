@@ -334,14 +334,18 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn insert_signing_key(&self, key: &SigningKey) -> anyhow::Result<()> {
-        sqlx::query("INSERT INTO signing_keys (kid, private_key_pkcs8, created_at) VALUES ($1, $2, $3)")
-            .bind(&key.kid)
-            .bind(&key.private_key_pkcs8)
-            .bind(time::format(&key.created_at))
-            .execute(&self.write)
-            .await?;
-        Ok(())
+    async fn ensure_signing_key(&self, candidate: &SigningKey) -> anyhow::Result<Vec<SigningKey>> {
+        // One writer connection: the check and the insert cannot interleave with another.
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, private_key_pkcs8, created_at) SELECT $1, $2, $3 \
+             WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+        )
+        .bind(&candidate.kid)
+        .bind(&candidate.private_key_pkcs8)
+        .bind(time::format(&candidate.created_at))
+        .execute(&self.write)
+        .await?;
+        self.signing_keys().await
     }
 
     async fn connections(&self) -> anyhow::Result<Vec<Connection>> {

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod search;
 pub mod server;
 pub mod store;
 pub mod tenant;

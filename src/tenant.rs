@@ -1,6 +1,9 @@
 //! The tenant Roster serves, created in the database on first start: a signing key, the
 //! connections a new Auth0 tenant has, and one management (machine-to-machine) client granted
 //! every Management API scope. Later starts keep all of it and only apply what was configured.
+//!
+//! Several nodes may start together on one empty database: each step inserts only if absent,
+//! atomically in the store, and every node then goes on with what is stored.
 
 use anyhow::Context;
 use serde_json::Value;
@@ -58,33 +61,31 @@ async fn management_client(store: &dyn Store, settings: &TenantSettings) -> anyh
         Some(id) => store.client(id).await?,
         None => store.clients().await?.into_iter().find(|c| c.name == MANAGEMENT_CLIENT_NAME),
     };
-    let mut generated = None;
-    let client = match existing {
-        Some(mut client) => {
-            if let Some(secret) = &settings.client_secret {
-                client.client_secret = secret.clone();
-            }
-            client
-        }
+    let (mut client, generated) = match existing {
+        Some(client) => (client, None),
         None => {
-            let secret = match &settings.client_secret {
-                Some(secret) => secret.clone(),
-                None => {
-                    let secret = ids::random_alphanumeric(64);
-                    generated = Some(secret.clone());
-                    secret
-                }
-            };
-            Client {
+            let generated = settings.client_secret.is_none().then(|| ids::random_alphanumeric(64));
+            let candidate = Client {
                 client_id: settings.client_id.clone().unwrap_or_else(|| ids::random_alphanumeric(32)),
                 name: MANAGEMENT_CLIENT_NAME.to_owned(),
-                client_secret: secret,
+                client_secret: settings.client_secret.clone().or_else(|| generated.clone()).unwrap_or_default(),
                 app_type: "non_interactive".to_owned(),
                 created_at: time::now(),
-            }
+            };
+            // Without a configured id, the management client is the one with its name.
+            let stored = store.insert_client_if_absent(&candidate, settings.client_id.is_none()).await?;
+            // A node that started at the same time may have stored its client first: then
+            // the secret it generated is the one that works, and this node shows none.
+            let generated = generated.filter(|secret| *secret == stored.client_secret);
+            (stored, generated)
         }
     };
-    store.save_client(&client).await?;
+    if let Some(secret) = &settings.client_secret
+        && client.client_secret != *secret
+    {
+        client.client_secret = secret.clone();
+        store.save_client(&client).await?;
+    }
     Ok((client.client_id, generated))
 }
 
@@ -95,7 +96,11 @@ async fn connections(store: &dyn Store, settings: &TenantSettings, client_id: &s
         Connection::passwordless(ids::prefixed("con"), "sms"),
     ];
     for default in defaults {
-        let mut connection = store.connection_by_name(&default.name).await?.unwrap_or(default);
+        let mut connection = match store.connection_by_name(&default.name).await? {
+            Some(connection) => connection,
+            None => store.insert_connection_if_absent(&default).await?,
+        };
+        let stored = connection.clone();
         if connection.name == DEFAULT_DATABASE
             && let Some(required) = settings.requires_username
         {
@@ -104,7 +109,9 @@ async fn connections(store: &dyn Store, settings: &TenantSettings, client_id: &s
         if !connection.enabled_clients.iter().any(|c| c == client_id) {
             connection.enabled_clients.push(client_id.to_owned());
         }
-        store.save_connection(&connection).await?;
+        if connection != stored {
+            store.save_connection(&connection).await?;
+        }
     }
     Ok(())
 }

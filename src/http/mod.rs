@@ -31,6 +31,7 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("GET", "/users/{id}"),
     ("PATCH", "/users/{id}"),
     ("DELETE", "/users/{id}"),
+    ("GET", "/users-by-email"),
 ];
 
 const API_PREFIX: &str = "/api/v2";

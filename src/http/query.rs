@@ -38,11 +38,11 @@ impl Param {
 
 /// Typed values of a validated query string.
 #[derive(Debug, Default)]
-pub struct Query {
+pub struct QueryString {
     values: HashMap<&'static str, String>,
 }
 
-impl Query {
+impl QueryString {
     /// Parses `raw` against `params`. Unknown parameters are refused, as Auth0 does; empty
     /// values count as absent.
     pub fn parse(raw: Option<&str>, params: &'static [Param]) -> Result<Self, ApiError> {
@@ -133,18 +133,18 @@ mod tests {
     ];
 
     fn error(raw: &str) -> String {
-        Query::parse(Some(raw), PARAMS).unwrap_err().message.into_owned()
+        QueryString::parse(Some(raw), PARAMS).unwrap_err().message.into_owned()
     }
 
     #[test]
     fn parses_typed_values() {
-        let q = Query::parse(Some("page=2&per_page=10&include_totals=true&fields=a%2Cb"), PARAMS).unwrap();
+        let q = QueryString::parse(Some("page=2&per_page=10&include_totals=true&fields=a%2Cb"), PARAMS).unwrap();
         assert_eq!(
             (q.integer("page"), q.integer("per_page"), q.boolean("include_totals")),
             (Some(2), Some(10), Some(true))
         );
         assert_eq!(q.text("fields"), Some("a,b"));
-        assert!(Query::parse(Some("page="), PARAMS).unwrap().integer("page").is_none());
+        assert!(QueryString::parse(Some("page="), PARAMS).unwrap().integer("page").is_none());
     }
 
     #[test]

@@ -7,10 +7,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use super::extract::{JsonBody, UserIdPath};
-use super::query::{Param, Query};
+use super::query::{Param, QueryString};
 use super::response;
 use crate::app::AppState;
 use crate::auth::password;
@@ -20,14 +22,18 @@ use crate::domain::schema::Type;
 use crate::domain::time;
 use crate::domain::update_user::UserPatch;
 use crate::domain::user::Projection;
+use crate::domain::user::fold_case;
 use crate::domain::user_schemas::{CREATE_USER, UPDATE_USER};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{Conflict, Sort, SortField, StoreError, UserListing};
+use crate::search::query::{Column, IdentityField, Scalar, Target, Test};
+use crate::search::{self, QueryError};
+use crate::store::{Conflict, Sort, SortField, StoreError, UserSearch, Window};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}", get(get_user).patch(update_user).delete(delete_user))
+        .route("/users-by-email", get(users_by_email))
 }
 
 /// Fields a `fields` list may name (Auth0 refuses others).
@@ -112,13 +118,31 @@ const LIST_USERS_PARAMS: &[Param] = &[
     ),
     FIELDS,
     INCLUDE_FIELDS,
-    Param::new("q", Type::String, "Query in Lucene query string syntax."),
+    Param::new("q", Type::String, "Query in Lucene query string syntax"),
     Param::new("search_engine", Type::String, "The version of the search engine"),
     Param::new(
         "primary_order",
         Type::Boolean,
         "If true (default), results are returned in a deterministic order. If false, results may be returned in a non-deterministic order, which can enhance performance for complex queries targeting a small number of users. Set to false only when consistency is unnecessary.",
     ),
+    // Roster's cursor extension (see docs/COMPATIBILITY.md).
+    Param::new("from", Type::String, "Cursor from which to continue: the `next` of the previous page"),
+    Param::new("take", Type::Integer, "Number of results per page, with from").range(Some(1), Some(100)),
+];
+
+const USERS_BY_EMAIL_PARAMS: &[Param] = &[
+    Param::new(
+        "fields",
+        Type::String,
+        "Comma-separated list of fields to include or exclude (based on value provided for include_fields) in the result. Leave empty to retrieve all fields.",
+    )
+    .check(check_fields),
+    Param::new(
+        "include_fields",
+        Type::Boolean,
+        "Whether specified fields are to be included (true) or excluded (false). Defaults to true.",
+    ),
+    Param::new("email", Type::String, "Email address to search for (case-sensitive)."),
 ];
 
 /// Auth0's page size when `per_page` is absent.
@@ -126,7 +150,7 @@ const DEFAULT_PER_PAGE: u64 = 50;
 /// Auth0 serves only the first 1000 results of a listing or search.
 const RESULT_WINDOW: u64 = 1000;
 
-fn projection(query: &Query) -> Projection {
+fn projection(query: &QueryString) -> Projection {
     Projection::new(query.text("fields"), query.boolean("include_fields").unwrap_or(true))
 }
 
@@ -155,7 +179,7 @@ async fn get_user(
     UserIdPath(id): UserIdPath,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let query = Query::parse(raw.as_deref(), GET_USER_PARAMS)?;
+    let query = QueryString::parse(raw.as_deref(), GET_USER_PARAMS)?;
     let user = app.store.user(&id).await?.ok_or_else(ApiError::user_not_found)?;
     Ok(response::json(StatusCode::OK, &user.to_json(&projection(&query))))
 }
@@ -236,8 +260,36 @@ fn parse_sort(value: Option<&str>) -> ApiResult<Option<Sort>> {
     Ok(Some(Sort { field, descending: order == "-1" }))
 }
 
+fn search_query(q: Option<&str>) -> ApiResult<search::Query> {
+    let Some(q) = q else { return Ok(search::Query::All) };
+    search::parse(q).map_err(|QueryError(detail)| {
+        ApiError::invalid_query(format!(
+            "Query validation error: '{detail}' on property q (Query in Lucene query string syntax)."
+        ))
+    })
+}
+
+/// Roster's cursor: the `seq` of the last user returned, base64url-encoded.
+fn encode_cursor(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(seq.to_string())
+}
+
+fn decode_cursor(cursor: &str) -> ApiResult<i64> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.parse::<i64>().ok())
+        .filter(|seq| *seq >= 0)
+        .ok_or_else(|| {
+            ApiError::invalid_query(format!(
+                "Query validation error: 'Invalid cursor: {cursor}' on property from (Cursor from which to continue: the `next` of the previous page)."
+            ))
+        })
+}
+
 async fn list_users(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
-    let query = Query::parse(raw.as_deref(), LIST_USERS_PARAMS)?;
+    let query = QueryString::parse(raw.as_deref(), LIST_USERS_PARAMS)?;
     match query.text("search_engine") {
         None | Some("v3") => {}
         Some("v1") => return Err(ApiError::invalid_query("You are not allowed to use search_engine=v1.")),
@@ -252,9 +304,42 @@ async fn list_users(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
             )));
         }
     }
-    if query.text("q").is_some() {
-        return Err(ApiError::invalid_query("Roster does not support the q parameter yet; see docs/COMPATIBILITY.md."));
+    let mut filter = search_query(query.text("q"))?;
+    if let Some(connection) = query.text("connection") {
+        let in_connection = search::Query::Match(
+            Target::Identity(IdentityField::Connection),
+            Test::Equals(Scalar::Text(connection.to_owned())),
+        );
+        filter = search::Query::And(vec![filter, in_connection]);
     }
+    let sort = parse_sort(query.text("sort"))?;
+    let cursor_mode = query.text("from").is_some() || query.integer("take").is_some();
+    let projection = projection(&query);
+    let render = |users: &[crate::domain::user::User]| -> Vec<Value> {
+        users.iter().map(|u| Value::Object(u.to_json(&projection))).collect()
+    };
+
+    if cursor_mode {
+        if let Some(conflicting) =
+            ["page", "per_page", "include_totals", "sort"].into_iter().find(|p| query.text(p).is_some())
+        {
+            return Err(ApiError::invalid_query(format!(
+                "Query validation error: '{conflicting} cannot be combined with from/take; a cursor walks the matches in creation order'."
+            )));
+        }
+        let after = query.text("from").map(decode_cursor).transpose()?;
+        let limit = query.integer("take").map_or(DEFAULT_PER_PAGE, |n| n as u64);
+        let search =
+            UserSearch { query: filter, sort: None, window: Window::After { after, limit }, with_total: false };
+        let found = app.store.search_users(&search).await?;
+        let mut body = serde_json::Map::new();
+        body.insert("users".into(), Value::from(render(&found.users)));
+        if let Some(next) = found.next {
+            body.insert("next".into(), Value::from(encode_cursor(next)));
+        }
+        return Ok(response::json(StatusCode::OK, &body));
+    }
+
     let page = query.integer("page").unwrap_or(0) as u64;
     let per_page = query.integer("per_page").map_or(DEFAULT_PER_PAGE, |n| n as u64);
     if (page + 1).saturating_mul(per_page) > RESULT_WINDOW {
@@ -263,20 +348,44 @@ async fn list_users(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
         ));
     }
     let with_total = query.boolean("include_totals").unwrap_or(false);
-    let listing =
-        UserListing { offset: page * per_page, limit: per_page, sort: parse_sort(query.text("sort"))?, with_total };
-    let found = app.store.list_users(&listing).await?;
-    let projection = projection(&query);
-    let users: Vec<Value> = found.users.iter().map(|u| Value::Object(u.to_json(&projection))).collect();
+    let offset = page * per_page;
+    let search = UserSearch { query: filter, sort, window: Window::Page { offset, limit: per_page }, with_total };
+    let found = app.store.search_users(&search).await?;
+    let users = render(&found.users);
     if !with_total {
         return Ok(response::json(StatusCode::OK, &users));
     }
     let body = serde_json::json!({
-        "start": listing.offset,
+        "start": offset,
         "limit": per_page,
         "length": users.len(),
         "users": users,
         "total": found.total.unwrap_or_default(),
     });
     Ok(response::json(StatusCode::OK, &body))
+}
+
+/// `GET /users-by-email`: every user whose email is exactly `email` (case-sensitive, as
+/// Auth0 documents), in any connection.
+async fn users_by_email(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let query = QueryString::parse(raw.as_deref(), USERS_BY_EMAIL_PARAMS)?;
+    let Some(email) = query.text("email") else {
+        return Err(ApiError::invalid_query("Query validation error: 'Missing required property: email'."));
+    };
+    let filter = search::Query::Match(Target::Column(Column::Email), Test::Equals(Scalar::Text(fold_case(email))));
+    let search = UserSearch {
+        query: filter,
+        sort: None,
+        window: Window::Page { offset: 0, limit: RESULT_WINDOW },
+        with_total: false,
+    };
+    let found = app.store.search_users(&search).await?;
+    let projection = projection(&query);
+    let users: Vec<Value> = found
+        .users
+        .iter()
+        .filter(|user| user.email.as_deref() == Some(email))
+        .map(|user| Value::Object(user.to_json(&projection)))
+        .collect();
+    Ok(response::json(StatusCode::OK, &users))
 }

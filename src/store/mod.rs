@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use crate::domain::connection::Connection;
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
+use crate::search::Query;
 
 pub mod sqlite;
 
@@ -95,17 +96,18 @@ impl SortField {
         })
     }
 
-    /// The column, as static SQL text: user input never reaches the query text.
+    /// The column, as static SQL text: user input never reaches the query text. Case-insensitive
+    /// attributes sort by their case-folded copies.
     pub fn column(self) -> &'static str {
         match self {
             Self::UserId => "user_id",
-            Self::Email => "email",
+            Self::Email => "email_ci",
             Self::Username => "username",
             Self::PhoneNumber => "phone_number",
-            Self::Name => "name",
-            Self::Nickname => "nickname",
-            Self::GivenName => "given_name",
-            Self::FamilyName => "family_name",
+            Self::Name => "name_ci",
+            Self::Nickname => "nickname_ci",
+            Self::GivenName => "given_name_ci",
+            Self::FamilyName => "family_name_ci",
             Self::CreatedAt => "created_at",
             Self::UpdatedAt => "updated_at",
             Self::LastLogin => "last_login",
@@ -135,6 +137,31 @@ pub struct UserListing {
 pub struct UserPage {
     pub users: Vec<User>,
     pub total: Option<u64>,
+}
+
+/// Which slice of the matches a search returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Auth0's `page`/`per_page`.
+    Page { offset: u64, limit: u64 },
+    /// Roster's cursor extension: the matches after the one with this `seq`, in creation order.
+    After { after: Option<i64>, limit: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserSearch {
+    pub query: Query,
+    pub sort: Option<Sort>,
+    pub window: Window,
+    pub with_total: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchPage {
+    pub users: Vec<User>,
+    pub total: Option<u64>,
+    /// With `Window::After`: the cursor to continue from, when more matches may follow.
+    pub next: Option<i64>,
 }
 
 /// Changes a stored user inside the write transaction; it sees the latest state.
@@ -179,11 +206,32 @@ pub trait Store: Send + Sync + 'static {
     /// Whether a user was deleted.
     async fn delete_user(&self, user_id: &str) -> anyhow::Result<bool>;
     async fn list_users(&self, listing: &UserListing) -> anyhow::Result<UserPage>;
+
+    /// Users matching a search query. Until a store has its own dialect, it serves only the
+    /// plain listing (everyone, by page).
+    async fn search_users(&self, search: &UserSearch) -> anyhow::Result<SearchPage> {
+        match (&search.query, search.window) {
+            (Query::All, Window::Page { offset, limit }) => {
+                let listing = UserListing { offset, limit, sort: search.sort, with_total: search.with_total };
+                let page = self.list_users(&listing).await?;
+                Ok(SearchPage { users: page.users, total: page.total, next: None })
+            }
+            _ => anyhow::bail!("this store does not support search queries yet"),
+        }
+    }
     /// The stored password hash of a user's primary identity.
     async fn password_hash(&self, user_id: &str) -> anyhow::Result<Option<String>>;
 
     /// Flushes and closes; called once on shutdown.
     async fn close(&self);
+
+    /// Stores `connection` unless one with the same name exists, atomically (nodes starting
+    /// together on one empty database must agree on one); returns the connection of that name.
+    async fn insert_connection_if_absent(&self, connection: &Connection) -> anyhow::Result<Connection>;
+    /// Stores `client` unless a client with the same id exists or, when `by_name`, one with the
+    /// same name; atomically, as `insert_connection_if_absent`. Returns the stored client with
+    /// that id, else the first with that name.
+    async fn insert_client_if_absent(&self, client: &Client, by_name: bool) -> anyhow::Result<Client>;
 }
 
 /// Opens the store a `--database-url` names, creating and migrating it as needed.

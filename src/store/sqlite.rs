@@ -14,11 +14,15 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{Client, ClientGrant, Conflict, SigningKey, Store, StoreError, UserEdit, UserListing, UserPage};
+use super::{
+    Client, ClientGrant, Conflict, SearchPage, SigningKey, Store, StoreError, UserEdit, UserListing, UserPage,
+    UserSearch, Window,
+};
 use crate::domain::connection::Connection;
 use crate::domain::metadata;
 use crate::domain::time::{self, Timestamp};
 use crate::domain::user::{Identity, User};
+use crate::search::{self, Query, sqlite::Bind};
 
 /// `user_metadata_values.source`
 const APP_METADATA: i64 = 0;
@@ -73,6 +77,27 @@ pub(super) fn describe_migration_error(error: sqlx::migrate::MigrateError) -> an
             "the database schema is newer than this roster binary (it has migration {version}, which this binary does not know); run a newer roster"
         ),
         other => anyhow::Error::new(other).context("cannot migrate the database"),
+    }
+}
+
+/// `USER_COLUMNS` qualified with the `u` alias used by searches.
+const USER_COLUMNS_U: &str = "u.user_id, u.email, u.email_verified, u.username, u.phone_number, u.phone_verified, u.name, \
+     u.nickname, u.given_name, u.family_name, u.picture, u.blocked, u.app_metadata, u.user_metadata, u.identities, \
+     u.multifactor, u.multifactor_last_modified, u.last_ip, u.last_login, u.logins_count, u.last_password_reset, \
+     u.created_at, u.updated_at";
+
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn bind_value<'q>(
+    query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
+    bind: &Bind,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments> {
+    match bind {
+        Bind::Text(text) => query.bind(text.clone()),
+        Bind::Integer(number) => query.bind(*number),
+        Bind::Boolean(flag) => query.bind(*flag),
     }
 }
 
@@ -509,27 +534,63 @@ impl Store for SqliteStore {
     }
 
     async fn list_users(&self, listing: &UserListing) -> anyhow::Result<UserPage> {
-        let order = match listing.sort {
-            Some(sort) => {
-                let direction = if sort.descending { "DESC" } else { "ASC" };
-                format!("{} {direction}, seq {direction}", sort.field.column())
-            }
-            None => "seq ASC".to_owned(),
+        let search = UserSearch {
+            query: Query::All,
+            sort: listing.sort,
+            window: Window::Page { offset: listing.offset, limit: listing.limit },
+            with_total: listing.with_total,
         };
-        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY {order} LIMIT $1 OFFSET $2");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(i64::try_from(listing.limit).unwrap_or(i64::MAX))
-            .bind(i64::try_from(listing.offset).unwrap_or(i64::MAX))
-            .fetch_all(&self.read)
-            .await?;
+        let page = self.search_users(&search).await?;
+        Ok(UserPage { users: page.users, total: page.total })
+    }
+
+    async fn search_users(&self, search: &UserSearch) -> anyhow::Result<SearchPage> {
+        let condition = search::sqlite::compile(&search.query);
+        let mut binds = condition.binds.clone();
+        let window_sql = match search.window {
+            Window::Page { offset, limit } => {
+                let order = match search.sort {
+                    Some(sort) => {
+                        let direction = if sort.descending { "DESC" } else { "ASC" };
+                        format!("u.{} {direction}, u.seq {direction}", sort.field.column())
+                    }
+                    None => "u.seq ASC".to_owned(),
+                };
+                binds.extend([Bind::Integer(clamp(limit)), Bind::Integer(clamp(offset))]);
+                format!("ORDER BY {order} LIMIT ? OFFSET ?")
+            }
+            Window::After { after, limit } => {
+                // One row more than asked tells whether another page follows.
+                binds.extend([Bind::Integer(after.unwrap_or(0)), Bind::Integer(clamp(limit).saturating_add(1))]);
+                "AND u.seq > ? ORDER BY u.seq ASC LIMIT ?".to_owned()
+            }
+        };
+        let sql = format!("SELECT u.seq, {USER_COLUMNS_U} FROM users u WHERE {} {window_sql}", condition.sql);
+        let mut rows =
+            binds.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), bind_value).fetch_all(&self.read).await?;
+        let mut next = None;
+        if let Window::After { limit, .. } = search.window
+            && rows.len() as u64 > limit
+        {
+            rows.truncate(limit as usize);
+            next = rows.last().map(|row| row.try_get("seq")).transpose()?;
+        }
         let users = rows.iter().map(user_from_row).collect::<anyhow::Result<Vec<_>>>()?;
-        let total = if listing.with_total {
-            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.read).await?;
-            Some(count as u64)
+        let total = if search.with_total {
+            let sql = format!("SELECT COUNT(*) FROM users u WHERE {}", condition.sql);
+            let count = condition.binds.iter().fold(
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)),
+                |q, bind| match bind {
+                    Bind::Text(text) => q.bind(text.clone()),
+                    Bind::Integer(number) => q.bind(*number),
+                    Bind::Boolean(flag) => q.bind(*flag),
+                },
+            );
+            Some(count.fetch_one(&self.read).await? as u64)
         } else {
             None
         };
-        Ok(UserPage { users, total })
+        Ok(SearchPage { users, total, next })
     }
 
     async fn password_hash(&self, user_id: &str) -> anyhow::Result<Option<String>> {
@@ -550,6 +611,51 @@ impl Store for SqliteStore {
             tracing::warn!(%error, "WAL checkpoint on shutdown failed");
         }
         self.write.close().await;
+    }
+
+    async fn insert_connection_if_absent(&self, connection: &Connection) -> anyhow::Result<Connection> {
+        sqlx::query(
+            "INSERT INTO connections (id, name, strategy, options, enabled_clients) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&connection.id)
+        .bind(&connection.name)
+        .bind(&connection.strategy)
+        .bind(json_text(&connection.options))
+        .bind(json_text(&connection.enabled_clients))
+        .execute(&self.write)
+        .await?;
+        let row = sqlx::query("SELECT id, name, strategy, options, enabled_clients FROM connections WHERE name = $1")
+            .bind(&connection.name)
+            .fetch_one(&self.write)
+            .await?;
+        connection_from_row(&row)
+    }
+
+    async fn insert_client_if_absent(&self, client: &Client, by_name: bool) -> anyhow::Result<Client> {
+        // One statement: SQLite runs it under the database's write lock.
+        sqlx::query(
+            "INSERT INTO clients (client_id, name, client_secret, app_type, created_at) SELECT $1, $2, $3, $4, $5 \
+             WHERE NOT EXISTS (SELECT 1 FROM clients WHERE client_id = $1 OR ($6 AND name = $2))",
+        )
+        .bind(&client.client_id)
+        .bind(&client.name)
+        .bind(&client.client_secret)
+        .bind(&client.app_type)
+        .bind(time::format(&client.created_at))
+        .bind(by_name)
+        .execute(&self.write)
+        .await?;
+        let row = sqlx::query(
+            "SELECT client_id, name, client_secret, app_type, created_at FROM clients \
+             WHERE client_id = $1 OR ($2 AND name = $3) ORDER BY client_id = $1 DESC, created_at, client_id LIMIT 1",
+        )
+        .bind(&client.client_id)
+        .bind(by_name)
+        .bind(&client.name)
+        .fetch_one(&self.write)
+        .await?;
+        client_from_row(&row)
     }
 }
 

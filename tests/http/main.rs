@@ -3,6 +3,7 @@
 
 mod auth;
 mod recordings;
+mod search;
 mod server;
 mod service;
 mod users_create;

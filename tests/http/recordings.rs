@@ -49,8 +49,8 @@ const CONFIGURABLE_USERNAME_MAX: usize = 128;
 /// Replay must really happen: these floors are a little under what the recordings hold today
 /// (see the summary the test prints), so a broken classifier or parser cannot pass by
 /// replaying nothing.
-/// Today: 54 files, 50 of them with users CRUD traffic; 281 of 872 interactions replayed (55
-/// POST, 163 GET, 6 PATCH, 57 DELETE; 2 of them recorded 404s).
+/// Today: 54 files, 51 of them with users traffic; 291 of 872 interactions replayed (55 POST,
+/// 163 GET, 6 PATCH, 57 DELETE, 8 searches, 2 by email; 2 of them recorded 404s).
 const MIN_FILES_REPLAYED: usize = 45;
 const MIN_REPLAYED: usize = 270;
 const MIN_REPLAYED_PER_ENDPOINT: &[(Endpoint, usize)] = &[
@@ -58,8 +58,9 @@ const MIN_REPLAYED_PER_ENDPOINT: &[(Endpoint, usize)] = &[
     (Endpoint::Get, 155),
     (Endpoint::Update, 6),
     (Endpoint::Delete, 50),
-    // The recordings hold no `GET /users` without `q` (every listing is a search).
-    (Endpoint::List, 0),
+    // Every recorded listing is a search (`q`): go-auth0's List and Search, Terraform's data source.
+    (Endpoint::List, 8),
+    (Endpoint::ByEmail, 2),
 ];
 /// Recorded error answers (404 inexistent_user) that must be among the replayed ones.
 const MIN_ERRORS_REPLAYED: usize = 2;
@@ -115,6 +116,7 @@ enum Endpoint {
     Update,
     Delete,
     List,
+    ByEmail,
 }
 
 impl Endpoint {
@@ -124,7 +126,8 @@ impl Endpoint {
             Endpoint::Get => "GET /users/{id}",
             Endpoint::Update => "PATCH /users/{id}",
             Endpoint::Delete => "DELETE /users/{id}",
-            Endpoint::List => "GET /users (no q)",
+            Endpoint::List => "GET /users",
+            Endpoint::ByEmail => "GET /users-by-email",
         }
     }
 }
@@ -134,13 +137,11 @@ impl Endpoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Skip {
     /// Any other endpoint: roles, permissions, organizations, identities (link/unlink), jobs,
-    /// tickets, authentication methods, sessions, logs, users-by-email, resource servers...
+    /// tickets, authentication methods, sessions, logs, resource servers...
     /// Roster does not implement them yet. None of them changes what the users CRUD endpoints
     /// return for the users in these recordings (linking would, but the link recordings only
     /// delete the users afterwards, which answers 204 either way).
     OtherEndpoint,
-    /// `GET /users?q=...`: user search is a later feature.
-    Search,
     /// `POST /users` answered `409 custom_domain_conflict` (TestAccUserCustomDomains): the
     /// recorded tenant had several verified custom domains and the request did not pick one;
     /// Roster has no custom domains.
@@ -156,9 +157,8 @@ impl Skip {
     fn label(self) -> &'static str {
         match self {
             Skip::OtherEndpoint => "endpoint outside users CRUD (not implemented yet)",
-            Skip::Search => "GET /users with q (search is a later feature)",
             Skip::CustomDomainConflict => "POST /users answered 409 custom_domain_conflict (no custom domains)",
-            Skip::UserFromOtherEndpoint => "2xx GET/PATCH of a user created by an out-of-scope endpoint",
+            Skip::UserFromOtherEndpoint => "2xx read of a user created by an out-of-scope endpoint",
         }
     }
 }
@@ -168,10 +168,12 @@ fn classify(method: &str, url: &Url) -> Result<Endpoint, Skip> {
     if path == "/api/v2/users" {
         return match method {
             "POST" => Ok(Endpoint::Create),
-            "GET" if url.query_pairs().any(|(key, _)| key == "q") => Err(Skip::Search),
             "GET" => Ok(Endpoint::List),
             _ => Err(Skip::OtherEndpoint),
         };
+    }
+    if path == "/api/v2/users-by-email" {
+        return if method == "GET" { Ok(Endpoint::ByEmail) } else { Err(Skip::OtherEndpoint) };
     }
     match path.strip_prefix("/api/v2/users/") {
         Some(id) if !id.is_empty() && !id.contains('/') => match method {
@@ -431,7 +433,21 @@ fn compare_listing(expected: &Value, actual: &Value, at: &str, problems: &mut Ve
             return;
         }
     };
-    // The recorded tenant held users this replay never created; compare those both list.
+    // Each replay starts from an empty tenant holding only the users its recording created, so
+    // a search must find exactly the users Auth0 found.
+    let ids_of = |users: &[Value]| {
+        let mut ids: Vec<String> = users.iter().filter_map(|u| u.get("user_id")).map(Value::to_string).collect();
+        ids.sort();
+        ids
+    };
+    if ids_of(want_users) != ids_of(got_users) {
+        problems.push(format!("{at}: found users {:?}, Auth0 found {:?}", ids_of(got_users), ids_of(want_users)));
+    }
+    for (key, want) in expected.as_object().into_iter().flatten() {
+        if matches!(key.as_str(), "length" | "total") && actual.get(key) != Some(want) {
+            problems.push(format!("{at}: listing `{key}` differs: expected {want}, got {:?}", actual.get(key)));
+        }
+    }
     for want in want_users {
         let Some(id) = want.get("user_id") else { continue };
         if let Some(got) = got_users.iter().find(|u| u.get("user_id") == Some(id)) {
@@ -497,9 +513,14 @@ async fn replay_file(path: &Path, tally: &mut Tally, mismatches: &mut Vec<String
             *tally.skipped.entry(Skip::CustomDomainConflict).or_default() += 1;
             continue;
         }
-        if matches!(endpoint, Endpoint::Get | Endpoint::Update)
-            && (200..300).contains(&recorded_status)
-            && user_id_in(&url).is_some_and(|id| !ids.knows(&id))
+        let unknown_user_listed = endpoint == Endpoint::ByEmail
+            && recorded_body.as_ref().and_then(Value::as_array).is_some_and(|users| {
+                users.iter().any(|u| u.get("user_id").and_then(Value::as_str).is_some_and(|id| !ids.knows(id)))
+            });
+        if unknown_user_listed
+            || matches!(endpoint, Endpoint::Get | Endpoint::Update)
+                && (200..300).contains(&recorded_status)
+                && user_id_in(&url).is_some_and(|id| !ids.knows(&id))
         {
             *tally.skipped.entry(Skip::UserFromOtherEndpoint).or_default() += 1;
             continue;
@@ -571,7 +592,7 @@ fn check_reply(
         if expected != reply.body {
             problems.push(format!("{at}: error body differs: expected {expected}, got {}", reply.text));
         }
-    } else if endpoint == Endpoint::List {
+    } else if matches!(endpoint, Endpoint::List | Endpoint::ByEmail) {
         compare_listing(&expected, &reply.body, at, problems);
     } else {
         compare_user(&expected, &reply.body, at, problems);

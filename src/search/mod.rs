@@ -1,0 +1,13 @@
+//! User search: Auth0's query string syntax → a typed query (`query`) → parameterised SQL for
+//! each store's dialect. User input only ever reaches SQL as bound parameters.
+
+pub mod query;
+pub mod sqlite;
+pub mod syntax;
+
+#[cfg(test)]
+mod property_tests;
+#[cfg(test)]
+mod reference;
+
+pub use query::{Query, QueryError, parse};

@@ -8,6 +8,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::search::Query;
 
+pub mod postgres;
 pub mod sqlite;
 
 /// An RS256 key the tenant signs tokens with, kept so that restarts (and other nodes)
@@ -239,8 +240,11 @@ pub async fn open(database_url: &str) -> anyhow::Result<std::sync::Arc<dyn Store
     if database_url.starts_with("sqlite:") {
         Ok(std::sync::Arc::new(sqlite::SqliteStore::open(database_url).await?))
     } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        anyhow::bail!("PostgreSQL is not supported yet; use a sqlite:// database URL")
+        Ok(std::sync::Arc::new(postgres::PostgresStore::open(database_url).await?))
     } else {
-        anyhow::bail!("unsupported database URL {database_url:?}: expected sqlite://PATH")
+        anyhow::bail!(
+            "unsupported database URL {:?}: expected sqlite://PATH or postgres://USER@HOST/DATABASE",
+            postgres::display_url(database_url)
+        )
     }
 }

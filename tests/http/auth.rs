@@ -163,10 +163,10 @@ async fn narrowed_scopes_limit_the_token() {
 /// Signs claims with the server's own key, read from its database, to forge tokens the
 /// server would accept but for one property.
 async fn forge(server: &Server, claims: Value) -> String {
-    let pool =
-        sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", server.database_path().display())).await.unwrap();
-    let (kid, der): (String, Vec<u8>) =
-        sqlx::query_as("SELECT kid, private_key_pkcs8 FROM signing_keys").fetch_one(&pool).await.unwrap();
+    let store = server.store().await;
+    let key = store.signing_keys().await.unwrap().into_iter().next().expect("a signing key");
+    store.close().await;
+    let (kid, der) = (key.kid, key.private_key_pkcs8);
     let body = STANDARD.encode(der);
     let lines: Vec<String> = body.as_bytes().chunks(64).map(|c| String::from_utf8(c.to_vec()).unwrap()).collect();
     let pem = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"));

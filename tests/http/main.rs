@@ -6,6 +6,7 @@ mod recordings;
 mod search;
 mod server;
 mod service;
+mod stores;
 mod users_create;
 mod users_delete;
 mod users_read;

@@ -245,8 +245,7 @@ impl TenantShape {
 /// the dashboard. Roster has no endpoint for connections yet, so this writes through the store
 /// (the server reads connections from the database on every request).
 async fn raise_username_max(server: &Server, max: usize) {
-    let url = format!("sqlite://{}", server.database_path().display());
-    let store = roster::store::open(&url).await.expect("open the test database");
+    let store = server.store().await;
     let mut connection =
         store.connection_by_name(DATABASE_CONNECTION).await.expect("read connection").expect("database connection");
     let validation = connection.options.entry("validation").or_insert_with(|| json!({}));

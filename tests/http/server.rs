@@ -1,9 +1,15 @@
 //! Starts the real `roster` binary on a free port with a temporary database, and talks to it
 //! over HTTP as any client would.
+//!
+//! The database is a temporary SQLite file, or, when `ROSTER_TEST_POSTGRES_URL` names a
+//! PostgreSQL server (`postgres://postgres@127.0.0.1:PORT/postgres`), a fresh database created
+//! on it for the test and dropped afterwards. If that server cannot be reached the test fails:
+//! it never falls back to SQLite.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -12,10 +18,109 @@ use serde_json::{Value, json};
 pub const CLIENT_ID: &str = "test-management-client";
 pub const CLIENT_SECRET: &str = "test-management-secret-0123456789abcdef";
 
+/// Names the PostgreSQL server to run against instead of SQLite.
+pub const POSTGRES_ENV: &str = "ROSTER_TEST_POSTGRES_URL";
+
+/// One test's database, shared by the server processes started on it.
+pub struct TestDatabase {
+    pub url: String,
+    /// The SQLite file's folder.
+    _dir: Option<tempfile::TempDir>,
+    /// The server's URL and this database's name, to drop it afterwards.
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn new() -> Arc<Self> {
+        match std::env::var(POSTGRES_ENV).ok().filter(|url| !url.is_empty()) {
+            Some(server) => Arc::new(Self::postgres(server).await),
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("roster.db").display());
+                Arc::new(Self { url, _dir: Some(dir), postgres: None })
+            }
+        }
+    }
+
+    async fn postgres(server: String) -> Self {
+        use sqlx::Connection;
+        let name = format!("roster_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&server)
+            .await
+            .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={server} cannot be reached: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
+        admin.close().await.unwrap();
+        Self { url: with_database(&server, &name), _dir: None, postgres: Some((server, name)) }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// Runs one statement on the database directly, behind the server's back.
+    pub async fn execute(&self, sql: &str) {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.is_postgres() {
+            let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+        }
+    }
+
+    /// The number one `SELECT COUNT(*) …` statement answers.
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.is_postgres() {
+            let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else { return };
+        // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
+        let dropped = std::thread::spawn(move || {
+            use sqlx::Connection;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&server).await?;
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await?;
+                admin.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {:?}", self.url);
+        }
+    }
+}
+
+/// `postgres://u@host:port/other?x` with its database replaced by `name`.
+fn with_database(server: &str, name: &str) -> String {
+    let (scheme, rest) = server.split_once("://").expect("a URL");
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let query = tail.find('?').map_or("", |i| &tail[i..]);
+    format!("{scheme}://{authority}/{name}{query}")
+}
+
 pub struct Server {
     child: Child,
     pub base: String,
     pub domain: String,
+    pub database: Arc<TestDatabase>,
     dir: tempfile::TempDir,
     pub http: reqwest::Client,
     token: Option<String>,
@@ -37,12 +142,17 @@ impl Server {
 
     /// Starts a server with extra `serve` arguments.
     pub async fn start_with(extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let child = spawn(dir.path(), extra);
-        Self::attach(child, dir, extra).await
+        Self::start_on(TestDatabase::new().await, extra).await
     }
 
-    async fn attach(mut child: Child, dir: tempfile::TempDir, extra: &[&str]) -> Self {
+    /// Starts a server on `database`, which other servers may be using too.
+    pub async fn start_on(database: Arc<TestDatabase>, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let child = spawn(dir.path(), &database.url, extra);
+        Self::attach(child, dir, database, extra).await
+    }
+
+    async fn attach(mut child: Child, dir: tempfile::TempDir, database: Arc<TestDatabase>, extra: &[&str]) -> Self {
         let stdout = child.stdout.take().expect("stdout piped");
         let base = tokio::task::spawn_blocking(move || {
             let mut lines = BufReader::new(stdout).lines();
@@ -60,11 +170,12 @@ impl Server {
         let configured = extra.iter().position(|a| *a == "--domain").and_then(|i| extra.get(i + 1));
         let domain = configured.map_or_else(|| base.trim_start_matches("http://").to_owned(), |d| (*d).to_owned());
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
-        Self { child, base, domain, dir, http, token: None }
+        Self { child, base, domain, database, dir, http, token: None }
     }
 
-    pub fn database_path(&self) -> PathBuf {
-        self.dir.path().join("roster.db")
+    /// The store the server uses, opened in the test process as a second client would.
+    pub async fn store(&self) -> Arc<dyn roster::store::Store> {
+        roster::store::open(&self.database.url).await.expect("open the test database")
     }
 
     pub fn audience(&self) -> String {
@@ -73,6 +184,9 @@ impl Server {
 
     /// Stops the server (SIGTERM) and waits for it to exit; returns whether it exited cleanly.
     pub fn stop(&mut self) -> bool {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return status.success();
+        }
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
         self.child.wait().expect("wait").success()
@@ -88,8 +202,8 @@ impl Server {
     pub async fn restart(mut self, extra: &[&str]) -> Self {
         self.stop();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
-        let child = spawn(dir.path(), extra);
-        Self::attach(child, dir, extra).await
+        let child = spawn(dir.path(), &self.database.url, extra);
+        Self::attach(child, dir, self.database.clone(), extra).await
     }
 
     pub fn log(&self) -> String {
@@ -195,11 +309,10 @@ pub fn encode(id: &str) -> String {
     id.replace('|', "%7C")
 }
 
-fn spawn(dir: &Path, extra: &[&str]) -> Child {
+fn spawn(dir: &Path, database_url: &str, extra: &[&str]) -> Child {
     let log = std::fs::File::create(dir.join("server.log")).expect("log file");
-    let database = format!("sqlite://{}", dir.join("roster.db").display());
     Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &database])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
         .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
         .args(extra)
         .env_remove("ROSTER_LISTEN")

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::server::Server;
+use crate::server::{Server, TestDatabase};
 
 #[tokio::test]
 async fn health_and_unknown_routes() {
@@ -86,10 +86,9 @@ struct Started {
 }
 
 impl Started {
-    fn new(database: &std::path::Path, credentials: &[(&str, &str)]) -> Self {
+    fn new(database: &TestDatabase, credentials: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-            .arg(format!("sqlite://{}", database.display()))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &database.url])
             .env_remove("ROSTER_CLIENT_ID")
             .env_remove("ROSTER_CLIENT_SECRET")
             .envs(credentials.iter().copied())
@@ -130,8 +129,7 @@ impl Drop for Started {
 
 #[tokio::test]
 async fn first_start_generates_and_prints_the_secret_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("roster.db");
+    let database = TestDatabase::new().await;
     let first = Started::new(&database, &[]);
     let client_id = first.line("client id").rsplit(' ').next().unwrap().to_owned();
     let secret = first.line("client secret").split_whitespace().nth(3).unwrap().to_owned();
@@ -148,11 +146,9 @@ async fn first_start_generates_and_prints_the_secret_once() {
 
 #[tokio::test]
 async fn a_configured_secret_is_not_echoed_and_the_curl_line_reads_the_environment() {
-    let dir = tempfile::tempdir().unwrap();
-    let started = Started::new(
-        &dir.path().join("roster.db"),
-        &[("ROSTER_CLIENT_ID", "env-client"), ("ROSTER_CLIENT_SECRET", "env-secret-value")],
-    );
+    let database = TestDatabase::new().await;
+    let started =
+        Started::new(&database, &[("ROSTER_CLIENT_ID", "env-client"), ("ROSTER_CLIENT_SECRET", "env-secret-value")]);
     assert!(!started.banner.join("\n").contains("env-secret-value"), "{:?}", started.banner);
     assert_eq!(started.run_curl(&[("ROSTER_CLIENT_SECRET", "env-secret-value")]).await, "[]");
 }
@@ -188,31 +184,4 @@ async fn acknowledged_writes_survive_a_kill() {
     server.kill();
     let mut server = server.restart(&[]).await;
     assert_eq!(server.get(&path).await.body, updated);
-}
-
-#[tokio::test]
-async fn concurrent_duplicate_creates_store_exactly_one_user() {
-    let mut server = Server::start_with(&["--requires-username", "true"]).await;
-    let token = server.token().await;
-    let fire = |body: serde_json::Value| {
-        let requests: Vec<_> = (0..50)
-            .map(|_| {
-                let request = server.http.post(format!("{}/api/v2/users", server.base)).bearer_auth(&token).json(&body);
-                tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
-            })
-            .collect();
-        async move {
-            let mut statuses = Vec::new();
-            for request in requests {
-                statuses.push(request.await.unwrap());
-            }
-            statuses
-        }
-    };
-    let same_email = fire(json!({"connection": "Username-Password-Authentication", "email": "race@example.com",
-                                 "username": "racer", "password": "Passw0rd!"}))
-    .await;
-    assert_eq!(same_email.iter().filter(|s| **s == 201).count(), 1, "{same_email:?}");
-    assert_eq!(same_email.iter().filter(|s| **s == 409).count(), 49, "{same_email:?}");
-    assert_eq!(server.get("/api/v2/users?include_totals=true").await.body["total"], 1);
 }

@@ -103,13 +103,9 @@ async fn stores_a_bcrypt_hash_and_never_the_password() {
     let user = create(&mut server, json!({"connection": DB, "email": "hash@example.com", "password": "Sup3r-secret!"}))
         .await
         .body;
-    let database = format!("sqlite://{}?mode=ro", server.database_path().display());
-    let pool = sqlx::SqlitePool::connect(&database).await.unwrap();
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM identities WHERE user_id = $1")
-        .bind(user["user_id"].as_str().unwrap())
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let store = server.store().await;
+    let hash = store.password_hash(user["user_id"].as_str().unwrap()).await.unwrap().expect("a password hash");
+    store.close().await;
     assert!(hash.starts_with("$2b$10$"), "bcrypt at cost 10: {hash}");
     assert!(bcrypt::verify("Sup3r-secret!", &hash).unwrap());
     assert!(!server.log().contains("Sup3r-secret!"), "password must not be logged");

@@ -87,13 +87,9 @@ async fn password_change_sets_last_password_reset_and_rehashes() {
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert!(reply.body["last_password_reset"].as_str().is_some_and(|t| t.ends_with('Z')));
     assert_eq!(reply.body["app_metadata"], json!({"foo": "bar"}));
-    let pool =
-        sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", server.database_path().display())).await.unwrap();
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM identities WHERE user_id = $1")
-        .bind(created["user_id"].as_str().unwrap())
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let store = server.store().await;
+    let hash = store.password_hash(created["user_id"].as_str().unwrap()).await.unwrap().expect("a password hash");
+    store.close().await;
     assert!(bcrypt::verify("I don't need one", &hash).unwrap());
     server.patch(&path, json!({"password": "weak"})).await.assert_error(
         400,

@@ -1,0 +1,245 @@
+//! What the store guarantees, on whichever store the run uses (SQLite, or PostgreSQL when
+//! `ROSTER_TEST_POSTGRES_URL` is set): uniqueness under concurrency, several nodes on one
+//! database, and start-ups that never lose data nor run against a schema they do not know.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::server::{Server, TestDatabase, encode};
+
+const DB: &str = "Username-Password-Authentication";
+const RACERS: usize = 200;
+
+/// Sends every body at once, each on its own request; returns the statuses.
+async fn create_all_at_once(server: &mut Server, bodies: Vec<Value>) -> Vec<u16> {
+    let token = server.token().await;
+    let requests: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let request = server.http.post(format!("{}/api/v2/users", server.base)).bearer_auth(&token).json(&body);
+            tokio::spawn(async move { request.send().await.expect("request sent").status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for request in requests {
+        statuses.push(request.await.unwrap());
+    }
+    statuses
+}
+
+fn assert_one_winner(statuses: &[u16]) {
+    let created = statuses.iter().filter(|s| **s == 201).count();
+    let conflicts = statuses.iter().filter(|s| **s == 409).count();
+    assert_eq!((created, conflicts), (1, statuses.len() - 1), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_email_store_exactly_one_user() {
+    let mut server = Server::start().await;
+    let bodies = (0..RACERS).map(|_| json!({"connection": DB, "email": "race@example.com", "password": "Passw0rd!"}));
+    assert_one_winner(&create_all_at_once(&mut server, bodies.collect()).await);
+    assert_eq!(server.get("/api/v2/users?include_totals=true").await.body["total"], 1);
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_username_store_exactly_one_user() {
+    let mut server = Server::start_with(&["--requires-username", "true"]).await;
+    let bodies = (0..RACERS).map(|i| {
+        json!({"connection": DB, "email": format!("racer{i}@example.com"), "username": "racer", "password": "Passw0rd!"})
+    });
+    assert_one_winner(&create_all_at_once(&mut server, bodies.collect()).await);
+    let listed = server.get("/api/v2/users?include_totals=true").await.body;
+    assert_eq!((listed["total"].clone(), listed["users"][0]["username"].clone()), (json!(1), json!("racer")));
+}
+
+#[tokio::test]
+async fn two_nodes_on_one_database_share_tokens_and_users() {
+    // Behind a load balancer every node names the same domain, so tokens carry the same issuer
+    // and audience whichever node issued them.
+    let database = TestDatabase::new().await;
+    let args = ["--domain", "roster.test"];
+    let mut first = Server::start_on(database.clone(), &args).await;
+    let mut second = Server::start_on(database, &args).await;
+
+    let token = first.token().await;
+    let listed = second.send_raw(Method::GET, "/api/v2/users", Some(&token), None).await;
+    assert_eq!(listed.status, 200, "a token issued by one node is accepted by the other: {}", listed.text);
+
+    let created = first.create_user("shared@example.com").await;
+    let path = format!("/api/v2/users/{}", encode(created["user_id"].as_str().unwrap()));
+    assert_eq!(second.get(&path).await.body, created, "written through one node, read through the other at once");
+
+    let updated = second.patch(&path, json!({"user_metadata": {"node": "second"}})).await.body;
+    assert_eq!(first.get(&path).await.body, updated);
+    first
+        .post("/api/v2/users", json!({"connection": DB, "email": "shared@example.com", "password": "Passw0rd!"}))
+        .await
+        .assert_error(409, Some("auth0_idp_error"), "The user already exists.");
+
+    assert_eq!(second.delete(&path).await.status, 204);
+    assert_eq!(first.get(&path).await.status, 404);
+}
+
+/// A node started as an operator would, without configured credentials: what its banner said.
+struct Node {
+    child: std::process::Child,
+    base: String,
+    client_id: String,
+    generated_secret: Option<String>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_unconfigured(database_url: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--domain", "roster.test", "--database-url", database_url])
+        .env_remove("ROSTER_CLIENT_ID")
+        .env_remove("ROSTER_CLIENT_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("roster starts")
+}
+
+async fn read_banner(mut child: std::process::Child) -> Node {
+    let stdout = child.stdout.take().unwrap();
+    let banner: Vec<String> = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout).lines().take(3).map(|l| l.expect("banner line")).collect()
+    })
+    .await
+    .unwrap();
+    assert_eq!(banner.len(), 3, "the node did not start: {banner:?}");
+    let base = banner[0].strip_prefix("roster listening on ").unwrap().split_whitespace().next().unwrap().to_owned();
+    let client_id = banner[1].rsplit(' ').next().unwrap().to_owned();
+    let generated_secret =
+        banner[2].contains("generated now").then(|| banner[2].split_whitespace().nth(3).unwrap().to_owned());
+    Node { child, base, client_id, generated_secret }
+}
+
+#[tokio::test]
+async fn nodes_starting_together_on_an_empty_database_agree_on_one_tenant() {
+    let database = TestDatabase::new().await;
+    if !database.is_postgres() {
+        // SQLite is one node: its migrations take no lock across processes.
+        eprintln!("nodes_starting_together_on_an_empty_database_agree_on_one_tenant: PostgreSQL only; SQLite run");
+        return;
+    }
+    // Spawn them all before reading any banner, so that their start-ups overlap.
+    let children: Vec<_> = (0..3).map(|_| start_unconfigured(&database.url)).collect();
+    let mut nodes = Vec::new();
+    for child in children {
+        nodes.push(read_banner(child).await);
+    }
+    let secrets: Vec<&String> = nodes.iter().filter_map(|n| n.generated_secret.as_ref()).collect();
+    assert_eq!(secrets.len(), 1, "exactly one node generated the management client's secret");
+    let client_id = &nodes[0].client_id;
+    assert!(nodes.iter().all(|n| &n.client_id == client_id), "one management client for all");
+
+    let http = reqwest::Client::new();
+    let body = json!({"grant_type": "client_credentials", "client_id": client_id, "client_secret": secrets[0],
+                      "audience": "https://roster.test/api/v2/"});
+    for issuer in &nodes {
+        let token = http.post(format!("{}/oauth/token", issuer.base)).json(&body).send().await.unwrap();
+        assert_eq!(token.status(), 200);
+        let token: Value = token.json().await.unwrap();
+        let token = token["access_token"].as_str().unwrap();
+        for node in &nodes {
+            let listed = http.get(format!("{}/api/v2/users", node.base)).bearer_auth(token).send().await.unwrap();
+            assert_eq!(listed.status(), 200, "a token from {} is accepted by {}", issuer.base, node.base);
+        }
+    }
+
+    let store = roster::store::open(&database.url).await.unwrap();
+    assert_eq!(store.signing_keys().await.unwrap().len(), 1);
+    assert_eq!(store.clients().await.unwrap().len(), 1);
+    let connections = store.connections().await.unwrap();
+    assert_eq!(connections.len(), 3, "{connections:?}");
+    assert!(connections.iter().all(|c| c.enabled_clients == [client_id.clone()]), "{connections:?}");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn an_older_binary_refuses_a_newer_schema_and_leaves_the_data() {
+    let mut server = Server::start().await;
+    let user = server.create_user("kept@example.com").await;
+    assert!(server.stop());
+    let database = server.database.clone();
+    // What a newer roster would leave behind: a migration this binary does not have.
+    database
+        .execute(if database.is_postgres() {
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101000000, 'from a newer roster', TRUE, decode('00', 'hex'), 0)"
+        } else {
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101000000, 'from a newer roster', TRUE, X'00', 0)"
+        })
+        .await;
+
+    let url = database.url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "it must not start");
+    assert!(
+        stderr.contains(
+            "the database schema is newer than this roster binary (it has migration 99990101000000, which this binary does not know); run a newer roster"
+        ),
+        "{stderr}"
+    );
+
+    database.execute("DELETE FROM _sqlx_migrations WHERE version = 99990101000000").await;
+    let mut server = Server::start_on(database, &[]).await;
+    assert_eq!(server.get("/api/v2/users").await.body, json!([user]));
+}
+
+#[tokio::test]
+async fn restarts_keep_users_keys_clients_and_connections() {
+    // A fixed domain: the restarted server listens on another port, and tokens name the domain.
+    let mut server = Server::start_with(&["--domain", "roster.test"]).await;
+    let token = server.token().await;
+    let created = server
+        .post(
+            "/api/v2/users",
+            json!({"connection": DB, "email": "stays@example.com", "password": "Passw0rd!",
+                                       "user_metadata": {"plan": "gold", "tags": ["a", "b"]}}),
+        )
+        .await
+        .body;
+    let path = format!("/api/v2/users/{}", encode(created["user_id"].as_str().unwrap()));
+    let (leaves, keys) = (
+        server.database.count("SELECT COUNT(*) FROM user_metadata_values").await,
+        server.database.count("SELECT COUNT(*) FROM signing_keys").await,
+    );
+    assert_eq!((leaves, keys), (3, 1));
+    assert!(server.stop());
+    // Make the next start re-derive the search data, as after an upgrade that changes it.
+    server.database.execute("DELETE FROM settings WHERE key = 'search_index_version'").await;
+
+    let server = server.restart(&["--domain", "roster.test", "--requires-username", "true"]).await;
+    let read = server.send_raw(Method::GET, &path, Some(&token), None).await;
+    assert_eq!(read.status, 200, "a token issued before the restart is still accepted: {}", read.text);
+    assert_eq!(read.body, created);
+    assert_eq!(server.database.count("SELECT COUNT(*) FROM user_metadata_values").await, leaves);
+    assert_eq!(server.database.count("SELECT COUNT(*) FROM signing_keys").await, 1);
+    assert_eq!(server.database.count("SELECT COUNT(*) FROM clients").await, 1);
+    assert_eq!(server.database.count("SELECT COUNT(*) FROM connections").await, 3);
+    let store = server.store().await;
+    let connection = store.connection_by_name(DB).await.unwrap().unwrap();
+    assert_eq!(connection.options["requires_username"], json!(true), "the configured setting is applied");
+    store.close().await;
+}

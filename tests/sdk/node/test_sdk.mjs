@@ -394,6 +394,238 @@ await test("list: include_totals=false returns a bare array", ["listIds"], async
 });
 
 // ---------------------------------------------------------------------------
+// search (q, sort, fields, paging) and users-by-email
+//
+// Every query is ANDed with a per-run marker stored in app_metadata, so only
+// the users created here can match, whatever else is in the database.
+
+const SEARCH_MARK = `nodesearch${RUN}`;
+// key, e-mail as sent (mixed case), name, extra attributes, plan
+const SEARCH_PEOPLE = [
+  ["jane", `Jane.Alpha.${RUN}@Example.COM`, "Jane Alpha", { given_name: "Jane", family_name: "Alpha", user_metadata: { color: "red" } }, "gold"],
+  ["jack", `Beta.Jack.${RUN}@example.org`, "Jack Beta", {}, "silver"],
+  ["john", `JOHN.Gamma.${RUN}@Example.net`, "John Gamma", { user_metadata: { color: "blue" } }, "gold"],
+  ["mary", `Mary.J.${RUN}@example.com`, "Mary Johnson", {}, "bronze"],
+  ["bob", `Zed.Builder.${RUN}@Example.com`, "Bob Builder", {}, "silver"],
+];
+// lower-cased e-mails sort as: beta.jack, jane.alpha, john.gamma, mary.j, zed.builder
+const BY_EMAIL = ["jack", "jane", "john", "mary", "bob"];
+// names sort as: Bob Builder, Jack Beta, Jane Alpha, John Gamma, Mary Johnson
+const BY_NAME = ["bob", "jack", "jane", "john", "mary"];
+const ALL_SORTED = [...BY_EMAIL].sort();
+
+const scoped = (q) => `app_metadata.sdkrun:${SEARCH_MARK} AND (${q})`;
+
+// users.list through the SDK with q scoped to this run (search_engine v3)
+async function searchRaw(q, extra = {}) {
+  const req = { page: 0, per_page: 50, include_totals: true, search_engine: "v3", ...extra, q: scoped(q) };
+  const page = await state.client.users.list(req);
+  const x = last();
+  eq(x.status, 200, `q=${show(q)}: HTTP status (body ${x.text.slice(0, 300)})`);
+  eq(x.url.pathname, "/api/v2/users", "path");
+  eq(x.url.searchParams.get("q"), scoped(q), "q sent by the SDK (decoded)");
+  eq(x.url.searchParams.get("search_engine"), "v3", "search_engine sent");
+  const raw = JSON.parse(x.text);
+  ok(raw && Array.isArray(raw.users), `q=${show(q)}: not a wrapper: ${x.text.slice(0, 300)}`);
+  eq(page.data, raw.users, `q=${show(q)}: SDK page.data vs raw users`);
+  return { page, raw, sent: x.url.searchParams };
+}
+
+// maps user objects back to the SEARCH_PEOPLE keys
+function keysOf(users) {
+  const byId = new Map(Object.entries(state.search).map(([k, u]) => [u.user_id, k]));
+  return users.map((u) => {
+    ok(byId.has(u.user_id), `a user not created by this search test was returned: ${show(u).slice(0, 300)}`);
+    return byId.get(u.user_id);
+  });
+}
+
+// keys of the users a scoped search returns, sorted (no order is asked for)
+async function found(q, extra = {}) {
+  const { raw } = await searchRaw(q, extra);
+  const got = keysOf(raw.users);
+  eq(raw.total, got.length, `q=${show(q)}: total`);
+  return got.sort();
+}
+
+await test("search: create users with distinct names and metadata", ["client"], async () => {
+  const made = {};
+  for (const [key, email, name, extra, plan] of SEARCH_PEOPLE) {
+    const u = await state.client.users.create({
+      connection: CONNECTION,
+      email,
+      password: PASSWORD,
+      name,
+      app_metadata: { sdkrun: SEARCH_MARK, plan },
+      ...extra,
+    });
+    eq(last().status, 201, `create ${email}: HTTP status`);
+    (state.cleanup ??= []).push(u.user_id);
+    eq(u.email, email.toLowerCase(), `create ${email}: email`);
+    eq(u.name, name, `create ${email}: name`);
+    made[key] = lastJson();
+  }
+  state.search = made;
+});
+
+await test("search: q exact email, mixed case in the query still matches", ["search"], async () => {
+  const jane = state.search.jane;
+  eq(await found(`email:"${jane.email}"`), ["jane"], "quoted lower-case email");
+  eq(await found(`email:"Jane.ALPHA.${RUN}@example.COM"`), ["jane"], "quoted mixed-case email");
+  eq(await found(`email:JOHN.gamma.${RUN}@EXAMPLE.NET`), ["john"], "unquoted mixed-case email");
+  eq(await found(`email:"jane.alpha.${RUN}@example.org"`), [], "same local part, other domain");
+  // the result is the same full representation the create call returned
+  const { raw } = await searchRaw(`email:"${jane.email}"`);
+  eq(raw.users, [jane], "search result vs create response");
+});
+
+await test("search: prefix wildcard on name (case-insensitive)", ["search"], async () => {
+  eq(await found("name:Ja*"), ["jack", "jane"], "name:Ja*");
+  eq(await found("name:ja*"), ["jack", "jane"], "name:ja*");
+  eq(await found("name:jo*"), ["john"], "name:jo* (whole-value prefix: not Mary Johnson)");
+  eq(await found("name:x*"), [], "name:x*");
+});
+
+await test("search: contains wildcard on name", ["search"], async () => {
+  eq(await found("name:*ohn*"), ["john", "mary"], "name:*ohn*");
+  eq(await found("name:*OHNS*"), ["mary"], "name:*OHNS*");
+  eq(await found("name:*lder"), ["bob"], "name:*lder (suffix)");
+  eq(await found("name:*zzz*"), [], "name:*zzz*");
+});
+
+await test("search: metadata equality, quoted phrase, root fields, identities, _exists_, dates", ["search"], async () => {
+  eq(await found("app_metadata.plan:gold"), ["jane", "john"], "app_metadata.plan:gold");
+  eq(await found("app_metadata.plan:silver"), ["bob", "jack"], "app_metadata.plan:silver");
+  eq(await found("app_metadata.plan:Gold"), [], "metadata values are case-sensitive");
+  eq(await found('app_metadata.plan:"bronze"'), ["mary"], "quoted metadata value");
+  eq(await found("user_metadata.color:blue"), ["john"], "user_metadata.color:blue");
+  eq(await found("_exists_:user_metadata.color"), ["jane", "john"], "_exists_:user_metadata.color");
+  eq(await found('name:"bob BUILDER"'), ["bob"], "quoted phrase on name, case-insensitive");
+  eq(await found("given_name:JANE AND family_name:alpha"), ["jane"], "given_name / family_name");
+  eq(await found(`identities.connection:"${CONNECTION}"`), ALL_SORTED, "identities.connection");
+  eq(await found("created_at:[2020-01-01 TO *]"), ALL_SORTED, "created_at open range");
+  eq(await found("created_at:[* TO 2020-01-01]"), [], "created_at range in the past");
+  eq(await found("NOT _exists_:logins_count"), ALL_SORTED, "never logged in");
+});
+
+await test("search: boolean combinations (AND / OR / NOT, parentheses)", ["search"], async () => {
+  eq(await found('(name:ja* AND app_metadata.plan:gold) OR name:"bob builder"'), ["bob", "jane"], "(A AND B) OR C");
+  eq(await found("NOT app_metadata.plan:silver"), ["jane", "john", "mary"], "NOT");
+  eq(await found("name:j* AND NOT app_metadata.plan:gold"), ["jack"], "AND NOT");
+  eq(await found("app_metadata.plan:bronze OR user_metadata.color:red"), ["jane", "mary"], "OR");
+});
+
+await test("search: sort=email:1 / email:-1 / name:1 order", ["search"], async () => {
+  let { raw, sent } = await searchRaw("_exists_:email", { sort: "email:1" });
+  eq(sent.get("sort"), "email:1", "sort sent");
+  eq(keysOf(raw.users), BY_EMAIL, "sort=email:1 order");
+  eq(raw.users.map((u) => u.email), raw.users.map((u) => u.email).sort(), "emails ascending");
+  ({ raw } = await searchRaw("_exists_:email", { sort: "email:-1" }));
+  eq(keysOf(raw.users), [...BY_EMAIL].reverse(), "sort=email:-1 order");
+  ({ raw } = await searchRaw("_exists_:email", { sort: "name:1" }));
+  eq(keysOf(raw.users), BY_NAME, "sort=name:1 order");
+});
+
+await test("search: fields projection (include_fields true / false)", ["search"], async () => {
+  const s = state.search;
+  const { page, sent } = await searchRaw("app_metadata.plan:gold", { fields: "email,user_id", include_fields: true, sort: "email:1" });
+  eq(sent.get("fields"), "email,user_id", "fields sent");
+  eq(page.data, ["jane", "john"].map((k) => ({ email: s[k].email, user_id: s[k].user_id })), "include_fields=true: exactly email and user_id");
+  const { raw } = await searchRaw("app_metadata.plan:gold", {
+    fields: "identities,app_metadata,user_metadata",
+    include_fields: false,
+    sort: "email:1",
+  });
+  const strip = (u) => Object.fromEntries(Object.entries(u).filter(([k]) => !["identities", "app_metadata", "user_metadata"].includes(k)));
+  eq(raw.users, [strip(s.jane), strip(s.john)], "include_fields=false: the users without the excluded keys");
+});
+
+await test("search: per_page=2 paging, include_totals wrapper values, SDK pagination helpers", ["search"], async () => {
+  const seen = [];
+  const expectedPages = [BY_EMAIL.slice(0, 2), BY_EMAIL.slice(2, 4), BY_EMAIL.slice(4, 5), []];
+  for (const [n, expected] of expectedPages.entries()) {
+    const { page, raw, sent } = await searchRaw("_exists_:email", { page: n, per_page: 2, sort: "email:1" });
+    eq([sent.get("page"), sent.get("per_page"), sent.get("include_totals")], [String(n), "2", "true"], `page ${n}: query sent`);
+    eq(Object.keys(raw).sort(), ["length", "limit", "start", "total", "users"], `page ${n}: wrapper keys`);
+    eq(
+      { start: raw.start, limit: raw.limit, length: raw.length, total: raw.total },
+      { start: n * 2, limit: 2, length: expected.length, total: 5 },
+      `page ${n}: wrapper values`,
+    );
+    eq(keysOf(raw.users), expected, `page ${n}: users`);
+    eq(page.response, raw, `page ${n}: SDK page.response is the wrapper`);
+    seen.push(...keysOf(raw.users));
+  }
+  eq(seen, BY_EMAIL, "every user exactly once, in email order");
+
+  // the async iterator: stops after a short page (users.length < per_page)
+  let start = exchanges.length;
+  const walked = [];
+  for await (const u of await state.client.users.list({ q: scoped("_exists_:email"), sort: "email:1", per_page: 2, search_engine: "v3" })) {
+    walked.push(u);
+  }
+  eq(keysOf(walked), BY_EMAIL, "async iterator: every user exactly once, in email order");
+  let sent = exchanges.slice(start).map((x) => x.url.searchParams);
+  eq(sent.map((p) => p.get("page")), ["0", "1", "2"], "async iterator: pages requested");
+  for (const p of sent) {
+    eq([p.get("q"), p.get("sort"), p.get("per_page"), p.get("search_engine")], [scoped("_exists_:email"), "email:1", "2", "v3"], "async iterator: parameters kept on every page");
+  }
+
+  // hasNextPage / getNextPage by hand
+  start = exchanges.length;
+  const p = await state.client.users.list({ q: scoped("_exists_:email"), sort: "email:1", per_page: 2 });
+  const pages = [keysOf(p.data)];
+  while (p.hasNextPage()) {
+    ok(pages.length < 10, "getNextPage does not terminate");
+    await p.getNextPage();
+    pages.push(keysOf(p.data));
+  }
+  eq(pages, expectedPages.slice(0, 3), "hasNextPage/getNextPage pages");
+  eq(p.response.total, 5, "last page total");
+  sent = exchanges.slice(start).map((x) => x.url.searchParams.get("page"));
+  eq(sent, ["0", "1", "2"], "hasNextPage/getNextPage: pages requested");
+
+  // a page size that divides the result count exactly ends on an empty page
+  start = exchanges.length;
+  const five = [];
+  for await (const u of await state.client.users.list({ q: scoped("_exists_:email"), sort: "email:1", per_page: 5 })) five.push(u);
+  eq(keysOf(five), BY_EMAIL, "per_page=5 iterator: every user exactly once");
+  eq(exchanges.slice(start).map((x) => [x.url.searchParams.get("page"), JSON.parse(x.text).users.length]), [["0", 5], ["1", 0]], "per_page=5: pages and sizes");
+});
+
+await test("users-by-email: exact (case-sensitive) match, fields", ["search"], async () => {
+  const john = state.search.john;
+  const got = await state.client.users.listUsersByEmail({ email: john.email });
+  eq(last().url.pathname, "/api/v2/users-by-email", "path");
+  eq(last().url.searchParams.get("email"), john.email, "email sent");
+  eq(last().status, 200, "HTTP status");
+  eq(got, [john], "users-by-email: the one user, full representation");
+  // stored lower-case; the lookup is case-sensitive, as Auth0 documents
+  eq(await state.client.users.listUsersByEmail({ email: `JOHN.Gamma.${RUN}@Example.net` }), [], "mixed-case e-mail");
+  eq(await state.client.users.listUsersByEmail({ email: `nobody.${RUN}@example.net` }), [], "unknown e-mail");
+  const f = await state.client.users.listUsersByEmail({ email: john.email, fields: "user_id,email", include_fields: true });
+  eq(last().url.searchParams.get("fields"), "user_id,email", "fields sent");
+  eq(f, [{ user_id: john.user_id, email: john.email }], "fields=user_id,email");
+});
+
+await test("search: invalid query -> BadRequestError 400 invalid_query_string", ["client"], async () => {
+  for (const bad of ["name:*ab", `app_metadata.sdkrun:${SEARCH_MARK} AND (name:jane`]) {
+    const e = await expectError(state.client.users.list({ q: bad, page: 0, per_page: 2 }), `q=${show(bad)}`);
+    ok(e instanceof Management.BadRequestError, `q=${show(bad)}: not a BadRequestError: ${inspect(e)}`);
+    ok(e instanceof ManagementError, `q=${show(bad)}: not a ManagementError`);
+    eq(e.statusCode, 400, `q=${show(bad)}: statusCode`);
+    eq(e.body?.statusCode, 400, `q=${show(bad)}: body.statusCode`);
+    eq(e.body?.error, "Bad Request", `q=${show(bad)}: body.error`);
+    eq(e.body?.errorCode, "invalid_query_string", `q=${show(bad)}: body.errorCode`);
+    const msg = String(e.body?.message);
+    ok(
+      msg.startsWith("Query validation error: ") && msg.endsWith(" on property q (Query in Lucene query string syntax)."),
+      `q=${show(bad)}: body.message ${show(msg)}`,
+    );
+  }
+});
+
+// ---------------------------------------------------------------------------
 // errors and delete
 
 await test("create duplicate (different case) -> ConflictError 409", ["user"], async () => {

@@ -449,6 +449,235 @@ def _():
 
 
 # ---------------------------------------------------------------------------
+# search (q, sort, fields, paging) and users-by-email
+#
+# Every query is ANDed with a per-run marker stored in app_metadata, so only
+# the users created here can match, whatever else is in the database.
+
+SEARCH_MARK = f"pysearch{RUN}"
+# key, e-mail as sent (mixed case), name, extra attributes
+SEARCH_PEOPLE = [
+    ("jane", f"Jane.Alpha.{RUN}@Example.COM", "Jane Alpha",
+     {"given_name": "Jane", "family_name": "Alpha", "user_metadata": {"color": "red"}}, "gold"),
+    ("jack", f"Beta.Jack.{RUN}@example.org", "Jack Beta", {}, "silver"),
+    ("john", f"JOHN.Gamma.{RUN}@Example.net", "John Gamma", {"user_metadata": {"color": "blue"}}, "gold"),
+    ("mary", f"Mary.J.{RUN}@example.com", "Mary Johnson", {}, "bronze"),
+    ("bob", f"Zed.Builder.{RUN}@Example.com", "Bob Builder", {}, "silver"),
+]
+# lower-cased e-mails sort as: beta.jack, jane.alpha, john.gamma, mary.j, zed.builder
+BY_EMAIL = ["jack", "jane", "john", "mary", "bob"]
+# names sort as: Bob Builder, Jack Beta, Jane Alpha, John Gamma, Mary Johnson
+BY_NAME = ["bob", "jack", "jane", "john", "mary"]
+
+
+def scoped(q: str) -> str:
+    return f"app_metadata.sdkrun:{SEARCH_MARK} AND ({q})"
+
+
+def search_raw(q: str, **kw):
+    """users.list through the SDK with q scoped to this run; returns (pager, raw wrapper, sent query)."""
+    kw.setdefault("page", 0)
+    kw.setdefault("per_page", 50)
+    kw.setdefault("include_totals", True)
+    pager = STATE["client"].users.list(q=scoped(q), **kw)
+    req, resp = rec.exchanges[-1]
+    eq(resp.status_code, 200, f"q={q!r}: HTTP status (body {resp.text[:300]})")
+    sent = urllib.parse.parse_qs(req.url.query.decode())
+    eq(sent.get("q"), [scoped(q)], "q sent by the SDK (decoded)")
+    raw = resp.json()
+    assert isinstance(raw, dict) and isinstance(raw.get("users"), list), f"q={q!r}: not a wrapper: {show(raw)[:300]}"
+    return pager, raw, sent
+
+
+def keys_of(users: list) -> list[str]:
+    """Maps user objects (raw dicts or typed models) back to the SEARCH_PEOPLE keys."""
+    by_id = {u["user_id"]: k for k, u in STATE["search"].items()}
+    out = []
+    for u in users:
+        uid = u.get("user_id") if isinstance(u, dict) else u.user_id
+        assert uid in by_id, f"a user not created by this search test was returned: {show(u)[:300]}"
+        out.append(by_id[uid])
+    return out
+
+
+def found(q: str, **kw) -> list[str]:
+    """Keys of the users a scoped search returns, sorted (no order is asked for)."""
+    pager, raw, _ = search_raw(q, **kw)
+    got = keys_of(raw["users"])
+    eq(keys_of(pager.items or []), got, f"q={q!r}: typed pager items vs raw users")
+    eq(raw["total"], len(got), f"q={q!r}: total")
+    return sorted(got)
+
+
+@test("search: create users with distinct names and metadata", needs=("client",))
+def _():
+    client = STATE["client"]
+    made = {}
+    for key, email, name, extra, plan in SEARCH_PEOPLE:
+        client.users.create(connection=CONNECTION, email=email, password=PASSWORD, name=name,
+                            app_metadata={"sdkrun": SEARCH_MARK, "plan": plan}, **extra)
+        eq(rec.last().status_code, 201, f"create {email}: HTTP status")
+        raw = rec.last_json()
+        STATE.setdefault("cleanup", []).append(raw["user_id"])
+        eq(raw.get("email"), email.lower(), f"create {email}: email")
+        eq(raw.get("name"), name, f"create {email}: name")
+        made[key] = raw
+    STATE["search"] = made
+
+
+@test("search: q exact email, mixed case in the query still matches", needs=("search",))
+def _():
+    jane = STATE["search"]["jane"]
+    eq(found(f'email:"{jane["email"]}"'), ["jane"], "quoted lower-case email")
+    eq(found(f'email:"Jane.ALPHA.{RUN}@example.COM"'), ["jane"], "quoted mixed-case email")
+    eq(found(f"email:JOHN.gamma.{RUN}@EXAMPLE.NET"), ["john"], "unquoted mixed-case email")
+    eq(found(f'email:"jane.alpha.{RUN}@example.org"'), [], "same local part, other domain")
+    # the result is the same full representation the create call returned
+    _, raw, _ = search_raw(f'email:"{jane["email"]}"')
+    eq(raw["users"], [jane], "search result vs create response")
+
+
+@test("search: prefix wildcard on name (case-insensitive)", needs=("search",))
+def _():
+    eq(found("name:Ja*"), ["jack", "jane"], "name:Ja*")
+    eq(found("name:ja*"), ["jack", "jane"], "name:ja*")
+    eq(found("name:jo*"), ["john"], "name:jo* (whole-value prefix: not Mary Johnson)")
+    eq(found("name:x*"), [], "name:x*")
+
+
+@test("search: contains wildcard on name", needs=("search",))
+def _():
+    eq(found("name:*ohn*"), ["john", "mary"], "name:*ohn*")
+    eq(found("name:*OHNS*"), ["mary"], "name:*OHNS*")
+    eq(found("name:*lder"), ["bob"], "name:*lder (suffix)")
+    eq(found("name:*zzz*"), [], "name:*zzz*")
+
+
+@test("search: metadata equality, quoted phrase, root fields, identities, _exists_, dates", needs=("search",))
+def _():
+    eq(found("app_metadata.plan:gold"), ["jane", "john"], "app_metadata.plan:gold")
+    eq(found("app_metadata.plan:silver"), ["bob", "jack"], "app_metadata.plan:silver")
+    eq(found("app_metadata.plan:Gold"), [], "metadata values are case-sensitive")
+    eq(found('app_metadata.plan:"bronze"'), ["mary"], "quoted metadata value")
+    eq(found("user_metadata.color:blue"), ["john"], "user_metadata.color:blue")
+    eq(found("_exists_:user_metadata.color"), ["jane", "john"], "_exists_:user_metadata.color")
+    eq(found('name:"bob BUILDER"'), ["bob"], "quoted phrase on name, case-insensitive")
+    eq(found("given_name:JANE AND family_name:alpha"), ["jane"], "given_name / family_name")
+    eq(found(f'identities.connection:"{CONNECTION}"'), sorted(BY_EMAIL), "identities.connection")
+    eq(found("created_at:[2020-01-01 TO *]"), sorted(BY_EMAIL), "created_at open range")
+    eq(found("created_at:[* TO 2020-01-01]"), [], "created_at range in the past")
+    eq(found("NOT _exists_:logins_count"), sorted(BY_EMAIL), "never logged in")
+
+
+@test("search: boolean combinations (AND / OR / NOT, parentheses)", needs=("search",))
+def _():
+    eq(found('(name:ja* AND app_metadata.plan:gold) OR name:"bob builder"'), ["bob", "jane"], "(A AND B) OR C")
+    eq(found("NOT app_metadata.plan:silver"), ["jane", "john", "mary"], "NOT")
+    eq(found("name:j* AND NOT app_metadata.plan:gold"), ["jack"], "AND NOT")
+    eq(found("app_metadata.plan:bronze OR user_metadata.color:red"), ["jane", "mary"], "OR")
+
+
+@test("search: sort=email:1 / email:-1 / name:1 order", needs=("search",))
+def _():
+    _, raw, sent = search_raw("_exists_:email", sort="email:1")
+    eq(sent.get("sort"), ["email:1"], "sort sent")
+    eq(keys_of(raw["users"]), BY_EMAIL, "sort=email:1 order")
+    eq([u["email"] for u in raw["users"]], sorted(u["email"] for u in raw["users"]), "emails ascending")
+    _, raw, _ = search_raw("_exists_:email", sort="email:-1")
+    eq(keys_of(raw["users"]), BY_EMAIL[::-1], "sort=email:-1 order")
+    pager, raw, _ = search_raw("_exists_:email", sort="name:1")
+    eq(keys_of(raw["users"]), BY_NAME, "sort=name:1 order")
+    eq(keys_of(pager.items), BY_NAME, "typed pager keeps the order")
+
+
+@test("search: fields projection (include_fields true / false)", needs=("search",))
+def _():
+    pager, raw, sent = search_raw("app_metadata.plan:gold", fields="email,user_id", include_fields=True, sort="email:1")
+    eq(sent.get("fields"), ["email,user_id"], "fields sent")
+    s = STATE["search"]
+    eq(raw["users"], [{"email": s[k]["email"], "user_id": s[k]["user_id"]} for k in ("jane", "john")],
+       "include_fields=true: exactly email and user_id")
+    eq([u.email for u in pager.items], [s["jane"]["email"], s["john"]["email"]], "typed model email")
+    eq([u.name for u in pager.items], [None, None], "typed model: name not returned")
+    _, raw, _ = search_raw("app_metadata.plan:gold", fields="identities,app_metadata,user_metadata",
+                           include_fields=False, sort="email:1")
+    eq(len(raw["users"]), 2, "include_fields=false: user count")
+    for u, k in zip(raw["users"], ("jane", "john")):
+        expected = {kk: vv for kk, vv in s[k].items() if kk not in ("identities", "app_metadata", "user_metadata")}
+        eq(u, expected, f"include_fields=false: {k} without the excluded keys")
+
+
+@test("search: per_page=2 paging, include_totals wrapper values, SDK iterator", needs=("search",))
+def _():
+    seen = []
+    expected_pages = [BY_EMAIL[0:2], BY_EMAIL[2:4], BY_EMAIL[4:5], []]
+    for page, expected in enumerate(expected_pages):
+        pager, raw, sent = search_raw("_exists_:email", page=page, per_page=2, sort="email:1")
+        eq((sent.get("page"), sent.get("per_page"), sent.get("include_totals")), ([str(page)], ["2"], ["true"]),
+           f"page {page}: query sent")
+        eq({k: raw.get(k) for k in ("start", "limit", "length", "total")},
+           {"start": page * 2, "limit": 2, "length": len(expected), "total": 5}, f"page {page}: wrapper values")
+        eq(sorted(raw.keys()), ["length", "limit", "start", "total", "users"], f"page {page}: wrapper keys")
+        eq(keys_of(raw["users"]), expected, f"page {page}: users")
+        resp = pager.response
+        eq((resp.start, resp.limit, resp.length, resp.total), (page * 2, 2, len(expected), 5),
+           f"page {page}: typed wrapper")
+        seen += keys_of(raw["users"])
+    eq(seen, BY_EMAIL, "every user exactly once, in email order")
+
+    # the SDK's own iterator: page+1 until an empty page
+    start = len(rec.exchanges)
+    walked = list(STATE["client"].users.list(q=scoped("_exists_:email"), sort="email:1", per_page=2))
+    eq(keys_of(walked), BY_EMAIL, "SDK iterator: every user exactly once, in email order")
+    pages_sent = [urllib.parse.parse_qs(r.url.query.decode()) for r, _ in rec.exchanges[start:]]
+    eq([p.get("page") for p in pages_sent], [["0"], ["1"], ["2"], ["3"]], "SDK iterator: pages requested")
+    for p in pages_sent:
+        eq((p.get("q"), p.get("sort"), p.get("per_page")), ([scoped("_exists_:email")], ["email:1"], ["2"]),
+           "SDK iterator: q/sort/per_page kept on every page")
+    sizes = [len(p.items or []) for p in
+             STATE["client"].users.list(q=scoped("_exists_:email"), sort="email:1", per_page=2).iter_pages()]
+    eq(sizes, [2, 2, 1], "iter_pages page sizes")
+
+
+@test("users-by-email: exact (case-sensitive) match, fields", needs=("search",))
+def _():
+    client = STATE["client"]
+    john = STATE["search"]["john"]
+    got = client.users.list_users_by_email(email=john["email"])
+    req, resp = rec.exchanges[-1]
+    eq(req.url.path, "/api/v2/users-by-email", "path")
+    eq(urllib.parse.parse_qs(req.url.query.decode()).get("email"), [john["email"]], "email sent")
+    eq(resp.status_code, 200, "HTTP status")
+    eq(resp.json(), [john], "users-by-email: the one user, full representation")
+    eq([u.user_id for u in got], [john["user_id"]], "typed result")
+    # stored lower-case; the lookup is case-sensitive, as Auth0 documents
+    eq(client.users.list_users_by_email(email=f"JOHN.Gamma.{RUN}@Example.net"), [], "mixed-case e-mail")
+    eq(rec.last_json(), [], "mixed-case e-mail: raw")
+    eq(client.users.list_users_by_email(email=f"nobody.{RUN}@example.net"), [], "unknown e-mail")
+    client.users.list_users_by_email(email=john["email"], fields="user_id,email", include_fields=True)
+    eq(rec.last_json(), [{"user_id": john["user_id"], "email": john["email"]}], "fields=user_id,email")
+
+
+@test("search: invalid query -> BadRequestError 400 invalid_query_string", needs=("client",))
+def _():
+    for bad in ("name:*ab", f"app_metadata.sdkrun:{SEARCH_MARK} AND (name:jane"):
+        try:
+            STATE["client"].users.list(q=bad, page=0, per_page=2)
+        except BadRequestError as e:
+            eq(e.status_code, 400, f"q={bad!r}: status_code")
+            assert isinstance(e.body, dict), f"q={bad!r}: error body is not an object: {e.body!r}"
+            eq(e.body.get("statusCode"), 400, f"q={bad!r}: body.statusCode")
+            eq(e.body.get("error"), "Bad Request", f"q={bad!r}: body.error")
+            eq(e.body.get("errorCode"), "invalid_query_string", f"q={bad!r}: body.errorCode")
+            msg = str(e.body.get("message"))
+            assert msg.startswith("Query validation error: ") and msg.endswith(
+                " on property q (Query in Lucene query string syntax)."), f"q={bad!r}: body.message {msg!r}"
+        else:
+            raise AssertionError(f"q={bad!r} succeeded: {rec.last().status_code} {rec.last().text[:300]}")
+    eq(rec.last().headers.get("content-type", "").split(";")[0], "application/json", "error content-type")
+
+
+# ---------------------------------------------------------------------------
 # errors and delete
 
 

@@ -1,7 +1,9 @@
 //! User search: Auth0's query string syntax → a typed query (`query`) → parameterised SQL for
 //! each store's dialect. User input only ever reaches SQL as bound parameters.
 
+pub mod postgres;
 pub mod query;
+pub mod sql;
 pub mod sqlite;
 pub mod syntax;
 

@@ -22,7 +22,7 @@ use crate::domain::connection::Connection;
 use crate::domain::metadata;
 use crate::domain::time::{self, Timestamp};
 use crate::domain::user::{Identity, User};
-use crate::search::{self, Query, sqlite::Bind};
+use crate::search::{self, Query, sql::Bind};
 
 /// `user_metadata_values.source`
 const APP_METADATA: i64 = 0;

@@ -26,7 +26,7 @@ struct ServeArgs {
     #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Where the data lives: sqlite://PATH (created if missing) or postgres://USER:PASSWORD@HOST:PORT/DATABASE
-    /// (pool settings: ?max_connections=16&acquire_timeout=10; see docs/DEPLOYMENT.md).
+    /// (pool settings: ?max_connections=16&acquire_timeout=30; see docs/DEPLOYMENT.md).
     #[arg(long, env = "ROSTER_DATABASE_URL", default_value = "sqlite://roster.db")]
     database_url: String,
     /// HOST[:PORT] that token issuers and audiences name [default: the listen address].

@@ -7,9 +7,9 @@
 //!
 //! Pool settings ride on the database URL as roster's own query parameters, removed before the
 //! URL reaches the driver: `max_connections` (per node, default 16) and `acquire_timeout`
-//! (seconds a request waits for a free connection, default 10). A statement timeout of 30 s
-//! and an idle-in-transaction timeout of 60 s are set on every connection unless the URL sets
-//! them (`options[statement_timeout]=5s`).
+//! (seconds a request waits for a free connection, default 30, as on SQLite). A statement
+//! timeout of 30 s and an idle-in-transaction timeout of 60 s are set on every connection
+//! unless the URL sets them (`options[statement_timeout]=5s`).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,7 +33,7 @@ const APP_METADATA: i16 = 0;
 const USER_METADATA: i16 = 1;
 
 const DEFAULT_MAX_CONNECTIONS: u32 = 16;
-const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_STATEMENT_TIMEOUT: &str = "30s";
 const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
 
@@ -138,17 +138,20 @@ impl PostgresStore {
     }
 }
 
-/// Start-up work, on one connection of its own and under an advisory lock, so that nodes
-/// starting together run it one after the other: migrations, then the search index refresh.
-/// The connection has no statement timeout: a node waits for another's migration to finish.
+/// Start-up work, under an advisory lock, so that nodes starting together run it one after the
+/// other: migrations, then the search index refresh. Without a statement timeout: a node
+/// waits for another's migration to finish, and a long migration is not cut short.
 async fn prepare(options: &PgConnectOptions) -> anyhow::Result<()> {
-    let mut conn = PgConnection::connect_with(options).await.context("cannot connect")?;
-    sqlx::query("SET statement_timeout = 0").execute(&mut conn).await?;
-    sqlx::query("SELECT pg_advisory_lock(hashtext('roster.start-up'))").execute(&mut conn).await?;
-    MIGRATOR.run(&mut conn).await.map_err(describe_migration_error)?;
-    refresh_search_index(&mut conn).await.context("cannot refresh the search index")?;
-    sqlx::query("SELECT pg_advisory_unlock(hashtext('roster.start-up'))").execute(&mut conn).await?;
-    conn.close().await?;
+    let options = options.clone().options([("statement_timeout", "0")]);
+    // Two connections: one holds the lock (and refreshes), the migrator takes the other.
+    let pool = PgPoolOptions::new().max_connections(2).connect_with(options).await.context("cannot connect")?;
+    let mut lock = pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock(hashtext('roster.start-up'))").execute(&mut *lock).await?;
+    MIGRATOR.run(&pool).await.map_err(describe_migration_error)?;
+    refresh_search_index(&mut lock).await.context("cannot refresh the search index")?;
+    sqlx::query("SELECT pg_advisory_unlock(hashtext('roster.start-up'))").execute(&mut *lock).await?;
+    drop(lock);
+    pool.close().await;
     Ok(())
 }
 

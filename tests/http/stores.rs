@@ -112,7 +112,11 @@ fn start_unconfigured(database_url: &str) -> std::process::Child {
 async fn read_banner(mut child: std::process::Child) -> Node {
     let stdout = child.stdout.take().unwrap();
     let banner: Vec<String> = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout).lines().take(3).map(|l| l.expect("banner line")).collect()
+        let mut lines = BufReader::new(stdout).lines();
+        let banner = lines.by_ref().take(3).map(|l| l.expect("banner line")).collect();
+        // Keep reading: a closed pipe would make the node's next print fail.
+        std::thread::spawn(move || for _ in lines {});
+        banner
     })
     .await
     .unwrap();
@@ -242,4 +246,57 @@ async fn restarts_keep_users_keys_clients_and_connections() {
     let connection = store.connection_by_name(DB).await.unwrap().unwrap();
     assert_eq!(connection.options["requires_username"], json!(true), "the configured setting is applied");
     store.close().await;
+}
+
+/// The same race as above without process start-up noise: many stores (as many nodes) on one
+/// fresh database each store a signing key at the same instant, then run the tenant bootstrap
+/// at the same instant; on either store.
+#[tokio::test]
+async fn concurrent_bootstraps_agree_on_one_key_one_client_and_three_connections() {
+    const NODES: usize = 8;
+    let database = TestDatabase::new().await;
+    roster::store::open(&database.url).await.unwrap().close().await; // migrate once, up front
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(NODES));
+    let nodes: Vec<_> = (0..NODES)
+        .map(|_| {
+            let candidate = roster::auth::keys::generate().unwrap();
+            tokio::spawn(bootstrap_node(database.url.clone(), barrier.clone(), candidate))
+        })
+        .collect();
+    let mut tenants = Vec::new();
+    for node in nodes {
+        tenants.push(node.await.unwrap());
+    }
+    let kids: Vec<&String> = tenants.iter().map(|(kid, _)| kid).collect();
+    assert!(kids.iter().all(|kid| *kid == kids[0]), "one signing key for all: {kids:?}");
+    let client_id = &tenants[0].1.client_id;
+    assert!(tenants.iter().all(|(_, t)| &t.client_id == client_id), "one management client for all");
+    assert_eq!(tenants.iter().filter(|(_, t)| t.generated_secret.is_some()).count(), 1, "one node shows the secret");
+    for table in ["signing_keys", "clients", "client_grants"] {
+        assert_eq!(database.count(&format!("SELECT COUNT(*) FROM {table}")).await, 1, "{table}");
+    }
+    let store = roster::store::open(&database.url).await.unwrap();
+    let connections = store.connections().await.unwrap();
+    assert_eq!(connections.len(), 3, "{connections:?}");
+    assert!(connections.iter().all(|c| c.enabled_clients == [client_id.clone()]), "{connections:?}");
+    store.close().await;
+}
+
+/// One node on a store of its own: once every node is ready, stores its signing key unless one
+/// exists, then (all ready again) bootstraps the tenant. Returns the key id it ended up with.
+async fn bootstrap_node(
+    url: String,
+    ready: std::sync::Arc<tokio::sync::Barrier>,
+    candidate: roster::store::SigningKey,
+) -> (String, roster::tenant::Tenant) {
+    let store = roster::store::open(&url).await.unwrap();
+    let issuer = roster::auth::token::Issuer::new("roster.test");
+    let settings = roster::tenant::TenantSettings::default();
+    ready.wait().await;
+    let keys = store.ensure_signing_key(&candidate).await.unwrap();
+    assert_eq!(keys.len(), 1, "{:?}", keys.iter().map(|k| &k.kid).collect::<Vec<_>>());
+    ready.wait().await;
+    let tenant = roster::tenant::bootstrap(store.as_ref(), &settings, &issuer).await;
+    store.close().await;
+    (keys[0].kid.clone(), tenant.expect("bootstrap"))
 }

@@ -1,20 +1,40 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine, installing what the tests need:
-#   unit tests, black-box HTTP tests against the real binary, the replay of Auth0's recorded
+# Runs every test on a fresh machine, installing what the tests need, on both stores:
+#   unit tests, black-box HTTP tests against the real binary and the replay of Auth0's recorded
 #   traffic (all via cargo test), then the SDK compatibility suite (auth0-python 6.x from PyPI
-#   and node `auth0` from npm, installed into .sdk/).
+#   and node `auth0` from npm, installed into .sdk/), each on SQLite and again on PostgreSQL.
+# PostgreSQL is a throw-away server (scripts/pg_temp.sh: installed from Debian's packages when
+# missing, started on a free loopback port, stopped on exit). If it cannot start, the run fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/pg_temp.sh
+trap pg_temp_stop EXIT
+trap 'exit 130' INT TERM
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "throw-away PostgreSQL"
+pg_temp_start
 
 step "cargo build"
 cargo build --locked
 
-step "cargo test (unit, black-box HTTP, recordings replay)"
+step "cargo test on SQLite (unit, black-box HTTP, recordings replay)"
 cargo test --locked
 
-step "SDK compatibility suite (auth0-python, node auth0)"
+step "cargo test on PostgreSQL (the same tests; each black-box test gets a fresh database)"
+# The PostgreSQL store has no search dialect yet (it serves plain listings only), so what
+# searches waits for it: the search tests and property tests, and the recordings replay (it
+# replays recorded searches). They ran on SQLite above. Empty this list when the dialect lands.
+PENDING_ON_POSTGRES=(--skip search:: --skip recordings::)
+echo "not yet run on PostgreSQL (no search dialect): ${PENDING_ON_POSTGRES[*]}"
+ROSTER_TEST_POSTGRES_URL="$PG_TEMP_URL" cargo test --locked -- "${PENDING_ON_POSTGRES[@]}"
+
+step "SDK compatibility suite on SQLite (auth0-python, node auth0)"
 tests/sdk/run.sh target/debug/roster
 
-step "all tests passed"
+step "SDK compatibility suite on PostgreSQL"
+# As above: searches wait for the PostgreSQL search dialect. Unset SDK_SKIP when it lands.
+SDK_SKIP='^(search: (?!create|invalid)|users-by-email)' tests/sdk/run.sh target/debug/roster "$(pg_temp_createdb roster_sdk)"
+
+step "all tests passed on SQLite and PostgreSQL"

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # SDK compatibility suite for Roster.
 #
-# usage: tests/sdk/run.sh [path-to-roster-binary]      (default: target/debug/roster)
+# usage: tests/sdk/run.sh [path-to-roster-binary [database-url]]
+#        (defaults: target/debug/roster, a temporary SQLite database)
 #
 # Installs auth0-python 6.x into .sdk/venv and the node `auth0` SDK (major
 # pinned in tests/sdk/node/package.json) into .sdk/node if they are missing,
-# starts the server on a free 127.0.0.1 port with a temporary SQLite database
-# and a random client secret, waits for GET /health, runs the python suite and
+# starts the server on a free 127.0.0.1 port with the given database (an empty
+# one: e.g. a fresh PostgreSQL database, postgres://postgres@127.0.0.1:5432/sdk)
+# or a temporary SQLite file, and a random client secret, waits for GET /health, runs the python suite and
 # then the node suite, and stops the server on exit. Exits non-zero if the
 # server does not come up or any suite fails.
 #
 # Environment knobs: SDK_DIR (default <repo>/.sdk), HEALTH_TIMEOUT (default 30 s),
+# SDK_SKIP (a regular expression: tests whose names match are skipped, each printed as skip),
 # KEEP_TMP=1 to keep the temp dir (database + server log) after the run.
 set -euo pipefail
 
@@ -25,6 +28,7 @@ if [[ ! -x "$BIN" ]]; then
   echo "run.sh: roster binary not found or not executable: $BIN (build it with: cargo build)" >&2
   exit 2
 fi
+DATABASE_URL="${2:-}"
 
 log() { printf '==> %s\n' "$*"; }
 
@@ -90,10 +94,11 @@ CLIENT_ID="sdk-test-client"
 CLIENT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
 ROSTER_URL="http://127.0.0.1:$PORT"
 
-log "starting $BIN on 127.0.0.1:$PORT (db $TMP/roster.db)"
+DATABASE_URL="${DATABASE_URL:-sqlite://$TMP/roster.db}"
+log "starting $BIN on 127.0.0.1:$PORT (database ${DATABASE_URL%%\?*})"
 "$BIN" serve \
   --listen "127.0.0.1:$PORT" \
-  --database-url "sqlite://$TMP/roster.db" \
+  --database-url "$DATABASE_URL" \
   --client-id "$CLIENT_ID" \
   --client-secret "$CLIENT_SECRET" \
   >"$SERVER_LOG" 2>&1 &

@@ -97,7 +97,14 @@ function eq(actual, expected, what) {
 function ok(cond, msg) {
   if (!cond) throw new Error(msg);
 }
+// SDK_SKIP: a regular expression; the tests whose names it matches are skipped, loudly (a store
+// that lacks a feature yet, e.g. search on PostgreSQL).
+const SKIP = process.env.SDK_SKIP ? new RegExp(process.env.SDK_SKIP) : null;
 async function test(name, needs, fn) {
+  if (SKIP && SKIP.test(name)) {
+    console.log(`skip - ${name}: SDK_SKIP=${SKIP.source}`);
+    return;
+  }
   const missing = needs.filter((k) => !(k in state));
   if (missing.length) {
     console.log(`FAIL - ${name}: not run, prerequisite missing: ${missing.join(", ")}`);

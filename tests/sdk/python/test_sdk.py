@@ -95,10 +95,16 @@ class RecordingTransport(httpx.HTTPTransport):
 
 RESULTS: list[tuple[str, bool]] = []
 STATE: dict = {}
+# SDK_SKIP: a regular expression; the tests whose names it matches are skipped, loudly (a store
+# that lacks a feature yet, e.g. search on PostgreSQL).
+SKIP = re.compile(os.environ["SDK_SKIP"]) if os.environ.get("SDK_SKIP") else None
 
 
 def test(name: str, needs: tuple[str, ...] = ()):
     def deco(fn):
+        if SKIP and SKIP.search(name):
+            print(f"skip - {name}: SDK_SKIP={SKIP.pattern}", flush=True)
+            return fn
         missing = [k for k in needs if k not in STATE]
         if missing:
             print(f"FAIL - {name}: not run, prerequisite missing: {', '.join(missing)}", flush=True)

@@ -36,6 +36,8 @@ const DEFAULT_MAX_CONNECTIONS: u32 = 16;
 const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_STATEMENT_TIMEOUT: &str = "30s";
 const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
+/// A pooled connection idle this long is pinged before use.
+const STALE_AFTER: Duration = Duration::from_secs(1);
 
 /// Bump when what the store derives for search (folded columns, metadata leaves) changes:
 /// the next start recomputes it for every user.
@@ -129,6 +131,17 @@ impl PostgresStore {
             .max_connections(settings.max_connections)
             .min_connections(1)
             .acquire_timeout(settings.acquire_timeout)
+            // sqlx pings every connection it hands out: a round trip per query. Ping only those
+            // idle long enough to have been dropped (a server restart, a proxy's idle timeout).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > STALE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .idle_timeout(Duration::from_secs(600))
             .max_lifetime(Duration::from_secs(1800))
             .connect_with(options)

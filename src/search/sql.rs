@@ -10,7 +10,7 @@
 use super::query::{Bound, Column, IdentityField, Query, Scalar, Source, Target, Test};
 use super::syntax::Piece;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Bind {
     Text(String),
     Integer(i64),
@@ -108,6 +108,27 @@ pub fn prefix_end(prefix: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// A `SELECT COUNT(*)` statement for the users matching `query`. A query that is a single
+/// metadata equality is counted on its index entries alone (a user has at most one entry per
+/// path and value), which is an order of magnitude cheaper than visiting each user.
+pub fn count(query: &Query, dialect: &dyn Dialect) -> Condition {
+    if let Query::Match(Target::Metadata(source, path), Test::Equals(value)) = query {
+        let mut params = Params { dialect, binds: Vec::new() };
+        let source = params.add(Bind::Integer(match source {
+            Source::App => 0,
+            Source::User => 1,
+        }));
+        let path = params.add(Bind::Text(path.clone()));
+        let value = params.add(scalar(value));
+        let sql = format!(
+            "SELECT COUNT(*) FROM user_metadata_values m WHERE m.source = {source} AND m.path = {path} AND m.value = {value}"
+        );
+        return Condition { sql, binds: params.binds };
+    }
+    let condition = compile(query, dialect);
+    Condition { sql: format!("SELECT COUNT(*) FROM users u WHERE {}", condition.sql), binds: condition.binds }
 }
 
 pub fn compile(query: &Query, dialect: &dyn Dialect) -> Condition {

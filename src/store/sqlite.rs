@@ -33,6 +33,50 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    totals: TotalsCache,
+}
+
+/// Totals of recent searches, valid until the next write to users. Both SDKs ask for
+/// `include_totals` on every page they fetch, and counting a broad match costs far more than
+/// the page itself; a walk through one search's pages counts once. This process is the only
+/// writer of the file, so its own write counter tells when a total may have changed.
+#[derive(Default)]
+struct TotalsCache {
+    generation: std::sync::atomic::AtomicU64,
+    /// Count statement → (write generation it was counted at, total).
+    entries: std::sync::Mutex<std::collections::HashMap<CountStatement, (u64, u64)>>,
+}
+
+/// A count's SQL text and its parameters.
+type CountStatement = (String, Vec<Bind>);
+
+/// Bounds the cache; when full it starts over.
+const MAX_CACHED_TOTALS: usize = 1024;
+
+impl TotalsCache {
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Called after every committed write to users: cached totals may be wrong from now on.
+    fn invalidate(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    fn get(&self, key: &CountStatement) -> Option<u64> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(key).filter(|(generation, _)| *generation == self.generation()).map(|(_, total)| *total)
+    }
+
+    /// `generation` is the one read before counting, so a count that raced a write is never
+    /// served after it.
+    fn put(&self, key: CountStatement, generation: u64, total: u64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_CACHED_TOTALS {
+            entries.clear();
+        }
+        entries.insert(key, (generation, total));
+    }
 }
 
 const USER_COLUMNS: &str = "user_id, email, email_verified, username, phone_number, phone_verified, name, nickname, \
@@ -65,8 +109,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .context("cannot open SQLite read connections")?;
-        let store = Self { read, write };
+        let store = Self { read, write, totals: TotalsCache::default() };
         store.refresh_search_index().await?;
+        // Gives the query planner statistics (bounded work; only tables that need them), so
+        // that it picks the selective index for a search rather than the first one it sees.
+        sqlx::query("PRAGMA optimize=0x10002").execute(&store.write).await?;
         Ok(store)
     }
 }
@@ -296,6 +343,28 @@ async fn insert_user(
 const SEARCH_INDEX_VERSION: &str = "1";
 
 impl SqliteStore {
+    /// Runs a count statement, or takes its result from the cache when no write happened since.
+    async fn count(&self, statement: search::sql::Condition) -> anyhow::Result<u64> {
+        let generation = self.totals.generation();
+        let key = (statement.sql, statement.binds);
+        if let Some(total) = self.totals.get(&key) {
+            return Ok(total);
+        }
+        let sql = key.0.clone();
+        let total: i64 = key
+            .1
+            .iter()
+            .fold(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)), |q, bind| match bind {
+                Bind::Text(text) => q.bind(text.clone()),
+                Bind::Integer(number) => q.bind(*number),
+                Bind::Boolean(flag) => q.bind(*flag),
+            })
+            .fetch_one(&self.read)
+            .await?;
+        self.totals.put(key, generation, total as u64);
+        Ok(total as u64)
+    }
+
     /// Recomputes the search columns and the metadata side table for every user, in batches,
     /// when they were derived by an older version (or never, for users written before them).
     async fn refresh_search_index(&self) -> anyhow::Result<()> {
@@ -476,6 +545,7 @@ impl Store for SqliteStore {
         let mut tx = self.write.begin().await.map_err(anyhow::Error::from)?;
         insert_user(&mut tx, user, password_hash).await?;
         tx.commit().await.map_err(anyhow::Error::from)?;
+        self.totals.invalidate();
         Ok(())
     }
 
@@ -485,6 +555,7 @@ impl Store for SqliteStore {
             insert_user(&mut tx, user, password_hash.as_deref()).await?;
         }
         tx.commit().await.map_err(anyhow::Error::from)?;
+        self.totals.invalidate();
         Ok(())
     }
 
@@ -524,12 +595,14 @@ impl Store for SqliteStore {
         .await
         .map_err(conflict)?;
         tx.commit().await.map_err(anyhow::Error::from)?;
+        self.totals.invalidate();
         Ok(Some(user))
     }
 
     async fn delete_user(&self, user_id: &str) -> anyhow::Result<bool> {
         // Identities go with the user (ON DELETE CASCADE).
         let result = sqlx::query("DELETE FROM users WHERE user_id = $1").bind(user_id).execute(&self.write).await?;
+        self.totals.invalidate();
         Ok(result.rows_affected() > 0)
     }
 
@@ -577,16 +650,7 @@ impl Store for SqliteStore {
         }
         let users = rows.iter().map(user_from_row).collect::<anyhow::Result<Vec<_>>>()?;
         let total = if search.with_total {
-            let sql = format!("SELECT COUNT(*) FROM users u WHERE {}", condition.sql);
-            let count = condition.binds.iter().fold(
-                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)),
-                |q, bind| match bind {
-                    Bind::Text(text) => q.bind(text.clone()),
-                    Bind::Integer(number) => q.bind(*number),
-                    Bind::Boolean(flag) => q.bind(*flag),
-                },
-            );
-            Some(count.fetch_one(&self.read).await? as u64)
+            Some(self.count(search::sql::count(&search.query, &search::sqlite::Sqlite)).await?)
         } else {
             None
         };
@@ -605,6 +669,9 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        if let Err(error) = sqlx::query("PRAGMA optimize").execute(&self.write).await {
+            tracing::warn!(%error, "PRAGMA optimize on shutdown failed");
+        }
         self.read.close().await;
         // Folding the WAL back into the main file leaves a single self-contained file on disk.
         if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.write).await {

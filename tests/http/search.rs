@@ -252,3 +252,34 @@ async fn users_by_email() {
         "Insufficient scope, expected any of: read:users",
     );
 }
+
+#[tokio::test]
+async fn totals_follow_every_write() {
+    let mut server = Server::start().await;
+    async fn total(server: &mut Server) -> u64 {
+        let path = search_path("app_metadata.team:red", "&include_totals=true&per_page=1");
+        server.get(&path).await.body["total"].as_u64().unwrap()
+    }
+    for i in 0..3 {
+        let body =
+            json!({"connection": "email", "email": format!("t{i}@example.com"), "app_metadata": {"team": "red"}});
+        server.post("/api/v2/users", body).await;
+    }
+    assert_eq!(total(&mut server).await, 3);
+    assert_eq!(total(&mut server).await, 3, "asked again, unchanged");
+    let extra = server
+        .post(
+            "/api/v2/users",
+            json!({"connection": "email", "email": "t3@example.com", "app_metadata": {"team": "red"}}),
+        )
+        .await
+        .body;
+    assert_eq!(total(&mut server).await, 4, "a create counts at once");
+    let path = format!("/api/v2/users/{}", encode(extra["user_id"].as_str().unwrap()));
+    server.patch(&path, json!({"app_metadata": {"team": "blue"}})).await;
+    assert_eq!(total(&mut server).await, 3, "an update counts at once");
+    server.patch(&path, json!({"app_metadata": {"team": "red"}})).await;
+    assert_eq!(total(&mut server).await, 4);
+    server.delete(&path).await;
+    assert_eq!(total(&mut server).await, 3, "a delete counts at once");
+}

@@ -22,19 +22,13 @@ cargo build --locked
 step "cargo test on SQLite (unit, black-box HTTP, recordings replay)"
 cargo test --locked
 
-step "cargo test on PostgreSQL (the same tests; each black-box test gets a fresh database)"
-# The PostgreSQL store has no search dialect yet (it serves plain listings only), so what
-# searches waits for it: the search tests and property tests, and the recordings replay (it
-# replays recorded searches). They ran on SQLite above. Empty this list when the dialect lands.
-PENDING_ON_POSTGRES=(--skip search:: --skip recordings::)
-echo "not yet run on PostgreSQL (no search dialect): ${PENDING_ON_POSTGRES[*]}"
-ROSTER_TEST_POSTGRES_URL="$PG_TEMP_URL" cargo test --locked -- "${PENDING_ON_POSTGRES[@]}"
+step "cargo test on PostgreSQL (the same tests; each black-box test and property run gets a fresh database)"
+ROSTER_TEST_POSTGRES_URL="$PG_TEMP_URL" cargo test --locked
 
 step "SDK compatibility suite on SQLite (auth0-python, node auth0)"
 tests/sdk/run.sh target/debug/roster
 
 step "SDK compatibility suite on PostgreSQL"
-# As above: searches wait for the PostgreSQL search dialect. Unset SDK_SKIP when it lands.
-SDK_SKIP='^(search: (?!create|invalid)|users-by-email)' tests/sdk/run.sh target/debug/roster "$(pg_temp_createdb roster_sdk)"
+tests/sdk/run.sh target/debug/roster "$(pg_temp_createdb roster_sdk)"
 
 step "all tests passed on SQLite and PostgreSQL"

@@ -126,20 +126,6 @@ pub struct Sort {
     pub descending: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserListing {
-    pub offset: u64,
-    pub limit: u64,
-    pub sort: Option<Sort>,
-    pub with_total: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserPage {
-    pub users: Vec<User>,
-    pub total: Option<u64>,
-}
-
 /// Which slice of the matches a search returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Window {
@@ -206,20 +192,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<User>, StoreError>;
     /// Whether a user was deleted.
     async fn delete_user(&self, user_id: &str) -> anyhow::Result<bool>;
-    async fn list_users(&self, listing: &UserListing) -> anyhow::Result<UserPage>;
-
-    /// Users matching a search query. Until a store has its own dialect, it serves only the
-    /// plain listing (everyone, by page).
-    async fn search_users(&self, search: &UserSearch) -> anyhow::Result<SearchPage> {
-        match (&search.query, search.window) {
-            (Query::All, Window::Page { offset, limit }) => {
-                let listing = UserListing { offset, limit, sort: search.sort, with_total: search.with_total };
-                let page = self.list_users(&listing).await?;
-                Ok(SearchPage { users: page.users, total: page.total, next: None })
-            }
-            _ => anyhow::bail!("this store does not support search queries yet"),
-        }
-    }
+    /// Users matching a search (the plain listing is the search for everyone).
+    async fn search_users(&self, search: &UserSearch) -> anyhow::Result<SearchPage>;
     /// The stored password hash of a user's primary identity.
     async fn password_hash(&self, user_id: &str) -> anyhow::Result<Option<String>>;
 

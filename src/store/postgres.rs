@@ -22,11 +22,12 @@ use sqlx::types::Json;
 use sqlx::{Connection as _, Row};
 
 use super::sqlite::describe_migration_error;
-use super::{Client, ClientGrant, Conflict, SigningKey, Store, StoreError, UserEdit, UserListing, UserPage};
+use super::{Client, ClientGrant, Conflict, SearchPage, SigningKey, Store, StoreError, UserEdit, UserSearch, Window};
 use crate::domain::connection::Connection;
 use crate::domain::metadata;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{Identity, User};
+use crate::search::{self, sql::Bind};
 
 /// `user_metadata_values.source`, as in the SQLite store.
 const APP_METADATA: i16 = 0;
@@ -205,6 +206,21 @@ async fn refresh_search_index(conn: &mut PgConnection) -> anyhow::Result<()> {
         tracing::info!(users = refreshed, "search index rebuilt");
     }
     Ok(())
+}
+
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn bind_value<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    bind: &Bind,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    match bind {
+        Bind::Text(text) => query.bind(text.clone()),
+        Bind::Integer(number) => query.bind(*number),
+        Bind::Boolean(flag) => query.bind(*flag),
+    }
 }
 
 fn json_text(value: &impl serde::Serialize) -> String {
@@ -627,27 +643,62 @@ impl Store for PostgresStore {
         Ok(result.rows_affected() > 0)
     }
 
-    async fn list_users(&self, listing: &UserListing) -> anyhow::Result<UserPage> {
-        // SQLite's orders: NULLs first ascending, last descending.
-        let order = match listing.sort {
-            Some(sort) if sort.descending => format!("{} DESC NULLS LAST, seq DESC", sort.field.column()),
-            Some(sort) => format!("{} ASC NULLS FIRST, seq ASC", sort.field.column()),
-            None => "seq ASC".to_owned(),
+    async fn search_users(&self, search: &UserSearch) -> anyhow::Result<SearchPage> {
+        let condition = search::postgres::compile(&search.query);
+        let mut binds = condition.binds.clone();
+        let mut parameter = |bind: Bind| {
+            binds.push(bind);
+            format!("${}", binds.len())
         };
-        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY {order} LIMIT $1 OFFSET $2");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(i64::try_from(listing.limit).unwrap_or(i64::MAX))
-            .bind(i64::try_from(listing.offset).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await?;
+        let window_sql = match search.window {
+            Window::Page { offset, limit } => {
+                // SQLite's orders: NULLs first ascending, last descending.
+                let order = match search.sort {
+                    Some(sort) if sort.descending => format!("u.{} DESC NULLS LAST, u.seq DESC", sort.field.column()),
+                    Some(sort) => format!("u.{} ASC NULLS FIRST, u.seq ASC", sort.field.column()),
+                    None => "u.seq ASC".to_owned(),
+                };
+                let limit = parameter(Bind::Integer(clamp(limit)));
+                let offset = parameter(Bind::Integer(clamp(offset)));
+                format!("ORDER BY {order} LIMIT {limit} OFFSET {offset}")
+            }
+            Window::After { after, limit } => {
+                let after = parameter(Bind::Integer(after.unwrap_or(0)));
+                // One row more than asked tells whether another page follows.
+                let limit = parameter(Bind::Integer(clamp(limit).saturating_add(1)));
+                format!("AND u.seq > {after} ORDER BY u.seq ASC LIMIT {limit}")
+            }
+        };
+        let sql = format!("SELECT u.seq, {USER_COLUMNS} FROM users u WHERE {} {window_sql}", condition.sql);
+        let mut rows =
+            binds.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), bind_value).fetch_all(&self.pool).await?;
+        let mut next = None;
+        if let Window::After { limit, .. } = search.window
+            && rows.len() as u64 > limit
+        {
+            rows.truncate(limit as usize);
+            next = rows.last().map(|row| row.try_get("seq")).transpose()?;
+        }
         let users = rows.iter().map(user_from_row).collect::<anyhow::Result<Vec<_>>>()?;
-        let total = if listing.with_total {
-            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
-            Some(count as u64)
+        // No cache of totals here: other nodes write to the same database.
+        let total = if search.with_total {
+            let count = search::sql::count(&search.query, &search::postgres::Postgres);
+            let sql = count.sql.clone();
+            let total: i64 = count
+                .binds
+                .iter()
+                .fold(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)), |q, bind| match bind {
+                    Bind::Text(text) => q.bind(text.clone()),
+                    Bind::Integer(number) => q.bind(*number),
+                    Bind::Boolean(flag) => q.bind(*flag),
+                })
+                .fetch_one(&self.pool)
+                .await?;
+            Some(total as u64)
         } else {
             None
         };
-        Ok(UserPage { users, total })
+        Ok(SearchPage { users, total, next })
     }
 
     async fn password_hash(&self, user_id: &str) -> anyhow::Result<Option<String>> {

@@ -14,15 +14,12 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{
-    Client, ClientGrant, Conflict, SearchPage, SigningKey, Store, StoreError, UserEdit, UserListing, UserPage,
-    UserSearch, Window,
-};
+use super::{Client, ClientGrant, Conflict, SearchPage, SigningKey, Store, StoreError, UserEdit, UserSearch, Window};
 use crate::domain::connection::Connection;
 use crate::domain::metadata;
 use crate::domain::time::{self, Timestamp};
 use crate::domain::user::{Identity, User};
-use crate::search::{self, Query, sql::Bind};
+use crate::search::{self, sql::Bind};
 
 /// `user_metadata_values.source`
 const APP_METADATA: i64 = 0;
@@ -604,17 +601,6 @@ impl Store for SqliteStore {
         let result = sqlx::query("DELETE FROM users WHERE user_id = $1").bind(user_id).execute(&self.write).await?;
         self.totals.invalidate();
         Ok(result.rows_affected() > 0)
-    }
-
-    async fn list_users(&self, listing: &UserListing) -> anyhow::Result<UserPage> {
-        let search = UserSearch {
-            query: Query::All,
-            sort: listing.sort,
-            window: Window::Page { offset: listing.offset, limit: listing.limit },
-            with_total: listing.with_total,
-        };
-        let page = self.search_users(&search).await?;
-        Ok(UserPage { users: page.users, total: page.total })
     }
 
     async fn search_users(&self, search: &UserSearch) -> anyhow::Result<SearchPage> {

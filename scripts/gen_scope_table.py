@@ -2,7 +2,7 @@
 """Generates src/auth/scope_table.rs from Auth0's OpenAPI spec.
 
 Every Management API scope (the client-credentials flow's list) and, for every operation
-under /users and /users-by-email, the scopes that allow it (the spec's
+under the resources Roster serves (RESOURCES below), the scopes that allow it (the spec's
 `security.oAuth2ClientCredentials`, read as "any of"). Rerun when the spec changes:
 
     python3 scripts/gen_scope_table.py ../shared/spec/management-api-oas.json > src/auth/scope_table.rs
@@ -14,9 +14,12 @@ spec = json.load(open(sys.argv[1]))
 flows = spec["components"]["securitySchemes"]["oAuth2ClientCredentials"]["flows"]
 all_scopes = sorted(flows["clientCredentials"]["scopes"])
 
+RESOURCES = ["/users", "/users-by-email", "/roles", "/resource-servers", "/organizations",
+             "/connections", "/clients", "/client-grants"]
+
 operations = []
 for path, item in spec["paths"].items():
-    if not (path == "/users" or path.startswith("/users/") or path == "/users-by-email"):
+    if not any(path == r or path.startswith(r + "/") for r in RESOURCES):
         continue
     for method, op in item.items():
         if method not in ("get", "post", "put", "patch", "delete"):

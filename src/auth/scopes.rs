@@ -6,10 +6,18 @@ use std::sync::OnceLock;
 pub use super::scope_table::ALL_SCOPES;
 use super::scope_table::OPERATIONS;
 
-/// Routes use `{id}` for the user wherever Auth0's spec says `{user_id}` (the router needs
-/// one parameter name per position); lookups go through this form.
+/// Routes name the parameter after a resource `{id}` wherever Auth0's spec uses another name
+/// there (`/users/{user_id}/sessions`, `/clients/{client_id}/credentials`,
+/// `/organizations/{organization_id}/groups`): the router needs one name per position. Lookups
+/// go through this form.
 pub fn canonical(path: &str) -> String {
-    path.replacen("/users/{user_id}", "/users/{id}", 1)
+    let mut segments: Vec<&str> = path.split('/').collect();
+    if let Some(second) = segments.get_mut(2)
+        && second.starts_with('{')
+    {
+        *second = "{id}";
+    }
+    segments.join("/")
 }
 
 fn table() -> &'static HashMap<(String, String), &'static [&'static str]> {
@@ -40,6 +48,11 @@ mod tests {
         assert_eq!(required("GET", "/users"), Some(&["read:users", "read:user_idp_tokens"][..]));
         assert_eq!(required("GET", "/users/{id}/sessions"), Some(&["read:sessions"][..]));
         assert_eq!(required("GET", "/nope"), None);
+        assert_eq!(required("GET", "/clients/{id}/credentials"), Some(&["read:client_credentials"][..]));
+        assert_eq!(
+            canonical("/organizations/{organization_id}/groups/{group_id}/roles"),
+            "/organizations/{id}/groups/{group_id}/roles"
+        );
         assert!(ALL_SCOPES.contains(&"create:users") && ALL_SCOPES.len() > 200);
     }
 }

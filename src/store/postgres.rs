@@ -223,6 +223,16 @@ fn bind_value<'q>(
     }
 }
 
+/// Begins a transaction in a task of its own, which runs to completion even when the request
+/// that asked for it is dropped (its client hung up). sqlx 0.9's `begin` is not cancel-safe on
+/// PostgreSQL: dropped after sending `BEGIN` but before counting the transaction, it rolls
+/// nothing back, and the connection goes back to the pool inside a transaction that every later
+/// statement on it joins and nothing commits. Once begun, a dropped `Transaction` rolls back.
+async fn begin(pool: &PgPool) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let pool = pool.clone();
+    Ok(tokio::spawn(async move { pool.begin().await }).await.context("the task beginning a transaction failed")??)
+}
+
 fn json_text(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).expect("JSON values serialize")
 }
@@ -466,7 +476,7 @@ impl Store for PostgresStore {
     async fn ensure_signing_key(&self, candidate: &SigningKey) -> anyhow::Result<Vec<SigningKey>> {
         // The transaction-scoped advisory lock makes check-then-insert atomic across nodes:
         // the INSERT's snapshot is taken after the lock, so it sees a key another node stored.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin(&self.pool).await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('roster.signing_keys'))").execute(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO signing_keys (kid, private_key_pkcs8, created_at) SELECT $1, $2, $3 \
@@ -579,14 +589,14 @@ impl Store for PostgresStore {
     }
 
     async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(anyhow::Error::from)?;
+        let mut tx = begin(&self.pool).await?;
         insert_user(&mut tx, user, password_hash).await?;
         tx.commit().await.map_err(anyhow::Error::from)?;
         Ok(())
     }
 
     async fn import_users(&self, users: &[(User, Option<String>)]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(anyhow::Error::from)?;
+        let mut tx = begin(&self.pool).await?;
         for (user, password_hash) in users {
             insert_user(&mut tx, user, password_hash.as_deref()).await?;
         }
@@ -607,7 +617,7 @@ impl Store for PostgresStore {
     ) -> Result<Option<User>, StoreError> {
         // FOR UPDATE: a concurrent update of the same user, on this node or another, waits for
         // this transaction and then edits the row as this one left it.
-        let mut tx = self.pool.begin().await.map_err(anyhow::Error::from)?;
+        let mut tx = begin(&self.pool).await?;
         let row = sqlx::query(select_user_for_update_sql())
             .bind(user_id)
             .fetch_optional(&mut *tx)
@@ -735,7 +745,7 @@ impl Store for PostgresStore {
     async fn insert_client_if_absent(&self, client: &Client, by_name: bool) -> anyhow::Result<Client> {
         // Client names are not unique, so a transaction-scoped advisory lock serialises this
         // check-then-insert across nodes.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin(&self.pool).await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('roster.clients'))").execute(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO clients (client_id, name, client_secret, app_type, created_at) SELECT $1, $2, $3, $4, $5 \

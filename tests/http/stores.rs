@@ -300,3 +300,47 @@ async fn bootstrap_node(
     store.close().await;
     (keys[0].kid.clone(), tenant.expect("bootstrap"))
 }
+
+/// Clients that hang up mid-request must not leave a transaction open on a pooled connection
+/// (later writes on it would never commit). Many writes are abandoned at random instants; then
+/// no roster connection may sit idle in a transaction (PostgreSQL's `pg_stat_activity`), and a
+/// write through the server must be visible to another connection at once.
+#[tokio::test]
+async fn abandoned_requests_leave_no_transaction_open() {
+    let mut server = Server::start().await;
+    let token = server.token().await;
+    let user = server.create_user("target@example.com").await;
+    let path = format!("{}/api/v2/users/{}", server.base, encode(user["user_id"].as_str().unwrap()));
+    // Batches of concurrent writes, all abandoned at once after 0 to 9 ms, as a load generator
+    // stopping mid-run does.
+    for round in 0..40u64 {
+        let pending: Vec<_> = (0..32u64)
+            .map(|i| {
+                let request = if i % 2 == 0 {
+                    let body = json!({"connection": "email", "email": format!("gone{round}x{i}@example.com")});
+                    server.http.post(format!("{}/api/v2/users", server.base)).bearer_auth(&token).json(&body)
+                } else {
+                    server.http.patch(&path).bearer_auth(&token).json(&json!({"user_metadata": {"i": i}}))
+                };
+                tokio::spawn(request.send())
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(round % 10)).await;
+        pending.iter().for_each(tokio::task::JoinHandle::abort);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    if server.database.is_postgres() {
+        let open = server
+            .database
+            .count("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'roster' AND state LIKE 'idle in transaction%'")
+            .await;
+        assert_eq!(open, 0, "pooled connections left inside a transaction");
+    }
+    // And writes through the server are visible to everyone else.
+    let patched = server.patch(&path[server.base.len()..], json!({"user_metadata": {"i": "last"}})).await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    let store = server.store().await;
+    let stored = store.user(user["user_id"].as_str().unwrap()).await.unwrap().unwrap();
+    assert_eq!(stored.user_metadata.unwrap()["i"], json!("last"));
+    store.close().await;
+}

@@ -29,6 +29,15 @@ use crate::search::query::{Column, IdentityField, Scalar, Target, Test};
 use crate::search::{self, QueryError};
 use crate::store::{Conflict, Sort, SortField, StoreError, UserSearch, Window};
 
+pub const IMPLEMENTED: &[(&str, &str)] = &[
+    ("GET", "/users"),
+    ("POST", "/users"),
+    ("GET", "/users/{id}"),
+    ("PATCH", "/users/{id}"),
+    ("DELETE", "/users/{id}"),
+    ("GET", "/users-by-email"),
+];
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))

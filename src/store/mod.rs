@@ -8,8 +8,11 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::search::Query;
 
+pub mod organizations;
 pub mod postgres;
+pub mod rbac;
 pub mod sqlite;
+pub mod tenant_admin;
 
 /// An RS256 key the tenant signs tokens with, kept so that restarts (and other nodes)
 /// accept tokens already issued.
@@ -155,7 +158,9 @@ pub struct SearchPage {
 pub type UserEdit<'a> = &'a (dyn Fn(&mut User) + Send + Sync);
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store:
+    rbac::RbacStore + organizations::OrganizationStore + tenant_admin::TenantAdminStore + Send + Sync + 'static
+{
     /// Checks the database answers.
     async fn ping(&self) -> anyhow::Result<()>;
 

@@ -2,11 +2,15 @@
 //! and checks what a client sees.
 
 mod auth;
+mod organizations;
 mod recordings;
+mod resource_servers;
+mod roles;
 mod search;
 mod server;
 mod service;
 mod stores;
+mod tenant_admin;
 mod users_create;
 mod users_delete;
 mod users_read;

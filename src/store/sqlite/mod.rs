@@ -4,6 +4,10 @@
 //! transactions queue in the pool instead of failing with `SQLITE_BUSY`. `synchronous=FULL`
 //! makes every acknowledged write durable across a power loss, not only a process crash.
 
+mod organizations;
+mod rbac;
+mod tenant_admin;
+
 use std::str::FromStr;
 use std::time::Duration;
 

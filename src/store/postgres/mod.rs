@@ -11,6 +11,10 @@
 //! timeout of 30 s and an idle-in-transaction timeout of 60 s are set on every connection
 //! unless the URL sets them (`options[statement_timeout]=5s`).
 
+mod organizations;
+mod rbac;
+mod tenant_admin;
+
 use std::str::FromStr;
 use std::time::Duration;
 

@@ -1,0 +1,1 @@
+//! Black-box tests: see the module name.

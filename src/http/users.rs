@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use super::extract::{JsonBody, UserIdPath};
+use super::pagination::DEFAULT_PER_PAGE;
 use super::query::{Param, QueryString};
 use super::response;
 use crate::app::AppState;
@@ -154,8 +155,6 @@ const USERS_BY_EMAIL_PARAMS: &[Param] = &[
     Param::new("email", Type::String, "Email address to search for (case-sensitive)."),
 ];
 
-/// Auth0's page size when `per_page` is absent.
-const DEFAULT_PER_PAGE: u64 = 50;
 /// Auth0 serves only the first 1000 results of a listing or search.
 const RESULT_WINDOW: u64 = 1000;
 

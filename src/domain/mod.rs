@@ -3,7 +3,9 @@
 pub mod connection;
 pub mod create_user;
 pub mod ids;
+pub mod json_schema;
 pub mod metadata;
+pub mod organization;
 pub mod password_policy;
 pub mod schema;
 pub mod time;

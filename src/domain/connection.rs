@@ -82,15 +82,25 @@ impl Connection {
         PasswordPolicy::from_level(level, min_length)
     }
 
-    /// The tenant's default database connection as Auth0 creates it for a new tenant.
+    /// The tenant's default database connection as Auth0 creates it for a new tenant: the
+    /// options of the `Username-Password-Authentication` connection recorded on a live tenant
+    /// (go-auth0's `TestUserManager_Link.yaml`).
     pub fn default_database(id: String, requires_username: bool) -> Self {
         let options = json!({
+            "mfa": { "active": true, "return_enroll_settings": true },
+            "validation": { "username": { "max": USERNAME_MAX, "min": USERNAME_MIN } },
+            "import_mode": false,
+            "configuration": {},
+            "customScripts": {},
             "passwordPolicy": "good",
-            "password_complexity_options": { "min_length": 8 },
-            "requires_username": requires_username,
-            "validation": { "username": { "min": USERNAME_MIN, "max": USERNAME_MAX } },
-            "brute_force_protection": true,
+            "password_history": { "size": 5, "enable": false },
             "strategy_version": 2,
+            "requires_username": requires_username,
+            "password_dictionary": { "enable": false, "dictionary": [] },
+            "brute_force_protection": true,
+            "password_no_personal_info": { "enable": false },
+            "password_complexity_options": { "min_length": 8 },
+            "enabledDatabaseCustomization": false,
         });
         Self::new(id, DEFAULT_DATABASE, "auth0", options)
     }
@@ -103,6 +113,44 @@ impl Connection {
     fn new(id: String, name: &str, strategy: &str, options: Value) -> Self {
         let Value::Object(options) = options else { unreachable!("options literal is an object") };
         Self { id, name: name.to_owned(), strategy: strategy.to_owned(), options, enabled_clients: Vec::new() }
+    }
+}
+
+/// A connection as the Management API shows it: the [`Connection`] the user rules read, and
+/// Auth0's other top-level attributes (`display_name`, `realms`, `is_domain_connection`,
+/// `metadata`, ...), kept as given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionRecord {
+    pub connection: Connection,
+    pub attributes: Map<String, Value>,
+}
+
+impl ConnectionRecord {
+    /// Auth0's JSON, in the order its responses use: `id`, `options`, `strategy`, `name`, the
+    /// other attributes, `enabled_clients`, `realms`. A connection without stored attributes
+    /// (the ones the tenant starts with) shows Auth0's defaults: not a domain connection, and
+    /// its name as its only realm.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let connection = &self.connection;
+        let mut json = Map::new();
+        json.insert("id".into(), Value::from(connection.id.as_str()));
+        json.insert("options".into(), Value::Object(connection.options.clone()));
+        json.insert("strategy".into(), Value::from(connection.strategy.as_str()));
+        json.insert("name".into(), Value::from(connection.name.as_str()));
+        if let Some(display_name) = self.attributes.get("display_name") {
+            json.insert("display_name".into(), display_name.clone());
+        }
+        let is_domain_connection = self.attributes.get("is_domain_connection").cloned().unwrap_or(Value::Bool(false));
+        json.insert("is_domain_connection".into(), is_domain_connection);
+        for (key, value) in &self.attributes {
+            if !matches!(key.as_str(), "display_name" | "is_domain_connection" | "realms") {
+                json.insert(key.clone(), value.clone());
+            }
+        }
+        json.insert("enabled_clients".into(), Value::from(connection.enabled_clients.clone()));
+        let realms = self.attributes.get("realms").cloned().unwrap_or_else(|| json!([connection.name]));
+        json.insert("realms".into(), realms);
+        json
     }
 }
 

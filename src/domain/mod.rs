@@ -1,9 +1,13 @@
 //! Types and rules with no I/O: what a user is, how Auth0 validates, defaults and merges.
 
+pub mod client;
+pub mod client_grant;
 pub mod connection;
+pub mod connection_admin;
 pub mod create_user;
 pub mod ids;
 pub mod json_schema;
+pub mod listing;
 pub mod metadata;
 pub mod organization;
 pub mod password_policy;

@@ -195,6 +195,10 @@ pub fn check_property(property: &Property, value: &Value) -> Result<(), String> 
         return Err(format!("Expected type {expected} but found type {}", type_name(value)));
     }
     let Value::String(text) = value else { return Ok(()) };
+    // PostgreSQL text cannot hold U+0000; refusing it everywhere keeps both stores alike.
+    if text.contains('\0') {
+        return Err("String must not contain the NUL character (U+0000)".to_owned());
+    }
     let length = text.chars().count();
     if let Some(min) = property.min_length
         && length < min
@@ -317,6 +321,10 @@ mod tests {
             "Payload validation error: 'String does not match pattern ^\\+[0-9]{1,15}$: 555' on property phone_number (Phone)."
         );
         assert!(SCHEMA.validate(&json!({"connection": "c", "name": null})).is_ok());
+        assert_eq!(
+            message(json!({"connection": "c\u{0}"})),
+            "Payload validation error: 'String must not contain the NUL character (U+0000)' on property connection (Name of the connection)."
+        );
         // Several bad properties: all reported, last payload key first.
         assert_eq!(
             message(json!({"connection": "c", "blocked": 1, "email": "x"})),

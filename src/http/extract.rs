@@ -67,7 +67,7 @@ impl<S: Send + Sync> FromRequestParts<S> for UserIdPath {
             .await
             .map_err(|_| ApiError::invalid_uri("Path validation error: 'Invalid URI encoding' on property id."))?;
         let id = params.iter().find(|(name, _)| *name == "id").map(|(_, value)| value.to_owned()).unwrap_or_default();
-        if ids::split_user_id(&id).is_none() {
+        if ids::split_user_id(&id).is_none() || id.contains('\0') {
             let description = match parts.method.as_str() {
                 "DELETE" => "ID of the user to delete",
                 "PATCH" => "ID of the user to update",

@@ -76,6 +76,7 @@ pub fn router(app: AppState) -> Router {
         .fallback(not_found)
         .with_state(app)
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
+        .layer(middleware::from_fn(run_to_completion))
         .layer(middleware::from_fn(log_request))
 }
 
@@ -142,6 +143,17 @@ async fn authorize(
     }
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
+}
+
+/// Runs each request in its own task, so that a client hanging up cannot cancel a handler
+/// half-way through a write (a dropped future could leave a pooled connection inside a
+/// transaction, or apply half of a multi-step change). The request finishes; its answer is
+/// discarded.
+async fn run_to_completion(request: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(error) => ApiError::internal(format!("request task failed: {error}")).into_response(),
+    }
 }
 
 /// One line per request: method, path, status, latency and correlation id. Never headers,

@@ -89,6 +89,9 @@ impl QueryString {
 }
 
 fn check(param: &Param, value: &str) -> Result<(), String> {
+    if value.contains('\0') {
+        return Err("String must not contain the NUL character (U+0000)".to_owned());
+    }
     match param.property.kind {
         Type::Integer => {
             let number: i64 = value
@@ -166,5 +169,6 @@ mod tests {
             "Query validation error: 'Expected type integer but found type string' on property page (Page index of the results to return. First page is 0)."
         );
         assert_eq!(error("foo=1"), "Query validation error: 'Additional properties not allowed: foo'.");
+        assert!(error("fields=a%00").contains("NUL character"));
     }
 }

@@ -221,6 +221,10 @@ async fn payload_validation_errors() {
             "Cannot set username for connection without requires_username.",
         ),
         (json!([1, 2]), "Payload validation error: 'Expected type object but found type array'."),
+        (
+            json!({"connection": DB, "email": "a@example.com", "password": "Passw0rd!", "nickname": "nul\u{0}here"}),
+            "Payload validation error: 'String must not contain the NUL character (U+0000)' on property nickname (The user's nickname).",
+        ),
     ];
     for (body, message) in cases {
         create(&mut server, body).await.assert_error(400, Some("invalid_body"), message);

@@ -15,6 +15,8 @@ const CONNECTIONS: [(&str, &str); 3] =
     [("Username-Password-Authentication", "auth0"), ("email", "email"), ("sms", "sms")];
 const WORDS: [&str; 8] = ["Jane", "jane", "JOHN", "Jo", "Müller", "ann-marie", "x*y", "bob"];
 const DOMAINS: [&str; 3] = ["example.com", "Example.org", "mail.test"];
+/// The organizations users may be members of (queries also name one that does not exist).
+const ORGANIZATIONS: [&str; 2] = ["org_AAAAAAAAAAAAAAAA", "org_bbbbbbbbbbbbbbbb"];
 
 fn pick<T: Clone + std::fmt::Debug + 'static>(items: &'static [T]) -> impl Strategy<Value = T> + Clone {
     (0..items.len()).prop_map(move |i| items[i].clone())
@@ -54,6 +56,14 @@ struct Draft {
     day: i64,
     app_metadata: Option<Map<String, Value>>,
     user_metadata: Option<Map<String, Value>>,
+    /// Indexes into `ORGANIZATIONS` of those the user is a member of.
+    organizations: Vec<usize>,
+}
+
+impl Draft {
+    fn organizations(&self) -> Vec<&'static str> {
+        self.organizations.iter().map(|&i| ORGANIZATIONS[i]).collect()
+    }
 }
 
 fn draft() -> impl Strategy<Value = Draft> {
@@ -61,12 +71,14 @@ fn draft() -> impl Strategy<Value = Draft> {
         (0..CONNECTIONS.len(), pick(&WORDS), pick(&DOMAINS), prop::option::of(pick(&WORDS))),
         (prop::option::of(pick(&WORDS)), pick(&WORDS), prop::option::of(any::<bool>()), any::<bool>()),
         (prop::option::of(0i64..4), 0i64..60, metadata(), metadata()),
+        prop::collection::btree_set(0..ORGANIZATIONS.len(), 0..=ORGANIZATIONS.len()),
     )
         .prop_map(
             |(
                 (connection, email_word, domain, name),
                 (given_name, nickname, blocked, verified),
                 (logins, day, app_metadata, user_metadata),
+                organizations,
             )| Draft {
                 connection,
                 email_word,
@@ -80,6 +92,7 @@ fn draft() -> impl Strategy<Value = Draft> {
                 day,
                 app_metadata,
                 user_metadata,
+                organizations: organizations.into_iter().collect(),
             },
         )
 }
@@ -178,6 +191,10 @@ fn atom() -> impl Strategy<Value = String> {
         pick(&["Username-Password-Authentication", "sms", "email", "google-oauth2"])
             .prop_map(|c| format!("identities.connection:\"{c}\"")),
         pick(&["auth0", "sms"]).prop_map(|p| format!("identities.provider:{p}")),
+        pick(&["org_AAAAAAAAAAAAAAAA", "org_bbbbbbbbbbbbbbbb", "org_0000000000000000", "org_AAAAAAAAAAAAAAAa"])
+            .prop_map(|o| format!("organization_id:\"{o}\"")),
+        pick(&["organization_id:org_bbbbbbbbbbbbbbbb", "organization_id:*", "_exists_:organization_id"])
+            .prop_map(str::to_owned),
     ]
 }
 
@@ -216,16 +233,48 @@ async fn fresh_postgres_database(server: &str) -> String {
     format!("{base}/{name}")
 }
 
-fn check(users: &[User], queries: &[String]) -> Result<(), TestCaseError> {
+/// Stores the organizations of `ORGANIZATIONS` and each user's memberships of them.
+async fn add_memberships(store: &dyn Store, users: &[User], memberships: &[Vec<&str>]) -> anyhow::Result<()> {
+    let now = time::parse("2024-01-01T00:00:00.000Z").unwrap();
+    for (i, id) in ORGANIZATIONS.iter().enumerate() {
+        let organization = crate::domain::organization::Organization {
+            id: (*id).to_owned(),
+            name: format!("org-{i}"),
+            display_name: None,
+            settings: Default::default(),
+            created_at: now,
+        };
+        store.create_organization(&organization).await?;
+        let members: Vec<String> = users
+            .iter()
+            .zip(memberships)
+            .filter(|(_, organizations)| organizations.contains(id))
+            .map(|(user, _)| user.user_id.clone())
+            .collect();
+        if !members.is_empty() {
+            store.add_members(id, &members, now).await?;
+        }
+    }
+    Ok(())
+}
+
+fn check(users: &[User], memberships: &[Vec<&str>], queries: &[String]) -> Result<(), TestCaseError> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         for (name, store, _dir) in stores().await {
             let batch: Vec<(User, Option<String>)> = users.iter().map(|u| (u.clone(), None)).collect();
             store.import_users(&batch).await.map_err(|e| TestCaseError::fail(format!("{name}: import: {e}")))?;
+            add_memberships(store.as_ref(), users, memberships)
+                .await
+                .map_err(|e| TestCaseError::fail(format!("{name}: memberships: {e:#}")))?;
             for q in queries {
                 let Ok(query) = super::parse(q) else { continue };
-                let expected: Vec<&str> =
-                    users.iter().filter(|u| reference::matches(&query, u)).map(|u| u.user_id.as_str()).collect();
+                let expected: Vec<&str> = users
+                    .iter()
+                    .zip(memberships)
+                    .filter(|(u, organizations)| reference::matches(&query, u, organizations))
+                    .map(|(u, _)| u.user_id.as_str())
+                    .collect();
                 let search = UserSearch {
                     query: query.clone(),
                     sort: None,
@@ -252,7 +301,8 @@ proptest! {
     #[test]
     fn sql_agrees_with_the_reference(drafts in prop::collection::vec(draft(), 1..40), queries in prop::collection::vec(query_text(), 1..25)) {
         let users: Vec<User> = drafts.iter().enumerate().map(|(i, d)| build(i, d)).collect();
-        check(&users, &queries)?;
+        let memberships: Vec<Vec<&str>> = drafts.iter().map(Draft::organizations).collect();
+        check(&users, &memberships, &queries)?;
     }
 }
 
@@ -289,10 +339,12 @@ fn reference_examples() {
             day: 14,
             app_metadata: Some(json!({"address": [{"city": "gold"}], "plan": "gold"}).as_object().unwrap().clone()),
             user_metadata: None,
+            organizations: vec![1],
         },
     );
-    let yes = |q: &str| assert!(reference::matches(&super::parse(q).unwrap(), &user), "{q}");
-    let no = |q: &str| assert!(!reference::matches(&super::parse(q).unwrap(), &user), "{q}");
+    let organizations = [ORGANIZATIONS[1]];
+    let yes = |q: &str| assert!(reference::matches(&super::parse(q).unwrap(), &user, &organizations), "{q}");
+    let no = |q: &str| assert!(!reference::matches(&super::parse(q).unwrap(), &user, &organizations), "{q}");
     yes("email:JANE7@example.org");
     yes("email.domain:example.org");
     yes("name:*ane");
@@ -306,4 +358,9 @@ fn reference_examples() {
     no("app_metadata.plan:Gold");
     no("_exists_:user_metadata");
     no("logins_count:{2 TO *]");
+    yes("organization_id:\"org_bbbbbbbbbbbbbbbb\"");
+    yes("_exists_:organization_id");
+    no("organization_id:org_AAAAAAAAAAAAAAAA");
+    no("organization_id:org_BBBBBBBBBBBBBBBB");
+    assert!(super::parse("organization_id:org_*").is_err() && super::parse("organization_id:[a TO b]").is_err());
 }

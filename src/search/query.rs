@@ -22,6 +22,8 @@ pub enum Target {
     Identity(IdentityField),
     /// A dotted path into `app_metadata` or `user_metadata`; empty for the whole object.
     Metadata(Source, String),
+    /// Membership of an organization, by its id (`organization_id:"org_…"`).
+    Organization,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -240,6 +242,7 @@ fn target(name: &str) -> Result<Target> {
         "identities.connection" => Ok(Target::Identity(IdentityField::Connection)),
         "identities.provider" => Ok(Target::Identity(IdentityField::Provider)),
         "identities.user_id" => Ok(Target::Identity(IdentityField::UserId)),
+        "organization_id" => Ok(Target::Organization),
         _ => refuse(format!("the field {name} is not searchable")),
     }
 }
@@ -256,6 +259,15 @@ fn test_for(target: &Target, value: &Value) -> Result<Test> {
             },
             Kind::Integer => integer_test(*column, value),
             Kind::Date => date_test(*column, value),
+        },
+        // An organization id, whole: Auth0's docs search members with `organization_id:"org_…"`.
+        Target::Organization => match value {
+            Value::Range { .. } => refuse("range searches are not supported on organization_id"),
+            _ if is_star(value) => Ok(Test::Exists),
+            _ => match value.literal() {
+                Some(text) => Ok(Test::Equals(Scalar::Text(text))),
+                None => refuse("wildcard searches are not supported on organization_id"),
+            },
         },
         Target::Identity(_) | Target::Metadata(..) => {
             let name = match target {

@@ -9,13 +9,19 @@ use super::syntax::Piece;
 use crate::domain::time;
 use crate::domain::user::{User, fold_case};
 
-pub fn matches(query: &Query, user: &User) -> bool {
+/// Whether `user`, a member of `organizations` (their ids), matches `query`.
+pub fn matches(query: &Query, user: &User, organizations: &[&str]) -> bool {
     match query {
         Query::All => true,
-        Query::And(items) => items.iter().all(|q| matches(q, user)),
-        Query::Or(items) => items.iter().any(|q| matches(q, user)),
-        Query::Not(inner) => !matches(inner, user),
+        Query::And(items) => items.iter().all(|q| matches(q, user, organizations)),
+        Query::Or(items) => items.iter().any(|q| matches(q, user, organizations)),
+        Query::Not(inner) => !matches(inner, user, organizations),
         Query::Match(target, test) => match target {
+            Target::Organization => match test {
+                Test::Equals(Scalar::Text(id)) => organizations.contains(&id.as_str()),
+                Test::Exists => !organizations.is_empty(),
+                _ => false,
+            },
             Target::Column(column) => column_matches(*column, test, user),
             Target::Identity(field) => user.identities.iter().any(|identity| {
                 let value = match field {

@@ -4,8 +4,8 @@
 //!
 //! Every value from the query becomes a bound parameter; SQL text is built only from constant
 //! names. Each predicate is shaped for an index: equality, prefixes (`>= p AND < p'`) and ranges
-//! for B-trees; `*` patterns for the dialect's trigram index; identities and metadata through
-//! their own indexed tables.
+//! for B-trees; `*` patterns for the dialect's trigram index; identities, metadata and
+//! organization memberships through their own indexed tables.
 
 use super::query::{Bound, Column, IdentityField, Query, Scalar, Source, Target, Test};
 use super::syntax::Piece;
@@ -231,6 +231,14 @@ fn leaf(target: &Target, test: &Test, params: &mut Params<'_>) -> String {
                 _ => "1 = 1".to_owned(),
             }
         }
+        Target::Organization => match test {
+            Test::Equals(value) => format!(
+                "u.user_id IN (SELECT om.user_id FROM organization_members om WHERE om.organization_id = {})",
+                params.add(scalar(value))
+            ),
+            // A member of any organization.
+            _ => "u.user_id IN (SELECT om.user_id FROM organization_members om)".to_owned(),
+        },
         Target::Metadata(source, path) => {
             let source = params.add(Bind::Integer(match source {
                 Source::App => 0,

@@ -1304,3 +1304,57 @@ mod replay {
         assert_eq!(replay("terraform-provider-auth0/TestAccDataSourceUserOrganizations.yaml").await, 14);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// User search by organization
+
+#[tokio::test]
+async fn searches_users_by_organization() {
+    let mut server = Server::start().await;
+    let inside = user_id_of(&server.create_user("jane@acme.com").await);
+    let outside = user_id_of(&server.create_user("john@acme.com").await);
+    let elsewhere = user_id_of(&server.create_user("jim@example.com").await);
+    let acme = id_of(&create_organization(&mut server, json!({"name": "acme"})).await);
+    let other = id_of(&create_organization(&mut server, json!({"name": "other"})).await);
+    assert_eq!(server.post(&members_path(&acme), json!({"members": [inside.clone()]})).await.status, 204);
+    assert_eq!(server.post(&members_path(&other), json!({"members": [elsewhere.clone()]})).await.status, 204);
+    let search = |q: String| format!("/api/v2/users?include_totals=true&q={}", urlencode(&q));
+    let found = |reply: &crate::server::Reply| {
+        let mut ids = column(&reply.body, "users", "user_id");
+        ids.sort();
+        ids
+    };
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+
+    // The examples of Auth0's docs ("Search Organization Members").
+    let reply = server.get(&search(format!("organization_id:\"{acme}\""))).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!((found(&reply), reply.body["total"].clone()), (vec![inside.clone()], json!(1)));
+    let reply = server.get(&search(format!("email.domain:\"acme.com\" AND NOT organization_id:\"{acme}\""))).await;
+    assert_eq!(found(&reply), std::slice::from_ref(&outside));
+    let reply = server.get(&search(format!("organization_id:\"{acme}\" AND email:jane*"))).await;
+    assert_eq!(found(&reply), std::slice::from_ref(&inside));
+    let reply = server.get(&search("_exists_:organization_id".to_owned())).await;
+    assert_eq!(found(&reply), sorted(vec![inside.clone(), elsewhere.clone()]));
+
+    // Memberships are searchable at once, totals included.
+    assert_eq!(server.post(&members_path(&acme), json!({"members": [outside.clone()]})).await.status, 204);
+    let reply = server.get(&search(format!("organization_id:\"{acme}\""))).await;
+    assert_eq!((found(&reply), reply.body["total"].clone()), (sorted(vec![inside.clone(), outside.clone()]), json!(2)));
+    assert_eq!(server.delete(&format!("/api/v2/organizations/{acme}")).await.status, 204);
+    let reply = server.get(&search(format!("organization_id:\"{acme}\""))).await;
+    assert_eq!((found(&reply), reply.body["total"].clone()), (Vec::<String>::new(), json!(0)));
+
+    server.get(&search("organization_id:org_*".to_owned())).await.assert_error(
+        400,
+        Some("invalid_query_string"),
+        "Query validation error: 'wildcard searches are not supported on organization_id (at position 1)' on property q (Query in Lucene query string syntax).",
+    );
+}
+
+fn urlencode(text: &str) -> String {
+    serde_urlencoded::to_string([("q", text)]).unwrap().trim_start_matches("q=").to_owned()
+}

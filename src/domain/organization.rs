@@ -152,12 +152,12 @@ const TOKEN_QUOTA: Schema =
     Schema::object("", &[Field { name: "client_credentials", schema: CLIENT_CREDENTIALS_QUOTA }])
         .required(&["client_credentials"]);
 /// Newer tenants' organization attributes, which the spec does not list yet (Terraform sends
-/// `is_app_entitlement_active`, TestAccDataSourceUserOrganizations; values from Auth0's SDKs).
+/// `is_app_entitlement_active`, TestAccDataSourceUserOrganizations; the values and description
+/// are those of Auth0's current SDKs).
 const THIRD_PARTY_CLIENT_ACCESS: Schema =
     Schema::string("Whether third-party applications may authenticate users of this organization.")
         .one_of(&["allow", "block"]);
-const IS_APP_ENTITLEMENT_ACTIVE: Schema =
-    Schema::boolean("Whether only the applications entitled to this organization may use it.");
+const IS_APP_ENTITLEMENT_ACTIVE: Schema = Schema::boolean("Whether app entitlement is active for this organization.");
 const ENABLED_CONNECTION: Schema = Schema::object(
     "Connection to be added to the organization.",
     &[

@@ -153,11 +153,16 @@ export ROSTER_URL PORT CLIENT_ID CLIENT_SECRET
 export SDK_NODE_DIR="$SDK_DIR/node"
 failed=()
 
-log "python suite (auth0-python $PY_SDK_VERSION)"
-"$SDK_DIR/venv/bin/python" "$HERE/python/test_sdk.py" || failed+=(python)
+# Every tests/sdk/python/test_*.py and tests/sdk/node/test_*.mjs is a suite (one per area).
+for suite in "$HERE"/python/test_*.py; do
+  log "python suite $(basename "$suite") (auth0-python $PY_SDK_VERSION)"
+  "$SDK_DIR/venv/bin/python" "$suite" || failed+=("python/$(basename "$suite")")
+done
 
-log "node suite (auth0 $NODE_SDK_VERSION)"
-node "$HERE/node/test_sdk.mjs" || failed+=(node)
+for suite in "$HERE"/node/test_*.mjs; do
+  log "node suite $(basename "$suite") (auth0 $NODE_SDK_VERSION)"
+  node "$suite" || failed+=("node/$(basename "$suite")")
+done
 
 if ! kill -0 "$SERVER_PID" 2>/dev/null; then
   echo "run.sh: FAIL: the server died during the run" >&2

@@ -1358,3 +1358,71 @@ async fn searches_users_by_organization() {
 fn urlencode(text: &str) -> String {
     serde_urlencoded::to_string([("q", text)]).unwrap().trim_start_matches("q=").to_owned()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency
+
+/// Sends `requests` (method, path, body) at once with the full-scope token; their statuses, in
+/// order.
+async fn concurrently(server: &mut Server, requests: Vec<(Method, String, Value)>) -> Vec<(u16, String)> {
+    let token = server.token().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, (method, path, body)) in requests.into_iter().enumerate() {
+        let request = server.http.request(method, format!("{}{path}", server.base)).bearer_auth(&token).json(&body);
+        tasks.spawn(async move {
+            let response = request.send().await.expect("request sent");
+            (index, response.status().as_u16(), response.text().await.unwrap_or_default())
+        });
+    }
+    let mut answers = tasks.join_all().await;
+    answers.sort();
+    answers.into_iter().map(|(_, status, text)| (status, text)).collect()
+}
+
+#[tokio::test]
+async fn concurrent_role_assignments_keep_the_cap() {
+    let mut server = Server::start().await;
+    let organization = id_of(&create_organization(&mut server, json!({"name": "busy"})).await);
+    let user_id = user_id_of(&server.create_user("busy@example.com").await);
+    let path = member_roles_path(&organization, &user_id);
+    let mut roles = Vec::new();
+    for i in 0..60 {
+        roles.push(create_role(&mut server, &format!("busy-{i:02}"), None).await);
+    }
+    // Six requests of ten distinct roles each: only five fit under 50.
+    let requests = roles.chunks(10).map(|chunk| (Method::POST, path.clone(), json!({"roles": chunk}))).collect();
+    let answers = concurrently(&mut server, requests).await;
+    let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 204).count(), 5, "{answers:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 1, "{answers:?}");
+    assert_eq!(server.get(&format!("{path}?include_totals=true&per_page=1")).await.body["total"], 50);
+}
+
+#[tokio::test]
+async fn members_added_while_users_are_deleted() {
+    let mut server = Server::start().await;
+    let organization = id_of(&create_organization(&mut server, json!({"name": "racing"})).await);
+    let mut users = Vec::new();
+    for i in 0..8 {
+        users.push(user_id_of(&server.create_user(&format!("racer{i}@example.com")).await));
+    }
+    let mut requests = Vec::new();
+    for user_id in &users {
+        requests.push((Method::POST, members_path(&organization), json!({"members": [user_id]})));
+        requests.push((Method::DELETE, format!("/api/v2/users/{}", encode(user_id)), json!({})));
+    }
+    let answers = concurrently(&mut server, requests).await;
+    for (index, (status, text)) in answers.iter().enumerate() {
+        if index % 2 == 0 {
+            // Added before the delete (204; the delete then ends the membership) or after (400).
+            assert!(
+                *status == 204 || (*status == 400 && text.contains("One or more users do not exist")),
+                "add: {status} {text}"
+            );
+        } else {
+            assert_eq!(*status, 204, "delete: {text}");
+        }
+    }
+    assert_eq!(server.get(&members_path(&organization)).await.body, json!([]));
+    assert_eq!(server.database.count("SELECT COUNT(*) FROM organization_members").await, 0);
+}

@@ -23,7 +23,7 @@ async fn health_and_unknown_routes() {
 #[tokio::test]
 async fn pending_operations_are_authenticated_then_501() {
     let mut server = Server::start().await;
-    server.send_raw(Method::GET, "/api/v2/users/auth0%7Cx/roles", None, None).await.assert_error(
+    server.send_raw(Method::GET, "/api/v2/users/auth0%7Cx/sessions", None, None).await.assert_error(
         401,
         None,
         "Missing authentication",
@@ -34,7 +34,7 @@ async fn pending_operations_are_authenticated_then_501() {
         Some("insufficient_scope"),
         "Insufficient scope, expected any of: read:sessions",
     );
-    server.get("/api/v2/users/auth0%7Cx/roles").await.assert_error(
+    server.get("/api/v2/users/auth0%7Cx/sessions").await.assert_error(
         501,
         Some("not_implemented"),
         "Roster does not implement this endpoint yet; see docs/COMPATIBILITY.md.",

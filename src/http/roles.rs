@@ -91,7 +91,10 @@ pub(super) fn rbac_error(error: RbacError) -> ApiError {
         RbacError::UserNotFound => ApiError::user_not_found(),
         RbacError::ResourceServerExists => crate::http::resource_servers::identifier_taken(),
         RbacError::ResourceServerNotFound => crate::domain::resource_server::not_found(),
-        RbacError::UnknownRoles => ApiError::bad_request(None, "One or more of the roles do not exist."),
+        // Auth0's wording for unknown roles elsewhere (the spec, `POST /organizations/{id}/invitations`).
+        RbacError::UnknownRoles(ids) => {
+            ApiError::invalid_body(format!("One or more of the specified roles do not exist: {}", ids.join(", ")))
+        }
         RbacError::UnknownUsers => ApiError::not_found("One or more of the users do not exist."),
         RbacError::UnknownResourceServer(_) => ApiError::bad_request(None, "The resource server does not exist."),
         RbacError::UnknownPermission(permission) => ApiError::bad_request(

@@ -25,9 +25,9 @@ pub enum RbacError {
     UserNotFound,
     #[error("no such resource server")]
     ResourceServerNotFound,
-    /// Some of the roles named in a request do not exist.
-    #[error("unknown roles")]
-    UnknownRoles,
+    /// These roles named in a request do not exist.
+    #[error("unknown roles {0:?}")]
+    UnknownRoles(Vec<String>),
     /// Some of the users named in a request do not exist.
     #[error("unknown users")]
     UnknownUsers,

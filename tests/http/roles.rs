@@ -658,10 +658,10 @@ async fn user_role_errors() {
             &format!("Path validation error: 'String does not match pattern ^.+\\|.+$: nopipe' on property id ({description})."),
         );
     }
-    server.post(&path, json!({"roles": [role, "rol_0000000000000000"]})).await.assert_error(
+    server.post(&path, json!({"roles": ["rol_0000000000000001", role, "rol_0000000000000000"]})).await.assert_error(
         400,
-        None,
-        "One or more of the roles do not exist.",
+        Some("invalid_body"),
+        "One or more of the specified roles do not exist: rol_0000000000000001, rol_0000000000000000",
     );
     assert!(user_role_names(&mut server, &user).await.is_empty(), "all or nothing");
     server.post(&path, json!({"roles": []})).await.assert_error(

@@ -429,10 +429,16 @@ impl RbacStore for PostgresStore {
         if !user_exists(&mut tx, user_id, true).await? {
             return Err(RbacError::UserNotFound);
         }
+        let mut missing = Vec::new();
         for role_id in role_ids {
             if !role_exists(&mut tx, role_id, true).await? {
-                return Err(RbacError::UnknownRoles);
+                missing.push(role_id.clone());
             }
+        }
+        if !missing.is_empty() {
+            return Err(RbacError::UnknownRoles(missing));
+        }
+        for role_id in role_ids {
             sqlx::query(
                 "INSERT INTO user_roles (user_id, role_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             )
@@ -441,7 +447,7 @@ impl RbacStore for PostgresStore {
             .bind(stamp(at))
             .execute(&mut *tx)
             .await
-            .map_err(|e| lost_to_delete(e, RbacError::UnknownRoles))?;
+            .map_err(|e| lost_to_delete(e, RbacError::UnknownRoles(vec![role_id.clone()])))?;
         }
         tx.commit().await?;
         Ok(())

@@ -401,10 +401,16 @@ impl RbacStore for SqliteStore {
         if !user_exists(&mut tx, user_id).await? {
             return Err(RbacError::UserNotFound);
         }
+        let mut missing = Vec::new();
         for role_id in role_ids {
             if !role_exists(&mut tx, role_id).await? {
-                return Err(RbacError::UnknownRoles);
+                missing.push(role_id.clone());
             }
+        }
+        if !missing.is_empty() {
+            return Err(RbacError::UnknownRoles(missing));
+        }
+        for role_id in role_ids {
             sqlx::query(
                 "INSERT INTO user_roles (user_id, role_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             )

@@ -101,10 +101,18 @@ pub async fn exchange(
         return Err(OAuthError::invalid_request("Missing required parameter: client_id"));
     };
     let unauthorized = || OAuthError::access_denied(StatusCode::UNAUTHORIZED, "Unauthorized");
-    let client = store.client(&client_id).await?.ok_or_else(unauthorized)?;
+    let client = store.client_record(&client_id).await?.ok_or_else(unauthorized)?;
     let given_secret = request.client_secret.unwrap_or_default();
     if !bool::from(given_secret.as_bytes().ct_eq(client.client_secret.as_bytes())) {
         return Err(unauthorized());
+    }
+    // A client whose `grant_types` (set through /api/v2/clients) leave this grant out.
+    if !client.allows_grant("client_credentials") {
+        return Err(OAuthError::new(
+            StatusCode::FORBIDDEN,
+            "unauthorized_client",
+            "Grant type 'client_credentials' not allowed for the client.",
+        ));
     }
 
     let Some(requested_audience) = request.audience.filter(|a| !a.is_empty()) else {

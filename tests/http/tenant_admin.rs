@@ -603,12 +603,15 @@ async fn creates_clients_shaped_like_auth0() {
     let spa = create_client(
         &mut server,
         json!({"name": "SPA", "app_type": "spa", "callbacks": ["https://app.example/cb"],
-        "client_metadata": {"team": "web"}, "grant_types": ["authorization_code", "refresh_token"]}),
+        "client_metadata": {"team": "web"}, "grant_types": ["authorization_code", "refresh_token"],
+        "jwt_configuration": {"alg": "RS256"}}),
     )
     .await;
     assert_eq!(spa["callbacks"], json!(["https://app.example/cb"]));
     assert_eq!(spa["client_metadata"], json!({"team": "web"}));
     assert_eq!(spa["grant_types"], json!(["authorization_code", "refresh_token"]));
+    // TestClient_Read.yaml: a given configuration gets no default lifetime.
+    assert_eq!(spa["jwt_configuration"], json!({"secret_encoded": false, "alg": "RS256"}));
     let seeded =
         create_client(&mut server, json!({"name": "Seeded", "client_secret": "a-secret-kept-in-a-file"})).await;
     assert_eq!(seeded["client_secret"], "a-secret-kept-in-a-file");

@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""SDK compatibility suite, connections, clients and client grants: drives a running Roster server
+with auth0-python 6.x.
+
+Same environment and conventions as test_sdk.py (ROSTER_URL or PORT, CLIENT_ID, CLIENT_SECRET; no
+pytest; `N passed, N failed` at the end, non-zero exit on failure). Covers connections (the SDK's
+checkpoint pager, strategy filters, a password policy that applies to the next user), a
+connection's enabled clients, clients (the offset pager, rotate_secret), client grants (the
+checkpoint pager) and a new machine-to-machine client getting its own token through the SDK, as
+the SDK calls them, checking the raw JSON where the SDK's models cannot tell absent from null, and
+the errors the SDK raises. Everything it creates is its own (names carry a run id) and is deleted
+at the end; the tenant's own connections and management client are only read.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import sys
+import traceback
+import urllib.parse
+
+import httpx
+
+import auth0
+from auth0.authentication import GetToken
+from auth0.management import Auth0
+from auth0.management.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
+
+ROSTER_URL = (os.environ.get("ROSTER_URL") or f"http://127.0.0.1:{os.environ['PORT']}").rstrip("/")
+CLIENT_ID = os.environ["CLIENT_ID"]
+CLIENT_SECRET = os.environ["CLIENT_SECRET"]
+DOMAIN = urllib.parse.urlsplit(ROSTER_URL).netloc
+AUDIENCE = f"https://{DOMAIN}/api/v2/"
+RUN = secrets.token_hex(4)  # makes every name and e-mail of this run unique
+CONNECTION_ID_RE = re.compile(r"^con_[A-Za-z0-9]{16}$")
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9]{32}$")
+SECRET_RE = re.compile(r"^[A-Za-z0-9]{64}$")
+DB = f"py-db-{RUN}"
+
+
+class RecordingTransport(httpx.HTTPTransport):
+    def __init__(self):
+        super().__init__()
+        self.exchanges: list[tuple[httpx.Request, httpx.Response]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        response.read()
+        self.exchanges.append((request, response))
+        return response
+
+    def last(self) -> httpx.Response:
+        return self.exchanges[-1][1]
+
+    def last_json(self):
+        return self.last().json()
+
+    def last_request(self) -> httpx.Request:
+        return self.exchanges[-1][0]
+
+
+RESULTS: list[tuple[str, bool]] = []
+STATE: dict = {}
+
+
+def test(name: str, needs: tuple[str, ...] = ()):
+    def deco(fn):
+        missing = [k for k in needs if k not in STATE]
+        if missing:
+            print(f"FAIL - {name}: not run, prerequisite missing: {', '.join(missing)}", flush=True)
+            RESULTS.append((name, False))
+            return fn
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - report everything
+            detail = str(e) if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
+            print(f"FAIL - {name}: {detail}", flush=True)
+            if not isinstance(e, AssertionError):
+                traceback.print_exc()
+            RESULTS.append((name, False))
+        else:
+            print(f"ok   - {name}", flush=True)
+            RESULTS.append((name, True))
+        return fn
+
+    return deco
+
+
+def show(v) -> str:
+    return json.dumps(v, sort_keys=True, default=str)
+
+
+def eq(actual, expected, what: str):
+    assert actual == expected, f"{what}: expected {show(expected)}, got {show(actual)}"
+
+
+def token_for(client_id: str, secret: str) -> str:
+    return GetToken(DOMAIN, client_id, client_secret=secret, protocol="http").client_credentials(
+        audience=AUDIENCE)["access_token"]
+
+
+rec = RecordingTransport()
+http = httpx.Client(transport=rec, timeout=30)
+print(f"auth0-python {auth0.__version__} connections, clients and grants against {ROSTER_URL}", flush=True)
+
+
+@test("token and client")
+def _():
+    STATE["client"] = Auth0(base_url=f"{ROSTER_URL}/api/v2", token=token_for(CLIENT_ID, CLIENT_SECRET),
+                            httpx_client=http)
+
+
+@test("connections.list: the SDK's checkpoint pager, strategy filters", needs=("client",))
+def _():
+    c = STATE["client"]
+    names = [conn.name for conn in c.connections.list()]
+    assert "Username-Password-Authentication" in names, names
+    params = dict(rec.last_request().url.params)
+    eq((params.get("take"), "next" in rec.last_json()), ("50", False), "one page, asked by take")
+    passwordless = sorted(conn.strategy for conn in c.connections.list(strategy=["email", "sms"]))
+    eq(passwordless, ["email", "sms"], "strategies")
+    eq(rec.last_request().url.params.get_list("strategy"), ["email", "sms"], "the repeated parameter")
+
+
+@test("connections.create: a database connection with Auth0's defaults", needs=("client",))
+def _():
+    c = STATE["client"]
+    created = c.connections.create(name=DB, strategy="auth0", options={"passwordPolicy": "excellent"})
+    eq(rec.last().status_code, 201, "status")
+    raw = rec.last_json()
+    assert CONNECTION_ID_RE.match(created.id), created.id
+    eq(raw["options"]["passwordPolicy"], "excellent", "given option")
+    eq((raw["options"]["brute_force_protection"], raw["is_domain_connection"], raw["realms"], raw["enabled_clients"]),
+       (True, False, [DB], []), "defaults")
+    eq(c.connections.get(created.id).name, DB, "get")
+    STATE["db"] = created.id
+
+
+@test("the connection's password policy applies to the next user", needs=("db",))
+def _():
+    c = STATE["client"]
+    try:
+        c.users.create(connection=DB, email=f"weak-{RUN}@example.com", password="Passw0rd!")
+        raise AssertionError("a weak password was accepted")
+    except BadRequestError as e:
+        eq(e.body, {"statusCode": 400, "error": "Bad Request", "message": "PasswordStrengthError: Password is too weak"},
+           "400 body")
+    user = c.users.create(connection=DB, email=f"strong-{RUN}@example.com", password="Corr3ct-Horse-Battery!")
+    STATE["db_user"] = user.user_id
+    c.connections.update(STATE["db"], options={"passwordPolicy": "none", "requires_username": True},
+                         display_name="Python DB")
+    raw = rec.last_json()
+    eq((raw["display_name"], raw["options"]["requires_username"]), ("Python DB", True), "updated")
+    try:
+        c.users.create(connection=DB, email=f"nouser-{RUN}@example.com", password="x")
+        raise AssertionError("a user without a username was accepted")
+    except BadRequestError as e:
+        eq(e.body.get("message"), "Payload validation error: 'Missing required property: username'.", "message")
+
+
+@test("connections.clients: enable a client, list, disable", needs=("db",))
+def _():
+    c = STATE["client"]
+    app = c.clients.create(name=f"Py App {RUN}")
+    STATE["app"] = app
+    c.connections.clients.update(STATE["db"], request=[{"client_id": app.client_id, "status": True}])
+    eq(rec.last().status_code, 204, "PATCH status")
+    eq([e.client_id for e in c.connections.clients.get(STATE["db"])], [app.client_id], "enabled")
+    c.connections.clients.update(STATE["db"], request=[{"client_id": app.client_id, "status": False}])
+    eq(list(c.connections.clients.get(STATE["db"])), [], "disabled")
+
+
+@test("clients.create, get, update, list pager", needs=("app",))
+def _():
+    c = STATE["client"]
+    app = STATE["app"]
+    assert CLIENT_ID_RE.match(app.client_id) and SECRET_RE.match(app.client_secret or ""), app
+    eq(c.clients.get(app.client_id).grant_types,
+       ["authorization_code", "implicit", "refresh_token", "client_credentials"], "default grant types")
+    updated = c.clients.update(app.client_id, description="from python", callbacks=["https://py.example/cb"],
+                               app_type="non_interactive")
+    eq((updated.description, updated.callbacks, updated.app_type), ("from python", ["https://py.example/cb"],
+                                                                    "non_interactive"), "updated")
+    listed = [cl.client_id for cl in c.clients.list(per_page=1)]
+    assert app.client_id in listed and CLIENT_ID in listed, listed
+    eq(len(listed), len(set(listed)), "each client once across pages")
+    try:
+        c.clients.get(f"nope{RUN}")
+        raise AssertionError("no error")
+    except NotFoundError as e:
+        eq(e.body, {"statusCode": 404, "error": "Not Found", "message": "The client does not exist",
+                    "errorCode": "inexistent_client"}, "404 body")
+
+
+@test("client_grants: create, list, and a token for the new client with its scopes", needs=("app",))
+def _():
+    c = STATE["client"]
+    app = STATE["app"]
+    grant = c.client_grants.create(client_id=app.client_id, audience=AUDIENCE, scope=["read:users"])
+    eq(rec.last_json(), {"id": grant.id, "client_id": app.client_id, "audience": AUDIENCE, "scope": ["read:users"]},
+       "raw create answer")
+    STATE["grant"] = grant.id
+    eq([g.id for g in c.client_grants.list(client_id=app.client_id)], [grant.id], "listed")
+    try:
+        c.client_grants.create(client_id=app.client_id, audience=AUDIENCE, scope=[])
+        raise AssertionError("a second grant was accepted")
+    except ConflictError as e:
+        eq(e.status_code, 409, "status")
+    reader = Auth0(base_url=f"{ROSTER_URL}/api/v2", token=token_for(app.client_id, app.client_secret),
+                   httpx_client=http)
+    list(reader.users.list())
+    try:
+        reader.users.create(connection=DB, email=f"denied-{RUN}@example.com", password="x", username="denied")
+        raise AssertionError("a read:users token created a user")
+    except ForbiddenError as e:
+        eq(e.body.get("message"), "Insufficient scope, expected any of: create:users", "403 message")
+    c.client_grants.update(grant.id, scope=["read:users", "create:users"])
+    eq(rec.last_json()["scope"], ["read:users", "create:users"], "widened")
+
+
+@test("clients.rotate_secret: the old secret gets no token", needs=("grant",))
+def _():
+    c = STATE["client"]
+    app = STATE["app"]
+    rotated = c.clients.rotate_secret(app.client_id)
+    assert SECRET_RE.match(rotated.client_secret or "") and rotated.client_secret != app.client_secret
+    try:
+        token_for(app.client_id, app.client_secret)
+        raise AssertionError("the old secret still gets tokens")
+    except auth0.authentication.exceptions.Auth0Error as e:
+        eq(e.status_code, 401, "status")
+    token_for(app.client_id, rotated.client_secret)
+
+
+@test("deleting the connection deletes its users", needs=("db_user",))
+def _():
+    c = STATE["client"]
+    c.connections.delete(STATE["db"])
+    eq((rec.last().status_code, list(rec.last_json())), (202, ["deleted_at"]), "202 with deleted_at")
+    try:
+        c.users.get(STATE["db_user"])
+        raise AssertionError("the user is still there")
+    except NotFoundError as e:
+        eq(e.body.get("errorCode"), "inexistent_user", "404 errorCode")
+    try:
+        c.connections.get(STATE["db"])
+        raise AssertionError("the connection is still there")
+    except NotFoundError as e:
+        eq(e.body, {"statusCode": 404, "error": "Not Found", "message": "The connection does not exist",
+                    "errorCode": "inexistent_connection"}, "404 body")
+    STATE.pop("db")
+
+
+if "client" in STATE:
+    c = STATE["client"]
+    if "grant" in STATE:
+        c.client_grants.delete(STATE["grant"])
+    if "app" in STATE:
+        c.clients.delete(STATE["app"].client_id)
+    if "db" in STATE:
+        c.connections.delete(STATE["db"])
+
+passed = sum(1 for _, ok in RESULTS if ok)
+failed = len(RESULTS) - passed
+print(f"python connections, clients and grants: {passed} passed, {failed} failed", flush=True)
+sys.exit(1 if failed or not RESULTS else 0)

@@ -19,7 +19,14 @@ async fn create_all_at_once(server: &mut Server, bodies: Vec<Value>) -> Vec<u16>
     let requests: Vec<_> = bodies
         .into_iter()
         .map(|body| {
-            let request = server.http.post(format!("{}/api/v2/users", server.base)).bearer_auth(&token).json(&body);
+            // 200 bcrypt hashes on two cores take a while, longer still on a loaded machine;
+            // the point is who wins, not how fast.
+            let request = server
+                .http
+                .post(format!("{}/api/v2/users", server.base))
+                .bearer_auth(&token)
+                .json(&body)
+                .timeout(std::time::Duration::from_secs(300));
             tokio::spawn(async move { request.send().await.expect("request sent").status().as_u16() })
         })
         .collect();

@@ -26,9 +26,9 @@ step "cargo test on PostgreSQL (the same tests; each black-box test and property
 ROSTER_TEST_POSTGRES_URL="$PG_TEMP_URL" cargo test --locked
 
 step "SDK compatibility suite on SQLite (auth0-python, node auth0)"
-tests/sdk/run.sh target/debug/roster
+bash tests/sdk/run.sh target/debug/roster
 
 step "SDK compatibility suite on PostgreSQL"
-tests/sdk/run.sh target/debug/roster "$(pg_temp_createdb roster_sdk)"
+bash tests/sdk/run.sh target/debug/roster "$(pg_temp_createdb roster_sdk)"
 
 step "all tests passed on SQLite and PostgreSQL"

@@ -1,6 +1,7 @@
 //! The `roster` command.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use roster::server::{self, ServeConfig};
@@ -18,6 +19,22 @@ struct Cli {
 enum Command {
     /// Serve the API.
     Serve(ServeArgs),
+    /// Apply a tenant file (connections, clients, grants, APIs, roles, organizations, users) to
+    /// the database, then exit. Applying it again changes nothing; a file with any problem is
+    /// refused whole, each problem with its line.
+    Seed(SeedArgs),
+}
+
+#[derive(clap::Args)]
+struct SeedArgs {
+    /// The tenant file (YAML, the Auth0 Deploy CLI's tenant.yaml keys; see docs/SEED.md).
+    file: PathBuf,
+    /// The database to apply it to, as `roster serve --database-url`.
+    #[arg(long, env = "ROSTER_DATABASE_URL", default_value = "sqlite://roster.db")]
+    database_url: String,
+    /// HOST[:PORT] the tenant serves (names the Management API audience; `##ROSTER_DOMAIN##`).
+    #[arg(long, env = "ROSTER_DOMAIN", default_value = "127.0.0.1:8080")]
+    domain: String,
 }
 
 #[derive(clap::Args)]
@@ -42,6 +59,9 @@ struct ServeArgs {
     /// [default: keep the stored setting; off on a new database].
     #[arg(long, env = "ROSTER_REQUIRES_USERNAME")]
     requires_username: Option<bool>,
+    /// A tenant file to apply at start, before serving (as `roster seed FILE`).
+    #[arg(long, env = "ROSTER_SEED")]
+    seed: Option<PathBuf>,
     /// Log format: text or json.
     #[arg(long, env = "ROSTER_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -60,6 +80,27 @@ fn init_logging(format: &str) {
     }
 }
 
+/// `roster seed`: the tenant is set up as `roster serve` would set it up (so a file may name
+/// its connections and the Management API), then the file is applied.
+async fn seed(args: SeedArgs) -> anyhow::Result<()> {
+    let store = roster::store::open(&args.database_url).await?;
+    let issuer = roster::auth::token::Issuer::new(&args.domain);
+    let result = async {
+        let tenant = roster::tenant::bootstrap(store.as_ref(), &TenantSettings::default(), &issuer).await?;
+        if let Some(secret) = tenant.generated_secret {
+            println!(
+                "new database: management client id {}, secret {secret}   (generated now and shown only once: keep it)",
+                tenant.client_id
+            );
+        }
+        roster::seed::apply_file(store.as_ref(), &issuer, &args.domain, &args.file).await
+    }
+    .await;
+    store.close().await;
+    server::print_seeded(&args.file, &result?);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -75,8 +116,13 @@ async fn main() -> std::process::ExitCode {
                     client_secret: args.client_secret,
                     requires_username: args.requires_username,
                 },
+                seed: args.seed,
             })
             .await
+        }
+        Command::Seed(args) => {
+            init_logging("text");
+            seed(args).await
         }
     };
     match result {

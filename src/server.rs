@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::auth::token::Issuer;
+use crate::seed::{self, Applied};
 use crate::tenant::{self, TenantSettings};
 use crate::{http, store};
 
@@ -18,6 +19,8 @@ pub struct ServeConfig {
     /// `HOST[:PORT]` tokens and audiences name; defaults to the listen address.
     pub domain: Option<String>,
     pub tenant: TenantSettings,
+    /// A tenant file to apply after the tenant is set up and before serving.
+    pub seed: Option<std::path::PathBuf>,
 }
 
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
@@ -28,7 +31,14 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let domain = config.domain.clone().unwrap_or_else(|| local.to_string());
     let issuer = Issuer::new(&domain);
     let tenant = tenant::bootstrap(store.as_ref(), &config.tenant, &issuer).await?;
+    let seeded = match &config.seed {
+        Some(path) => Some((path, seed::apply_file(store.as_ref(), &issuer, &domain, path).await?)),
+        None => None,
+    };
     print_banner(&local, &config.database_url, &issuer, &tenant.client_id, tenant.generated_secret.as_deref());
+    if let Some((path, applied)) = seeded {
+        print_seeded(path, &applied);
+    }
 
     let app = Arc::new(App { store: store.clone(), keys: tenant.keys, issuer, verified_tokens: Default::default() });
     axum::serve(listener, http::router(app))
@@ -67,6 +77,22 @@ fn print_banner(
         "  TOKEN=$(curl -s {base}/oauth/token -H 'content-type: application/json' -d '{{\"grant_type\":\"client_credentials\",\"client_id\":\"{client_id}\",\"client_secret\":\"{secret_json}\",\"audience\":\"{}\"}}' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/') && curl -s {base}/api/v2/users -H \"authorization: Bearer $TOKEN\"",
         issuer.management_audience
     );
+}
+
+/// What applying a tenant file did, on stdout; secrets generated for new clients are shown
+/// this once.
+pub fn print_seeded(path: &std::path::Path, applied: &Applied) {
+    println!(
+        "tenant file {}: {} created, {} updated, {} unchanged; {} assignment lists changed",
+        path.display(),
+        applied.created,
+        applied.updated,
+        applied.unchanged,
+        applied.assignments
+    );
+    for (name, client_id, secret) in &applied.generated_secrets {
+        println!("  client {name:?}: id {client_id}, secret {secret}   (generated now and shown only once: keep it)");
+    }
 }
 
 async fn shutdown_signal() {

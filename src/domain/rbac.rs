@@ -198,6 +198,14 @@ impl Permission {
         body
     }
 
+    /// How requests name this permission.
+    pub fn reference(&self) -> PermissionRef {
+        PermissionRef {
+            resource_server_identifier: self.resource_server_identifier.clone(),
+            permission_name: self.permission_name.clone(),
+        }
+    }
+
     /// Auth0's listing order, as far as the recordings show it (Roster's reading): by API
     /// identifier, then by permission name.
     pub fn sort_key(&self) -> (&str, &str) {

@@ -7,6 +7,7 @@ mod recordings;
 mod resource_servers;
 mod roles;
 mod search;
+mod seed;
 mod server;
 mod service;
 mod stores;

@@ -1,0 +1,173 @@
+//! Carries out a checked plan, step by step, through the same store calls the Management API
+//! makes. Every step is an upsert or a set difference computed from the state the plan read,
+//! so a run that is interrupted (a crash, a lost database) is completed by running it again.
+
+use anyhow::{Context, anyhow};
+
+use super::plan::{Plan, Step};
+use crate::domain::time;
+use crate::store::Store;
+
+/// What applying a file did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Lists of assignments (a role's permissions, a user's roles, members…) that changed.
+    pub assignments: usize,
+    /// Secrets generated for new clients the file gives none (name, client id, secret): shown
+    /// once, as `roster serve` shows the management client's.
+    pub generated_secrets: Vec<(String, String, String)>,
+}
+
+pub async fn apply(store: &dyn Store, plan: Plan) -> anyhow::Result<Applied> {
+    let mut applied =
+        Applied { unchanged: plan.unchanged, generated_secrets: plan.generated_secrets, ..Applied::default() };
+    let now = time::now();
+    for step in plan.steps {
+        let created = matches!(
+            step,
+            Step::CreateResourceServer(_)
+                | Step::CreateClient(_)
+                | Step::CreateGrant(_)
+                | Step::CreateConnection(_)
+                | Step::CreateRole(_)
+                | Step::CreateUser { .. }
+                | Step::CreateOrganization(_)
+        );
+        let assignments = matches!(
+            step,
+            Step::RolePermissions { .. }
+                | Step::UserRoles { .. }
+                | Step::UserPermissions { .. }
+                | Step::Members { .. }
+                | Step::MemberRoles { .. }
+        );
+        tracing::debug!(?step, "applying");
+        run(store, step, now).await?;
+        if created {
+            applied.created += 1;
+        } else if assignments {
+            applied.assignments += 1;
+        } else {
+            applied.updated += 1;
+        }
+    }
+    Ok(applied)
+}
+
+async fn run(store: &dyn Store, step: Step, now: time::Timestamp) -> anyhow::Result<()> {
+    match step {
+        Step::CreateResourceServer(server) => store
+            .create_resource_server(&server)
+            .await
+            .with_context(|| format!("creating the API {}", server.identifier))?,
+        Step::UpdateResourceServer { id, patch } => {
+            store.update_resource_server(&id, &|server| patch.apply(server)).await.context("updating an API")?;
+        }
+        Step::CreateClient(client) => {
+            store.create_client(&client).await.with_context(|| format!("creating the client {}", client.name))?
+        }
+        Step::UpdateClient { client_id, patch } => {
+            store.update_client(&client_id, &|client| patch.apply(client)).await.context("updating a client")?;
+        }
+        Step::CreateGrant(grant) => store.create_client_grant(&grant).await.context("creating a client grant")?,
+        Step::UpdateGrant { id, body } => {
+            store
+                .update_client_grant(&id, &|grant| crate::domain::client_grant::apply_patch(&body, grant))
+                .await
+                .context("updating a client grant")?;
+        }
+        Step::CreateConnection(record) => store
+            .create_connection(&record)
+            .await
+            .with_context(|| format!("creating the connection {}", record.connection.name))?,
+        Step::UpdateConnection { id, patch } => {
+            store.update_connection(&id, &|record| patch.apply(record)).await.context("updating a connection")?;
+        }
+        Step::CreateRole(role) => {
+            store.create_role(&role, &now).await.with_context(|| format!("creating the role {}", role.name))?
+        }
+        Step::UpdateRole { id, patch } => {
+            store.update_role(&id, &patch).await.context("updating a role")?;
+        }
+        Step::RolePermissions { role_id, add, remove } => {
+            if !remove.is_empty() {
+                store.remove_role_permissions(&role_id, &remove).await.context("removing a role's permissions")?;
+            }
+            if !add.is_empty() {
+                store.add_role_permissions(&role_id, &add, &now).await.context("adding a role's permissions")?;
+            }
+        }
+        Step::CreateUser { user, password_hash } => store
+            .create_user(&user, password_hash.as_deref())
+            .await
+            .map_err(|error| anyhow!("creating the user {}: {error}", user.user_id))?,
+        Step::UpdateUser { user_id, patch, password_hash } => {
+            store
+                .update_user(&user_id, password_hash.as_deref(), &|user| {
+                    patch.apply(user, now);
+                    if password_hash.is_some() {
+                        user.last_password_reset = Some(now);
+                    }
+                })
+                .await
+                .map_err(|error| anyhow!("updating the user {user_id}: {error}"))?;
+        }
+        Step::UserRoles { user_id, add, remove } => {
+            if !remove.is_empty() {
+                store.remove_user_roles(&user_id, &remove).await.context("removing a user's roles")?;
+            }
+            if !add.is_empty() {
+                store.assign_user_roles(&user_id, &add, &now).await.context("assigning a user's roles")?;
+            }
+        }
+        Step::UserPermissions { user_id, add, remove } => {
+            if !remove.is_empty() {
+                store.remove_user_permissions(&user_id, &remove).await.context("removing a user's permissions")?;
+            }
+            if !add.is_empty() {
+                store.add_user_permissions(&user_id, &add, &now).await.context("adding a user's permissions")?;
+            }
+        }
+        Step::CreateOrganization(organization) => store
+            .create_organization(&organization)
+            .await
+            .with_context(|| format!("creating the organization {}", organization.name))?,
+        Step::UpdateOrganization { id, patch, enabled_connections } => {
+            store
+                .update_organization(&id, &|organization| {
+                    patch.apply(organization);
+                    if let Some(enabled) = &enabled_connections {
+                        organization.settings.enabled_connections = enabled.clone();
+                    }
+                })
+                .await
+                .context("updating an organization")?;
+        }
+        Step::Members { organization_id, add, remove } => {
+            if !remove.is_empty() {
+                store.remove_members(&organization_id, &remove).await.context("removing members")?;
+            }
+            if !add.is_empty() {
+                store.add_members(&organization_id, &add, now).await.context("adding members")?;
+            }
+        }
+        Step::MemberRoles { organization_id, user_id, add, remove } => {
+            if !remove.is_empty() {
+                store
+                    .remove_member_roles(&organization_id, &user_id, &remove)
+                    .await
+                    .context("removing member roles")?;
+            }
+            if !add.is_empty() {
+                store
+                    .assign_member_roles(&organization_id, &user_id, &add, now)
+                    .await
+                    .context("assigning member roles")?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! Declarative tenant files: `roster seed tenant.yaml` and `roster serve --seed tenant.yaml`.
+//!
+//! A file names connections, clients, client grants, resource servers, roles, organizations
+//! (the Auth0 Deploy CLI's `tenant.yaml` keys) and users (Roster's extension). Applying it makes
+//! the tenant hold what it says, creating what is missing and updating what differs, so applying
+//! it again changes nothing.
+//!
+//! It happens in three stages, so that a file with any problem is refused before anything is
+//! written: `yaml` reads the file keeping each value's line; `plan` reads the database, resolves
+//! names and checks every object with the same domain rules as the Management API, collecting
+//! every problem with its line; only a plan without problems is carried out by `apply`.
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::auth::token::Issuer;
+use crate::store::Store;
+
+mod apply;
+mod plan;
+mod yaml;
+
+pub use apply::Applied;
+
+/// Something wrong with a tenant file, at a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    /// Where in the file (`roles[0].permissions[1]`); empty for the file as a whole.
+    pub path: String,
+    pub message: String,
+}
+
+/// Why a tenant file was refused (nothing of it was applied).
+#[derive(Debug)]
+pub struct Refused {
+    pub file: String,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.problems.len();
+        writeln!(
+            f,
+            "{} is refused ({count} problem{}); nothing was applied:",
+            self.file,
+            if count == 1 { "" } else { "s" }
+        )?;
+        for problem in &self.problems {
+            if problem.path.is_empty() {
+                writeln!(f, "  {}:{}: {}", self.file, problem.line, problem.message)?;
+            } else {
+                writeln!(f, "  {}:{}: {}: {}", self.file, problem.line, problem.path, problem.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Applies the tenant file at `path` to `store`. Keywords (`##NAME##`) come from the
+/// environment, and `##ROSTER_DOMAIN##` is the domain the tenant serves.
+pub async fn apply_file(store: &dyn Store, issuer: &Issuer, domain: &str, path: &Path) -> anyhow::Result<Applied> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read the tenant file {}", path.display()))?;
+    let file = path.display().to_string();
+    let keyword = |name: &str| {
+        if name == "ROSTER_DOMAIN" { Some(domain.to_owned()) } else { std::env::var(name).ok() }
+    };
+    let (document, mut problems) =
+        yaml::parse(&text, &keyword).map_err(|problems| Refused { file: file.clone(), problems })?;
+    match plan::plan(store, issuer, &document).await? {
+        Ok(plan) if problems.is_empty() => apply::apply(store, plan).await,
+        Ok(_) => Err(Refused { file, problems }.into()),
+        Err(found) => {
+            problems.extend(found);
+            problems.sort_by_key(|problem| problem.line);
+            Err(Refused { file, problems }.into())
+        }
+    }
+}

@@ -1,0 +1,1054 @@
+//! From a tenant file and the database as it is, the writes that make the tenant what the file
+//! says, or every problem of the file (with its line). Nothing here writes.
+//!
+//! Each object is found by its natural key: connections, roles and organizations by name,
+//! resource servers by identifier, clients by `client_id` when given (Roster's extension) else
+//! by name, grants by client and audience, users by `user_id` when given else by email (or phone
+//! number, or username) in their connection. Lists that relate objects (a role's permissions, a
+//! user's roles and direct permissions, an organization's members and their roles) become
+//! exactly what the file lists, when the file lists them.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{Map, Value, json};
+
+use super::Problem;
+use super::yaml::Document;
+use crate::auth::password;
+use crate::auth::token::Issuer;
+use crate::domain::client::{CREATE_CLIENT, ClientPatch, ClientRecord, UPDATE_CLIENT, new_client};
+use crate::domain::client_grant::{
+    CREATE_CLIENT_GRANT, ClientGrantRecord, UPDATE_CLIENT_GRANT, apply_patch, new_grant,
+};
+use crate::domain::connection::{Connection, ConnectionRecord, DEFAULT_DATABASE};
+use crate::domain::connection_admin::{CREATE_CONNECTION, ConnectionPatch, UPDATE_CONNECTION, new_connection};
+use crate::domain::create_user::new_user;
+use crate::domain::ids;
+use crate::domain::organization::{Organization, OrganizationPatch, new_organization};
+use crate::domain::rbac::{self, CREATE_ROLE, PermissionRef, PermissionSource, ROLE_PERMISSIONS, Role, RolePatch};
+use crate::domain::resource_server::{
+    CREATE_RESOURCE_SERVER, ResourceServer, ResourceServerPatch, UPDATE_RESOURCE_SERVER, new_resource_server,
+};
+use crate::domain::time::{self, Timestamp};
+use crate::domain::update_user::UserPatch;
+use crate::domain::user::{Projection, User, fold_case};
+use crate::domain::user_schemas::{CREATE_USER, UPDATE_USER};
+use crate::error::ApiError;
+use crate::search::query::{Column, Query, Scalar, Target, Test};
+use crate::store::organizations::Slice;
+use crate::store::rbac::Window;
+use crate::store::tenant_admin::ClientGrantFilter;
+use crate::store::{Store, UserSearch};
+use crate::tenant::MANAGEMENT_CLIENT_NAME;
+
+/// The sections a file may have, in the order they are applied (each may name what the ones
+/// before it create).
+pub const SECTIONS: &[&str] =
+    &["resourceServers", "clients", "clientGrants", "connections", "roles", "users", "organizations"];
+
+const EVERYTHING: Window = Window { offset: 0, limit: i64::MAX as u64 };
+
+/// One write, in the order it must happen.
+#[derive(Debug)]
+pub enum Step {
+    CreateResourceServer(ResourceServer),
+    UpdateResourceServer { id: String, patch: ResourceServerPatch },
+    CreateClient(ClientRecord),
+    UpdateClient { client_id: String, patch: ClientPatch },
+    CreateGrant(ClientGrantRecord),
+    UpdateGrant { id: String, body: Map<String, Value> },
+    CreateConnection(ConnectionRecord),
+    UpdateConnection { id: String, patch: ConnectionPatch },
+    CreateRole(Role),
+    UpdateRole { id: String, patch: RolePatch },
+    RolePermissions { role_id: String, add: Vec<PermissionRef>, remove: Vec<PermissionRef> },
+    CreateUser { user: Box<User>, password_hash: Option<String> },
+    UpdateUser { user_id: String, patch: Box<UserPatch>, password_hash: Option<String> },
+    UserRoles { user_id: String, add: Vec<String>, remove: Vec<String> },
+    UserPermissions { user_id: String, add: Vec<PermissionRef>, remove: Vec<PermissionRef> },
+    CreateOrganization(Organization),
+    UpdateOrganization { id: String, patch: OrganizationPatch, enabled_connections: Option<Vec<Map<String, Value>>> },
+    Members { organization_id: String, add: Vec<String>, remove: Vec<String> },
+    MemberRoles { organization_id: String, user_id: String, add: Vec<String>, remove: Vec<String> },
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// Objects the file names that are already as it says.
+    pub unchanged: usize,
+    /// Secrets generated for new clients the file gives none (name, client id, secret).
+    pub generated_secrets: Vec<(String, String, String)>,
+}
+
+/// The tenant as the steps planned so far leave it: what later entries may name.
+#[derive(Default)]
+struct Tenant {
+    /// API identifier → its scopes.
+    servers: HashMap<String, BTreeSet<String>>,
+    clients: Vec<(String, String)>,
+    connections: HashMap<String, Connection>,
+    /// Role name → id.
+    roles: HashMap<String, String>,
+    /// Users the file creates or updates, by the email, username, phone number and user ids
+    /// that name them.
+    users: HashMap<String, String>,
+}
+
+struct Planner<'a> {
+    store: &'a dyn Store,
+    issuer: &'a Issuer,
+    doc: &'a Document,
+    problems: Vec<Problem>,
+    plan: Plan,
+    tenant: Tenant,
+    now: Timestamp,
+}
+
+/// The plan for `doc`, or every problem found in it.
+pub async fn plan(store: &dyn Store, issuer: &Issuer, doc: &Document) -> anyhow::Result<Result<Plan, Vec<Problem>>> {
+    let mut planner = Planner {
+        store,
+        issuer,
+        doc,
+        problems: Vec::new(),
+        plan: Plan::default(),
+        tenant: Tenant::default(),
+        now: time::now(),
+    };
+    planner.load_tenant().await?;
+    match &doc.value {
+        Value::Object(sections) => {
+            for key in sections.keys().filter(|key| !SECTIONS.contains(&key.as_str())) {
+                planner
+                    .problem(key, format!("unknown section {key:?}: a tenant file may have {}", SECTIONS.join(", ")));
+            }
+        }
+        Value::Null => {}
+        _ => planner.problem("", "a tenant file is a mapping of sections (resourceServers, clients, …)"),
+    }
+    planner.resource_servers().await?;
+    planner.clients().await?;
+    planner.client_grants().await?;
+    planner.connections().await?;
+    planner.roles().await?;
+    planner.users().await?;
+    planner.organizations().await?;
+    planner.problems.sort_by_key(|problem| problem.line);
+    Ok(if planner.problems.is_empty() { Ok(planner.plan) } else { Err(planner.problems) })
+}
+
+/// `base.key`, or `key` at the top.
+fn join(base: &str, key: &str) -> String {
+    if base.is_empty() { key.to_owned() } else { format!("{base}.{key}") }
+}
+
+fn text<'v>(entry: &'v Map<String, Value>, key: &str) -> Option<&'v str> {
+    entry.get(key).and_then(Value::as_str)
+}
+
+/// The entry without Roster's extension keys, ready for the Management API's payload checks.
+fn without(entry: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
+    entry.iter().filter(|(key, _)| !keys.contains(&key.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// The entry's keys whose values differ from `current`.
+fn changed(entry: &Map<String, Value>, current: &Map<String, Value>) -> Map<String, Value> {
+    entry.iter().filter(|(key, value)| current.get(*key) != Some(value)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+impl Planner<'_> {
+    /// Plans the update `step` makes if it changes anything; else counts the object unchanged.
+    fn update_if(&mut self, changes: bool, step: impl FnOnce() -> Step) {
+        if changes {
+            self.plan.steps.push(step());
+        } else {
+            self.plan.unchanged += 1;
+        }
+    }
+
+    fn problem(&mut self, path: &str, message: impl Into<String>) {
+        self.problems.push(self.doc.problem(path, message));
+    }
+
+    /// A Management API refusal of an entry, pointed at the property it names when it does
+    /// (`… on property permissions[0].permission_name (…)`).
+    fn refusal(&mut self, path: &str, error: ApiError) {
+        let message = error.message.to_string();
+        let property = message
+            .split_once("on property ")
+            .map(|(_, rest)| rest.split([' ', '\'']).next().unwrap_or_default().trim_end_matches('.'))
+            .filter(|property| !property.is_empty());
+        let property = property.or_else(|| message.starts_with("PasswordStrengthError").then_some("password"));
+        let at = property.map_or_else(|| path.to_owned(), |property| join(path, property));
+        self.problem(&at, message);
+    }
+
+    /// The entries of a section: a list of mappings.
+    fn entries(&mut self, section: &str) -> Vec<(String, Map<String, Value>)> {
+        let Some(value) = self.doc.value.get(section) else { return Vec::new() };
+        let Some(items) = value.as_array() else {
+            if !value.is_null() {
+                self.problem(section, format!("{section} must be a list"));
+            }
+            return Vec::new();
+        };
+        let mut entries = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let path = format!("{section}[{index}]");
+            match item.as_object() {
+                Some(entry) => entries.push((path, entry.clone())),
+                None => self.problem(&path, "each entry must be a mapping"),
+            }
+        }
+        entries
+    }
+
+    /// A key that must be a non-empty string, once per section.
+    fn key(
+        &mut self,
+        path: &str,
+        entry: &Map<String, Value>,
+        key: &str,
+        seen: &mut BTreeSet<String>,
+    ) -> Option<String> {
+        match text(entry, key) {
+            Some(value) if !value.is_empty() => {
+                if !seen.insert(value.to_owned()) {
+                    self.problem(&join(path, key), format!("{key} {value:?} appears twice in the file"));
+                    return None;
+                }
+                Some(value.to_owned())
+            }
+            _ => {
+                self.problem(path, format!("missing {key} (a non-empty string)"));
+                None
+            }
+        }
+    }
+
+    /// A list of strings at `entry.key`, if the key is there.
+    fn names(&mut self, path: &str, entry: &Map<String, Value>, key: &str) -> Option<Vec<String>> {
+        let value = entry.get(key)?;
+        let path = join(path, key);
+        let Some(items) = value.as_array() else {
+            self.problem(&path, format!("{key} must be a list"));
+            return None;
+        };
+        let mut names = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            match item.as_str() {
+                Some(name) => names.push(name.to_owned()),
+                None => self.problem(&format!("{path}[{index}]"), "must be a string"),
+            }
+        }
+        Some(names)
+    }
+
+    async fn load_tenant(&mut self) -> anyhow::Result<()> {
+        for server in self.store.resource_servers(None, EVERYTHING).await?.items {
+            self.tenant.servers.insert(server.identifier.clone(), scope_values(&server));
+        }
+        self.tenant.clients = self.store.list_clients().await?.into_iter().map(|c| (c.client_id, c.name)).collect();
+        for connection in self.store.connections().await? {
+            self.tenant.connections.insert(connection.name.clone(), connection);
+        }
+        for role in self.store.roles(None, EVERYTHING).await?.items {
+            self.tenant.roles.insert(role.name, role.id);
+        }
+        Ok(())
+    }
+
+    async fn resource_servers(&mut self) -> anyhow::Result<()> {
+        let mut seen = BTreeSet::new();
+        for (path, entry) in self.entries("resourceServers") {
+            let Some(identifier) = self.key(&path, &entry, "identifier", &mut seen) else { continue };
+            if self.issuer.management_api(&identifier).is_some() {
+                self.problem(&join(&path, "identifier"), "the Management API is built in; it cannot be seeded");
+                continue;
+            }
+            let body = Value::Object(entry.clone());
+            let server = match CREATE_RESOURCE_SERVER
+                .validate(&body)
+                .and_then(|valid| new_resource_server(valid, ids::object_id(&self.now), self.now))
+            {
+                Ok(server) => server,
+                Err(error) => {
+                    self.refusal(&path, error);
+                    continue;
+                }
+            };
+            let scopes = match self.store.resource_server(&identifier).await? {
+                None => {
+                    let scopes = scope_values(&server);
+                    self.plan.steps.push(Step::CreateResourceServer(server));
+                    scopes
+                }
+                Some(stored) => {
+                    let update = Value::Object(without(&entry, &["identifier"]));
+                    match UPDATE_RESOURCE_SERVER.validate(&update).and_then(ResourceServerPatch::plan) {
+                        Ok(patch) => {
+                            let after = patched(&stored, |server| patch.apply(server));
+                            self.update_if(after != stored, || Step::UpdateResourceServer { id: stored.id, patch });
+                            scope_values(&after)
+                        }
+                        Err(error) => {
+                            self.refusal(&path, error);
+                            continue;
+                        }
+                    }
+                }
+            };
+            self.tenant.servers.insert(identifier, scopes);
+        }
+        Ok(())
+    }
+
+    /// The id of the client a file names (by id, else by name); a problem at `path` if none or
+    /// several match.
+    fn client_id(&mut self, path: &str, reference: &str) -> Option<String> {
+        if self.tenant.clients.iter().any(|(id, _)| id == reference) {
+            return Some(reference.to_owned());
+        }
+        let named: Vec<&String> =
+            self.tenant.clients.iter().filter(|(_, name)| name == reference).map(|(id, _)| id).collect();
+        match named.as_slice() {
+            [id] => Some((*id).clone()),
+            [] => {
+                self.problem(path, format!("no client with the id or name {reference:?} in the file or the database"));
+                None
+            }
+            _ => {
+                self.problem(path, format!("several clients are named {reference:?}: name it by client_id"));
+                None
+            }
+        }
+    }
+
+    async fn clients(&mut self) -> anyhow::Result<()> {
+        let mut seen = BTreeSet::new();
+        for (path, entry) in self.entries("clients") {
+            let Some(name) = self.key(&path, &entry, "name", &mut seen) else { continue };
+            let given_id = match entry.get("client_id") {
+                None => None,
+                Some(Value::String(id)) if !id.is_empty() && id.chars().all(|c| c.is_ascii_graphic()) => {
+                    Some(id.clone())
+                }
+                Some(_) => {
+                    self.problem(&join(&path, "client_id"), "client_id must be a non-empty string of printable ASCII");
+                    continue;
+                }
+            };
+            let body = without(&entry, &["client_id"]);
+            let existing = match &given_id {
+                Some(id) => self.store.client_record(id).await?,
+                None => {
+                    let mut named: Vec<ClientRecord> =
+                        self.store.list_clients().await?.into_iter().filter(|c| c.name == name).collect();
+                    if named.len() > 1 {
+                        self.problem(&path, format!("several clients are named {name:?}: give this one's client_id"));
+                        continue;
+                    }
+                    named.pop()
+                }
+            };
+            let client_id = match existing {
+                None => {
+                    let created = CREATE_CLIENT
+                        .validate_payload(&Value::Object(body.clone()))
+                        .and_then(|valid| new_client(valid, self.now));
+                    let mut client = match created {
+                        Ok(client) => client,
+                        Err(error) => {
+                            self.refusal(&path, error);
+                            continue;
+                        }
+                    };
+                    if let Some(id) = given_id {
+                        client.client_id = id;
+                    }
+                    if !body.contains_key("client_secret") {
+                        self.plan.generated_secrets.push((
+                            name.clone(),
+                            client.client_id.clone(),
+                            client.client_secret.clone(),
+                        ));
+                    }
+                    let id = client.client_id.clone();
+                    self.plan.steps.push(Step::CreateClient(client));
+                    id
+                }
+                Some(stored) => {
+                    let update = Value::Object(without(&body, &["name"]));
+                    let patch = UPDATE_CLIENT.validate_payload(&update).and_then(ClientPatch::plan);
+                    match patch {
+                        Ok(patch) => {
+                            let after = patched(&stored, |client| patch.apply(client));
+                            let client_id = stored.client_id.clone();
+                            self.update_if(after != stored, || Step::UpdateClient { client_id, patch });
+                        }
+                        Err(error) => self.refusal(&path, error),
+                    }
+                    stored.client_id
+                }
+            };
+            self.tenant.clients.retain(|(id, _)| *id != client_id);
+            self.tenant.clients.push((client_id, name));
+        }
+        Ok(())
+    }
+
+    async fn client_grants(&mut self) -> anyhow::Result<()> {
+        let mut seen = BTreeSet::new();
+        let stored = self.store.list_client_grants(&ClientGrantFilter::default()).await?;
+        for (path, entry) in self.entries("clientGrants") {
+            let (Some(client), Some(audience)) = (text(&entry, "client_id"), text(&entry, "audience")) else {
+                self.problem(&path, "a client grant needs client_id (a client's id or name) and audience");
+                continue;
+            };
+            let Some(client_id) = self.client_id(&join(&path, "client_id"), client) else { continue };
+            let audience = self.issuer.management_api(audience).unwrap_or(audience).to_owned();
+            if !seen.insert((client_id.clone(), audience.clone())) {
+                self.problem(&path, "this client and audience appear twice in the file");
+                continue;
+            }
+            let scopes = self.tenant.servers.get(&audience).cloned();
+            if self.issuer.management_api(&audience).is_none() && scopes.is_none() {
+                self.problem(
+                    &join(&path, "audience"),
+                    format!("no API with the identifier {audience:?} in the file or the database"),
+                );
+                continue;
+            }
+            let mut body = entry.clone();
+            body.insert("client_id".into(), Value::String(client_id.clone()));
+            match stored.iter().find(|g| g.client_id == client_id && g.audience == audience) {
+                None => match CREATE_CLIENT_GRANT
+                    .validate_payload(&Value::Object(body.clone()))
+                    .and_then(|valid| new_grant(valid, audience))
+                {
+                    Ok(grant) => self.plan.steps.push(Step::CreateGrant(grant)),
+                    Err(error) => self.refusal(&path, error),
+                },
+                Some(grant) => {
+                    let update = Value::Object(without(&body, &["client_id", "audience"]));
+                    match UPDATE_CLIENT_GRANT.validate_payload(&update) {
+                        Ok(valid) => {
+                            let after = patched(grant, |grant| apply_patch(valid, grant));
+                            self.update_if(after != *grant, || Step::UpdateGrant {
+                                id: grant.id.clone(),
+                                body: valid.clone(),
+                            });
+                        }
+                        Err(error) => self.refusal(&path, error),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn connections(&mut self) -> anyhow::Result<()> {
+        let mut seen = BTreeSet::new();
+        for (path, entry) in self.entries("connections") {
+            let Some(name) = self.key(&path, &entry, "name", &mut seen) else { continue };
+            let stored = match self.tenant.connections.get(&name) {
+                Some(connection) => self.store.connection_by_id(&connection.id).await?,
+                None => None,
+            };
+            let mut body = entry.clone();
+            // The Deploy CLI names enabled clients by name.
+            if let Some(clients) = self.names(&path, &entry, "enabled_clients") {
+                let mut ids = Vec::new();
+                for (index, client) in clients.iter().enumerate() {
+                    ids.extend(self.client_id(&format!("{path}.enabled_clients[{index}]"), client));
+                }
+                // Every start enables Roster's management client on the connections it is
+                // enabled on; a file that leaves it out keeps it, or each start and seed would
+                // undo the other.
+                let management = stored.iter().flat_map(|record| &record.connection.enabled_clients).filter(|id| {
+                    self.tenant.clients.iter().any(|(client, name)| client == *id && name == MANAGEMENT_CLIENT_NAME)
+                });
+                for id in management.cloned().collect::<Vec<_>>() {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                body.insert("enabled_clients".into(), json!(ids));
+            }
+            if let Some(stored) = &stored
+                && !body.contains_key("strategy")
+            {
+                body.insert("strategy".into(), Value::String(stored.connection.strategy.clone()));
+            }
+            // Checked as a creation even when it exists, so that an updated connection ends up
+            // as a created one would (its options with the defaults a new connection gets).
+            let created = CREATE_CONNECTION
+                .validate_payload(&Value::Object(body.clone()))
+                .and_then(|valid| new_connection(valid, ids::prefixed("con")));
+            let created = match created {
+                Ok(created) => created,
+                Err(error) => {
+                    self.refusal(&path, error);
+                    continue;
+                }
+            };
+            let record = match stored {
+                None => {
+                    self.plan.steps.push(Step::CreateConnection(created.clone()));
+                    created
+                }
+                Some(stored) => {
+                    if stored.connection.strategy != created.connection.strategy {
+                        self.problem(
+                            &join(&path, "strategy"),
+                            format!(
+                                "connection {name:?} exists with strategy {:?}; a strategy cannot change",
+                                stored.connection.strategy
+                            ),
+                        );
+                        continue;
+                    }
+                    let mut update = without(&body, &["name", "strategy"]);
+                    if update.contains_key("options") {
+                        update.insert("options".into(), Value::Object(created.connection.options.clone()));
+                    }
+                    match UPDATE_CONNECTION.validate_payload(&Value::Object(update)).and_then(ConnectionPatch::plan) {
+                        Ok(patch) => {
+                            let after = patched(&stored, |record| patch.apply(record));
+                            let id = stored.connection.id.clone();
+                            self.update_if(after != stored, || Step::UpdateConnection { id, patch });
+                            after
+                        }
+                        Err(error) => {
+                            self.refusal(&path, error);
+                            continue;
+                        }
+                    }
+                }
+            };
+            self.tenant.connections.insert(name, record.connection);
+        }
+        Ok(())
+    }
+
+    /// Permissions as the file lists them: each must name a scope of an API in the file or the
+    /// database.
+    fn permissions(&mut self, path: &str, entry: &Map<String, Value>) -> Option<Vec<PermissionRef>> {
+        let list = entry.get("permissions")?;
+        let path = join(path, "permissions");
+        if list.as_array().is_some_and(Vec::is_empty) {
+            return Some(Vec::new());
+        }
+        let refs = match ROLE_PERMISSIONS.validate(&json!({"permissions": list})) {
+            Ok(valid) => rbac::permission_refs(valid),
+            Err(error) => {
+                self.refusal(path.strip_suffix(".permissions").unwrap_or(&path), error);
+                return None;
+            }
+        };
+        let mut known = Vec::new();
+        for (index, permission) in refs.into_iter().enumerate() {
+            let at = format!("{path}[{index}]");
+            match self.tenant.servers.get(&permission.resource_server_identifier) {
+                None => self.problem(
+                    &at,
+                    format!(
+                        "no API with the identifier {:?} in the file or the database",
+                        permission.resource_server_identifier
+                    ),
+                ),
+                Some(scopes) if !scopes.contains(&permission.permission_name) => self.problem(
+                    &at,
+                    format!(
+                        "the API {:?} has no scope {:?}",
+                        permission.resource_server_identifier, permission.permission_name
+                    ),
+                ),
+                Some(_) => known.push(permission),
+            }
+        }
+        Some(known)
+    }
+
+    /// The ids of the roles a file names.
+    fn role_ids(&mut self, path: &str, entry: &Map<String, Value>) -> Option<Vec<String>> {
+        let names = self.names(path, entry, "roles")?;
+        let mut ids = Vec::new();
+        for (index, name) in names.iter().enumerate() {
+            match self.tenant.roles.get(name) {
+                Some(id) => ids.push(id.clone()),
+                None => self.problem(
+                    &format!("{path}.roles[{index}]"),
+                    format!("no role named {name:?} in the file or the database"),
+                ),
+            }
+        }
+        Some(ids)
+    }
+
+    async fn roles(&mut self) -> anyhow::Result<()> {
+        let mut seen = BTreeSet::new();
+        for (path, entry) in self.entries("roles") {
+            let Some(name) = self.key(&path, &entry, "name", &mut seen) else { continue };
+            let body = Value::Object(without(&entry, &["permissions"]));
+            let valid = match CREATE_ROLE.validate(&body) {
+                Ok(valid) => valid,
+                Err(error) => {
+                    self.refusal(&path, error);
+                    continue;
+                }
+            };
+            let permissions = self.permissions(&path, &entry);
+            let (role_id, current) = match self.tenant.roles.get(&name).cloned() {
+                None => {
+                    let role = rbac::new_role(valid, ids::prefixed("rol"));
+                    let id = role.id.clone();
+                    self.plan.steps.push(Step::CreateRole(role));
+                    (id, Vec::new())
+                }
+                Some(id) => {
+                    let stored = self.store.role(&id).await?;
+                    let patch = rbac::role_patch(valid);
+                    if let Some(stored) = stored {
+                        let after = patched(&stored, |role| patch.apply(role));
+                        self.update_if(after != stored, || Step::UpdateRole { id: id.clone(), patch });
+                    }
+                    let listed = self.store.role_permissions(&id, EVERYTHING).await.map_err(anyhow::Error::from)?;
+                    let current = listed.items.iter().map(|p| p.reference()).collect();
+                    (id, current)
+                }
+            };
+            if let Some(wanted) = permissions {
+                let (add, remove) = difference(&current, &wanted);
+                if !add.is_empty() || !remove.is_empty() {
+                    self.plan.steps.push(Step::RolePermissions { role_id: role_id.clone(), add, remove });
+                }
+            }
+            self.tenant.roles.insert(name, role_id);
+        }
+        Ok(())
+    }
+
+    async fn users(&mut self) -> anyhow::Result<()> {
+        let mut seen = BTreeSet::new();
+        for (path, entry) in self.entries("users") {
+            self.user(&path, &entry, &mut seen).await?;
+        }
+        Ok(())
+    }
+
+    async fn user(
+        &mut self,
+        path: &str,
+        entry: &Map<String, Value>,
+        seen: &mut BTreeSet<String>,
+    ) -> anyhow::Result<()> {
+        let mut body = without(entry, &["roles", "permissions", "password_hash"]);
+        body.entry("connection").or_insert_with(|| Value::String(DEFAULT_DATABASE.to_owned()));
+        let connection_name = text(&body, "connection").unwrap_or_default().to_owned();
+        let Some(connection) = self.tenant.connections.get(&connection_name).cloned() else {
+            self.problem(
+                &join(path, "connection"),
+                format!("no connection named {connection_name:?} in the file or the database"),
+            );
+            return Ok(());
+        };
+        let password_hash = match entry.get("password_hash") {
+            None => None,
+            Some(Value::String(hash)) if is_bcrypt(hash) => {
+                if body.contains_key("password") {
+                    self.problem(path, "give password or password_hash, not both");
+                    return Ok(());
+                }
+                Some(hash.clone())
+            }
+            Some(_) => {
+                self.problem(
+                    &join(path, "password_hash"),
+                    "password_hash must be a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters)",
+                );
+                return Ok(());
+            }
+        };
+        // A given hash stands for the password: the payload checks see a placeholder that any
+        // password policy accepts, and it is never stored.
+        let mut checked = body.clone();
+        if password_hash.is_some() {
+            checked.insert("password".into(), Value::String("Placeholder-for-a-given-hash-7Qz!".into()));
+        }
+        let permissions = self.permissions(path, entry);
+        let roles = self.role_ids(path, entry);
+        let new = match CREATE_USER
+            .validate(&Value::Object(checked))
+            .and_then(|valid| new_user(valid, &connection, self.now))
+        {
+            Ok(new) => new,
+            Err(error) => {
+                self.refusal(path, error);
+                return Ok(());
+            }
+        };
+        let keys: Vec<String> = [
+            text(&body, "user_id").map(|_| new.user.user_id.clone()),
+            new.user.email.clone().map(|email| format!("{connection_name}/email/{email}")),
+            new.user.username.clone().map(|name| format!("{connection_name}/username/{name}")),
+            new.user.phone_number.clone().map(|phone| format!("{connection_name}/phone/{phone}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if let Some(key) = keys.iter().find(|key| seen.contains(*key)) {
+            self.problem(
+                path,
+                format!("this user appears twice in the file ({})", key.rsplit('/').next().unwrap_or(key)),
+            );
+            return Ok(());
+        }
+        seen.extend(keys.iter().cloned());
+
+        let stored = self.find_user(&new.user, text(&body, "user_id").is_some(), &connection_name).await?;
+        let user_id = match stored {
+            None => {
+                let hash = match (&new.password, &password_hash) {
+                    (_, Some(hash)) => Some(hash.clone()),
+                    (Some(password), None) => Some(password::hash(password.clone()).await?),
+                    (None, None) => None,
+                };
+                let user_id = new.user.user_id.clone();
+                self.plan.steps.push(Step::CreateUser { user: Box::new(new.user), password_hash: hash });
+                (user_id, Vec::new(), Vec::new())
+            }
+            Some(stored) => {
+                self.plan_user_update(path, &body, &stored, &connection, password_hash).await?;
+                let roles = self.store.user_roles(&stored.user_id, EVERYTHING).await.map_err(anyhow::Error::from)?;
+                let current_roles = roles.items.into_iter().map(|r| r.id).collect();
+                let current_permissions = self
+                    .store
+                    .user_permissions(&stored.user_id)
+                    .await
+                    .map_err(anyhow::Error::from)?
+                    .into_iter()
+                    .filter(|p| p.sources.contains(&PermissionSource::Direct))
+                    .map(|p| p.permission.reference())
+                    .collect();
+                (stored.user_id, current_roles, current_permissions)
+            }
+        };
+        let (user_id, current_roles, current_permissions) = user_id;
+        if let Some(wanted) = roles {
+            let (add, remove) = difference(&current_roles, &wanted);
+            if !add.is_empty() || !remove.is_empty() {
+                self.plan.steps.push(Step::UserRoles { user_id: user_id.clone(), add, remove });
+            }
+        }
+        if let Some(wanted) = permissions {
+            let (add, remove) = difference(&current_permissions, &wanted);
+            if !add.is_empty() || !remove.is_empty() {
+                self.plan.steps.push(Step::UserPermissions { user_id: user_id.clone(), add, remove });
+            }
+        }
+        for key in keys {
+            self.tenant.users.insert(key, user_id.clone());
+        }
+        self.tenant.users.insert(user_id.clone(), user_id);
+        Ok(())
+    }
+
+    /// The stored user an entry describes: by id when the file gives one, else by its email
+    /// (phone number, username) in its connection.
+    async fn find_user(&self, user: &User, by_id: bool, connection: &str) -> anyhow::Result<Option<User>> {
+        if by_id {
+            return self.store.user(&user.user_id).await;
+        }
+        let (column, value) = if let Some(email) = &user.email {
+            (Column::Email, fold_case(email))
+        } else if let Some(phone) = &user.phone_number {
+            (Column::PhoneNumber, phone.clone())
+        } else if let Some(username) = &user.username {
+            (Column::Username, username.clone())
+        } else {
+            return Ok(None);
+        };
+        let search = UserSearch {
+            query: Query::Match(Target::Column(column), Test::Equals(Scalar::Text(value))),
+            sort: None,
+            window: crate::store::Window::Page { offset: 0, limit: 1000 },
+            with_total: false,
+        };
+        let found = self.store.search_users(&search).await?.users;
+        Ok(found.into_iter().find(|stored| stored.connection() == connection))
+    }
+
+    /// Updates a stored user to what the file says: the attributes that differ (as a PATCH
+    /// would), and the password unless the stored hash already matches it.
+    async fn plan_user_update(
+        &mut self,
+        path: &str,
+        body: &Map<String, Value>,
+        stored: &User,
+        connection: &Connection,
+        password_hash: Option<String>,
+    ) -> anyhow::Result<()> {
+        let current = stored.to_json(&Projection::all());
+        let mut update = changed(&without(body, &["user_id", "connection", "password"]), &current);
+        if let Some(email) = text(&update, "email")
+            && stored.email.as_deref().map(fold_case) == Some(fold_case(email))
+        {
+            update.remove("email");
+        }
+        let stored_hash = self.store.password_hash(&stored.user_id).await?;
+        let new_hash = match (text(body, "password"), password_hash) {
+            (_, Some(hash)) => (stored_hash.as_deref() != Some(hash.as_str())).then_some(hash),
+            (Some(password), None) => {
+                let matches = match stored_hash {
+                    Some(hash) => password::verify(password.to_owned(), hash).await.unwrap_or(false),
+                    None => false,
+                };
+                if matches {
+                    None
+                } else {
+                    // Checked against the policy as a PATCH would check it.
+                    let body = json!({"password": password, "connection": connection.name});
+                    if let Err(error) =
+                        UPDATE_USER.validate(&body).and_then(|valid| UserPatch::plan(valid, stored, connection))
+                    {
+                        self.refusal(path, error);
+                        return Ok(());
+                    }
+                    Some(password::hash(password.to_owned()).await?)
+                }
+            }
+            (None, None) => None,
+        };
+        if !update.is_empty() {
+            update.insert("connection".into(), Value::String(connection.name.clone()));
+        }
+        let patch = match UPDATE_USER
+            .validate(&Value::Object(update.clone()))
+            .and_then(|valid| UserPatch::plan(valid, stored, connection))
+        {
+            Ok(patch) => patch,
+            Err(error) => {
+                self.refusal(path, error);
+                return Ok(());
+            }
+        };
+        let after = patched(stored, |user| patch.apply(user, stored.updated_at));
+        self.update_if(after != *stored || new_hash.is_some(), || Step::UpdateUser {
+            user_id: stored.user_id.clone(),
+            patch: Box::new(patch),
+            password_hash: new_hash,
+        });
+        Ok(())
+    }
+
+    /// The id of a user an organization's member entry names: `user_id`, or `email` of a user
+    /// in the file or the database.
+    async fn member_id(&mut self, path: &str, member: &Value) -> anyhow::Result<Option<String>> {
+        let (user_id, email) = match member {
+            Value::Object(entry) => (text(entry, "user_id"), text(entry, "email")),
+            _ => (None, None),
+        };
+        if let Some(user_id) = user_id {
+            if self.tenant.users.contains_key(user_id) || self.store.user(user_id).await?.is_some() {
+                return Ok(Some(user_id.to_owned()));
+            }
+            self.problem(&join(path, "user_id"), format!("no user {user_id:?} in the file or the database"));
+            return Ok(None);
+        }
+        let Some(email) = email else {
+            self.problem(path, "a member is {user_id: …} or {email: …}, with optional roles");
+            return Ok(None);
+        };
+        let folded = fold_case(email);
+        let in_file: BTreeSet<&String> = self
+            .tenant
+            .users
+            .iter()
+            .filter(|(key, _)| key.ends_with(&format!("/email/{folded}")))
+            .map(|(_, id)| id)
+            .collect();
+        if in_file.len() == 1 {
+            return Ok(in_file.into_iter().next().cloned());
+        }
+        let search = UserSearch {
+            query: Query::Match(Target::Column(Column::Email), Test::Equals(Scalar::Text(folded.clone()))),
+            sort: None,
+            window: crate::store::Window::Page { offset: 0, limit: 2 },
+            with_total: false,
+        };
+        let found = self.store.search_users(&search).await?.users;
+        match (in_file.len(), found.as_slice()) {
+            (0, [user]) => Ok(Some(user.user_id.clone())),
+            (0, []) => {
+                self.problem(
+                    &join(path, "email"),
+                    format!("no user with the email {email:?} in the file or the database"),
+                );
+                Ok(None)
+            }
+            _ => {
+                self.problem(
+                    &join(path, "email"),
+                    format!("several users have the email {email:?}: name the member by user_id"),
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    async fn organizations(&mut self) -> anyhow::Result<()> {
+        let mut seen = BTreeSet::new();
+        for (path, entry) in self.entries("organizations") {
+            let Some(name) = self.key(&path, &entry, "name", &mut seen) else { continue };
+            let mut body = without(&entry, &["connections", "members"]);
+            let enabled = self.enabled_connections(&path, &entry);
+            if let Some(enabled) = &enabled {
+                body.insert("enabled_connections".into(), json!(enabled));
+            }
+            let members = self.members(&path, &entry).await?;
+            let (organization_id, current_members) = match self.store.organization_by_name(&name).await? {
+                None => match new_organization(&Value::Object(body), self.now) {
+                    Ok(organization) => {
+                        let id = organization.id.clone();
+                        self.plan.steps.push(Step::CreateOrganization(organization));
+                        (id, Vec::new())
+                    }
+                    Err(error) => {
+                        self.refusal(&path, error);
+                        continue;
+                    }
+                },
+                Some(stored) => {
+                    let update = Value::Object(without(&body, &["enabled_connections"]));
+                    match OrganizationPatch::plan(&update) {
+                        Ok(patch) => {
+                            let after = patched(&stored, |organization| {
+                                patch.apply(organization);
+                                if let Some(enabled) = &enabled {
+                                    organization.settings.enabled_connections = enabled.clone();
+                                }
+                            });
+                            let id = stored.id.clone();
+                            self.update_if(after != stored, || Step::UpdateOrganization {
+                                id,
+                                patch,
+                                enabled_connections: enabled,
+                            });
+                        }
+                        Err(error) => {
+                            self.refusal(&path, error);
+                            continue;
+                        }
+                    }
+                    let slice = Slice::Page { offset: 0, limit: i64::MAX as u64 };
+                    let listed = self.store.members(&stored.id, &slice, true).await?;
+                    (stored.id, listed.map(|l| l.items).unwrap_or_default())
+                }
+            };
+            let Some(members) = members else { continue };
+            let current_ids: Vec<String> = current_members.iter().map(|m| m.user_id.clone()).collect();
+            let wanted_ids: Vec<String> = members.iter().map(|(id, _)| id.clone()).collect();
+            let (add, remove) = difference(&current_ids, &wanted_ids);
+            if !add.is_empty() || !remove.is_empty() {
+                self.plan.steps.push(Step::Members { organization_id: organization_id.clone(), add, remove });
+            }
+            for (user_id, roles) in members {
+                let current: Vec<String> = current_members
+                    .iter()
+                    .find(|m| m.user_id == user_id)
+                    .map(|m| m.roles.iter().map(|r| r.id.clone()).collect())
+                    .unwrap_or_default();
+                let (add, remove) = difference(&current, &roles);
+                if !add.is_empty() || !remove.is_empty() {
+                    self.plan.steps.push(Step::MemberRoles {
+                        organization_id: organization_id.clone(),
+                        user_id,
+                        add,
+                        remove,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The Deploy CLI's `connections: [{name, assign_membership_on_login}]` as the enabled
+    /// connections an organization stores.
+    fn enabled_connections(&mut self, path: &str, entry: &Map<String, Value>) -> Option<Vec<Map<String, Value>>> {
+        let list = entry.get("connections")?;
+        let path = join(path, "connections");
+        let Some(items) = list.as_array() else {
+            self.problem(&path, "connections must be a list of {name, assign_membership_on_login}");
+            return None;
+        };
+        let mut enabled = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let at = format!("{path}[{index}]");
+            let Some(name) = item.get("name").and_then(Value::as_str) else {
+                self.problem(&at, "an enabled connection needs the connection's name");
+                continue;
+            };
+            let Some(connection) = self.tenant.connections.get(name) else {
+                self.problem(&join(&at, "name"), format!("no connection named {name:?} in the file or the database"));
+                continue;
+            };
+            let mut stored = Map::new();
+            stored.insert("connection_id".into(), Value::String(connection.id.clone()));
+            for (key, value) in item.as_object().into_iter().flatten().filter(|(key, _)| *key != "name") {
+                stored.insert(key.clone(), value.clone());
+            }
+            enabled.push(stored);
+        }
+        Some(enabled)
+    }
+
+    /// Roster's `members: [{user_id | email, roles: [role names]}]`, as user ids with role ids.
+    async fn members(
+        &mut self,
+        path: &str,
+        entry: &Map<String, Value>,
+    ) -> anyhow::Result<Option<Vec<(String, Vec<String>)>>> {
+        let Some(list) = entry.get("members") else { return Ok(None) };
+        let path = join(path, "members");
+        let Some(items) = list.as_array() else {
+            self.problem(&path, "members must be a list of {user_id | email, roles}");
+            return Ok(None);
+        };
+        let mut members: Vec<(String, Vec<String>)> = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let at = format!("{path}[{index}]");
+            let Some(user_id) = self.member_id(&at, item).await? else { continue };
+            let roles = item.as_object().and_then(|entry| self.role_ids(&at, entry)).unwrap_or_default();
+            if members.iter().any(|(id, _)| *id == user_id) {
+                self.problem(&at, "this member appears twice");
+                continue;
+            }
+            members.push((user_id, roles));
+        }
+        Ok(Some(members))
+    }
+}
+
+/// A copy of `stored` with `change` made to it.
+fn patched<T: Clone>(stored: &T, change: impl FnOnce(&mut T)) -> T {
+    let mut copy = stored.clone();
+    change(&mut copy);
+    copy
+}
+
+/// What to add to `current` and remove from it to make it `wanted`.
+fn difference<T: Clone + PartialEq>(current: &[T], wanted: &[T]) -> (Vec<T>, Vec<T>) {
+    let add = wanted.iter().filter(|item| !current.contains(item)).cloned().collect();
+    let remove = current.iter().filter(|item| !wanted.contains(item)).cloned().collect();
+    (add, remove)
+}
+
+fn scope_values(server: &ResourceServer) -> BTreeSet<String> {
+    server.scopes.iter().flatten().map(|scope| scope.value.clone()).collect()
+}
+
+fn is_bcrypt(hash: &str) -> bool {
+    hash.len() == 60 && ["$2a$", "$2b$", "$2y$"].iter().any(|prefix| hash.starts_with(prefix))
+}

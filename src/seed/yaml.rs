@@ -1,0 +1,296 @@
+//! A tenant file's YAML, read into JSON values that remember the line each value came from, so
+//! that every problem found later can name the line it is about.
+//!
+//! Scalars resolve as YAML 1.2's core schema does (plain `true`, `12`, `~` are a boolean, a
+//! number, null; quoted ones are strings); anchors and aliases work; keys must be strings and
+//! appear once per mapping. `##NAME##` inside a string is replaced by the keyword `NAME` (the
+//! Auth0 Deploy CLI's keyword replacement), so secrets can stay out of the file.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Number, Value};
+use yaml_rust2::Yaml;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use super::Problem;
+
+/// A parsed file: its value and the line of each value, by path (`roles[0].permissions[1]`).
+#[derive(Debug, Default)]
+pub struct Document {
+    pub value: Value,
+    lines: HashMap<String, usize>,
+}
+
+impl Document {
+    /// The line of the value at `path`, else of its nearest enclosing value.
+    pub fn line(&self, path: &str) -> usize {
+        let mut path = path;
+        loop {
+            if let Some(line) = self.lines.get(path) {
+                return *line;
+            }
+            match path.rfind(['.', '[']) {
+                Some(end) => path = &path[..end],
+                None => return self.lines.get("").copied().unwrap_or(1),
+            }
+        }
+    }
+
+    /// A problem with the value at `path`.
+    pub fn problem(&self, path: &str, message: impl Into<String>) -> Problem {
+        Problem { line: self.line(path), path: path.to_owned(), message: message.into() }
+    }
+}
+
+/// Reads `text`; `keyword` resolves `##NAME##` (None: unknown keyword). A file that is not
+/// YAML is refused here; problems with a readable file (a duplicate key, an unknown keyword)
+/// come back beside its document, so that they are reported with the plan's.
+pub fn parse(text: &str, keyword: &dyn Fn(&str) -> Option<String>) -> Result<(Document, Vec<Problem>), Vec<Problem>> {
+    let mut builder = Builder {
+        keyword,
+        stack: Vec::new(),
+        root: None,
+        anchors: HashMap::new(),
+        lines: HashMap::new(),
+        problems: Vec::new(),
+    };
+    let mut parser = Parser::new_from_str(text);
+    if let Err(error) = parser.load(&mut builder, false) {
+        let mark = error.marker();
+        return Err(vec![Problem { line: mark.line(), path: String::new(), message: error.info().to_owned() }]);
+    }
+    let value = builder.root.unwrap_or(Value::Null);
+    let mut lines = builder.lines;
+    lines.entry(String::new()).or_insert(1);
+    Ok((Document { value, lines }, builder.problems))
+}
+
+/// A collection being read: its path, and either its items or its entries with the key that
+/// waits for a value.
+enum Open {
+    Sequence { path: String, items: Vec<Value>, anchor: usize },
+    Mapping { path: String, entries: Map<String, Value>, key: Option<String>, anchor: usize },
+}
+
+struct Builder<'k> {
+    keyword: &'k dyn Fn(&str) -> Option<String>,
+    stack: Vec<Open>,
+    root: Option<Value>,
+    anchors: HashMap<usize, Value>,
+    lines: HashMap<String, usize>,
+    problems: Vec<Problem>,
+}
+
+impl Builder<'_> {
+    /// Where the next value goes, or `None` when it is a mapping's key.
+    fn next_path(&self) -> Option<String> {
+        match self.stack.last() {
+            None => Some(String::new()),
+            Some(Open::Sequence { path, items, .. }) => Some(format!("{path}[{}]", items.len())),
+            Some(Open::Mapping { key: None, .. }) => None,
+            Some(Open::Mapping { path, key: Some(key), .. }) => {
+                Some(if path.is_empty() { key.clone() } else { format!("{path}.{key}") })
+            }
+        }
+    }
+
+    fn push_value(&mut self, value: Value, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, value.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Open::Sequence { items, .. }) => items.push(value),
+            Some(Open::Mapping { entries, key, .. }) => {
+                if let Some(key) = key.take() {
+                    entries.insert(key, value);
+                }
+            }
+        }
+    }
+
+    fn scalar(&mut self, text: String, style: TScalarStyle, anchor: usize, line: usize) {
+        let path = self.next_path();
+        let Some(path) = path else {
+            // A key: it must be unique in its mapping.
+            let Some(Open::Mapping { path, entries, key, .. }) = self.stack.last_mut() else { return };
+            if entries.contains_key(&text) {
+                let at = if path.is_empty() { text.clone() } else { format!("{path}.{text}") };
+                self.problems.push(Problem { line, path: at, message: format!("duplicate key {text:?}") });
+            }
+            let at = if path.is_empty() { text.clone() } else { format!("{path}.{text}") };
+            *key = Some(text);
+            // A problem with a key's value names the key's line (`roles:`), not the line below
+            // where its list starts.
+            self.lines.insert(at, line);
+            return;
+        };
+        self.lines.entry(path.clone()).or_insert(line);
+        let value = if style == TScalarStyle::Plain { resolve(&text) } else { Value::String(text) };
+        let value = match value {
+            Value::String(text) => Value::String(self.replace_keywords(&text, &path, line)),
+            other => other,
+        };
+        self.push_value(value, anchor);
+    }
+
+    /// `##NAME##` → the keyword's value.
+    fn replace_keywords(&mut self, text: &str, path: &str, line: usize) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("##") {
+            let after = &rest[start + 2..];
+            let Some(end) = after.find("##") else { break };
+            let name = &after[..end];
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                out.push_str(&rest[..start + 2]);
+                rest = after;
+                continue;
+            }
+            out.push_str(&rest[..start]);
+            match (self.keyword)(name) {
+                Some(value) => out.push_str(&value),
+                None => self.problems.push(Problem {
+                    line,
+                    path: path.to_owned(),
+                    message: format!("##{name}## names no keyword: set the environment variable {name}"),
+                }),
+            }
+            rest = &after[end + 2..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn open(&mut self, sequence: bool, anchor: usize, line: usize) {
+        let Some(path) = self.next_path() else {
+            self.problems.push(Problem {
+                line,
+                path: String::new(),
+                message: "a mapping key must be a string, not a list or mapping".into(),
+            });
+            // Read it as a throw-away value under a key nobody uses, to go on finding problems.
+            if let Some(Open::Mapping { key, .. }) = self.stack.last_mut() {
+                *key = Some(String::new());
+            }
+            self.open(sequence, anchor, line);
+            return;
+        };
+        self.lines.entry(path.clone()).or_insert(line);
+        self.stack.push(if sequence {
+            Open::Sequence { path, items: Vec::new(), anchor }
+        } else {
+            Open::Mapping { path, entries: Map::new(), key: None, anchor }
+        });
+    }
+
+    fn close(&mut self) {
+        let (value, anchor) = match self.stack.pop() {
+            Some(Open::Sequence { items, anchor, .. }) => (Value::Array(items), anchor),
+            Some(Open::Mapping { entries, anchor, .. }) => (Value::Object(entries), anchor),
+            None => return,
+        };
+        self.push_value(value, anchor);
+    }
+}
+
+impl MarkedEventReceiver for Builder<'_> {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        let line = mark.line();
+        match event {
+            Event::Scalar(text, style, anchor, _) => self.scalar(text, style, anchor, line),
+            Event::SequenceStart(anchor, _) => self.open(true, anchor, line),
+            Event::MappingStart(anchor, _) => self.open(false, anchor, line),
+            Event::SequenceEnd | Event::MappingEnd => self.close(),
+            Event::Alias(anchor) => match self.anchors.get(&anchor).cloned() {
+                Some(value) => match self.next_path() {
+                    Some(path) => {
+                        self.lines.entry(path).or_insert(line);
+                        self.push_value(value, 0);
+                    }
+                    None => self.problems.push(Problem {
+                        line,
+                        path: String::new(),
+                        message: "an alias cannot be a mapping key".into(),
+                    }),
+                },
+                None => self.problems.push(Problem { line, path: String::new(), message: "unknown alias".into() }),
+            },
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
+        }
+    }
+}
+
+/// A plain scalar as YAML's core schema reads it.
+fn resolve(text: &str) -> Value {
+    match Yaml::from_str(text) {
+        Yaml::Null => Value::Null,
+        Yaml::Boolean(flag) => Value::Bool(flag),
+        Yaml::Integer(number) => Value::Number(number.into()),
+        Yaml::Real(real) => real
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .map_or_else(|| Value::String(text.to_owned()), Value::Number),
+        _ => Value::String(text.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn read(text: &str) -> Document {
+        let (doc, problems) = parse(text, &|name| (name == "SECRET").then(|| "s3cret".to_owned())).expect("parses");
+        assert_eq!(problems, []);
+        doc
+    }
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match parse(text, &|_| None) {
+            Ok((_, problems)) | Err(problems) => problems,
+        }
+    }
+
+    #[test]
+    fn reads_values_and_remembers_their_lines() {
+        let doc =
+            read("roles:\n  - name: admin\n    description: 'true'\n    permissions:\n      - a: 1\n        b: true\n");
+        assert_eq!(
+            doc.value,
+            json!({"roles": [{"name": "admin", "description": "true", "permissions": [{"a": 1, "b": true}]}]})
+        );
+        assert_eq!(doc.line("roles[0].name"), 2);
+        assert_eq!(doc.line("roles[0].description"), 3);
+        assert_eq!(doc.line("roles[0].permissions[0].b"), 6);
+        // A path with no value of its own falls back to its parent's line.
+        assert_eq!(doc.line("roles[0].permissions[0].missing"), 5);
+    }
+
+    #[test]
+    fn replaces_keywords_and_names_unknown_ones() {
+        let doc = read("a: \"x-##SECRET##-y\"\nb: '## not a keyword ##'\n");
+        assert_eq!(doc.value, json!({"a": "x-s3cret-y", "b": "## not a keyword ##"}));
+        let problems = problems("a: 1\nb: \"##MISSING##\"\n");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, 2);
+        assert!(problems[0].message.contains("MISSING"), "{}", problems[0].message);
+    }
+
+    #[test]
+    fn refuses_duplicate_keys_and_syntax_errors_with_their_lines() {
+        let found = problems("a: 1\nb: 2\na: 3\n");
+        assert_eq!((found[0].line, found[0].message.as_str()), (3, "duplicate key \"a\""));
+        let found = parse("a:\n  - b\n c: [\n", &|_| None).expect_err("not YAML");
+        assert!(found[0].line >= 2, "{found:?}");
+    }
+
+    #[test]
+    fn resolves_aliases() {
+        let doc = read("base: &perm {permission_name: read, resource_server_identifier: api}\nlist: [*perm, *perm]\n");
+        assert_eq!(doc.value["list"][1]["permission_name"], "read");
+    }
+}

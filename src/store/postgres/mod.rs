@@ -129,6 +129,13 @@ impl PostgresStore {
         if !configured.contains("idle_in_transaction_session_timeout") {
             options = options.options([("idle_in_transaction_session_timeout", DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT)]);
         }
+        // Searches are prepared statements whose best plan depends on their values (how many
+        // users `plan:pro` matches, how small LIMIT is). After five runs PostgreSQL may switch
+        // to a generic plan that ignores them and, say, sorts a million rows for a page of 50;
+        // planning every run costs a fraction of a millisecond.
+        if !configured.contains("plan_cache_mode") {
+            options = options.options([("plan_cache_mode", "force_custom_plan")]);
+        }
 
         prepare(&options).await.with_context(|| format!("cannot prepare the PostgreSQL database {shown}"))?;
 

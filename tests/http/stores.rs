@@ -335,14 +335,22 @@ async fn abandoned_requests_leave_no_transaction_open() {
         tokio::time::sleep(std::time::Duration::from_millis(round % 10)).await;
         pending.iter().for_each(tokio::task::JoinHandle::abort);
     }
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     if server.database.is_postgres() {
-        let open = server
-            .database
-            // Only this test's database: other tests' servers are mid-transaction between two
-            // statements all the time, which is `idle in transaction` for an instant.
-            .count("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'roster' AND datname = current_database() AND state LIKE 'idle in transaction%'")
-            .await;
+        // The server finishes abandoned requests (they run to completion), and each is `idle in
+        // transaction` for an instant between its statements: wait for them to end. A leaked
+        // transaction stays open until the 60 s idle timeout, far beyond this wait.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let open = loop {
+            let open = server
+                .database
+                // Only this test's database: other tests' servers are mid-transaction too.
+                .count("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'roster' AND datname = current_database() AND state LIKE 'idle in transaction%'")
+                .await;
+            if open == 0 || std::time::Instant::now() > deadline {
+                break open;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
         assert_eq!(open, 0, "pooled connections left inside a transaction");
     }
     // And writes through the server are visible to everyone else.

@@ -20,7 +20,7 @@ use crate::domain::client::{CREATE_CLIENT, ClientPatch, ClientRecord, UPDATE_CLI
 use crate::domain::client_grant::{
     CREATE_CLIENT_GRANT, ClientGrantRecord, UPDATE_CLIENT_GRANT, apply_patch, new_grant,
 };
-use crate::domain::connection::{Connection, ConnectionRecord, DEFAULT_DATABASE};
+use crate::domain::connection::{Connection, ConnectionKind, ConnectionRecord, DEFAULT_DATABASE};
 use crate::domain::connection_admin::{CREATE_CONNECTION, ConnectionPatch, UPDATE_CONNECTION, new_connection};
 use crate::domain::create_user::new_user;
 use crate::domain::ids;
@@ -656,6 +656,10 @@ impl Planner<'_> {
         };
         let password_hash = match entry.get("password_hash") {
             None => None,
+            Some(_) if connection.kind() != ConnectionKind::Database => {
+                self.problem(&join(path, "password_hash"), "only users of database connections have passwords");
+                return Ok(());
+            }
             Some(Value::String(hash)) if is_bcrypt(hash) => {
                 if body.contains_key("password") {
                     self.problem(path, "give password or password_hash, not both");
@@ -708,6 +712,21 @@ impl Planner<'_> {
         seen.extend(keys.iter().cloned());
 
         let stored = self.find_user(&new.user, text(&body, "user_id").is_some(), &connection_name).await?;
+        if let Some(stored) = &stored
+            && stored.connection() != connection_name
+        {
+            self.problem(
+                &join(path, "connection"),
+                format!(
+                    "user {} is in connection {:?}; a user cannot move to another",
+                    stored.user_id,
+                    stored.connection()
+                ),
+            );
+            return Ok(());
+        }
+        let own_id = stored.as_ref().map(|user| user.user_id.clone());
+        self.check_credentials(path, &new.user, &connection_name, own_id.as_deref()).await?;
         let user_id = match stored {
             None => {
                 let hash = match (&new.password, &password_hash) {
@@ -755,29 +774,56 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// The stored user an entry describes: by id when the file gives one, else by its email
-    /// (phone number, username) in its connection.
+    /// The stored user an entry describes: by id when the file gives one, else the one holding
+    /// its email (phone number, username) in its connection.
     async fn find_user(&self, user: &User, by_id: bool, connection: &str) -> anyhow::Result<Option<User>> {
         if by_id {
             return self.store.user(&user.user_id).await;
         }
-        let (column, value) = if let Some(email) = &user.email {
-            (Column::Email, fold_case(email))
-        } else if let Some(phone) = &user.phone_number {
-            (Column::PhoneNumber, phone.clone())
-        } else if let Some(username) = &user.username {
-            (Column::Username, username.clone())
-        } else {
-            return Ok(None);
-        };
-        let search = UserSearch {
-            query: Query::Match(Target::Column(column), Test::Equals(Scalar::Text(value))),
-            sort: None,
-            window: crate::store::Window::Page { offset: 0, limit: 1000 },
-            with_total: false,
-        };
-        let found = self.store.search_users(&search).await?.users;
-        Ok(found.into_iter().find(|stored| stored.connection() == connection))
+        Ok(self.credential_holders(user, connection).await?.into_iter().next().map(|(_, holder)| holder))
+    }
+
+    /// The stored users of `connection` holding one of `user`'s credentials (its email, phone
+    /// number, username: unique in a connection), with the credential's name.
+    async fn credential_holders(&self, user: &User, connection: &str) -> anyhow::Result<Vec<(&'static str, User)>> {
+        let credentials = [
+            ("email", Column::Email, user.email.as_deref().map(fold_case)),
+            ("phone_number", Column::PhoneNumber, user.phone_number.clone()),
+            ("username", Column::Username, user.username.clone()),
+        ];
+        let mut holders = Vec::new();
+        for (name, column, value) in credentials {
+            let Some(value) = value else { continue };
+            let search = UserSearch {
+                query: Query::Match(Target::Column(column), Test::Equals(Scalar::Text(value))),
+                sort: None,
+                window: crate::store::Window::Page { offset: 0, limit: 1000 },
+                with_total: false,
+            };
+            let found = self.store.search_users(&search).await?.users;
+            holders.extend(found.into_iter().filter(|stored| stored.connection() == connection).map(|u| (name, u)));
+        }
+        Ok(holders)
+    }
+
+    /// A problem if another stored user of the connection holds one of the entry's credentials
+    /// (the write would be refused as a duplicate).
+    async fn check_credentials(
+        &mut self,
+        path: &str,
+        user: &User,
+        connection: &str,
+        own_id: Option<&str>,
+    ) -> anyhow::Result<()> {
+        for (credential, holder) in self.credential_holders(user, connection).await? {
+            if Some(holder.user_id.as_str()) != own_id {
+                self.problem(
+                    &join(path, credential),
+                    format!("user {} of connection {connection:?} already has this {credential}", holder.user_id),
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Updates a stored user to what the file says: the attributes that differ (as a PATCH

@@ -373,6 +373,32 @@ rules: []
 }
 
 #[tokio::test]
+async fn a_file_cannot_take_another_users_credentials_or_move_a_user() {
+    let database = TestDatabase::new().await;
+    let file = TenantFile::new(TENANT);
+    seeded(&seed(&database, &file.path()));
+    // Jane exists (found by email); another entry with her email and its own id would be a
+    // duplicate, and Bob (found by id) cannot change connection.
+    file.rewrite(
+        "users:\n  - user_id: other-1\n    email: jane@example.com\n    password: Passw0rd!-1\n  - user_id: bob-1\n    email: bob@example.com\n    password: Passw0rd!-1\n",
+    );
+    let output = seed(&database, &file.path());
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(":3: users[0].email: user auth0|"), "{stderr}");
+    assert!(stderr.contains("of connection \"Username-Password-Authentication\" already has this email"), "{stderr}");
+    assert!(
+        stderr.contains(
+            ":5: users[1].connection: user auth0|bob-1 is in connection \"employees\"; a user cannot move to another"
+        ),
+        "{stderr}"
+    );
+    let mut server = serve(database).await;
+    let users = ok(&mut server, "/api/v2/users").await;
+    assert_eq!(users.as_array().map(Vec::len), Some(2), "nothing was written: {users}");
+}
+
+#[tokio::test]
 async fn yaml_errors_name_their_line() {
     let database = TestDatabase::new().await;
     let file = TenantFile::new("roles:\n  - name: a\n  - name: [\n");

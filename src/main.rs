@@ -19,9 +19,11 @@ struct Cli {
 enum Command {
     /// Serve the API.
     Serve(ServeArgs),
-    /// Apply a tenant file (connections, clients, grants, APIs, roles, organizations, users) to
-    /// the database, then exit. Applying it again changes nothing; a file with any problem is
-    /// refused whole, each problem with its line.
+    /// Apply a tenant file to the database, then exit.
+    ///
+    /// The file holds APIs, clients and grants, connections, roles, organizations and users.
+    /// Applying it again changes nothing; a file with any problem is refused whole, each problem
+    /// with its line.
     Seed(SeedArgs),
 }
 

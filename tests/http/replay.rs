@@ -36,6 +36,7 @@ impl Cassette {
 
 #[derive(Debug, Deserialize)]
 pub struct Interaction {
+    pub id: u64,
     pub request: RecordedRequest,
     pub response: RecordedResponse,
 }

@@ -4,6 +4,7 @@
 mod auth;
 mod organizations;
 mod recordings;
+mod replay;
 mod resource_servers;
 mod roles;
 mod search;

@@ -1034,12 +1034,11 @@ async fn operations_need_their_scopes() {
 // ---------------------------------------------------------------------------------------------
 // Replay of Auth0's recorded organization traffic
 
-/// Replays a recording (go-vcr YAML from go-auth0 or the Terraform provider, see
-/// `tests/recordings/SOURCE.md`) against a fresh server: every organization, member, member
-/// role and user-organizations interaction must answer Auth0's status and body, with recorded
-/// ids (users, organizations, roles, cursors) mapped to Roster's. Users interactions only set the
-/// scene (their bodies are `recordings.rs`'s business) and must answer the recorded status;
-/// roles are created and deleted through `create_role`/`delete_role`.
+/// Replays recordings (`crate::replay`) against a fresh server: every organization, member,
+/// member role and user-organizations interaction must answer Auth0's status and body, with
+/// recorded ids (users, organizations, roles, cursors) mapped to Roster's. Users interactions only
+/// set the scene (their bodies are `recordings.rs`'s business) and must answer the recorded
+/// status; roles are created and deleted through `create_role`/`delete_role`.
 ///
 /// The documented differences (docs/COMPATIBILITY.md, Organizations) are applied to what Auth0
 /// answered before comparing:
@@ -1051,69 +1050,57 @@ async fn operations_need_their_scopes() {
 ///   also gives a `next` after the last page, which Roster does not, so the empty page that
 ///   followed it is not asked for.
 mod replay {
-    use std::collections::HashMap;
-
-    use reqwest::{Method, Url};
-    use serde::Deserialize;
     use serde_json::{Value, json};
 
     use super::{create_role, delete_role};
-    use crate::server::{Server, encode};
+    use crate::replay::{Expectations, Mapping};
+    use crate::server::Server;
 
-    #[derive(Deserialize)]
-    struct Cassette {
-        interactions: Vec<Interaction>,
-    }
+    struct Organizations;
 
-    #[derive(Deserialize)]
-    struct Interaction {
-        request: Recorded,
-        response: RecordedResponse,
-    }
+    impl Expectations for Organizations {
+        const CHECKPOINT_ITEMS: &str = "members";
+        const NEXT_AFTER_LAST_PAGE: bool = true;
 
-    #[derive(Deserialize)]
-    struct Recorded {
-        #[serde(default)]
-        body: Option<String>,
-        url: String,
-        method: String,
-    }
-
-    #[derive(Deserialize)]
-    struct RecordedResponse {
-        #[serde(default)]
-        body: Option<String>,
-        code: u16,
-    }
-
-    fn json_of(body: Option<&str>) -> Option<Value> {
-        let text = body.unwrap_or_default().trim();
-        if text.is_empty() {
-            return None;
-        }
-        let value: Value = serde_json::from_str(text).expect("recorded JSON");
-        (!value.is_null()).then_some(value)
-    }
-
-    /// Recorded → Roster's: ids of users, organizations and roles, and checkpoint cursors
-    /// (`None` where Roster's page had no `next`).
-    #[derive(Default)]
-    struct Mapping {
-        ids: Vec<(String, String)>,
-        cursors: HashMap<String, Option<String>>,
-    }
-
-    impl Mapping {
-        fn text(&self, text: &str) -> String {
-            let mut text = text.to_owned();
-            for (recorded, ours) in &self.ids {
-                text = text.replace(recorded.as_str(), ours).replace(&encode(recorded), &encode(ours));
+        async fn set_scene(
+            &self,
+            server: &mut Server,
+            mapping: &mut Mapping,
+            path: &str,
+            request_body: Option<&Value>,
+            recorded: Option<&Value>,
+        ) -> bool {
+            // Roles are another part of issue 5: made through the helpers, not compared here.
+            if path == "/api/v2/roles" {
+                let body = request_body.expect("role body");
+                let ours = create_role(
+                    server,
+                    body["name"].as_str().unwrap(),
+                    body.get("description").and_then(Value::as_str),
+                )
+                .await;
+                mapping.learn(recorded.expect("role")["id"].as_str().unwrap(), &ours);
+                return true;
             }
-            text
+            if let Some(id) = path.strip_prefix("/api/v2/roles/") {
+                delete_role(server, &mapping.text(id)).await;
+                return true;
+            }
+            false
         }
 
-        fn value(&self, value: &Value) -> Value {
-            serde_json::from_str(&self.text(&value.to_string())).unwrap()
+        fn compares(&self, path: &str) -> bool {
+            let is_users_crud =
+                path == "/api/v2/users" || path.strip_prefix("/api/v2/users/").is_some_and(|rest| !rest.contains('/'));
+            !is_users_crud
+        }
+
+        fn adjust_expected(&self, file: &str, path: &str, expected: &mut Value) {
+            with_third_party_default(expected);
+            if path.starts_with("/api/v2/users/") && file.ends_with("TestAccDataSourceUserOrganizations.yaml") {
+                // The user is a member of exactly one organization throughout.
+                expected["total"] = json!(1);
+            }
         }
     }
 
@@ -1135,136 +1122,7 @@ mod replay {
 
     /// Replays one file; returns how many organization interactions were compared.
     async fn replay(file: &str) -> usize {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/recordings").join(file);
-        let cassette: Cassette = serde_norway::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let requires_username = cassette.interactions.iter().any(|i| {
-            i.request.method == "POST"
-                && i.request.url.ends_with("/api/v2/users")
-                && json_of(i.request.body.as_deref()).is_some_and(|b| b.get("username").is_some())
-        });
-        let mut server =
-            Server::start_with(&["--requires-username", if requires_username { "true" } else { "false" }]).await;
-        let mut mapping = Mapping::default();
-        let mut compared = 0;
-        // The members of a checkpoint walk so far: Roster's and Auth0's.
-        let mut walk: (Vec<Value>, Vec<Value>) = (Vec::new(), Vec::new());
-        for (index, interaction) in cassette.interactions.iter().enumerate() {
-            let url = Url::parse(&interaction.request.url).unwrap();
-            let path = url.path();
-            if path == "/oauth/token" {
-                continue;
-            }
-            let context = format!("{file} #{index}: {} {url}", interaction.request.method);
-            let method = Method::from_bytes(interaction.request.method.as_bytes()).unwrap();
-            let request_body = json_of(interaction.request.body.as_deref()).map(|b| mapping.value(&b));
-            let recorded = json_of(interaction.response.body.as_deref());
-
-            // Roles are another part of issue 5: made through the helpers, not compared here.
-            if path == "/api/v2/roles" {
-                let body = request_body.expect("role body");
-                let ours = create_role(
-                    &mut server,
-                    body["name"].as_str().unwrap(),
-                    body.get("description").and_then(Value::as_str),
-                )
-                .await;
-                mapping.ids.push((recorded.expect("role")["id"].as_str().unwrap().to_owned(), ours));
-                continue;
-            }
-            if let Some(id) = path.strip_prefix("/api/v2/roles/") {
-                delete_role(&mut server, &mapping.text(id)).await;
-                continue;
-            }
-
-            // The query, with Auth0's cursor replaced by Roster's.
-            let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-            if let Some(from) = pairs.iter_mut().find(|(k, _)| k == "from") {
-                match mapping.cursors.get(&from.1) {
-                    Some(Some(ours)) => from.1 = ours.clone(),
-                    Some(None) => {
-                        // Roster's previous page was the last; Auth0's next one was empty.
-                        let recorded = recorded.expect("a listing");
-                        assert_eq!(recorded["members"], json!([]), "{context}");
-                        assert!(recorded.get("next").is_none(), "{context}");
-                        mapping.cursors.clear();
-                        end_walk(&mut walk, &context);
-                        continue;
-                    }
-                    None => panic!("{context}: unknown cursor"),
-                }
-            }
-            let mut target = mapping.text(path);
-            if !pairs.is_empty() {
-                target = format!("{target}?{}", serde_urlencoded::to_string(&pairs).unwrap());
-            }
-            let reply = server.call(method.clone(), &target, request_body).await;
-            assert_eq!(reply.status.as_u16(), interaction.response.code, "{context}: {}", reply.text);
-
-            if path == "/api/v2/users" {
-                let recorded = recorded.expect("a created user");
-                mapping.ids.push((
-                    recorded["user_id"].as_str().unwrap().to_owned(),
-                    reply.body["user_id"].as_str().unwrap().to_owned(),
-                ));
-                continue;
-            }
-            let is_users_crud = path.strip_prefix("/api/v2/users/").is_some_and(|rest| !rest.contains('/'));
-            if is_users_crud {
-                continue;
-            }
-
-            compared += 1;
-            let Some(recorded) = recorded else {
-                assert_eq!(reply.text, "", "{context}");
-                continue;
-            };
-            if path == "/api/v2/organizations" && method == Method::POST {
-                mapping
-                    .ids
-                    .push((recorded["id"].as_str().unwrap().to_owned(), reply.body["id"].as_str().unwrap().to_owned()));
-            }
-            let mut expected = mapping.value(&recorded);
-            with_third_party_default(&mut expected);
-            let mut actual = reply.body.clone();
-            if path.starts_with("/api/v2/users/") && file.ends_with("TestAccDataSourceUserOrganizations.yaml") {
-                // The user is a member of exactly one organization throughout.
-                expected["total"] = json!(1);
-            }
-            if let Some(next) = expected.get("next").and_then(Value::as_str).map(str::to_owned) {
-                // Auth0's cursor for Roster's (or for none: Roster's page was the last).
-                let ours = actual.get("next").and_then(Value::as_str).map(str::to_owned);
-                mapping.cursors.insert(next, ours.clone());
-                expected.as_object_mut().unwrap().remove("next");
-                actual.as_object_mut().unwrap().remove("next");
-            }
-            if pairs.iter().any(|(k, _)| k == "take" || k == "from") {
-                // A checkpoint page: as many members as Auth0's; the walk's members are compared
-                // when it ends (members who joined together come by user id, and Roster's ids
-                // do not sort as Auth0's did).
-                let page =
-                    |listing: &mut Value| listing["members"].as_array_mut().map(std::mem::take).unwrap_or_default();
-                let (ours, theirs) = (page(&mut actual), page(&mut expected));
-                assert_eq!(ours.len(), theirs.len(), "{context}: {}", reply.text);
-                walk.0.extend(ours);
-                walk.1.extend(theirs);
-                if !mapping.cursors.values().any(Option::is_none) && reply.body.get("next").is_none() {
-                    end_walk(&mut walk, &context);
-                }
-            }
-            assert_eq!(actual, expected, "{context}");
-        }
-        assert!(walk.0.is_empty() && walk.1.is_empty(), "{file}: a checkpoint walk did not end");
-        compared
-    }
-
-    /// Compares the members a checkpoint walk listed, whatever their pages.
-    fn end_walk(walk: &mut (Vec<Value>, Vec<Value>), context: &str) {
-        let sorted = |members: &mut Vec<Value>| {
-            let mut members = std::mem::take(members);
-            members.sort_by_key(|m| m["user_id"].as_str().unwrap_or_default().to_owned());
-            members
-        };
-        assert_eq!(sorted(&mut walk.0), sorted(&mut walk.1), "{context}: the walk's members");
+        crate::replay::replay(file, &Organizations).await
     }
 
     #[tokio::test]

@@ -17,8 +17,8 @@
 //! - empty bodies where Auth0's were empty.
 //!
 //! Each recording file gets a fresh server, configured like the tenant it was recorded on (see
-//! `TenantShape`). Users Auth0 created get ids we cannot predict, so a recorded `user_id` is
-//! mapped to the one Roster returned, in later URLs, bodies and expected responses.
+//! `replay::TenantShape`). Users Auth0 created get ids we cannot predict, so a recorded `user_id`
+//! is mapped to the one Roster returned, in later URLs, bodies and expected responses.
 //!
 //! All mismatches are collected and reported together, each with file, interaction id,
 //! method and URL.
@@ -27,24 +27,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use reqwest::{Method, Url};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::server::{Reply, Server};
+use crate::replay::{self, Cassette, TenantShape, recorded_json};
+use crate::server::Reply;
 
 /// Where the recordings live; `ROSTER_RECORDINGS` overrides.
 fn recordings_dir() -> PathBuf {
-    match std::env::var_os("ROSTER_RECORDINGS") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/recordings"),
-    }
+    std::env::var_os("ROSTER_RECORDINGS").map_or_else(replay::recordings_dir, PathBuf::from)
 }
-
-const DATABASE_CONNECTION: &str = "Username-Password-Authentication";
-/// Roster's (and Auth0's) default maximum username length.
-const DEFAULT_USERNAME_MAX: usize = 15;
-/// Auth0's ceiling on a configured maximum username length.
-const CONFIGURABLE_USERNAME_MAX: usize = 128;
 
 /// Replay must really happen: these floors are a little under what the recordings hold today
 /// (see the summary the test prints), so a broken classifier or parser cannot pass by
@@ -64,47 +55,6 @@ const MIN_REPLAYED_PER_ENDPOINT: &[(Endpoint, usize)] = &[
 ];
 /// Recorded error answers (404 inexistent_user) that must be among the replayed ones.
 const MIN_ERRORS_REPLAYED: usize = 2;
-
-// ---------------------------------------------------------------------------------------------
-// go-vcr v2 cassettes
-
-#[derive(Debug, Deserialize)]
-struct Cassette {
-    interactions: Vec<Interaction>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Interaction {
-    id: u64,
-    request: RecordedRequest,
-    response: RecordedResponse,
-}
-
-#[derive(Debug, Deserialize)]
-struct RecordedRequest {
-    #[serde(default)]
-    body: Option<String>,
-    url: String,
-    method: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct RecordedResponse {
-    #[serde(default)]
-    body: Option<String>,
-    code: u16,
-}
-
-/// A recorded body as JSON; `""` and `null` (go-auth0 sends `null` on GET) mean no body.
-fn recorded_json(body: Option<&str>) -> Option<Value> {
-    let text = body.unwrap_or_default().trim();
-    if text.is_empty() {
-        return None;
-    }
-    let value: Value =
-        serde_json::from_str(text).unwrap_or_else(|error| panic!("recorded body is not JSON ({error}): {text}"));
-    (!value.is_null()).then_some(value)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Scope
@@ -190,68 +140,6 @@ fn classify(method: &str, url: &Url) -> Result<Endpoint, Skip> {
 fn user_id_in(url: &Url) -> Option<String> {
     let segment = url.path().strip_prefix("/api/v2/users/")?;
     Some(percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tenant configuration
-
-/// How the recorded tenant's database connection was configured, as far as the recordings show.
-#[derive(Debug)]
-struct TenantShape {
-    /// Whether the connection required a username. Every recorded tenant but one did: the
-    /// requests send `username` (which Auth0 refuses on a connection without
-    /// `requires_username`). TestAccDataSourceUserOrganizations creates a user without a
-    /// username and gets a 201 with none, so its tenant did not.
-    requires_username: bool,
-    /// The longest username the recordings create or set. Auth0's default maximum is 15, as is
-    /// Roster's; the Terraform tenants were configured to allow longer ones (up to 22 chars are
-    /// recorded, all answered 2xx), so those servers get a raised maximum.
-    longest_username: usize,
-}
-
-impl TenantShape {
-    fn of(cassette: &Cassette) -> Self {
-        let mut shape = TenantShape { requires_username: false, longest_username: 0 };
-        for interaction in &cassette.interactions {
-            let Ok(url) = Url::parse(&interaction.request.url) else { continue };
-            let endpoint = classify(&interaction.request.method, &url);
-            if !matches!(endpoint, Ok(Endpoint::Create | Endpoint::Update)) {
-                continue;
-            }
-            let Some(Value::Object(body)) = recorded_json(interaction.request.body.as_deref()) else { continue };
-            if let Some(username) = body.get("username").and_then(Value::as_str) {
-                if endpoint == Ok(Endpoint::Create) {
-                    shape.requires_username = true;
-                }
-                if (200..300).contains(&interaction.response.code) {
-                    shape.longest_username = shape.longest_username.max(username.chars().count());
-                }
-            }
-        }
-        shape
-    }
-
-    async fn start(&self) -> Server {
-        let flag = if self.requires_username { "true" } else { "false" };
-        let server = Server::start_with(&["--requires-username", flag]).await;
-        if self.longest_username > DEFAULT_USERNAME_MAX {
-            raise_username_max(&server, CONFIGURABLE_USERNAME_MAX).await;
-        }
-        server
-    }
-}
-
-/// Sets `options.validation.username.max` of the database connection, as an Auth0 admin does in
-/// the dashboard. Roster has no endpoint for connections yet, so this writes through the store
-/// (the server reads connections from the database on every request).
-async fn raise_username_max(server: &Server, max: usize) {
-    let store = server.store().await;
-    let mut connection =
-        store.connection_by_name(DATABASE_CONNECTION).await.expect("read connection").expect("database connection");
-    let validation = connection.options.entry("validation").or_insert_with(|| json!({}));
-    validation["username"]["max"] = json!(max);
-    store.save_connection(&connection).await.expect("save connection");
-    store.close().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -480,8 +368,7 @@ impl Tally {
 
 async fn replay_file(path: &Path, tally: &mut Tally, mismatches: &mut Vec<String>) {
     let name = path.strip_prefix(recordings_dir()).unwrap_or(path).display().to_string();
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {name}: {e}"));
-    let cassette: Cassette = serde_norway::from_str(&text).unwrap_or_else(|e| panic!("parse {name}: {e}"));
+    let cassette = Cassette::load(path, &name);
     tally.files += 1;
     tally.interactions += cassette.interactions.len();
 

@@ -904,10 +904,9 @@ async fn user_permission_errors() {
 // ---------------------------------------------------------------------------------------------
 // Replay of Auth0's recorded roles, permissions and resource servers traffic
 
-/// Replays a recording (go-vcr YAML from go-auth0 or the Terraform provider, see
-/// `tests/recordings/SOURCE.md`) against a fresh server: every interaction with roles, resource
-/// servers, a user's roles or a user's permissions must answer Auth0's status and body, with
-/// the recorded ids (users, roles, resource servers) and cursors mapped to Roster's. Users
+/// Replays recordings (`crate::replay`) against a fresh server: every interaction with roles,
+/// resource servers, a user's roles or a user's permissions must answer Auth0's status and body,
+/// with the recorded ids (users, roles, resource servers) and cursors mapped to Roster's. Users
 /// interactions only set the scene (`recordings.rs` compares their bodies) and must answer the
 /// recorded status.
 ///
@@ -915,179 +914,24 @@ async fn user_permission_errors() {
 /// users, as many per page, in Roster's order (users assigned together come by user id, and
 /// Roster's ids do not sort as Auth0's did).
 mod replay {
-    use std::collections::HashMap;
+    use crate::replay::Expectations;
 
-    use reqwest::{Method, Url};
-    use serde::Deserialize;
-    use serde_json::Value;
+    struct RolesAndPermissions;
 
-    use crate::server::{Server, encode};
+    impl Expectations for RolesAndPermissions {
+        const CHECKPOINT_ITEMS: &str = "users";
 
-    #[derive(Deserialize)]
-    struct Cassette {
-        interactions: Vec<Interaction>,
-    }
-
-    #[derive(Deserialize)]
-    struct Interaction {
-        request: Recorded,
-        response: RecordedResponse,
-    }
-
-    #[derive(Deserialize)]
-    struct Recorded {
-        #[serde(default)]
-        body: Option<String>,
-        url: String,
-        method: String,
-    }
-
-    #[derive(Deserialize)]
-    struct RecordedResponse {
-        #[serde(default)]
-        body: Option<String>,
-        code: u16,
-    }
-
-    fn json_of(body: Option<&str>) -> Option<Value> {
-        let text = body.unwrap_or_default().trim();
-        if text.is_empty() {
-            return None;
+        fn compares(&self, path: &str) -> bool {
+            path.starts_with("/api/v2/roles")
+                || path.starts_with("/api/v2/resource-servers")
+                || (path.starts_with("/api/v2/users/") && (path.ends_with("/roles") || path.ends_with("/permissions")))
         }
-        let value: Value = serde_json::from_str(text).expect("recorded JSON");
-        (!value.is_null()).then_some(value)
-    }
-
-    /// Recorded → Roster's ids, and Auth0's cursors → Roster's.
-    #[derive(Default)]
-    struct Mapping {
-        ids: Vec<(String, String)>,
-        cursors: HashMap<String, String>,
-    }
-
-    impl Mapping {
-        fn text(&self, text: &str) -> String {
-            let mut text = text.to_owned();
-            for (recorded, ours) in &self.ids {
-                text = text.replace(recorded.as_str(), ours).replace(&encode(recorded), &encode(ours));
-            }
-            text
-        }
-
-        fn value(&self, value: &Value) -> Value {
-            serde_json::from_str(&self.text(&value.to_string())).unwrap()
-        }
-    }
-
-    fn is_rbac(path: &str) -> bool {
-        path.starts_with("/api/v2/roles")
-            || path.starts_with("/api/v2/resource-servers")
-            || (path.starts_with("/api/v2/users/") && (path.ends_with("/roles") || path.ends_with("/permissions")))
     }
 
     /// Replays one file; returns how many roles, resource servers and user roles or permissions
     /// interactions were compared.
     async fn replay(file: &str) -> usize {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/recordings").join(file);
-        let cassette: Cassette = serde_norway::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let requires_username = cassette.interactions.iter().any(|i| {
-            i.request.method == "POST"
-                && i.request.url.ends_with("/api/v2/users")
-                && json_of(i.request.body.as_deref()).is_some_and(|b| b.get("username").is_some())
-        });
-        let server =
-            Server::start_with(&["--requires-username", if requires_username { "true" } else { "false" }]).await;
-        // The Terraform tenants allowed usernames longer than Auth0's default 15 characters; as
-        // `recordings.rs` does, raise the connection's maximum through the store.
-        let long_usernames = cassette.interactions.iter().any(|i| {
-            json_of(i.request.body.as_deref())
-                .and_then(|b| b.get("username").and_then(Value::as_str).map(|u| u.chars().count() > 15))
-                .unwrap_or(false)
-        });
-        if long_usernames {
-            let store = server.store().await;
-            let mut connection = store
-                .connection_by_name("Username-Password-Authentication")
-                .await
-                .expect("read connection")
-                .expect("database connection");
-            let validation = connection.options.entry("validation").or_insert_with(|| serde_json::json!({}));
-            validation["username"]["max"] = serde_json::json!(128);
-            store.save_connection(&connection).await.expect("save connection");
-            store.close().await;
-        }
-        let mut server = server;
-        let mut mapping = Mapping::default();
-        let mut compared = 0;
-        // The users of a checkpoint walk so far: Roster's and Auth0's.
-        let mut walk: (Vec<Value>, Vec<Value>) = (Vec::new(), Vec::new());
-        for (index, interaction) in cassette.interactions.iter().enumerate() {
-            let url = Url::parse(&interaction.request.url).unwrap();
-            let path = url.path();
-            let context = format!("{file} #{index}: {} {url}", interaction.request.method);
-            let method = Method::from_bytes(interaction.request.method.as_bytes()).unwrap();
-            let request_body = json_of(interaction.request.body.as_deref()).map(|b| mapping.value(&b));
-            let recorded = json_of(interaction.response.body.as_deref());
-
-            let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-            if let Some(from) = pairs.iter_mut().find(|(k, _)| k == "from") {
-                from.1 = mapping.cursors.get(&from.1).unwrap_or_else(|| panic!("{context}: unknown cursor")).clone();
-            }
-            let mut target = mapping.text(path);
-            if !pairs.is_empty() {
-                target = format!("{target}?{}", serde_urlencoded::to_string(&pairs).unwrap());
-            }
-            let reply = server.call(method.clone(), &target, request_body).await;
-            assert_eq!(reply.status.as_u16(), interaction.response.code, "{context}: {}", reply.text);
-
-            // Created things: map their recorded ids to Roster's.
-            if method == Method::POST
-                && let Some(recorded) = &recorded
-            {
-                for key in ["user_id", "id"] {
-                    if let (Some(theirs), Some(ours)) = (recorded[key].as_str(), reply.body[key].as_str())
-                        && theirs != ours
-                    {
-                        mapping.ids.push((theirs.to_owned(), ours.to_owned()));
-                    }
-                }
-            }
-            if !is_rbac(path) {
-                continue;
-            }
-            compared += 1;
-            let Some(recorded) = recorded else {
-                assert_eq!(reply.text, "", "{context}");
-                continue;
-            };
-            let mut expected = mapping.value(&recorded);
-            let mut actual = reply.body.clone();
-            if let Some(next) = expected.get("next").and_then(Value::as_str).map(str::to_owned) {
-                let ours = actual.get("next").and_then(Value::as_str).expect("Roster's page has a next").to_owned();
-                mapping.cursors.insert(next, ours);
-                expected.as_object_mut().unwrap().remove("next");
-                actual.as_object_mut().unwrap().remove("next");
-            }
-            if pairs.iter().any(|(k, _)| k == "take" || k == "from") {
-                let page =
-                    |listing: &mut Value| listing["users"].as_array_mut().map(std::mem::take).unwrap_or_default();
-                let (ours, theirs) = (page(&mut actual), page(&mut expected));
-                assert_eq!(ours.len(), theirs.len(), "{context}: {}", reply.text);
-                walk.0.extend(ours);
-                walk.1.extend(theirs);
-                if reply.body.get("next").is_none() {
-                    let sorted = |users: &mut Vec<Value>| {
-                        let mut users = std::mem::take(users);
-                        users.sort_by_key(|u| u["user_id"].as_str().unwrap_or_default().to_owned());
-                        users
-                    };
-                    assert_eq!(sorted(&mut walk.0), sorted(&mut walk.1), "{context}: the walk's users");
-                }
-            }
-            assert_eq!(actual, expected, "{context}");
-        }
-        assert!(walk.0.is_empty() && walk.1.is_empty(), "{file}: a checkpoint walk did not end");
-        compared
+        crate::replay::replay(file, &RolesAndPermissions).await
     }
 
     #[tokio::test]

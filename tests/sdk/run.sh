@@ -153,7 +153,8 @@ export ROSTER_URL PORT CLIENT_ID CLIENT_SECRET
 export SDK_NODE_DIR="$SDK_DIR/node"
 failed=()
 
-# Every tests/sdk/python/test_*.py and tests/sdk/node/test_*.mjs is a suite (one per area).
+# Every tests/sdk/python/test_*.py and tests/sdk/node/test_*.mjs is a suite (one per area); each
+# imports its language's harness (python/harness.py, node/harness.mjs), which reads the variables above.
 for suite in "$HERE"/python/test_*.py; do
   log "python suite $(basename "$suite") (auth0-python $PY_SDK_VERSION)"
   "$SDK_DIR/venv/bin/python" "$suite" || failed+=("python/$(basename "$suite")")

@@ -1,95 +1,22 @@
 #!/usr/bin/env node
 // SDK compatibility suite, organizations: drives a running Roster server with the node `auth0`
-// SDK (v7). Same environment and conventions as test_sdk.mjs (ROSTER_URL or PORT, CLIENT_ID,
-// CLIENT_SECRET, SDK_NODE_DIR; `N passed, N failed` at the end, non-zero exit on failure).
-// Covers organizations, members (the SDK's checkpoint pager), members' roles and
+// SDK (v7). Same environment and conventions as every suite here (harness.mjs: ROSTER_URL or
+// PORT, CLIENT_ID, CLIENT_SECRET, SDK_NODE_DIR; `N passed, N failed` at the end, non-zero exit on
+// failure). Covers organizations, members (the SDK's checkpoint pager), members' roles and
 // users.organizations.list (its offset pager). Member roles need POST /api/v2/roles; while the
 // server answers that with 501, those tests are skipped (printed as skip).
 
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { randomBytes } from "node:crypto";
-import { isDeepStrictEqual, inspect } from "node:util";
+import { inspect } from "node:util";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const sdkDir = resolve(process.env.SDK_NODE_DIR ?? join(here, "..", "..", "..", ".sdk", "node"));
-const require = createRequire(join(sdkDir, "package.json"));
-const auth0 = require("auth0");
-const sdkVersion = require("auth0/package.json").version;
-const { ManagementClient, ManagementError, Management } = auth0;
+import {
+  CONNECTION, PASSWORD, RUN, Management, ManagementError, exchanges, last, lastJson, managementClient, state, unavailable,
+  show, eq, ok, test, expectError, all, begin, finish,
+} from "./harness.mjs";
 
-const ROSTER_URL = (process.env.ROSTER_URL ?? `http://127.0.0.1:${process.env.PORT}`).replace(/\/+$/, "");
-const CLIENT_ID = process.env.CLIENT_ID;
-const CLIENT_SECRET = process.env.CLIENT_SECRET;
-if (!CLIENT_ID || !CLIENT_SECRET || (!process.env.ROSTER_URL && !process.env.PORT)) {
-  console.error("set ROSTER_URL (or PORT), CLIENT_ID and CLIENT_SECRET");
-  process.exit(2);
-}
-const DOMAIN = new URL(ROSTER_URL).host;
-const CONNECTION = "Username-Password-Authentication";
-const PASSWORD = "Sdk-Test-Passw0rd!" + randomBytes(4).toString("hex");
-const RUN = randomBytes(4).toString("hex");
 const ORG_ID_RE = /^org_[A-Za-z0-9]{16}$/;
 
-// A fetch that rewrites https:// to http:// (the SDK hard-codes https) and records exchanges.
-const exchanges = [];
-const rewritingFetch = async (input, init = {}) => {
-  const url = String(input instanceof Request ? input.url : input).replace(/^https:\/\//, "http://");
-  const res = await fetch(url, init);
-  exchanges.push({ method: init.method ?? "GET", url: new URL(url), status: res.status, text: await res.clone().text() });
-  return res;
-};
-const last = () => exchanges[exchanges.length - 1];
-const lastJson = () => JSON.parse(last().text);
-
-const results = [];
-const state = {};
-const show = (v) => JSON.stringify(v);
-function eq(actual, expected, what) {
-  if (!isDeepStrictEqual(actual, expected)) throw new Error(`${what}: expected ${show(expected)}, got ${show(actual)}`);
-}
-function ok(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-async function test(name, needs, fn) {
-  const missing = needs.filter((k) => !(k in state));
-  if (missing.length) {
-    if (missing.includes("role") && state.rolesUnavailable) {
-      console.log(`skip - ${name}: POST /api/v2/roles is not implemented by this server yet`);
-      return;
-    }
-    console.log(`FAIL - ${name}: not run, prerequisite missing: ${missing.join(", ")}`);
-    results.push(false);
-    return;
-  }
-  try {
-    await fn();
-    console.log(`ok   - ${name}`);
-    results.push(true);
-  } catch (e) {
-    const detail = e instanceof ManagementError ? `${e.constructor.name}: ${e.message}` : e?.message ?? String(e);
-    console.log(`FAIL - ${name}: ${detail}`);
-    if (!(e instanceof Error) || !/^[^:]+: expected /.test(e.message)) console.log(inspect(e, { depth: 4 }));
-    results.push(false);
-  }
-}
-async function expectError(promise, what) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error(`${what} succeeded: ${last().status} ${last().text}`);
-}
-async function all(pagePromise) {
-  const items = [];
-  for await (const item of await pagePromise) items.push(item);
-  return items;
-}
-
-console.log(`auth0 (node) ${sdkVersion} organizations against ${ROSTER_URL}`);
-const client = new ManagementClient({ domain: DOMAIN, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, fetch: rewritingFetch });
+begin("organizations");
+const client = managementClient();
 
 await test("organizations.create: 201, org_ id, what was sent", [], async () => {
   const name = `node-org-${RUN}`;
@@ -159,7 +86,7 @@ await test("roles for members: roles.create", ["users"], async () => {
     state.role = (await client.roles.create({ name: `node-role-${RUN}`, description: "Node Role" })).id;
   } catch (e) {
     if (e instanceof ManagementError && e.statusCode === 501) {
-      state.rolesUnavailable = true;
+      unavailable.role = "POST /api/v2/roles is not implemented by this server yet";
       return;
     }
     throw e;
@@ -195,7 +122,4 @@ for (const id of [...(state.extraOrgs ?? []), ...(state.org && !state.deleted ? 
 }
 for (const uid of state.users ?? []) await client.users.delete(uid).catch(() => {});
 
-const passed = results.filter(Boolean).length;
-const failed = results.length - passed;
-console.log(`node organizations: ${passed} passed, ${failed} failed`);
-process.exit(failed || results.length === 0 ? 1 : 0);
+finish();

@@ -1,49 +1,21 @@
 #!/usr/bin/env node
 // SDK compatibility suite, roles and permissions: drives a running Roster server with the node
-// `auth0` SDK (v7). Same environment and conventions as test_sdk.mjs (ROSTER_URL or PORT,
-// CLIENT_ID, CLIENT_SECRET, SDK_NODE_DIR; `N passed, N failed` at the end, non-zero exit on
-// failure). Covers roles (their offset pager, nameFilter), resource servers (by id and by
+// `auth0` SDK (v7). Same environment and conventions as every suite here (harness.mjs: ROSTER_URL
+// or PORT, CLIENT_ID, CLIENT_SECRET, SDK_NODE_DIR; `N passed, N failed` at the end, non-zero exit
+// on failure). Covers roles (their offset pager, nameFilter), resource servers (by id and by
 // identifier), role permissions, role users (the SDK's checkpoint pager), users.roles and
 // users.permissions (with their sources), and the errors the SDK raises.
 
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { randomBytes } from "node:crypto";
-import { isDeepStrictEqual, inspect } from "node:util";
+import { inspect } from "node:util";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const sdkDir = resolve(process.env.SDK_NODE_DIR ?? join(here, "..", "..", "..", ".sdk", "node"));
-const require = createRequire(join(sdkDir, "package.json"));
-const auth0 = require("auth0");
-const sdkVersion = require("auth0/package.json").version;
-const { ManagementClient, ManagementError, Management } = auth0;
+import {
+  AUDIENCE, CONNECTION, PASSWORD, RUN, Management, exchanges, last, lastJson, managementClient, state, show, eq, ok, test,
+  expectError, all, begin, finish,
+} from "./harness.mjs";
 
-const ROSTER_URL = (process.env.ROSTER_URL ?? `http://127.0.0.1:${process.env.PORT}`).replace(/\/+$/, "");
-const CLIENT_ID = process.env.CLIENT_ID;
-const CLIENT_SECRET = process.env.CLIENT_SECRET;
-if (!CLIENT_ID || !CLIENT_SECRET || (!process.env.ROSTER_URL && !process.env.PORT)) {
-  console.error("set ROSTER_URL (or PORT), CLIENT_ID and CLIENT_SECRET");
-  process.exit(2);
-}
-const DOMAIN = new URL(ROSTER_URL).host;
-const AUDIENCE = `https://${DOMAIN}/api/v2/`;
-const CONNECTION = "Username-Password-Authentication";
-const PASSWORD = "Sdk-Test-Passw0rd!" + randomBytes(4).toString("hex");
-const RUN = randomBytes(4).toString("hex");
 const ROLE_ID_RE = /^rol_[A-Za-z0-9]{16}$/;
 const API = `https://node-api-${RUN}.example.com/`;
 
-// A fetch that rewrites https:// to http:// (the SDK hard-codes https) and records exchanges.
-const exchanges = [];
-const rewritingFetch = async (input, init = {}) => {
-  const url = String(input instanceof Request ? input.url : input).replace(/^https:\/\//, "http://");
-  const res = await fetch(url, init);
-  exchanges.push({ method: init.method ?? "GET", url: new URL(url), status: res.status, text: await res.clone().text() });
-  return res;
-};
-const last = () => exchanges[exchanges.length - 1];
-const lastJson = () => JSON.parse(last().text);
 // The raw answer to the last request for page 0 of a listing (the SDK's pager asks on).
 const firstPage = (pathEnd) => {
   const x = [...exchanges].reverse().find((e) => e.url.pathname.endsWith(pathEnd) && e.url.searchParams.get("page") === "0");
@@ -51,50 +23,10 @@ const firstPage = (pathEnd) => {
   return JSON.parse(x.text);
 };
 
-const results = [];
-const state = {};
-const show = (v) => JSON.stringify(v);
-function eq(actual, expected, what) {
-  if (!isDeepStrictEqual(actual, expected)) throw new Error(`${what}: expected ${show(expected)}, got ${show(actual)}`);
-}
-function ok(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-async function test(name, needs, fn) {
-  const missing = needs.filter((k) => !(k in state));
-  if (missing.length) {
-    console.log(`FAIL - ${name}: not run, prerequisite missing: ${missing.join(", ")}`);
-    results.push(false);
-    return;
-  }
-  try {
-    await fn();
-    console.log(`ok   - ${name}`);
-    results.push(true);
-  } catch (e) {
-    const detail = e instanceof ManagementError ? `${e.constructor.name}: ${e.message}` : e?.message ?? String(e);
-    console.log(`FAIL - ${name}: ${detail}`);
-    if (!(e instanceof Error) || !/^[^:]+: expected /.test(e.message)) console.log(inspect(e, { depth: 4 }));
-    results.push(false);
-  }
-}
-async function expectError(promise, what) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error(`${what} succeeded: ${last().status} ${last().text}`);
-}
-async function all(pagePromise) {
-  const items = [];
-  for await (const item of await pagePromise) items.push(item);
-  return items;
-}
 const perm = (name) => ({ resource_server_identifier: API, permission_name: name });
 
-console.log(`auth0 (node) ${sdkVersion} roles and permissions against ${ROSTER_URL}`);
-const client = new ManagementClient({ domain: DOMAIN, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, fetch: rewritingFetch });
+begin("roles and permissions");
+const client = managementClient();
 
 await test("resourceServers.create: 201 with Auth0's defaults", [], async () => {
   const rs = await client.resourceServers.create({
@@ -238,7 +170,4 @@ for (const id of [...(state.extraRoles ?? []), state.admin, ...(state.deleted ? 
 if (state.api && !state.deleted) await client.resourceServers.delete(state.api).catch(() => {});
 for (const uid of state.users ?? []) await client.users.delete(uid).catch(() => {});
 
-const passed = results.filter(Boolean).length;
-const failed = results.length - passed;
-console.log(`node roles and permissions: ${passed} passed, ${failed} failed`);
-process.exit(failed || results.length === 0 ? 1 : 0);
+finish();

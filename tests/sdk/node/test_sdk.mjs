@@ -1,135 +1,19 @@
 #!/usr/bin/env node
 // SDK compatibility suite: drives a running Roster server with the node `auth0` SDK (v7).
-//
-// Environment:
-//   ROSTER_URL     base URL of the server, e.g. http://127.0.0.1:8080 (or set PORT)
-//   PORT           used when ROSTER_URL is unset (host 127.0.0.1)
-//   CLIENT_ID      client id the server was started with
-//   CLIENT_SECRET  client secret the server was started with
-//   SDK_NODE_DIR   folder whose node_modules holds `auth0` (default: <repo>/.sdk/node)
-//
-// Self-contained (no test framework): every check throws on mismatch, every test
-// prints `ok` or `FAIL` with the server's answer, the script ends with the line
-// `N passed, N failed` and exits non-zero when anything failed.
-//
-// How the SDK is pointed at plain http (verified against auth0@7.1.0):
-//   new ManagementClient({ domain: "127.0.0.1:PORT", clientId, clientSecret, fetch })
-//   The client hard-codes https:// for the API base URL *and* for the token
-//   endpoint; the `fetch` option is used for both (API calls and TokenProvider),
-//   so a fetch that rewrites https:// to http:// is enough. The token is fetched
-//   form-encoded with audience https://127.0.0.1:PORT/api/v2/.
+// Environment and conventions: see harness.mjs. Covers tokens (the ManagementClient's
+// form-encoded client credentials), users (create, read, update, delete, listing and search) as
+// the SDK calls them, checking the raw JSON where the SDK's models cannot tell absent from null,
+// and the errors the SDK raises.
 
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import { isDeepStrictEqual, inspect } from "node:util";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const sdkDir = resolve(process.env.SDK_NODE_DIR ?? join(here, "..", "..", "..", ".sdk", "node"));
-const require = createRequire(join(sdkDir, "package.json"));
-const auth0 = require("auth0");
-const sdkVersion = require("auth0/package.json").version;
-const { ManagementClient, ManagementError, Management } = auth0;
+import {
+  CLIENT_ID, CLIENT_SECRET, AUDIENCE, CONNECTION, DOMAIN, PASSWORD, RUN, ManagementClient, ManagementError, Management,
+  exchanges, rewritingFetch, last, lastJson, managementClient, state, show, eq, ok, test, expectError, begin, finish,
+} from "./harness.mjs";
 
-// ---------------------------------------------------------------------------
-// configuration
-
-const ROSTER_URL = (process.env.ROSTER_URL ?? `http://127.0.0.1:${process.env.PORT}`).replace(/\/+$/, "");
-const CLIENT_ID = process.env.CLIENT_ID;
-const CLIENT_SECRET = process.env.CLIENT_SECRET;
-if (!CLIENT_ID || !CLIENT_SECRET || (!process.env.ROSTER_URL && !process.env.PORT)) {
-  console.error("set ROSTER_URL (or PORT), CLIENT_ID and CLIENT_SECRET");
-  process.exit(2);
-}
-const DOMAIN = new URL(ROSTER_URL).host; // "127.0.0.1:PORT"
-const AUDIENCE = `https://${DOMAIN}/api/v2/`;
-const CONNECTION = "Username-Password-Authentication";
-const PASSWORD = "Sdk-Test-Passw0rd!" + randomBytes(4).toString("hex");
-const RUN = randomBytes(4).toString("hex");
 const USER_ID_RE = /^auth0\|[0-9a-f]{24}$/;
-
-// ---------------------------------------------------------------------------
-// fetch that rewrites https:// -> http:// and records every exchange, so raw
-// JSON (absent vs null, wrapper keys) and what was sent can be checked.
-
-const exchanges = [];
-const rewritingFetch = async (input, init = {}) => {
-  const url = String(input instanceof Request ? input.url : input).replace(/^https:\/\//, "http://");
-  const res = await fetch(url, init);
-  const text = await res.clone().text();
-  const headers = new Headers(init.headers ?? {});
-  exchanges.push({
-    method: init.method ?? "GET",
-    url: new URL(url),
-    reqHeaders: Object.fromEntries(headers.entries()),
-    reqBody: typeof init.body === "string" ? init.body : init.body == null ? null : "<non-string body>",
-    status: res.status,
-    text,
-  });
-  return res;
-};
-const last = () => {
-  if (!exchanges.length) throw new Error("no HTTP exchange was recorded");
-  return exchanges[exchanges.length - 1];
-};
-const lastJson = () => {
-  const x = last();
-  try {
-    return JSON.parse(x.text);
-  } catch {
-    throw new Error(`response to ${x.method} ${x.url} is not JSON: ${x.status} ${JSON.stringify(x.text)}`);
-  }
-};
-
-// ---------------------------------------------------------------------------
-// tiny harness
-
-const results = [];
-const state = {};
-
-const show = (v) => JSON.stringify(v);
-function eq(actual, expected, what) {
-  if (!isDeepStrictEqual(actual, expected)) {
-    throw new Error(`${what}: expected ${show(expected)}, got ${show(actual)}`);
-  }
-}
-function ok(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-// SDK_SKIP: a regular expression; the tests whose names it matches are skipped, loudly (a store
-// that lacks a feature yet, e.g. search on PostgreSQL).
-const SKIP = process.env.SDK_SKIP ? new RegExp(process.env.SDK_SKIP) : null;
-async function test(name, needs, fn) {
-  if (SKIP && SKIP.test(name)) {
-    console.log(`skip - ${name}: SDK_SKIP=${SKIP.source}`);
-    return;
-  }
-  const missing = needs.filter((k) => !(k in state));
-  if (missing.length) {
-    console.log(`FAIL - ${name}: not run, prerequisite missing: ${missing.join(", ")}`);
-    results.push(false);
-    return;
-  }
-  try {
-    await fn();
-    console.log(`ok   - ${name}`);
-    results.push(true);
-  } catch (e) {
-    const detail = e instanceof ManagementError ? `${e.constructor.name}: ${e.message}` : e?.message ?? String(e);
-    console.log(`FAIL - ${name}: ${detail}`);
-    if (!(e instanceof Error) || !/^[^:]+: expected /.test(e.message)) console.log(inspect(e, { depth: 4 }));
-    results.push(false);
-  }
-}
-async function expectError(promise, what) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error(`${what} succeeded: ${last().status} ${last().text}`);
-}
 
 function checkUserShape(u, email, what) {
   ok(u && typeof u === "object" && !Array.isArray(u), `${what}: user is not an object: ${show(u)}`);
@@ -154,16 +38,13 @@ function checkUserShape(u, email, what) {
   }
 }
 
-const newClient = (extra = {}) =>
-  new ManagementClient({ domain: DOMAIN, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, fetch: rewritingFetch, ...extra });
-
-console.log(`auth0 (node) ${sdkVersion} against ${ROSTER_URL} (audience ${AUDIENCE})`);
+begin();
 
 // ---------------------------------------------------------------------------
 // token
 
 await test("token: client credentials via ManagementClient (form-encoded, https audience)", [], async () => {
-  const client = newClient();
+  const client = managementClient();
   const page = await client.users.list({ page: 0, per_page: 1 });
   const tok = exchanges.find((x) => x.url.pathname === "/oauth/token");
   ok(tok, "no request to /oauth/token was made");
@@ -181,13 +62,13 @@ await test("token: client credentials via ManagementClient (form-encoded, https 
 });
 
 await test("token: http:// audience is accepted too", [], async () => {
-  const client = newClient({ audience: `http://${DOMAIN}/api/v2/` });
+  const client = managementClient({ audience: `http://${DOMAIN}/api/v2/` });
   await client.users.list({ page: 0, per_page: 1 });
   eq(last().status, 200, "list status");
 });
 
 await test("token: wrong client secret -> ManagementError 401 access_denied", [], async () => {
-  const client = newClient({ clientSecret: "wrong-" + CLIENT_SECRET });
+  const client = managementClient({ clientSecret: "wrong-" + CLIENT_SECRET });
   const e = await expectError(client.users.list({ page: 0, per_page: 1 }), "list with a wrong client secret");
   ok(e instanceof ManagementError, `not a ManagementError: ${inspect(e)}`);
   eq(e.statusCode, 401, "statusCode");
@@ -681,7 +562,4 @@ if (state.client && state.cleanup?.length) {
   }
 }
 
-const passed = results.filter(Boolean).length;
-const failed = results.length - passed;
-console.log(`node: ${passed} passed, ${failed} failed`);
-process.exit(failed || results.length === 0 ? 1 : 0);
+finish();

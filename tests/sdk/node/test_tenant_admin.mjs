@@ -1,93 +1,25 @@
 #!/usr/bin/env node
 // SDK compatibility suite, connections, clients and client grants: drives a running Roster server
-// with the node `auth0` SDK (v7). Same environment and conventions as test_sdk.mjs (ROSTER_URL or
-// PORT, CLIENT_ID, CLIENT_SECRET, SDK_NODE_DIR; `N passed, N failed` at the end, non-zero exit on
-// failure). Covers connections (the checkpoint pager, a password policy that applies to the next
-// user, enabled clients, deletion taking the users), clients (the offset pager, rotateSecret),
-// client grants, and a new machine-to-machine client whose own ManagementClient gets a token with
-// just its grant's scopes. Everything it creates is its own and is deleted at the end.
+// with the node `auth0` SDK (v7). Same environment and conventions as every suite here
+// (harness.mjs: ROSTER_URL or PORT, CLIENT_ID, CLIENT_SECRET, SDK_NODE_DIR; `N passed, N failed` at
+// the end, non-zero exit on failure). Covers connections (the checkpoint pager, a password policy
+// that applies to the next user, enabled clients, deletion taking the users), clients (the offset
+// pager, rotateSecret), client grants, and a new machine-to-machine client whose own
+// ManagementClient gets a token with just its grant's scopes. Everything it creates is its own and
+// is deleted at the end.
 
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { randomBytes } from "node:crypto";
-import { isDeepStrictEqual, inspect } from "node:util";
+import { inspect } from "node:util";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const sdkDir = resolve(process.env.SDK_NODE_DIR ?? join(here, "..", "..", "..", ".sdk", "node"));
-const require = createRequire(join(sdkDir, "package.json"));
-const auth0 = require("auth0");
-const sdkVersion = require("auth0/package.json").version;
-const { ManagementClient, ManagementError, Management } = auth0;
+import {
+  AUDIENCE, CLIENT_ID, RUN, Management, exchanges, last, lastJson, managementClient, state, show, eq, ok, test, expectError,
+  all, begin, finish,
+} from "./harness.mjs";
 
-const ROSTER_URL = (process.env.ROSTER_URL ?? `http://127.0.0.1:${process.env.PORT}`).replace(/\/+$/, "");
-const CLIENT_ID = process.env.CLIENT_ID;
-const CLIENT_SECRET = process.env.CLIENT_SECRET;
-if (!CLIENT_ID || !CLIENT_SECRET || (!process.env.ROSTER_URL && !process.env.PORT)) {
-  console.error("set ROSTER_URL (or PORT), CLIENT_ID and CLIENT_SECRET");
-  process.exit(2);
-}
-const DOMAIN = new URL(ROSTER_URL).host;
-const AUDIENCE = `https://${DOMAIN}/api/v2/`;
-const RUN = randomBytes(4).toString("hex");
 const DB = `node-db-${RUN}`;
+const managementFor = (clientId, clientSecret) => managementClient({ clientId, clientSecret });
 
-// A fetch that rewrites https:// to http:// (the SDK hard-codes https) and records exchanges.
-const exchanges = [];
-const rewritingFetch = async (input, init = {}) => {
-  const url = String(input instanceof Request ? input.url : input).replace(/^https:\/\//, "http://");
-  const res = await fetch(url, init);
-  exchanges.push({ method: init.method ?? "GET", url: new URL(url), status: res.status, text: await res.clone().text() });
-  return res;
-};
-const last = () => exchanges[exchanges.length - 1];
-const lastJson = () => JSON.parse(last().text);
-
-const results = [];
-const state = {};
-const show = (v) => JSON.stringify(v);
-function eq(actual, expected, what) {
-  if (!isDeepStrictEqual(actual, expected)) throw new Error(`${what}: expected ${show(expected)}, got ${show(actual)}`);
-}
-function ok(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-async function test(name, needs, fn) {
-  const missing = needs.filter((k) => !(k in state));
-  if (missing.length) {
-    console.log(`FAIL - ${name}: not run, prerequisite missing: ${missing.join(", ")}`);
-    results.push(false);
-    return;
-  }
-  try {
-    await fn();
-    console.log(`ok   - ${name}`);
-    results.push(true);
-  } catch (e) {
-    const detail = e instanceof ManagementError ? `${e.constructor.name}: ${e.message}` : e?.message ?? String(e);
-    console.log(`FAIL - ${name}: ${detail}`);
-    if (!(e instanceof Error) || !/^[^:]+: expected /.test(e.message)) console.log(inspect(e, { depth: 4 }));
-    results.push(false);
-  }
-}
-async function expectError(promise, what) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error(`${what} succeeded: ${last().status} ${last().text}`);
-}
-async function all(pagePromise) {
-  const items = [];
-  for await (const item of await pagePromise) items.push(item);
-  return items;
-}
-const managementFor = (clientId, clientSecret) =>
-  new ManagementClient({ domain: DOMAIN, clientId, clientSecret, fetch: rewritingFetch });
-
-console.log(`auth0 (node) ${sdkVersion} connections, clients and grants against ${ROSTER_URL}`);
-const client = managementFor(CLIENT_ID, CLIENT_SECRET);
+begin("connections, clients and grants");
+const client = managementClient();
 
 await test("connections.list: the checkpoint pager and a strategy filter", [], async () => {
   const names = (await all(client.connections.list())).map((c) => c.name);
@@ -172,7 +104,4 @@ if (state.grant) await client.clientGrants.delete(state.grant).catch(() => {});
 if (state.app) await client.clients.delete(state.app.client_id).catch(() => {});
 if (state.db) await client.connections.delete(state.db).catch(() => {});
 
-const passed = results.filter(Boolean).length;
-const failed = results.length - passed;
-console.log(`node connections, clients and grants: ${passed} passed, ${failed} failed`);
-process.exit(failed || results.length === 0 ? 1 : 0);
+finish();

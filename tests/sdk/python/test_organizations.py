@@ -1,108 +1,27 @@
 #!/usr/bin/env python3
 """SDK compatibility suite, organizations: drives a running Roster server with auth0-python 6.x.
 
-Same environment and conventions as test_sdk.py (ROSTER_URL or PORT, CLIENT_ID, CLIENT_SECRET;
-no pytest; `N passed, N failed` at the end, non-zero exit on failure). Covers organizations,
-members (the SDK's checkpoint pager), members' roles and users.organizations.list (its offset
-pager), as the SDK calls them, checking the raw JSON where the SDK's models cannot tell absent
-from null. Member roles need POST /api/v2/roles; while the server answers that with 501, those
-tests are skipped (printed as skip).
+Same environment and conventions as every suite here (harness.py: ROSTER_URL or PORT, CLIENT_ID,
+CLIENT_SECRET; no pytest; `N passed, N failed` at the end, non-zero exit on failure). Covers
+organizations, members (the SDK's checkpoint pager), members' roles and users.organizations.list
+(its offset pager), as the SDK calls them, checking the raw JSON where the SDK's models cannot
+tell absent from null. Member roles need POST /api/v2/roles; while the server answers that with
+501, those tests are skipped (printed as skip).
 """
 from __future__ import annotations
 
-import json
-import os
 import re
-import secrets
-import sys
-import traceback
-import urllib.parse
 
-import httpx
-
-import auth0
-from auth0.authentication import GetToken
-from auth0.management import Auth0
 from auth0.management.core.api_error import ApiError
 from auth0.management.errors import BadRequestError, ConflictError, NotFoundError
 
-ROSTER_URL = (os.environ.get("ROSTER_URL") or f"http://127.0.0.1:{os.environ['PORT']}").rstrip("/")
-CLIENT_ID = os.environ["CLIENT_ID"]
-CLIENT_SECRET = os.environ["CLIENT_SECRET"]
-DOMAIN = urllib.parse.urlsplit(ROSTER_URL).netloc
-AUDIENCE = f"https://{DOMAIN}/api/v2/"
-CONNECTION = "Username-Password-Authentication"
-PASSWORD = "Sdk-Test-Passw0rd!" + secrets.token_hex(4)
-RUN = secrets.token_hex(4)  # makes every name and e-mail of this run unique
+from harness import CONNECTION, PASSWORD, RUN, STATE, UNAVAILABLE, begin, connect, eq, finish, rec, test
+
 ORG_ID_RE = re.compile(r"^org_[A-Za-z0-9]{16}$")
 
 
-class RecordingTransport(httpx.HTTPTransport):
-    def __init__(self):
-        super().__init__()
-        self.exchanges: list[tuple[httpx.Request, httpx.Response]] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = super().handle_request(request)
-        response.read()
-        self.exchanges.append((request, response))
-        return response
-
-    def last(self) -> httpx.Response:
-        return self.exchanges[-1][1]
-
-    def last_json(self):
-        return self.last().json()
-
-
-RESULTS: list[tuple[str, bool]] = []
-STATE: dict = {}
-
-
-def test(name: str, needs: tuple[str, ...] = ()):
-    def deco(fn):
-        missing = [k for k in needs if k not in STATE]
-        if missing:
-            if "roles" in missing and STATE.get("roles_unavailable"):
-                print(f"skip - {name}: POST /api/v2/roles is not implemented by this server yet", flush=True)
-                return fn
-            print(f"FAIL - {name}: not run, prerequisite missing: {', '.join(missing)}", flush=True)
-            RESULTS.append((name, False))
-            return fn
-        try:
-            fn()
-        except Exception as e:  # noqa: BLE001 - report everything
-            detail = str(e) if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
-            print(f"FAIL - {name}: {detail}", flush=True)
-            if not isinstance(e, AssertionError):
-                traceback.print_exc()
-            RESULTS.append((name, False))
-        else:
-            print(f"ok   - {name}", flush=True)
-            RESULTS.append((name, True))
-        return fn
-
-    return deco
-
-
-def show(v) -> str:
-    return json.dumps(v, sort_keys=True, default=str)
-
-
-def eq(actual, expected, what: str):
-    assert actual == expected, f"{what}: expected {show(expected)}, got {show(actual)}"
-
-
-rec = RecordingTransport()
-http = httpx.Client(transport=rec, timeout=30)
-print(f"auth0-python {auth0.__version__} organizations against {ROSTER_URL}", flush=True)
-
-
-@test("token and client")
-def _():
-    tok = GetToken(DOMAIN, CLIENT_ID, client_secret=CLIENT_SECRET, protocol="http").client_credentials(
-        audience=AUDIENCE)
-    STATE["client"] = Auth0(base_url=f"{ROSTER_URL}/api/v2", token=tok["access_token"], httpx_client=http)
+begin("organizations")
+connect()
 
 
 @test("organizations.create: 201, org_ id, what was sent", needs=("client",))
@@ -201,7 +120,7 @@ def _():
         role = c.roles.create(name=f"py-role-{RUN}", description="Py Role")
     except ApiError as e:
         if e.status_code == 501:
-            STATE["roles_unavailable"] = True
+            UNAVAILABLE["roles"] = "POST /api/v2/roles is not implemented by this server yet"
             return
         raise
     STATE["roles"] = role.id
@@ -250,7 +169,4 @@ if "client" in STATE:
     for uid in STATE.get("users", []):
         STATE["client"].users.delete(uid)
 
-passed = sum(1 for _, ok in RESULTS if ok)
-failed = len(RESULTS) - passed
-print(f"python organizations: {passed} passed, {failed} failed", flush=True)
-sys.exit(1 if failed or not RESULTS else 0)
+finish()

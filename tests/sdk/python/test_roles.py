@@ -1,93 +1,23 @@
 #!/usr/bin/env python3
 """SDK compatibility suite, roles and permissions: drives a running Roster server with auth0-python 6.x.
 
-Same environment and conventions as test_sdk.py (ROSTER_URL or PORT, CLIENT_ID, CLIENT_SECRET;
-no pytest; `N passed, N failed` at the end, non-zero exit on failure). Covers roles (their offset
-pager, name_filter), resource servers (by id and by identifier), role permissions, role users
-(the SDK's checkpoint pager), users.roles and users.permissions (with their sources), as the SDK
-calls them, checking the raw JSON where the SDK's models cannot tell absent from null, and the
-errors the SDK raises.
+Same environment and conventions as every suite here (harness.py: ROSTER_URL or PORT, CLIENT_ID,
+CLIENT_SECRET; no pytest; `N passed, N failed` at the end, non-zero exit on failure). Covers roles
+(their offset pager, name_filter), resource servers (by id and by identifier), role permissions,
+role users (the SDK's checkpoint pager), users.roles and users.permissions (with their sources),
+as the SDK calls them, checking the raw JSON where the SDK's models cannot tell absent from null,
+and the errors the SDK raises.
 """
 from __future__ import annotations
 
-import json
-import os
 import re
-import secrets
-import sys
-import traceback
-import urllib.parse
 
-import httpx
-
-import auth0
-from auth0.authentication import GetToken
-from auth0.management import Auth0
 from auth0.management.errors import BadRequestError, ConflictError, NotFoundError
 
-ROSTER_URL = (os.environ.get("ROSTER_URL") or f"http://127.0.0.1:{os.environ['PORT']}").rstrip("/")
-CLIENT_ID = os.environ["CLIENT_ID"]
-CLIENT_SECRET = os.environ["CLIENT_SECRET"]
-DOMAIN = urllib.parse.urlsplit(ROSTER_URL).netloc
-AUDIENCE = f"https://{DOMAIN}/api/v2/"
-CONNECTION = "Username-Password-Authentication"
-PASSWORD = "Sdk-Test-Passw0rd!" + secrets.token_hex(4)
-RUN = secrets.token_hex(4)  # makes every name, identifier and e-mail of this run unique
+from harness import AUDIENCE, CONNECTION, PASSWORD, RUN, STATE, begin, connect, eq, finish, rec, test
+
 ROLE_ID_RE = re.compile(r"^rol_[A-Za-z0-9]{16}$")
 API = f"https://py-api-{RUN}.example.com/"
-
-
-class RecordingTransport(httpx.HTTPTransport):
-    def __init__(self):
-        super().__init__()
-        self.exchanges: list[tuple[httpx.Request, httpx.Response]] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = super().handle_request(request)
-        response.read()
-        self.exchanges.append((request, response))
-        return response
-
-    def last(self) -> httpx.Response:
-        return self.exchanges[-1][1]
-
-    def last_json(self):
-        return self.last().json()
-
-
-RESULTS: list[tuple[str, bool]] = []
-STATE: dict = {}
-
-
-def test(name: str, needs: tuple[str, ...] = ()):
-    def deco(fn):
-        missing = [k for k in needs if k not in STATE]
-        if missing:
-            print(f"FAIL - {name}: not run, prerequisite missing: {', '.join(missing)}", flush=True)
-            RESULTS.append((name, False))
-            return fn
-        try:
-            fn()
-        except Exception as e:  # noqa: BLE001 - report everything
-            detail = str(e) if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
-            print(f"FAIL - {name}: {detail}", flush=True)
-            if not isinstance(e, AssertionError):
-                traceback.print_exc()
-            RESULTS.append((name, False))
-        else:
-            print(f"ok   - {name}", flush=True)
-            RESULTS.append((name, True))
-        return fn
-
-    return deco
-
-
-def show(v) -> str:
-    return json.dumps(v, sort_keys=True, default=str)
-
-
-def eq(actual, expected, what: str):
-    assert actual == expected, f"{what}: expected {show(expected)}, got {show(actual)}"
 
 
 def first_page(path_end: str):
@@ -102,16 +32,8 @@ def perm(name: str) -> dict:
     return {"resource_server_identifier": API, "permission_name": name}
 
 
-rec = RecordingTransport()
-http = httpx.Client(transport=rec, timeout=30)
-print(f"auth0-python {auth0.__version__} roles and permissions against {ROSTER_URL}", flush=True)
-
-
-@test("token and client")
-def _():
-    tok = GetToken(DOMAIN, CLIENT_ID, client_secret=CLIENT_SECRET, protocol="http").client_credentials(
-        audience=AUDIENCE)
-    STATE["client"] = Auth0(base_url=f"{ROSTER_URL}/api/v2", token=tok["access_token"], httpx_client=http)
+begin("roles and permissions")
+connect()
 
 
 @test("resource_servers.create: 201 with Auth0's defaults", needs=("client",))
@@ -304,7 +226,4 @@ if "client" in STATE:
     for uid in STATE.get("users", []):
         STATE["client"].users.delete(uid)
 
-passed = sum(1 for _, ok in RESULTS if ok)
-failed = len(RESULTS) - passed
-print(f"python roles and permissions: {passed} passed, {failed} failed", flush=True)
-sys.exit(1 if failed or not RESULTS else 0)
+finish()

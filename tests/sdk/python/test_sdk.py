@@ -1,137 +1,36 @@
 #!/usr/bin/env python3
 """SDK compatibility suite: drives a running Roster server with auth0-python 6.x.
 
-Environment:
-  ROSTER_URL     base URL of the server, e.g. http://127.0.0.1:8080 (or set PORT)
-  PORT           used when ROSTER_URL is unset (host 127.0.0.1)
-  CLIENT_ID      client id the server was started with
-  CLIENT_SECRET  client secret the server was started with
+Environment and conventions: see harness.py. Covers tokens, users (create, read, update, delete,
+listing and search) as the SDK calls them, checking the raw JSON where the SDK's models cannot
+tell absent from null, and the errors the SDK raises.
 
-Self-contained (no pytest): every check is a plain `assert`, every test prints
-`ok` or `FAIL` with the server's answer, and the script ends with the line
-`N passed, N failed` and exits non-zero when anything failed.
-
-How the SDK is pointed at plain http (verified against auth0-python 6.8):
-  * token:  auth0.authentication.GetToken("127.0.0.1:PORT", client_id,
-            client_secret=..., protocol="http").client_credentials(audience)
-            -> JSON POST /oauth/token
-  * API:    auth0.management.Auth0(base_url="http://127.0.0.1:PORT/api/v2", token=...)
-  * also:   auth0.management.ManagementClient(domain=..., client_id=..., client_secret=...)
-            which hard-codes https:// and fetches its token form-encoded; it is
-            run through an httpx transport that rewrites https:// to http://.
+Besides Auth0(base_url=..., token=...) (harness.py), it drives
+auth0.management.ManagementClient(domain=..., client_id=..., client_secret=...), which hard-codes
+https:// and fetches its token form-encoded; it is run through an httpx transport that rewrites
+https:// to http://.
 """
 from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import secrets
-import sys
-import traceback
 import urllib.parse
 
 import httpx
 
-import auth0
-from auth0.authentication import GetToken
 from auth0.authentication.exceptions import Auth0Error
-from auth0.management import Auth0, ManagementClient
+from auth0.management import ManagementClient
 from auth0.management import token_provider as _token_provider_module
 from auth0.management.core.api_error import ApiError
 from auth0.management.core.parse_error import ParsingError
 from auth0.management.errors import BadRequestError, ConflictError, NotFoundError, UnauthorizedError
 
-# ---------------------------------------------------------------------------
-# configuration
+from harness import (CLIENT_ID, CLIENT_SECRET, CONNECTION, DOMAIN, PASSWORD, RUN, STATE,
+                     RecordingTransport, begin, eq, finish, mgmt, rec, show, test, token_response)
 
-ROSTER_URL = os.environ.get("ROSTER_URL") or f"http://127.0.0.1:{os.environ['PORT']}"
-ROSTER_URL = ROSTER_URL.rstrip("/")
-CLIENT_ID = os.environ["CLIENT_ID"]
-CLIENT_SECRET = os.environ["CLIENT_SECRET"]
-DOMAIN = urllib.parse.urlsplit(ROSTER_URL).netloc  # "127.0.0.1:PORT"
-AUDIENCE = f"https://{DOMAIN}/api/v2/"
-CONNECTION = "Username-Password-Authentication"
-PASSWORD = "Sdk-Test-Passw0rd!" + secrets.token_hex(4)
-RUN = secrets.token_hex(4)  # makes every e-mail of this run unique
 USER_ID_RE = re.compile(r"^auth0\|[0-9a-f]{24}$")
-
-
-# ---------------------------------------------------------------------------
-# a transport that records every exchange (so raw JSON can be checked: the
-# SDK's pydantic models cannot tell "absent" from "null") and can rewrite
-# https:// to http:// for the clients that hard-code https.
-
-
-class RecordingTransport(httpx.HTTPTransport):
-    def __init__(self, rewrite_https: bool = False):
-        super().__init__()
-        self.rewrite_https = rewrite_https
-        self.exchanges: list[tuple[httpx.Request, httpx.Response]] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if self.rewrite_https and request.url.scheme == "https":
-            request.url = request.url.copy_with(scheme="http")
-        response = super().handle_request(request)
-        response.read()
-        self.exchanges.append((request, response))
-        return response
-
-    def last(self) -> httpx.Response:
-        assert self.exchanges, "no HTTP exchange was recorded"
-        return self.exchanges[-1][1]
-
-    def last_json(self):
-        r = self.last()
-        try:
-            return r.json()
-        except ValueError:
-            raise AssertionError(f"response to {self.exchanges[-1][0].method} "
-                                 f"{self.exchanges[-1][0].url} is not JSON: {r.status_code} {r.text!r}")
-
-
-# ---------------------------------------------------------------------------
-# tiny test harness
-
-RESULTS: list[tuple[str, bool]] = []
-STATE: dict = {}
-# SDK_SKIP: a regular expression; the tests whose names it matches are skipped, loudly (a store
-# that lacks a feature yet, e.g. search on PostgreSQL).
-SKIP = re.compile(os.environ["SDK_SKIP"]) if os.environ.get("SDK_SKIP") else None
-
-
-def test(name: str, needs: tuple[str, ...] = ()):
-    def deco(fn):
-        if SKIP and SKIP.search(name):
-            print(f"skip - {name}: SDK_SKIP={SKIP.pattern}", flush=True)
-            return fn
-        missing = [k for k in needs if k not in STATE]
-        if missing:
-            print(f"FAIL - {name}: not run, prerequisite missing: {', '.join(missing)}", flush=True)
-            RESULTS.append((name, False))
-            return fn
-        try:
-            fn()
-        except Exception as e:  # noqa: BLE001 - report everything
-            detail = str(e) if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
-            print(f"FAIL - {name}: {detail}", flush=True)
-            if not isinstance(e, AssertionError):
-                traceback.print_exc()
-            RESULTS.append((name, False))
-        else:
-            print(f"ok   - {name}", flush=True)
-            RESULTS.append((name, True))
-        return fn
-
-    return deco
-
-
-def show(v) -> str:
-    return json.dumps(v, sort_keys=True, default=str)
-
-
-def eq(actual, expected, what: str):
-    assert actual == expected, f"{what}: expected {show(expected)}, got {show(actual)}"
 
 
 def check_user_shape(u: dict, email: str, what: str):
@@ -157,18 +56,7 @@ def check_user_shape(u: dict, email: str, what: str):
         assert k not in u, f"{what}: unexpected key {k!r} present: {show(u.get(k))}"
 
 
-# ---------------------------------------------------------------------------
-# clients
-
-rec = RecordingTransport()
-http = httpx.Client(transport=rec, timeout=30)
-
-
-def mgmt(token: str) -> Auth0:
-    return Auth0(base_url=f"{ROSTER_URL}/api/v2", token=token, httpx_client=http)
-
-
-print(f"auth0-python {auth0.__version__} against {ROSTER_URL} (audience {AUDIENCE})", flush=True)
+begin()
 
 
 # ---------------------------------------------------------------------------
@@ -177,8 +65,7 @@ print(f"auth0-python {auth0.__version__} against {ROSTER_URL} (audience {AUDIENC
 
 @test("token: GetToken.client_credentials over http (JSON body)")
 def _():
-    tok = GetToken(DOMAIN, CLIENT_ID, client_secret=CLIENT_SECRET, protocol="http").client_credentials(
-        audience=AUDIENCE)
+    tok = token_response()
     assert isinstance(tok, dict), f"token response is not an object: {tok!r}"
     assert isinstance(tok.get("access_token"), str) and tok["access_token"], f"no access_token: {show(tok)}"
     eq(str(tok.get("token_type")).lower(), "bearer", "token_type")
@@ -189,16 +76,14 @@ def _():
 
 @test("token: http:// audience is accepted too")
 def _():
-    tok = GetToken(DOMAIN, CLIENT_ID, client_secret=CLIENT_SECRET, protocol="http").client_credentials(
-        audience=f"http://{DOMAIN}/api/v2/")
+    tok = token_response(audience=f"http://{DOMAIN}/api/v2/")
     assert tok.get("access_token"), f"no access_token: {show(tok)}"
 
 
 @test("token: wrong client_secret -> Auth0Error 401 access_denied")
 def _():
     try:
-        GetToken(DOMAIN, CLIENT_ID, client_secret="wrong-" + CLIENT_SECRET, protocol="http").client_credentials(
-            audience=AUDIENCE)
+        token_response(secret="wrong-" + CLIENT_SECRET)
     except Auth0Error as e:
         eq(e.status_code, 401, "status_code")
         eq(e.error_code, "access_denied", "error_code")
@@ -775,7 +660,4 @@ if STATE.get("cleanup") and "client" in STATE:
         except Exception as e:  # noqa: BLE001
             print(f"warning: cleanup of {uid} failed: {e}", flush=True)
 
-passed = sum(1 for _, ok in RESULTS if ok)
-failed = len(RESULTS) - passed
-print(f"python: {passed} passed, {failed} failed", flush=True)
-sys.exit(1 if failed or not RESULTS else 0)
+finish()

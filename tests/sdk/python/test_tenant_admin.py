@@ -2,114 +2,32 @@
 """SDK compatibility suite, connections, clients and client grants: drives a running Roster server
 with auth0-python 6.x.
 
-Same environment and conventions as test_sdk.py (ROSTER_URL or PORT, CLIENT_ID, CLIENT_SECRET; no
-pytest; `N passed, N failed` at the end, non-zero exit on failure). Covers connections (the SDK's
-checkpoint pager, strategy filters, a password policy that applies to the next user), a
-connection's enabled clients, clients (the offset pager, rotate_secret), client grants (the
-checkpoint pager) and a new machine-to-machine client getting its own token through the SDK, as
-the SDK calls them, checking the raw JSON where the SDK's models cannot tell absent from null, and
-the errors the SDK raises. Everything it creates is its own (names carry a run id) and is deleted
+Same environment and conventions as every suite here (harness.py: ROSTER_URL or PORT, CLIENT_ID,
+CLIENT_SECRET; no pytest; `N passed, N failed` at the end, non-zero exit on failure). Covers
+connections (the SDK's checkpoint pager, strategy filters, a password policy that applies to the
+next user), a connection's enabled clients, clients (the offset pager, rotate_secret), client
+grants (the checkpoint pager) and a new machine-to-machine client getting its own token through
+the SDK, as the SDK calls them, checking the raw JSON where the SDK's models cannot tell absent
+from null, and the errors the SDK raises. Everything it creates is its own (names carry a run id) and is deleted
 at the end; the tenant's own connections and management client are only read.
 """
 from __future__ import annotations
 
-import json
-import os
 import re
-import secrets
-import sys
-import traceback
-import urllib.parse
-
-import httpx
 
 import auth0
-from auth0.authentication import GetToken
-from auth0.management import Auth0
 from auth0.management.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 
-ROSTER_URL = (os.environ.get("ROSTER_URL") or f"http://127.0.0.1:{os.environ['PORT']}").rstrip("/")
-CLIENT_ID = os.environ["CLIENT_ID"]
-CLIENT_SECRET = os.environ["CLIENT_SECRET"]
-DOMAIN = urllib.parse.urlsplit(ROSTER_URL).netloc
-AUDIENCE = f"https://{DOMAIN}/api/v2/"
-RUN = secrets.token_hex(4)  # makes every name and e-mail of this run unique
+from harness import AUDIENCE, CLIENT_ID, RUN, STATE, begin, connect, eq, finish, mgmt, rec, test, token_for
+
 CONNECTION_ID_RE = re.compile(r"^con_[A-Za-z0-9]{16}$")
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9]{32}$")
 SECRET_RE = re.compile(r"^[A-Za-z0-9]{64}$")
 DB = f"py-db-{RUN}"
 
 
-class RecordingTransport(httpx.HTTPTransport):
-    def __init__(self):
-        super().__init__()
-        self.exchanges: list[tuple[httpx.Request, httpx.Response]] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = super().handle_request(request)
-        response.read()
-        self.exchanges.append((request, response))
-        return response
-
-    def last(self) -> httpx.Response:
-        return self.exchanges[-1][1]
-
-    def last_json(self):
-        return self.last().json()
-
-    def last_request(self) -> httpx.Request:
-        return self.exchanges[-1][0]
-
-
-RESULTS: list[tuple[str, bool]] = []
-STATE: dict = {}
-
-
-def test(name: str, needs: tuple[str, ...] = ()):
-    def deco(fn):
-        missing = [k for k in needs if k not in STATE]
-        if missing:
-            print(f"FAIL - {name}: not run, prerequisite missing: {', '.join(missing)}", flush=True)
-            RESULTS.append((name, False))
-            return fn
-        try:
-            fn()
-        except Exception as e:  # noqa: BLE001 - report everything
-            detail = str(e) if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
-            print(f"FAIL - {name}: {detail}", flush=True)
-            if not isinstance(e, AssertionError):
-                traceback.print_exc()
-            RESULTS.append((name, False))
-        else:
-            print(f"ok   - {name}", flush=True)
-            RESULTS.append((name, True))
-        return fn
-
-    return deco
-
-
-def show(v) -> str:
-    return json.dumps(v, sort_keys=True, default=str)
-
-
-def eq(actual, expected, what: str):
-    assert actual == expected, f"{what}: expected {show(expected)}, got {show(actual)}"
-
-
-def token_for(client_id: str, secret: str) -> str:
-    return GetToken(DOMAIN, client_id, client_secret=secret, protocol="http").client_credentials(
-        audience=AUDIENCE)["access_token"]
-
-
-rec = RecordingTransport()
-http = httpx.Client(transport=rec, timeout=30)
-print(f"auth0-python {auth0.__version__} connections, clients and grants against {ROSTER_URL}", flush=True)
-
-
-@test("token and client")
-def _():
-    STATE["client"] = Auth0(base_url=f"{ROSTER_URL}/api/v2", token=token_for(CLIENT_ID, CLIENT_SECRET),
-                            httpx_client=http)
+begin("connections, clients and grants")
+connect()
 
 
 @test("connections.list: the SDK's checkpoint pager, strategy filters", needs=("client",))
@@ -208,8 +126,7 @@ def _():
         raise AssertionError("a second grant was accepted")
     except ConflictError as e:
         eq(e.status_code, 409, "status")
-    reader = Auth0(base_url=f"{ROSTER_URL}/api/v2", token=token_for(app.client_id, app.client_secret),
-                   httpx_client=http)
+    reader = mgmt(token_for(app.client_id, app.client_secret))
     list(reader.users.list())
     try:
         reader.users.create(connection=DB, email=f"denied-{RUN}@example.com", password="x", username="denied")
@@ -262,7 +179,4 @@ if "client" in STATE:
     if "db" in STATE:
         c.connections.delete(STATE["db"])
 
-passed = sum(1 for _, ok in RESULTS if ok)
-failed = len(RESULTS) - passed
-print(f"python connections, clients and grants: {passed} passed, {failed} failed", flush=True)
-sys.exit(1 if failed or not RESULTS else 0)
+finish()

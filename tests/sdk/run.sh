@@ -94,13 +94,18 @@ CLIENT_ID="sdk-test-client"
 CLIENT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
 ROSTER_URL="http://127.0.0.1:$PORT"
 
+# The seeded client's secret, the tenant file's ##SDK_SEEDED_SECRET## keyword (test_seed.*).
+SDK_SEEDED_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+export SDK_SEEDED_SECRET
+
 DATABASE_URL="${DATABASE_URL:-sqlite://$TMP/roster.db}"
-log "starting $BIN on 127.0.0.1:$PORT (database ${DATABASE_URL%%\?*})"
+log "starting $BIN on 127.0.0.1:$PORT (database ${DATABASE_URL%%\?*}, tenant file tests/sdk/tenant.yaml)"
 "$BIN" serve \
   --listen "127.0.0.1:$PORT" \
   --database-url "$DATABASE_URL" \
   --client-id "$CLIENT_ID" \
   --client-secret "$CLIENT_SECRET" \
+  --seed "$HERE/tenant.yaml" \
   >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 

@@ -335,6 +335,18 @@ async fn abandoned_requests_leave_no_transaction_open() {
         tokio::time::sleep(std::time::Duration::from_millis(round % 10)).await;
         pending.iter().for_each(tokio::task::JoinHandle::abort);
     }
+    // The server finishes abandoned requests (they run to completion): wait until the user
+    // stops changing, or a late one would overwrite the write checked below.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = server.get(&path[server.base.len()..]).await.text;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let now = server.get(&path[server.base.len()..]).await.text;
+        if now == seen || std::time::Instant::now() > deadline {
+            break;
+        }
+        seen = now;
+    }
     if server.database.is_postgres() {
         // The server finishes abandoned requests (they run to completion), and each is `idle in
         // transaction` for an instant between its statements: wait for them to end. A leaked

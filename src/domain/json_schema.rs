@@ -1,33 +1,29 @@
 //! Nested payload schemas with Auth0's (z-schema's) messages.
 //!
-//! `schema::ObjectSchema` covers the flat payloads of the users endpoints. The tenant resources
-//! nest objects in objects (`branding.colors.primary`), carry maps with typed values
-//! (`metadata`), arrays of ids and enumerations; this module checks those the same way, naming
-//! the property by its path (`branding.colors.primary`, `members[0]`), as Auth0 does
-//! (`… on property groups[0].email (Google Workspace Directory group email).`).
+//! `schema::ObjectSchema` covers the flat payloads of the users endpoints. The other resources
+//! nest objects in objects (`branding.colors.primary`, a resource server's `token_encryption`),
+//! carry maps with typed values (`metadata`), arrays of ids or of objects (`permissions`) and
+//! enumerations; this module checks those the same way, naming the property by its path
+//! (`branding.colors.primary`, `members[0]`, `permissions[0].permission_name`), as Auth0 does
+//! (`… on property groups[0].email (Google Workspace Directory group email).`). A schema is a
+//! static tree copied from Auth0's OpenAPI spec; the words of each problem come from `schema`.
 //!
 //! As in `ObjectSchema::validate`, an object's unknown or missing properties are reported alone
 //! (its properties are then not checked); otherwise every bad property is, last payload key
-//! first, and all the problems are joined with ` (also) `.
+//! first, and all the problems are joined with ` (also) `. The roles, permissions and resource
+//! servers payloads report less, and word two things differently: see [`Rules`].
 
 use serde_json::{Map, Value};
 
-use super::schema::type_name;
+use super::schema::{Format, Location, Type, check_range, check_string, refuse_nul, type_problem};
 use crate::error::ApiError;
-
-/// A format Auth0 names in its messages (`Object didn't pass validation for format <name>: …`).
-#[derive(Debug, Clone, Copy)]
-pub struct NamedFormat {
-    pub name: &'static str,
-    pub check: fn(&str) -> bool,
-}
 
 #[derive(Debug, Clone, Copy)]
 pub enum Node {
     String {
         min_length: Option<usize>,
         max_length: Option<usize>,
-        format: Option<NamedFormat>,
+        format: Option<Format>,
         /// The only values allowed, if any.
         one_of: Option<&'static [&'static str]>,
     },
@@ -48,6 +44,8 @@ pub enum Node {
         min_items: Option<usize>,
         max_items: Option<usize>,
     },
+    /// `{}` in the spec: any value.
+    Any,
 }
 
 /// What an object does with properties it does not declare.
@@ -55,10 +53,31 @@ pub enum Node {
 pub enum Additional {
     /// Refused: `Additional properties not allowed: a,b`.
     Forbidden,
-    /// Accepted and not checked.
+    /// Accepted and not checked (`additionalProperties: true`).
     Allowed,
     /// Accepted when they match this schema (a map such as `metadata`).
     Matching(&'static Schema),
+}
+
+/// How a payload reports its problems. The tenant endpoints (clients, client grants,
+/// connections, organizations) report every problem ([`Rules::TENANT`]). The roles, permissions
+/// and resource servers endpoints were written apart and differ in three ways
+/// ([`Rules::RBAC`]); their tests assert what they do, so each payload keeps its rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Each top-level property (still last payload key first) reports only its first problem,
+    /// found depth first in payload order, rather than every problem, last key and last item
+    /// first.
+    pub first_problem_per_property: bool,
+    /// Strings holding U+0000 are refused (`schema::refuse_nul`).
+    pub refuse_nul: bool,
+    /// An enum mismatch shows the value as JSON (`"a\"b"`), not between bare quotes (`"a"b"`).
+    pub enum_value_as_json: bool,
+}
+
+impl Rules {
+    pub const TENANT: Self = Self { first_problem_per_property: false, refuse_nul: false, enum_value_as_json: false };
+    pub const RBAC: Self = Self { first_problem_per_property: true, refuse_nul: true, enum_value_as_json: true };
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +87,8 @@ pub struct Schema {
     pub nullable: bool,
     /// Copied from the spec; shown in messages after the property path.
     pub description: &'static str,
+    /// How a payload with this schema at its root reports problems (read at the root only).
+    pub rules: Rules,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -77,38 +98,39 @@ pub struct Field {
 }
 
 impl Schema {
+    const fn of(node: Node, description: &'static str) -> Self {
+        Self { node, nullable: false, description, rules: Rules::TENANT }
+    }
+
     pub const fn string(description: &'static str) -> Self {
-        Self {
-            node: Node::String { min_length: None, max_length: None, format: None, one_of: None },
-            nullable: false,
-            description,
-        }
+        Self::of(Node::String { min_length: None, max_length: None, format: None, one_of: None }, description)
     }
 
     pub const fn boolean(description: &'static str) -> Self {
-        Self { node: Node::Boolean, nullable: false, description }
+        Self::of(Node::Boolean, description)
     }
 
     pub const fn integer(description: &'static str, minimum: Option<i64>, maximum: Option<i64>) -> Self {
-        Self { node: Node::Integer { minimum, maximum }, nullable: false, description }
+        Self::of(Node::Integer { minimum, maximum }, description)
     }
 
     pub const fn object(description: &'static str, properties: &'static [Field]) -> Self {
-        Self {
-            node: Node::Object {
-                properties,
-                required: &[],
-                additional: Additional::Forbidden,
-                min_properties: None,
-                max_properties: None,
-            },
-            nullable: false,
-            description,
-        }
+        let node = Node::Object {
+            properties,
+            required: &[],
+            additional: Additional::Forbidden,
+            min_properties: None,
+            max_properties: None,
+        };
+        Self::of(node, description)
     }
 
     pub const fn array(description: &'static str, items: &'static Schema) -> Self {
-        Self { node: Node::Array { items, min_items: None, max_items: None }, nullable: false, description }
+        Self::of(Node::Array { items, min_items: None, max_items: None }, description)
+    }
+
+    pub const fn any(description: &'static str) -> Self {
+        Self::of(Node::Any, description)
     }
 
     pub const fn nullable(mut self) -> Self {
@@ -116,7 +138,12 @@ impl Schema {
         self
     }
 
-    /// String lengths.
+    pub const fn rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// String lengths, in characters.
     pub const fn length(mut self, min: Option<usize>, max: Option<usize>) -> Self {
         if let Node::String { format, one_of, .. } = self.node {
             self.node = Node::String { min_length: min, max_length: max, format, one_of };
@@ -124,9 +151,20 @@ impl Schema {
         self
     }
 
-    pub const fn format(mut self, name: &'static str, check: fn(&str) -> bool) -> Self {
+    /// A format Auth0 names in its messages (`Object didn't pass validation for format <name>: …`).
+    pub const fn format(self, name: &'static str, check: fn(&str) -> bool) -> Self {
+        self.string_format(Format::Named(name, check))
+    }
+
+    /// A regular expression: its source (quoted in messages, `String does not match pattern
+    /// <source>: …`) and a matcher.
+    pub const fn pattern(self, source: &'static str, matches: fn(&str) -> bool) -> Self {
+        self.string_format(Format::Pattern(source, matches))
+    }
+
+    const fn string_format(mut self, format: Format) -> Self {
         if let Node::String { min_length, max_length, one_of, .. } = self.node {
-            self.node = Node::String { min_length, max_length, format: Some(NamedFormat { name, check }), one_of };
+            self.node = Node::String { min_length, max_length, format: Some(format), one_of };
         }
         self
     }
@@ -168,28 +206,26 @@ impl Schema {
         self
     }
 
-    /// Checks a request payload against this schema (an object at the top).
-    pub fn validate_payload<'v>(&self, value: &'v Value) -> Result<&'v Map<String, Value>, ApiError> {
-        let mut problems = Vec::new();
-        check(self, value, "", &mut problems);
-        if !problems.is_empty() {
-            return Err(ApiError::invalid_body(problems.join(" (also) ")));
+    /// The JSON type this schema asks for; `None` for any.
+    fn kind(&self) -> Option<Type> {
+        match self.node {
+            Node::String { .. } => Some(Type::String),
+            Node::Boolean => Some(Type::Boolean),
+            Node::Integer { .. } => Some(Type::Integer),
+            Node::Object { .. } => Some(Type::Object),
+            Node::Array { .. } => Some(Type::Array),
+            Node::Any => None,
         }
-        value.as_object().ok_or_else(|| ApiError::invalid_body("Payload validation error: 'Expected type object'."))
     }
-}
 
-/// One problem as Auth0 words it; the description loses its final period, the sentence gets
-/// one. A property without a description is named alone.
-fn message(detail: &str, path: &str, description: &str) -> String {
-    if path.is_empty() {
-        return format!("Payload validation error: '{detail}'.");
-    }
-    let description = description.strip_suffix('.').unwrap_or(description);
-    if description.is_empty() {
-        format!("Payload validation error: '{detail}' on property {path}.")
-    } else {
-        format!("Payload validation error: '{detail}' on property {path} ({description}).")
+    /// Checks a request payload against this schema (an object at the top), by its rules.
+    pub fn validate_payload<'v>(&self, value: &'v Value) -> Result<&'v Map<String, Value>, ApiError> {
+        let mut walk = Walk { rules: self.rules, problems: Vec::new(), mark: 0 };
+        walk.check(self, value, "", true);
+        if !walk.problems.is_empty() {
+            return Err(Location::Payload.error(&walk.problems));
+        }
+        value.as_object().ok_or_else(|| Location::Payload.single(&type_problem(Type::Object, false, value), None))
     }
 }
 
@@ -197,122 +233,153 @@ fn child_path(parent: &str, name: &str) -> String {
     if parent.is_empty() { name.to_owned() } else { format!("{parent}.{name}") }
 }
 
-fn check(schema: &Schema, value: &Value, path: &str, problems: &mut Vec<String>) {
-    if value.is_null() && schema.nullable {
-        return;
+/// One validation of a payload: its rules and the problems found so far.
+struct Walk {
+    rules: Rules,
+    problems: Vec<String>,
+    /// How many problems there were when the current top-level property's walk began.
+    mark: usize,
+}
+
+impl Walk {
+    fn report(&mut self, detail: &str, path: &str, schema: &Schema) {
+        self.problems.push(Location::Payload.message_at(detail, path, schema.description));
     }
-    let mut report = |detail: String| problems.push(message(&detail, path, schema.description));
-    let expected = match schema.node {
-        Node::String { .. } => "string",
-        Node::Boolean => "boolean",
-        Node::Integer { .. } => "integer",
-        Node::Object { .. } => "object",
-        Node::Array { .. } => "array",
-    };
-    let matches = match schema.node {
-        Node::String { .. } => value.is_string(),
-        Node::Boolean => value.is_boolean(),
-        Node::Integer { .. } => value.is_i64() || value.is_u64(),
-        Node::Object { .. } => value.is_object(),
-        Node::Array { .. } => value.is_array(),
-    };
-    if !matches {
-        let expected = if schema.nullable { format!("{expected},null") } else { expected.to_owned() };
-        report(format!("Expected type {expected} but found type {}", type_name(value)));
-        return;
+
+    /// Whether the current top-level property has reported all it may.
+    fn done(&self) -> bool {
+        self.rules.first_problem_per_property && self.problems.len() > self.mark
     }
-    match (schema.node, value) {
-        (Node::String { min_length, max_length, format, one_of }, Value::String(text)) => {
-            let length = text.chars().count();
-            if let Some(values) = one_of
-                && !values.contains(&text.as_str())
-            {
-                report(format!("No enum match for: \"{text}\""));
-            } else if let Some(min) = min_length
-                && length < min
-            {
-                report(format!("String is too short ({length} chars), minimum {min}"));
-            } else if let Some(max) = max_length
-                && length > max
-            {
-                report(format!("String is too long ({length} chars), maximum {max}"));
-            } else if let Some(format) = format
-                && !(format.check)(text)
-            {
-                report(format!("Object didn't pass validation for format {}: {text}", format.name));
-            }
+
+    fn check(&mut self, schema: &Schema, value: &Value, path: &str, root: bool) {
+        if value.is_null() && schema.nullable {
+            return;
         }
-        (Node::Integer { minimum, maximum }, Value::Number(number)) => {
-            let n = number.as_i64().unwrap_or(i64::MAX);
-            if let Some(min) = minimum
-                && n < min
-            {
-                report(format!("Value {number} is less than minimum {min}"));
-            } else if let Some(max) = maximum
-                && n > max
-            {
-                report(format!("Value {number} is greater than maximum {max}"));
-            }
+        if let Some(kind) = schema.kind()
+            && !kind.matches(value)
+        {
+            return self.report(&type_problem(kind, schema.nullable, value), path, schema);
         }
-        (Node::Array { items, min_items, max_items }, Value::Array(elements)) => {
-            if let Some(min) = min_items
-                && elements.len() < min
-            {
-                report(format!("Array is too short ({}), minimum {min}", elements.len()));
-                return;
+        let detail = match (schema.node, value) {
+            (Node::String { min_length, max_length, format, one_of }, Value::String(text)) => {
+                self.string_problem(text, one_of).or_else(|| check_string(text, min_length, max_length, format).err())
             }
-            if let Some(max) = max_items
-                && elements.len() > max
-            {
-                report(format!("Array is too long ({}), maximum {max}", elements.len()));
-                return;
+            (Node::Integer { minimum, maximum }, Value::Number(number)) => {
+                check_range(number.as_i64().unwrap_or(i64::MAX), number, minimum, maximum).err()
             }
-            for (index, element) in elements.iter().enumerate().rev() {
-                check(items, element, &format!("{path}[{index}]"), problems);
+            (Node::Array { items, min_items, max_items }, Value::Array(elements)) => {
+                if let Some(min) = min_items
+                    && elements.len() < min
+                {
+                    return self.report(
+                        &format!("Array is too short ({}), minimum {min}", elements.len()),
+                        path,
+                        schema,
+                    );
+                }
+                if let Some(max) = max_items
+                    && elements.len() > max
+                {
+                    return self.report(
+                        &format!("Array is too long ({}), maximum {max}", elements.len()),
+                        path,
+                        schema,
+                    );
+                }
+                let children = elements.iter().enumerate().map(|(i, element)| (format!("{path}[{i}]"), items, element));
+                self.check_children(children.collect(), root);
+                None
             }
-        }
-        (Node::Object { properties, required, additional, min_properties, max_properties }, Value::Object(object)) => {
-            if let Additional::Forbidden = additional {
-                let unknown: Vec<&str> = object
-                    .keys()
-                    .map(String::as_str)
-                    .filter(|key| !properties.iter().any(|p| p.name == *key))
-                    .collect();
-                if !unknown.is_empty() {
-                    report(format!("Additional properties not allowed: {}", unknown.join(",")));
+            (
+                Node::Object { properties, required, additional, min_properties, max_properties },
+                Value::Object(object),
+            ) => {
+                if let Additional::Forbidden = additional {
+                    let unknown: Vec<&str> = object
+                        .keys()
+                        .map(String::as_str)
+                        .filter(|key| !properties.iter().any(|p| p.name == *key))
+                        .collect();
+                    if !unknown.is_empty() {
+                        let detail = format!("Additional properties not allowed: {}", unknown.join(","));
+                        return self.report(&detail, path, schema);
+                    }
+                }
+                let missing: Vec<&str> = required.iter().copied().filter(|name| !object.contains_key(*name)).collect();
+                if !missing.is_empty() {
+                    for name in missing {
+                        self.report(&format!("Missing required property: {name}"), path, schema);
+                        if self.done() {
+                            break;
+                        }
+                    }
                     return;
                 }
-            }
-            let missing: Vec<&str> = required.iter().copied().filter(|name| !object.contains_key(*name)).collect();
-            if !missing.is_empty() {
-                for name in missing {
-                    report(format!("Missing required property: {name}"));
+                if let Some(max) = max_properties
+                    && object.len() > max
+                {
+                    let detail = format!("Too many properties defined ({}), maximum {max}", object.len());
+                    return self.report(&detail, path, schema);
                 }
-                return;
+                if let Some(min) = min_properties
+                    && object.len() < min
+                {
+                    let detail = format!("Too few properties defined ({}), minimum {min}", object.len());
+                    return self.report(&detail, path, schema);
+                }
+                let children = object.iter().filter_map(|(key, child)| {
+                    let schema = match (properties.iter().find(|p| p.name == key), additional) {
+                        (Some(field), _) => &field.schema,
+                        (None, Additional::Matching(schema)) => schema,
+                        (None, _) => return None,
+                    };
+                    Some((child_path(path, key), schema, child))
+                });
+                self.check_children(children.collect(), root);
+                None
             }
-            if let Some(max) = max_properties
-                && object.len() > max
-            {
-                report(format!("Too many properties defined ({}), maximum {max}", object.len()));
-                return;
+            _ => None,
+        };
+        if let Some(detail) = detail {
+            self.report(&detail, path, schema);
+        }
+    }
+
+    /// What the rules and an enum say of a string, before its length and format.
+    fn string_problem(&self, text: &str, one_of: Option<&[&str]>) -> Option<String> {
+        if self.rules.refuse_nul
+            && let Err(detail) = refuse_nul(text)
+        {
+            return Some(detail);
+        }
+        match one_of {
+            Some(values) if !values.contains(&text) => Some(if self.rules.enum_value_as_json {
+                format!("No enum match for: {}", Value::from(text))
+            } else {
+                format!("No enum match for: \"{text}\"")
+            }),
+            _ => None,
+        }
+    }
+
+    /// Checks an object's properties or an array's items: every problem, last first; with
+    /// `first_problem_per_property`, each top-level property gets its own walk, and below them
+    /// the walk goes in payload order and stops at the first problem.
+    fn check_children(&mut self, children: Vec<(String, &Schema, &Value)>, root: bool) {
+        let first_only = self.rules.first_problem_per_property && !root;
+        let mut children = children;
+        if !first_only {
+            children.reverse();
+        }
+        for (path, schema, value) in children {
+            if root {
+                self.mark = self.problems.len();
             }
-            if let Some(min) = min_properties
-                && object.len() < min
-            {
-                report(format!("Too few properties defined ({}), minimum {min}", object.len()));
+            self.check(schema, value, &path, false);
+            if first_only && self.done() {
                 return;
-            }
-            for (key, child) in object.iter().rev() {
-                let declared = properties.iter().find(|p| p.name == key).map(|p| &p.schema);
-                let schema = match (declared, additional) {
-                    (Some(schema), _) => schema,
-                    (None, Additional::Matching(schema)) => schema,
-                    (None, _) => continue,
-                };
-                check(schema, child, &child_path(path, key), problems);
             }
         }
-        _ => {}
     }
 }
 
@@ -435,5 +502,86 @@ mod tests {
             error(json!({"name": null})),
             "Payload validation error: 'Expected type string but found type null' on property name (The name)."
         );
+    }
+
+    const SCOPE: Schema = Schema::object(
+        "",
+        &[
+            Field { name: "value", schema: Schema::string("Value of this scope.").length(Some(1), Some(5)) },
+            Field { name: "kind", schema: Schema::string("").one_of(&["a", "b"]) },
+            Field { name: "name", schema: Schema::string("").pattern("^[^<>]+$", |text| !text.contains(['<', '>'])) },
+        ],
+    )
+    .required(&["value", "kind"]);
+    const ANYTHING: Schema = Schema::any("");
+    const RBAC: Schema = Schema::object(
+        "",
+        &[
+            Field { name: "scopes", schema: Schema::array("List of scopes.", &SCOPE).items_count(Some(1), None) },
+            Field { name: "ttl", schema: Schema::integer("Lifetime.", Some(0), Some(10)) },
+            Field {
+                name: "policy",
+                schema: Schema::object("", &[Field { name: "id", schema: Schema::string("") }])
+                    .required(&["id"])
+                    .nullable(),
+            },
+            Field { name: "details", schema: Schema::array("", &ANYTHING) },
+        ],
+    )
+    .required(&["scopes"])
+    .rules(Rules::RBAC);
+
+    fn rbac_error(value: Value) -> String {
+        RBAC.validate_payload(&value).unwrap_err().message.into_owned()
+    }
+
+    #[test]
+    fn rbac_rules_report_each_top_level_property_first_problem() {
+        let scope = json!({"value": "a", "kind": "a"});
+        assert!(RBAC.validate_payload(&json!({"scopes": [scope], "policy": null, "details": [1, {}, null]})).is_ok());
+        assert_eq!(rbac_error(json!({})), "Payload validation error: 'Missing required property: scopes'.");
+        assert_eq!(
+            rbac_error(json!({"scopes": [{}]})),
+            "Payload validation error: 'Missing required property: value' on property scopes[0]."
+        );
+        assert_eq!(
+            rbac_error(json!({"scopes": [scope, {"value": "", "kind": "c"}, {"value": "toolong"}]})),
+            "Payload validation error: 'String is too short (0 chars), minimum 1' on property scopes[1].value (Value of this scope)."
+        );
+        assert_eq!(
+            rbac_error(json!({"scopes": [{"value": "a", "kind": "a\"b"}]})),
+            "Payload validation error: 'No enum match for: \"a\\\"b\"' on property scopes[0].kind."
+        );
+        assert_eq!(
+            rbac_error(json!({"scopes": [{"value": "a", "kind": "a", "name": "<b>"}]})),
+            "Payload validation error: 'String does not match pattern ^[^<>]+$: <b>' on property scopes[0].name."
+        );
+        assert_eq!(
+            rbac_error(json!({"scopes": [{"value": "a\u{0}", "kind": "a"}]})),
+            "Payload validation error: 'String must not contain the NUL character (U+0000)' on property scopes[0].value (Value of this scope)."
+        );
+        assert_eq!(
+            rbac_error(json!({"scopes": [scope], "policy": "x"})),
+            "Payload validation error: 'Expected type object,null but found type string' on property policy."
+        );
+        assert_eq!(
+            rbac_error(json!({"scopes": "x", "ttl": 11})),
+            "Payload validation error: 'Value 11 is greater than maximum 10' on property ttl (Lifetime). (also) Payload validation error: 'Expected type array but found type string' on property scopes (List of scopes)."
+        );
+    }
+
+    #[test]
+    fn tenant_rules_word_the_same_payload_differently() {
+        let tenant = RBAC.rules(Rules::TENANT);
+        let error = |value: Value| tenant.validate_payload(&value).unwrap_err().message.into_owned();
+        assert_eq!(
+            error(json!({"scopes": [{}]})),
+            "Payload validation error: 'Missing required property: value' on property scopes[0]. (also) Payload validation error: 'Missing required property: kind' on property scopes[0]."
+        );
+        assert_eq!(
+            error(json!({"scopes": [{"value": "", "kind": "a\"b"}]})),
+            "Payload validation error: 'No enum match for: \"a\"b\"' on property scopes[0].kind. (also) Payload validation error: 'String is too short (0 chars), minimum 1' on property scopes[0].value (Value of this scope)."
+        );
+        assert!(tenant.validate_payload(&json!({"scopes": [{"value": "\u{0}", "kind": "a"}]})).is_ok());
     }
 }

@@ -12,7 +12,6 @@ pub mod metadata;
 pub mod organization;
 pub mod password_policy;
 pub mod rbac;
-pub mod rbac_schema;
 pub mod resource_server;
 pub mod schema;
 pub mod time;

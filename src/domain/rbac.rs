@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::rbac_schema::{Field, Node};
+use super::json_schema::{Field, Rules, Schema};
 use super::user::fold_case;
 use crate::error::ApiError;
 
@@ -57,25 +57,27 @@ impl RolePatch {
     }
 }
 
-/// Auth0's spec gives role names no length limits; Roster refuses an empty name, which could
-/// not be told apart in a list (see docs/COMPATIBILITY.md).
-const ROLE_NAME: Node = Node::string().length(Some(1), None);
-
-pub const CREATE_ROLE: Node = Node::object(
+/// `POST /roles`. Auth0's spec gives role names no length limits; Roster refuses an empty name
+/// (here and in `PATCH`), which could not be told apart in a list (see docs/COMPATIBILITY.md).
+pub const CREATE_ROLE: Schema = Schema::object(
+    "",
     &[
-        Field::new("name", ROLE_NAME.describe("Name of the role.")),
-        Field::new("description", Node::string().describe("Description of the role.")),
+        Field { name: "name", schema: Schema::string("Name of the role.").length(Some(1), None) },
+        Field { name: "description", schema: Schema::string("Description of the role.") },
     ],
-    &["name"],
-);
+)
+.required(&["name"])
+.rules(Rules::RBAC);
 
-pub const UPDATE_ROLE: Node = Node::object(
+/// `PATCH /roles/{id}`.
+pub const UPDATE_ROLE: Schema = Schema::object(
+    "",
     &[
-        Field::new("name", ROLE_NAME.describe("Name of this role.")),
-        Field::new("description", Node::string().describe("Description of this role.")),
+        Field { name: "name", schema: Schema::string("Name of this role.").length(Some(1), None) },
+        Field { name: "description", schema: Schema::string("Description of this role.") },
     ],
-    &[],
-);
+)
+.rules(Rules::RBAC);
 
 fn text(body: &Map<String, Value>, key: &str) -> Option<String> {
     body.get(key).and_then(Value::as_str).map(str::to_owned)
@@ -98,33 +100,40 @@ pub struct PermissionRef {
     pub permission_name: String,
 }
 
-const PERMISSION_REQUEST: Node = Node::object(
+const PERMISSION_REQUEST: Schema = Schema::object(
+    "",
     &[
-        Field::new(
-            "resource_server_identifier",
-            Node::string().describe("Resource server (API) identifier that this permission is for."),
-        ),
-        Field::new("permission_name", Node::string().describe("Name of this permission.")),
+        Field {
+            name: "resource_server_identifier",
+            schema: Schema::string("Resource server (API) identifier that this permission is for."),
+        },
+        Field { name: "permission_name", schema: Schema::string("Name of this permission.") },
     ],
-    &["resource_server_identifier", "permission_name"],
-);
+)
+.required(&["resource_server_identifier", "permission_name"]);
 
-const ROLE_PERMISSION_LIST: Node = Node::array(&PERMISSION_REQUEST)
-    .min_items(1)
-    .describe("array of resource_server_identifier, permission_name pairs.");
-const ADD_USER_PERMISSION_LIST: Node =
-    Node::array(&PERMISSION_REQUEST).min_items(1).describe("List of permissions to add to this user.");
-const REMOVE_USER_PERMISSION_LIST: Node =
-    Node::array(&PERMISSION_REQUEST).min_items(1).describe("List of permissions to remove from this user.");
+const ROLE_PERMISSION_LIST: Schema =
+    Schema::array("array of resource_server_identifier, permission_name pairs.", &PERMISSION_REQUEST)
+        .items_count(Some(1), None);
+const ADD_USER_PERMISSION_LIST: Schema =
+    Schema::array("List of permissions to add to this user.", &PERMISSION_REQUEST).items_count(Some(1), None);
+const REMOVE_USER_PERMISSION_LIST: Schema =
+    Schema::array("List of permissions to remove from this user.", &PERMISSION_REQUEST).items_count(Some(1), None);
 
 /// `POST /roles/{id}/permissions` and `DELETE /roles/{id}/permissions`.
-pub const ROLE_PERMISSIONS: Node = Node::object(&[Field::new("permissions", ROLE_PERMISSION_LIST)], &["permissions"]);
+pub const ROLE_PERMISSIONS: Schema = Schema::object("", &[Field { name: "permissions", schema: ROLE_PERMISSION_LIST }])
+    .required(&["permissions"])
+    .rules(Rules::RBAC);
 /// `POST /users/{id}/permissions`.
-pub const ADD_USER_PERMISSIONS: Node =
-    Node::object(&[Field::new("permissions", ADD_USER_PERMISSION_LIST)], &["permissions"]);
+pub const ADD_USER_PERMISSIONS: Schema =
+    Schema::object("", &[Field { name: "permissions", schema: ADD_USER_PERMISSION_LIST }])
+        .required(&["permissions"])
+        .rules(Rules::RBAC);
 /// `DELETE /users/{id}/permissions`.
-pub const REMOVE_USER_PERMISSIONS: Node =
-    Node::object(&[Field::new("permissions", REMOVE_USER_PERMISSION_LIST)], &["permissions"]);
+pub const REMOVE_USER_PERMISSIONS: Schema =
+    Schema::object("", &[Field { name: "permissions", schema: REMOVE_USER_PERMISSION_LIST }])
+        .required(&["permissions"])
+        .rules(Rules::RBAC);
 
 /// The permissions of a validated permissions payload, without repeats, in request order.
 pub fn permission_refs(body: &Map<String, Value>) -> Vec<PermissionRef> {
@@ -142,27 +151,36 @@ pub fn permission_refs(body: &Map<String, Value>) -> Vec<PermissionRef> {
     refs
 }
 
-const ROLE_ID: Node = Node::string().length(Some(1), None);
-const USER_ID: Node = Node::string();
+const ROLE_ID: Schema = Schema::string("").length(Some(1), None);
+const USER_ID: Schema = Schema::string("");
 
 /// `POST /users/{id}/roles`.
-pub const ASSIGN_USER_ROLES: Node = Node::object(
-    &[Field::new(
-        "roles",
-        Node::array(&ROLE_ID).min_items(1).describe("List of roles IDs to associated with the user."),
-    )],
-    &["roles"],
-);
+pub const ASSIGN_USER_ROLES: Schema = Schema::object(
+    "",
+    &[Field {
+        name: "roles",
+        schema: Schema::array("List of roles IDs to associated with the user.", &ROLE_ID).items_count(Some(1), None),
+    }],
+)
+.required(&["roles"])
+.rules(Rules::RBAC);
 /// `DELETE /users/{id}/roles`.
-pub const REMOVE_USER_ROLES: Node = Node::object(
-    &[Field::new("roles", Node::array(&ROLE_ID).min_items(1).describe("List of roles IDs to remove from the user."))],
-    &["roles"],
-);
+pub const REMOVE_USER_ROLES: Schema = Schema::object(
+    "",
+    &[Field {
+        name: "roles",
+        schema: Schema::array("List of roles IDs to remove from the user.", &ROLE_ID).items_count(Some(1), None),
+    }],
+)
+.required(&["roles"])
+.rules(Rules::RBAC);
 /// `POST /roles/{id}/users` (no `minItems` in Auth0's spec).
-pub const ASSIGN_ROLE_USERS: Node = Node::object(
-    &[Field::new("users", Node::array(&USER_ID).describe("user_id's of the users to assign the role to."))],
-    &["users"],
-);
+pub const ASSIGN_ROLE_USERS: Schema = Schema::object(
+    "",
+    &[Field { name: "users", schema: Schema::array("user_id's of the users to assign the role to.", &USER_ID) }],
+)
+.required(&["users"])
+.rules(Rules::RBAC);
 
 /// The strings under `key` of a validated payload, without repeats, in request order.
 pub fn ids(body: &Map<String, Value>, key: &str) -> Vec<String> {
@@ -361,11 +379,14 @@ mod tests {
         let body = json!({"roles": ["rol_b", "rol_a", "rol_b"]});
         assert_eq!(ids(body.as_object().unwrap(), "roles"), vec!["rol_b", "rol_a"]);
         assert_eq!(
-            ASSIGN_USER_ROLES.validate(&json!({"roles": []})).unwrap_err().message,
+            ASSIGN_USER_ROLES.validate_payload(&json!({"roles": []})).unwrap_err().message,
             "Payload validation error: 'Array is too short (0), minimum 1' on property roles (List of roles IDs to associated with the user)."
         );
         assert_eq!(
-            ADD_USER_PERMISSIONS.validate(&json!({"permissions": [{"permission_name": "read"}]})).unwrap_err().message,
+            ADD_USER_PERMISSIONS
+                .validate_payload(&json!({"permissions": [{"permission_name": "read"}]}))
+                .unwrap_err()
+                .message,
             "Payload validation error: 'Missing required property: resource_server_identifier' on property permissions[0]."
         );
     }

@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use super::rbac_schema::{Field, Node};
+use super::json_schema::{Additional, Field, Rules, Schema};
 use super::time::Timestamp;
 use crate::error::ApiError;
 
@@ -109,193 +109,213 @@ fn name_pattern(text: &str) -> bool {
     !text.is_empty() && !text.contains(['<', '>'])
 }
 
-const NAME: Node = Node::string()
+const NAME: Schema = Schema::string("Friendly name for this resource server. Can not contain `<` or `>` characters.")
     .length(None, Some(200))
-    .pattern("^[^<>]+$", name_pattern)
-    .describe("Friendly name for this resource server. Can not contain `<` or `>` characters.");
+    .pattern("^[^<>]+$", name_pattern);
 
-const SCOPE: Node = Node::object(
+const SCOPE: Schema = Schema::object(
+    "",
     &[
-        Field::new("value", Node::string().length(Some(1), Some(280)).describe("Value of this scope.")),
-        Field::new(
-            "description",
-            Node::string().length(None, Some(500)).describe("User-friendly description of this scope."),
-        ),
+        Field { name: "value", schema: Schema::string("Value of this scope.").length(Some(1), Some(280)) },
+        Field {
+            name: "description",
+            schema: Schema::string("User-friendly description of this scope.").length(None, Some(500)),
+        },
     ],
-    &["value"],
-);
+)
+.required(&["value"]);
 
-const SCOPES: Node = Node::array(&SCOPE).describe("List of permissions (scopes) that this API uses.");
+const SCOPES: Schema = Schema::array("List of permissions (scopes) that this API uses.", &SCOPE);
 
-const SIGNING_ALG: Node = Node::one_of(&["HS256", "RS256", "RS512", "PS256"])
-    .describe("Algorithm used to sign JWTs. Can be `HS256` (default) or `RS256`. `PS256` available via addon.");
-const SIGNING_SECRET: Node = Node::string()
-    .length(Some(16), None)
-    .describe("Secret used to sign tokens when using symmetric algorithms (HS256).");
-const ALLOW_OFFLINE_ACCESS: Node =
-    Node::boolean().describe("Whether refresh tokens can be issued for this API (true) or not (false).");
-const ALLOW_ONLINE_ACCESS: Node =
-    Node::boolean().describe("Whether Online Refresh Tokens can be issued for this API (true) or not (false).");
-const ALLOW_ONLINE_ACCESS_EPHEMERAL: Node = Node::boolean().describe(
+const SIGNING_ALG: Schema =
+    Schema::string("Algorithm used to sign JWTs. Can be `HS256` (default) or `RS256`. `PS256` available via addon.")
+        .one_of(&["HS256", "RS256", "RS512", "PS256"]);
+const SIGNING_SECRET: Schema =
+    Schema::string("Secret used to sign tokens when using symmetric algorithms (HS256).").length(Some(16), None);
+const ALLOW_OFFLINE_ACCESS: Schema =
+    Schema::boolean("Whether refresh tokens can be issued for this API (true) or not (false).");
+const ALLOW_ONLINE_ACCESS: Schema =
+    Schema::boolean("Whether Online Refresh Tokens can be issued for this API (true) or not (false).");
+const ALLOW_ONLINE_ACCESS_EPHEMERAL: Schema = Schema::boolean(
     "Whether Online Refresh Tokens can be issued even when sessions are configured as ephemeral (true) or not (false).",
 );
-const TOKEN_LIFETIME: Node = Node::integer(Some(0), Some(2_592_000))
-    .describe("Expiration value (in seconds) for access tokens issued for this API from the token endpoint.");
+const TOKEN_LIFETIME: Schema = Schema::integer(
+    "Expiration value (in seconds) for access tokens issued for this API from the token endpoint.",
+    Some(0),
+    Some(2_592_000),
+);
 /// Not in the request schemas of Auth0's spec, but sent by go-auth0 and accepted (recorded).
-const TOKEN_LIFETIME_FOR_WEB: Node = Node::integer(Some(0), Some(2_592_000)).describe(
+const TOKEN_LIFETIME_FOR_WEB: Schema = Schema::integer(
     "Expiration value (in seconds) for access tokens issued for this API via Implicit or Hybrid Flows. Cannot be greater than the `token_lifetime` value.",
+    Some(0),
+    Some(2_592_000),
 );
-const SKIP_CONSENT: Node = Node::boolean()
-    .describe("Whether to skip user consent for applications flagged as first party (true) or not (false).");
-const TOKEN_DIALECT: Node = Node::one_of(&["access_token", "access_token_authz", "rfc9068_profile", "rfc9068_profile_authz"])
-    .describe("Dialect of issued access token. `access_token` is a JWT containing standard Auth0 claims; `rfc9068_profile` is a JWT conforming to the IETF JWT Access Token Profile. `access_token_authz` and `rfc9068_profile_authz` additionally include RBAC permissions claims.");
-const ENCRYPTION_KEY: Node = Node::object(
+const SKIP_CONSENT: Schema =
+    Schema::boolean("Whether to skip user consent for applications flagged as first party (true) or not (false).");
+const TOKEN_DIALECT: Schema = Schema::string("Dialect of issued access token. `access_token` is a JWT containing standard Auth0 claims; `rfc9068_profile` is a JWT conforming to the IETF JWT Access Token Profile. `access_token_authz` and `rfc9068_profile_authz` additionally include RBAC permissions claims.")
+    .one_of(&["access_token", "access_token_authz", "rfc9068_profile", "rfc9068_profile_authz"]);
+const ENCRYPTION_KEY: Schema = Schema::object(
+    "",
     &[
-        Field::new("name", Node::string().length(Some(1), Some(128)).describe("Name of the encryption key.")),
-        Field::new(
-            "alg",
-            Node::one_of(&["RSA-OAEP-256", "RSA-OAEP-384", "RSA-OAEP-512"])
-                .describe("Algorithm used to encrypt the token."),
-        ),
-        Field::new("kid", Node::string().length(Some(1), Some(128)).describe("Key ID.")),
-        Field::new(
-            "pem",
-            Node::string().length(Some(1), Some(4096)).describe("PEM-formatted public key. Must be JSON escaped."),
-        ),
+        Field { name: "name", schema: Schema::string("Name of the encryption key.").length(Some(1), Some(128)) },
+        Field {
+            name: "alg",
+            schema: Schema::string("Algorithm used to encrypt the token.").one_of(&[
+                "RSA-OAEP-256",
+                "RSA-OAEP-384",
+                "RSA-OAEP-512",
+            ]),
+        },
+        Field { name: "kid", schema: Schema::string("Key ID.").length(Some(1), Some(128)) },
+        Field {
+            name: "pem",
+            schema: Schema::string("PEM-formatted public key. Must be JSON escaped.").length(Some(1), Some(4096)),
+        },
     ],
-    &["alg", "pem"],
-);
-const TOKEN_ENCRYPTION: Node = Node::object(
-    &[
-        Field::new("format", Node::one_of(&["compact-nested-jwe"]).describe("Format of the encrypted JWT payload.")),
-        Field::new("encryption_key", ENCRYPTION_KEY),
-    ],
-    &["format", "encryption_key"],
 )
+.required(&["alg", "pem"]);
+const TOKEN_ENCRYPTION: Schema = Schema::object(
+    "",
+    &[
+        Field {
+            name: "format",
+            schema: Schema::string("Format of the encrypted JWT payload.").one_of(&["compact-nested-jwe"]),
+        },
+        Field { name: "encryption_key", schema: ENCRYPTION_KEY },
+    ],
+)
+.required(&["format", "encryption_key"])
 .nullable();
-const CONSENT_POLICY: Node = Node::one_of(&["transactional-authorization-with-mfa"]).nullable();
-const AUTHORIZATION_DETAILS_ITEM: Node = Node::any();
-const AUTHORIZATION_DETAILS: Node = Node::array(&AUTHORIZATION_DETAILS_ITEM).nullable();
-const PROOF_OF_POSSESSION: Node = Node::object(
+const CONSENT_POLICY: Schema = Schema::string("").one_of(&["transactional-authorization-with-mfa"]).nullable();
+const AUTHORIZATION_DETAILS_ITEM: Schema = Schema::any("");
+const AUTHORIZATION_DETAILS: Schema = Schema::array("", &AUTHORIZATION_DETAILS_ITEM).nullable();
+const PROOF_OF_POSSESSION: Schema = Schema::object(
+    "Proof-of-Possession configuration for access tokens",
     &[
-        Field::new("mechanism", Node::one_of(&["mtls", "dpop"]).describe("Intended mechanism for Proof-of-Possession")),
-        Field::new(
-            "required",
-            Node::boolean().describe("Whether the use of Proof-of-Possession is required for the resource server"),
-        ),
-        Field::new(
-            "required_for",
-            Node::one_of(&["public_clients", "all_clients"])
-                .describe("Specifies which client types require Proof-of-Possession"),
-        ),
+        Field {
+            name: "mechanism",
+            schema: Schema::string("Intended mechanism for Proof-of-Possession").one_of(&["mtls", "dpop"]),
+        },
+        Field {
+            name: "required",
+            schema: Schema::boolean("Whether the use of Proof-of-Possession is required for the resource server"),
+        },
+        Field {
+            name: "required_for",
+            schema: Schema::string("Specifies which client types require Proof-of-Possession")
+                .one_of(&["public_clients", "all_clients"]),
+        },
     ],
-    &["mechanism", "required"],
 )
-.nullable()
-.describe("Proof-of-Possession configuration for access tokens");
-const SUBJECT_TYPE_AUTHORIZATION: Node = Node::object(
+.required(&["mechanism", "required"])
+.nullable();
+const SUBJECT_TYPE_AUTHORIZATION: Schema = Schema::object(
+    "Defines application access permission for a resource server",
     &[
-        Field::new(
-            "user",
-            Node::object(
-                &[Field::new(
-                    "policy",
-                    Node::one_of(&["allow_all", "deny_all", "require_client_grant"])
-                        .describe("Defines the user flows policy for the resource server"),
-                )],
-                &[],
+        Field {
+            name: "user",
+            schema: Schema::object(
+                "Access Permissions for user flows",
+                &[Field {
+                    name: "policy",
+                    schema: Schema::string("Defines the user flows policy for the resource server").one_of(&[
+                        "allow_all",
+                        "deny_all",
+                        "require_client_grant",
+                    ]),
+                }],
             )
-            .open()
-            .describe("Access Permissions for user flows"),
-        ),
-        Field::new(
-            "client",
-            Node::object(
-                &[Field::new(
-                    "policy",
-                    Node::one_of(&["deny_all", "require_client_grant"])
-                        .describe("Defines the client flows policy for the resource server"),
-                )],
-                &[],
+            .additional(Additional::Allowed),
+        },
+        Field {
+            name: "client",
+            schema: Schema::object(
+                "Access Permissions for client flows",
+                &[Field {
+                    name: "policy",
+                    schema: Schema::string("Defines the client flows policy for the resource server")
+                        .one_of(&["deny_all", "require_client_grant"]),
+                }],
             )
-            .open()
-            .describe("Access Permissions for client flows"),
-        ),
+            .additional(Additional::Allowed),
+        },
     ],
-    &[],
+);
+const AUTHORIZATION_POLICY: Schema = Schema::object(
+    "Authorization policy for the resource server.",
+    &[Field {
+        name: "policy_id",
+        schema: Schema::string("The ID of the authorization policy to apply.").length(Some(1), Some(1024)),
+    }],
 )
-.describe("Defines application access permission for a resource server");
-const AUTHORIZATION_POLICY: Node = Node::object(
-    &[Field::new(
-        "policy_id",
-        Node::string().length(Some(1), Some(1024)).describe("The ID of the authorization policy to apply."),
-    )],
-    &["policy_id"],
-)
-.nullable()
-.describe("Authorization policy for the resource server.");
+.required(&["policy_id"])
+.nullable();
 
 /// `POST /resource-servers`
-pub const CREATE_RESOURCE_SERVER: Node = Node::object(
+pub const CREATE_RESOURCE_SERVER: Schema = Schema::object(
+    "",
     &[
-        Field::new("name", NAME),
-        Field::new(
-            "identifier",
-            Node::string().length(Some(1), Some(600)).describe(
+        Field { name: "name", schema: NAME },
+        Field {
+            name: "identifier",
+            schema: Schema::string(
                 "Unique identifier for the API used as the audience parameter on authorization calls. Can not be changed once set.",
-            ),
-        ),
-        Field::new("scopes", SCOPES),
-        Field::new("signing_alg", SIGNING_ALG),
-        Field::new("signing_secret", SIGNING_SECRET),
-        Field::new("allow_offline_access", ALLOW_OFFLINE_ACCESS),
-        Field::new("allow_online_access", ALLOW_ONLINE_ACCESS),
-        Field::new("allow_online_access_with_ephemeral_sessions", ALLOW_ONLINE_ACCESS_EPHEMERAL),
-        Field::new("token_lifetime", TOKEN_LIFETIME),
-        Field::new("token_lifetime_for_web", TOKEN_LIFETIME_FOR_WEB),
-        Field::new("token_dialect", TOKEN_DIALECT),
-        Field::new("skip_consent_for_verifiable_first_party_clients", SKIP_CONSENT),
-        Field::new(
-            "enforce_policies",
-            Node::boolean().describe("Whether to enforce authorization policies (true) or to ignore them (false)."),
-        ),
-        Field::new("token_encryption", TOKEN_ENCRYPTION),
-        Field::new("consent_policy", CONSENT_POLICY),
-        Field::new("authorization_details", AUTHORIZATION_DETAILS),
-        Field::new("proof_of_possession", PROOF_OF_POSSESSION),
-        Field::new("subject_type_authorization", SUBJECT_TYPE_AUTHORIZATION),
-        Field::new("authorization_policy", AUTHORIZATION_POLICY),
+            )
+            .length(Some(1), Some(600)),
+        },
+        Field { name: "scopes", schema: SCOPES },
+        Field { name: "signing_alg", schema: SIGNING_ALG },
+        Field { name: "signing_secret", schema: SIGNING_SECRET },
+        Field { name: "allow_offline_access", schema: ALLOW_OFFLINE_ACCESS },
+        Field { name: "allow_online_access", schema: ALLOW_ONLINE_ACCESS },
+        Field { name: "allow_online_access_with_ephemeral_sessions", schema: ALLOW_ONLINE_ACCESS_EPHEMERAL },
+        Field { name: "token_lifetime", schema: TOKEN_LIFETIME },
+        Field { name: "token_lifetime_for_web", schema: TOKEN_LIFETIME_FOR_WEB },
+        Field { name: "token_dialect", schema: TOKEN_DIALECT },
+        Field { name: "skip_consent_for_verifiable_first_party_clients", schema: SKIP_CONSENT },
+        Field {
+            name: "enforce_policies",
+            schema: Schema::boolean("Whether to enforce authorization policies (true) or to ignore them (false)."),
+        },
+        Field { name: "token_encryption", schema: TOKEN_ENCRYPTION },
+        Field { name: "consent_policy", schema: CONSENT_POLICY },
+        Field { name: "authorization_details", schema: AUTHORIZATION_DETAILS },
+        Field { name: "proof_of_possession", schema: PROOF_OF_POSSESSION },
+        Field { name: "subject_type_authorization", schema: SUBJECT_TYPE_AUTHORIZATION },
+        Field { name: "authorization_policy", schema: AUTHORIZATION_POLICY },
     ],
-    &["identifier"],
-);
+)
+.required(&["identifier"])
+.rules(Rules::RBAC);
 
 /// `PATCH /resource-servers/{id}`: no `identifier` (it cannot change).
-pub const UPDATE_RESOURCE_SERVER: Node = Node::object(
+pub const UPDATE_RESOURCE_SERVER: Schema = Schema::object(
+    "",
     &[
-        Field::new("name", NAME),
-        Field::new("scopes", SCOPES),
-        Field::new("signing_alg", SIGNING_ALG),
-        Field::new("signing_secret", SIGNING_SECRET),
-        Field::new("skip_consent_for_verifiable_first_party_clients", SKIP_CONSENT),
-        Field::new("allow_offline_access", ALLOW_OFFLINE_ACCESS),
-        Field::new("allow_online_access", ALLOW_ONLINE_ACCESS),
-        Field::new("allow_online_access_with_ephemeral_sessions", ALLOW_ONLINE_ACCESS_EPHEMERAL),
-        Field::new("token_lifetime", TOKEN_LIFETIME),
-        Field::new("token_lifetime_for_web", TOKEN_LIFETIME_FOR_WEB),
-        Field::new("token_dialect", TOKEN_DIALECT),
-        Field::new(
-            "enforce_policies",
-            Node::boolean().describe("Whether authorization policies are enforced (true) or not enforced (false)."),
-        ),
-        Field::new("token_encryption", TOKEN_ENCRYPTION),
-        Field::new("consent_policy", CONSENT_POLICY),
-        Field::new("authorization_details", AUTHORIZATION_DETAILS),
-        Field::new("proof_of_possession", PROOF_OF_POSSESSION),
-        Field::new("subject_type_authorization", SUBJECT_TYPE_AUTHORIZATION),
-        Field::new("authorization_policy", AUTHORIZATION_POLICY),
+        Field { name: "name", schema: NAME },
+        Field { name: "scopes", schema: SCOPES },
+        Field { name: "signing_alg", schema: SIGNING_ALG },
+        Field { name: "signing_secret", schema: SIGNING_SECRET },
+        Field { name: "skip_consent_for_verifiable_first_party_clients", schema: SKIP_CONSENT },
+        Field { name: "allow_offline_access", schema: ALLOW_OFFLINE_ACCESS },
+        Field { name: "allow_online_access", schema: ALLOW_ONLINE_ACCESS },
+        Field { name: "allow_online_access_with_ephemeral_sessions", schema: ALLOW_ONLINE_ACCESS_EPHEMERAL },
+        Field { name: "token_lifetime", schema: TOKEN_LIFETIME },
+        Field { name: "token_lifetime_for_web", schema: TOKEN_LIFETIME_FOR_WEB },
+        Field { name: "token_dialect", schema: TOKEN_DIALECT },
+        Field {
+            name: "enforce_policies",
+            schema: Schema::boolean("Whether authorization policies are enforced (true) or not enforced (false)."),
+        },
+        Field { name: "token_encryption", schema: TOKEN_ENCRYPTION },
+        Field { name: "consent_policy", schema: CONSENT_POLICY },
+        Field { name: "authorization_details", schema: AUTHORIZATION_DETAILS },
+        Field { name: "proof_of_possession", schema: PROOF_OF_POSSESSION },
+        Field { name: "subject_type_authorization", schema: SUBJECT_TYPE_AUTHORIZATION },
+        Field { name: "authorization_policy", schema: AUTHORIZATION_POLICY },
     ],
-    &[],
-);
+)
+.rules(Rules::RBAC);
 
 /// Token settings every new resource server has, with Auth0's defaults, in Auth0's order.
 type DefaultSetting = (&'static str, fn() -> Value);
@@ -465,7 +485,7 @@ mod tests {
     use serde_json::json;
 
     fn create(body: Value) -> ResourceServer {
-        let body = CREATE_RESOURCE_SERVER.validate(&body).unwrap();
+        let body = CREATE_RESOURCE_SERVER.validate_payload(&body).unwrap();
         new_resource_server(body, "66e0a201e5d56cfb7a9a50a1".into(), crate::domain::time::now()).unwrap()
     }
 
@@ -496,7 +516,7 @@ mod tests {
             json!({"format": "compact-nested-jwe", "encryption_key": {"alg": "RSA-OAEP-256", "kid": "k"}})
         );
         let body = json!({"scopes": [], "token_encryption": null, "enforce_policies": true});
-        let patch = ResourceServerPatch::plan(UPDATE_RESOURCE_SERVER.validate(&body).unwrap()).unwrap();
+        let patch = ResourceServerPatch::plan(UPDATE_RESOURCE_SERVER.validate_payload(&body).unwrap()).unwrap();
         patch.apply(&mut server);
         assert_eq!(server.scopes, Some(vec![]));
         assert!(!server.settings.contains_key("token_encryption"));
@@ -516,7 +536,7 @@ mod tests {
 
     #[test]
     fn refuses_bad_payloads_with_z_schema_messages() {
-        let error = |body: Value| CREATE_RESOURCE_SERVER.validate(&body).unwrap_err().message.into_owned();
+        let error = |body: Value| CREATE_RESOURCE_SERVER.validate_payload(&body).unwrap_err().message.into_owned();
         assert_eq!(error(json!({"name": "x"})), "Payload validation error: 'Missing required property: identifier'.");
         assert_eq!(
             error(json!({"identifier": "x", "name": "<b>"})),
@@ -531,7 +551,7 @@ mod tests {
             "Payload validation error: 'Additional properties not allowed: x' on property scopes[0]."
         );
         let body = json!({"identifier": "x", "scopes": [{"value": "a"}, {"value": "a"}]});
-        let body = CREATE_RESOURCE_SERVER.validate(&body).unwrap();
+        let body = CREATE_RESOURCE_SERVER.validate_payload(&body).unwrap();
         assert!(new_resource_server(body, "i".into(), crate::domain::time::now()).is_err());
     }
 

@@ -4,6 +4,9 @@
 //! `Payload validation error: '<detail>' on property <name> (<description>).` (or
 //! `Query validation error: …`, `Path validation error: …`). A schema here is a static table
 //! of the properties an operation accepts, copied from Auth0's OpenAPI spec.
+//!
+//! The words of each problem (types, string lengths, formats, U+0000, where it is) live here and
+//! are shared with `json_schema`, which checks the nested payloads of the other resources.
 
 use serde_json::{Map, Value};
 
@@ -19,7 +22,7 @@ pub enum Type {
 }
 
 impl Type {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Type::String => "string",
             Type::Boolean => "boolean",
@@ -29,7 +32,7 @@ impl Type {
         }
     }
 
-    fn matches(self, value: &Value) -> bool {
+    pub fn matches(self, value: &Value) -> bool {
         match self {
             Type::String => value.is_string(),
             Type::Boolean => value.is_boolean(),
@@ -53,12 +56,76 @@ pub fn type_name(value: &Value) -> &'static str {
     }
 }
 
+/// z-schema's detail when a value is not of the `expected` type (`nullable`: nor `null`).
+pub fn type_problem(expected: Type, nullable: bool, value: &Value) -> String {
+    let null = if nullable { ",null" } else { "" };
+    format!("Expected type {}{null} but found type {}", expected.name(), type_name(value))
+}
+
+/// PostgreSQL text cannot hold U+0000; refusing it in payloads and queries keeps both stores alike.
+pub fn refuse_nul(text: &str) -> Result<(), String> {
+    if text.contains('\0') { Err("String must not contain the NUL character (U+0000)".to_owned()) } else { Ok(()) }
+}
+
+/// z-schema's bounds on an integer, which messages show as `shown` (as the payload gave it).
+pub fn check_range(
+    number: i64,
+    shown: &dyn std::fmt::Display,
+    minimum: Option<i64>,
+    maximum: Option<i64>,
+) -> Result<(), String> {
+    match (minimum, maximum) {
+        (Some(min), _) if number < min => Err(format!("Value {shown} is less than minimum {min}")),
+        (_, Some(max)) if number > max => Err(format!("Value {shown} is greater than maximum {max}")),
+        _ => Ok(()),
+    }
+}
+
+/// A string format, and how z-schema words a string that fails it.
 #[derive(Debug, Clone, Copy)]
 pub enum Format {
-    Email,
-    StrictUri,
+    /// A format by its name: `Object didn't pass validation for format <name>: <text>`.
+    Named(&'static str, fn(&str) -> bool),
     /// A regular-expression pattern: its source text (quoted in messages) and a matcher.
     Pattern(&'static str, fn(&str) -> bool),
+}
+
+impl Format {
+    pub const EMAIL: Self = Self::Named("email", is_email);
+    pub const STRICT_URI: Self = Self::Named("strict-uri", is_strict_uri);
+
+    pub fn check(self, text: &str) -> Result<(), String> {
+        match self {
+            Self::Named(name, matches) if !matches(text) => {
+                Err(format!("Object didn't pass validation for format {name}: {text}"))
+            }
+            Self::Pattern(source, matches) if !matches(text) => {
+                Err(format!("String does not match pattern {source}: {text}"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A string's length (in characters) then its format, as z-schema checks them.
+pub fn check_string(
+    text: &str,
+    min_length: Option<usize>,
+    max_length: Option<usize>,
+    format: Option<Format>,
+) -> Result<(), String> {
+    let length = text.chars().count();
+    if let Some(min) = min_length
+        && length < min
+    {
+        return Err(format!("String is too short ({length} chars), minimum {min}"));
+    }
+    if let Some(max) = max_length
+        && length > max
+    {
+        return Err(format!("String is too long ({length} chars), maximum {max}"));
+    }
+    format.map_or(Ok(()), |format| format.check(text))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -112,20 +179,26 @@ pub enum Location {
 }
 
 impl Location {
-    /// One z-schema error as Auth0 words it. The description loses its final period; the
-    /// sentence gets one.
+    /// One z-schema error as Auth0 words it, about `property` or the whole value.
     pub fn message(self, detail: &str, property: Option<&Property>) -> String {
+        let (path, description) = property.map_or(("", ""), |p| (p.name, p.description));
+        self.message_at(detail, path, description)
+    }
+
+    /// One z-schema error about the value at `path` (empty: the whole value), which the spec
+    /// describes as `description`. The description loses its final period, the sentence gets
+    /// one; a property without a description is named alone.
+    pub fn message_at(self, detail: &str, path: &str, description: &str) -> String {
         let prefix = match self {
             Location::Payload => "Payload",
             Location::Query => "Query",
             Location::Path => "Path",
         };
-        match property {
-            Some(p) => {
-                let description = p.description.strip_suffix('.').unwrap_or(p.description);
-                format!("{prefix} validation error: '{detail}' on property {} ({description}).", p.name)
-            }
-            None => format!("{prefix} validation error: '{detail}'."),
+        let description = description.strip_suffix('.').unwrap_or(description);
+        match (path, description) {
+            ("", _) => format!("{prefix} validation error: '{detail}'."),
+            (path, "") => format!("{prefix} validation error: '{detail}' on property {path}."),
+            (path, description) => format!("{prefix} validation error: '{detail}' on property {path} ({description})."),
         }
     }
 
@@ -155,8 +228,7 @@ impl ObjectSchema {
     pub fn validate<'v>(&self, value: &'v Value) -> Result<&'v Map<String, Value>, ApiError> {
         let at = Location::Payload;
         let Value::Object(object) = value else {
-            let detail = format!("Expected type object but found type {}", type_name(value));
-            return Err(at.single(&detail, None));
+            return Err(at.single(&type_problem(Type::Object, false, value), None));
         };
         let unknown: Vec<&str> = object.keys().map(String::as_str).filter(|k| self.property(k).is_none()).collect();
         if !unknown.is_empty() {
@@ -190,38 +262,11 @@ pub fn check_property(property: &Property, value: &Value) -> Result<(), String> 
         return Ok(());
     }
     if !property.kind.matches(value) {
-        let expected =
-            if property.nullable { format!("{},null", property.kind.name()) } else { property.kind.name().to_owned() };
-        return Err(format!("Expected type {expected} but found type {}", type_name(value)));
+        return Err(type_problem(property.kind, property.nullable, value));
     }
     let Value::String(text) = value else { return Ok(()) };
-    // PostgreSQL text cannot hold U+0000; refusing it everywhere keeps both stores alike.
-    if text.contains('\0') {
-        return Err("String must not contain the NUL character (U+0000)".to_owned());
-    }
-    let length = text.chars().count();
-    if let Some(min) = property.min_length
-        && length < min
-    {
-        return Err(format!("String is too short ({length} chars), minimum {min}"));
-    }
-    if let Some(max) = property.max_length
-        && length > max
-    {
-        return Err(format!("String is too long ({length} chars), maximum {max}"));
-    }
-    match property.format {
-        Some(Format::Email) if !is_email(text) => {
-            Err(format!("Object didn't pass validation for format email: {text}"))
-        }
-        Some(Format::StrictUri) if !is_strict_uri(text) => {
-            Err(format!("Object didn't pass validation for format strict-uri: {text}"))
-        }
-        Some(Format::Pattern(source, matches)) if !matches(text) => {
-            Err(format!("String does not match pattern {source}: {text}"))
-        }
-        _ => Ok(()),
-    }
+    refuse_nul(text)?;
+    check_string(text, property.min_length, property.max_length, property.format)
 }
 
 /// An address as z-schema's `email` format (validator.js `isEmail`) accepts it: a local
@@ -279,7 +324,7 @@ mod tests {
         Property::new("connection", Type::String, "Name of the connection.").length(1, None),
         Property::new("blocked", Type::Boolean, "Whether blocked."),
         Property::new("name", Type::String, "Name.").nullable().length(1, Some(3)),
-        Property::new("email", Type::String, "Email.").format(Format::Email),
+        Property::new("email", Type::String, "Email.").format(Format::EMAIL),
         Property::new("phone_number", Type::String, "Phone.").format(Format::Pattern(r"^\+[0-9]{1,15}$", is_e164)),
     ];
     const SCHEMA: ObjectSchema = ObjectSchema { properties: PROPS, required: &["connection"], additional_hint: "" };

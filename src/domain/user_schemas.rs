@@ -9,7 +9,7 @@ const NO_WHITESPACE: Format = Format::Pattern(r"^\S*$", has_no_whitespace);
 /// `CreateUserRequestContent`.
 pub const CREATE_USER: ObjectSchema = ObjectSchema {
     properties: &[
-        Property::new("email", Type::String, "The user's email.").format(Format::Email),
+        Property::new("email", Type::String, "The user's email.").format(Format::EMAIL),
         Property::new("phone_number", Type::String, "The user's phone number (following the E.164 recommendation).")
             .format(E164),
         Property::new(
@@ -41,7 +41,7 @@ pub const CREATE_USER: ObjectSchema = ObjectSchema {
         Property::new("family_name", Type::String, "The user's family name(s).").length(1, Some(150)),
         Property::new("name", Type::String, "The user's full name.").length(1, Some(300)),
         Property::new("nickname", Type::String, "The user's nickname.").length(1, Some(300)),
-        Property::new("picture", Type::String, "A URI pointing to the user's picture.").format(Format::StrictUri),
+        Property::new("picture", Type::String, "A URI pointing to the user's picture.").format(Format::STRICT_URI),
         Property::new("user_id", Type::String, "The external user's id provided by the identity provider.")
             .length(0, Some(255))
             .format(NO_WHITESPACE),
@@ -84,7 +84,7 @@ pub const UPDATE_USER: ObjectSchema = ObjectSchema {
             "Whether this email address is verified (true) or unverified (false). If set to false the user will not receive a verification email unless `verify_email` is set to true.",
         ),
         // The live API describes PATCH's email as "The new email" (seen in real error messages).
-        Property::new("email", Type::String, "The new email").nullable().format(Format::Email),
+        Property::new("email", Type::String, "The new email").nullable().format(Format::EMAIL),
         Property::new("phone_number", Type::String, "The user's phone number (following the E.164 recommendation).")
             .nullable()
             .format(E164),
@@ -107,7 +107,7 @@ pub const UPDATE_USER: ObjectSchema = ObjectSchema {
             .length(1, Some(300)),
         Property::new("picture", Type::String, "URL to picture, photo, or avatar of this user.")
             .nullable()
-            .format(Format::StrictUri),
+            .format(Format::STRICT_URI),
         Property::new(
             "verify_email",
             Type::Boolean,

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::schema::{Location, Property, Type};
+use crate::domain::schema::{Location, Property, Type, check_range, refuse_nul};
 use crate::error::ApiError;
 
 /// A custom value check; the error is the complete z-schema detail.
@@ -89,24 +89,13 @@ impl QueryString {
 }
 
 fn check(param: &Param, value: &str) -> Result<(), String> {
-    if value.contains('\0') {
-        return Err("String must not contain the NUL character (U+0000)".to_owned());
-    }
+    refuse_nul(value)?;
     match param.property.kind {
         Type::Integer => {
             let number: i64 = value
                 .parse()
                 .map_err(|_| format!("Expected type integer but found type {}", query_type_name(value)))?;
-            if let Some(minimum) = param.minimum
-                && number < minimum
-            {
-                return Err(format!("Value {number} is less than minimum {minimum}"));
-            }
-            if let Some(maximum) = param.maximum
-                && number > maximum
-            {
-                return Err(format!("Value {number} is greater than maximum {maximum}"));
-            }
+            check_range(number, &number, param.minimum, param.maximum)?;
         }
         Type::Boolean if value != "true" && value != "false" => {
             return Err(format!("Expected type boolean but found type {}", query_type_name(value)));

@@ -123,7 +123,7 @@ async fn list_resource_servers(State(app): State<AppState>, RawQuery(raw): RawQu
 }
 
 async fn create_resource_server(State(app): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let body = CREATE_RESOURCE_SERVER.validate(&body)?;
+    let body = CREATE_RESOURCE_SERVER.validate_payload(&body)?;
     let now = time::now();
     let server = resource_server::new_resource_server(body, ids::object_id(&now), now)?;
     if is_management_api(&app, &server.identifier) {
@@ -160,7 +160,7 @@ async fn update_resource_server(
     IdPath(key): IdPath,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let body = UPDATE_RESOURCE_SERVER.validate(&body)?;
+    let body = UPDATE_RESOURCE_SERVER.validate_payload(&body)?;
     let server = find(&app, &key).await?;
     if server.is_system() {
         return Err(ApiError::bad_request(None, "System resource servers cannot be patched."));

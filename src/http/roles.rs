@@ -127,7 +127,7 @@ async fn list_roles(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
 }
 
 async fn create_role(State(app): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let body = CREATE_ROLE.validate(&body)?;
+    let body = CREATE_ROLE.validate_payload(&body)?;
     let role = rbac::new_role(body, ids::prefixed("rol"));
     app.store.create_role(&role, &time::now()).await.map_err(rbac_error)?;
     Ok(response::json(StatusCode::OK, &role.to_json()))
@@ -143,7 +143,7 @@ async fn update_role(
     RoleIdPath(id): RoleIdPath,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let body = UPDATE_ROLE.validate(&body)?;
+    let body = UPDATE_ROLE.validate_payload(&body)?;
     let role = app.store.update_role(&id, &rbac::role_patch(body)).await.map_err(rbac_error)?;
     Ok(response::json(StatusCode::OK, &role.to_json()))
 }
@@ -183,7 +183,7 @@ async fn add_role_permissions(
     RoleIdPath(id): RoleIdPath,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let body = ROLE_PERMISSIONS.validate(&body)?;
+    let body = ROLE_PERMISSIONS.validate_payload(&body)?;
     let permissions = rbac::permission_refs(body);
     app.store.add_role_permissions(&id, &permissions, &time::now()).await.map_err(role_permission_error)?;
     Ok(response::json(StatusCode::CREATED, &json!({})))
@@ -194,7 +194,7 @@ async fn remove_role_permissions(
     RoleIdPath(id): RoleIdPath,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let body = ROLE_PERMISSIONS.validate(&body)?;
+    let body = ROLE_PERMISSIONS.validate_payload(&body)?;
     let permissions = rbac::permission_refs(body);
     app.store.remove_role_permissions(&id, &permissions).await.map_err(role_permission_error)?;
     Ok(response::empty(StatusCode::NO_CONTENT))
@@ -251,7 +251,7 @@ async fn assign_role_users(
     RoleIdPath(id): RoleIdPath,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let body = ASSIGN_ROLE_USERS.validate(&body)?;
+    let body = ASSIGN_ROLE_USERS.validate_payload(&body)?;
     let users = rbac::ids(body, "users");
     app.store.assign_role_users(&id, &users, &time::now()).await.map_err(rbac_error)?;
     Ok(response::json(StatusCode::OK, &json!({})))

@@ -57,7 +57,7 @@ async fn add_user_permissions(
     UserPath(id): UserPath,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let body = ADD_USER_PERMISSIONS.validate(&body)?;
+    let body = ADD_USER_PERMISSIONS.validate_payload(&body)?;
     let permissions = rbac::permission_refs(body);
     app.store.add_user_permissions(&id, &permissions, &time::now()).await.map_err(rbac_error)?;
     Ok(response::json(StatusCode::CREATED, &json!({})))
@@ -69,7 +69,7 @@ async fn remove_user_permissions(
     UserPath(id): UserPath,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let body = REMOVE_USER_PERMISSIONS.validate(&body)?;
+    let body = REMOVE_USER_PERMISSIONS.validate_payload(&body)?;
     app.store.remove_user_permissions(&id, &rbac::permission_refs(body)).await.map_err(rbac_error)?;
     Ok(response::empty(StatusCode::NO_CONTENT))
 }

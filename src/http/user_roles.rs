@@ -82,7 +82,7 @@ async fn assign_user_roles(
     UserPath(id): UserPath,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let body = ASSIGN_USER_ROLES.validate(&body)?;
+    let body = ASSIGN_USER_ROLES.validate_payload(&body)?;
     app.store.assign_user_roles(&id, &rbac::ids(body, "roles"), &time::now()).await.map_err(rbac_error)?;
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
@@ -93,7 +93,7 @@ async fn remove_user_roles(
     UserPath(id): UserPath,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let body = REMOVE_USER_ROLES.validate(&body)?;
+    let body = REMOVE_USER_ROLES.validate_payload(&body)?;
     app.store.remove_user_roles(&id, &rbac::ids(body, "roles")).await.map_err(rbac_error)?;
     Ok(response::empty(StatusCode::NO_CONTENT))
 }

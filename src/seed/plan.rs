@@ -269,7 +269,7 @@ impl Planner<'_> {
             }
             let body = Value::Object(entry.clone());
             let server = match CREATE_RESOURCE_SERVER
-                .validate(&body)
+                .validate_payload(&body)
                 .and_then(|valid| new_resource_server(valid, ids::object_id(&self.now), self.now))
             {
                 Ok(server) => server,
@@ -286,7 +286,7 @@ impl Planner<'_> {
                 }
                 Some(stored) => {
                     let update = Value::Object(without(&entry, &["identifier"]));
-                    match UPDATE_RESOURCE_SERVER.validate(&update).and_then(ResourceServerPatch::plan) {
+                    match UPDATE_RESOURCE_SERVER.validate_payload(&update).and_then(ResourceServerPatch::plan) {
                         Ok(patch) => {
                             let after = patched(&stored, |server| patch.apply(server));
                             self.update_if(after != stored, || Step::UpdateResourceServer { id: stored.id, patch });
@@ -540,7 +540,7 @@ impl Planner<'_> {
         if list.as_array().is_some_and(Vec::is_empty) {
             return Some(Vec::new());
         }
-        let refs = match ROLE_PERMISSIONS.validate(&json!({"permissions": list})) {
+        let refs = match ROLE_PERMISSIONS.validate_payload(&json!({"permissions": list})) {
             Ok(valid) => rbac::permission_refs(valid),
             Err(error) => {
                 self.refusal(path.strip_suffix(".permissions").unwrap_or(&path), error);
@@ -592,7 +592,7 @@ impl Planner<'_> {
         for (path, entry) in self.entries("roles") {
             let Some(name) = self.key(&path, &entry, "name", &mut seen) else { continue };
             let body = Value::Object(without(&entry, &["permissions"]));
-            let valid = match CREATE_ROLE.validate(&body) {
+            let valid = match CREATE_ROLE.validate_payload(&body) {
                 Ok(valid) => valid,
                 Err(error) => {
                     self.refusal(&path, error);

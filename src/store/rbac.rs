@@ -148,6 +148,12 @@ pub trait RbacStore: Send + Sync {
     /// are deleted (with their assignments), kept ones keep theirs. `ResourceServerNotFound`.
     async fn update_resource_server(&self, id: &str, edit: ResourceServerEdit<'_>)
     -> Result<ResourceServer, RbacError>;
-    /// Whether a server was deleted (its scopes and their assignments go with it).
+    /// Whether a server was deleted. Its scopes and their assignments go with it, and so do the
+    /// client grants whose audience is its identifier (grants name their API by identifier,
+    /// without a foreign key), in the same transaction; on PostgreSQL it holds the tenant-write
+    /// lock (`store::tenant_admin`) that creating and changing grants take. A server created
+    /// again under the same identifier starts without grants. (`POST /client-grants` checks
+    /// that its audience exists before the grant's own transaction, so a grant created while
+    /// its API is being deleted can still outlive it.)
     async fn delete_resource_server(&self, id: &str) -> anyhow::Result<bool>;
 }

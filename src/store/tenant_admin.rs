@@ -6,7 +6,8 @@
 //!
 //! Writes keep references whole: a connection or grant can only name clients that exist,
 //! deleting a client removes its grants and takes it out of every connection's enabled
-//! clients, and deleting a connection deletes the users whose identity is in it. On PostgreSQL
+//! clients, and deleting a connection deletes the users whose identity is in it (deleting a
+//! resource server, in `store::rbac`, deletes the grants for its identifier). On PostgreSQL
 //! these writes take one transaction-scoped advisory lock, so a check and the write it guards
 //! cannot interleave with another node's; SQLite has a single writer.
 

@@ -1,5 +1,5 @@
 //! `/api/v2/resource-servers`, and what changing or deleting a resource server does to the
-//! permissions assigned from it.
+//! permissions assigned from it and to the client grants for it.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -8,6 +8,7 @@ use crate::roles::{
     create_api, create_role, futures_join_all, permission, role_permission_names, user_path, user_permissions,
 };
 use crate::server::{Reply, Server};
+use crate::tenant_admin::create_client;
 
 /// `https://x/y` as one path segment.
 fn segment(identifier: &str) -> String {
@@ -450,6 +451,69 @@ async fn deleting_a_resource_server_removes_its_permissions_everywhere() {
     create_api(&mut server, "https://gone.example.com/", &["read"]).await;
     assert_eq!(role_permission_names(&mut server, &role).await, ["read"]);
     assert_eq!(user_permissions(&mut server, &user).await.len(), 1);
+}
+
+async fn create_grant(server: &mut Server, client_id: &str, audience: &str, scope: &str) -> String {
+    let body = json!({"client_id": client_id, "audience": audience, "scope": [scope]});
+    let reply = server.post("/api/v2/client-grants", body).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+/// The ids of the grants `GET /client-grants?{filter}` lists, sorted.
+async fn grant_ids(server: &mut Server, filter: &str) -> Vec<String> {
+    let reply = server.get(&format!("/api/v2/client-grants?{filter}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let mut ids: Vec<String> =
+        reply.body.as_array().unwrap().iter().map(|grant| grant["id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+/// A client grant names its API by identifier: deleting the API deletes the grants for it (of
+/// every client), and no other.
+#[tokio::test]
+async fn deleting_a_resource_server_deletes_the_client_grants_for_it() {
+    let mut server = Server::start().await;
+    let gone = create_api(&mut server, "https://gone.example.com/", &["read"]).await;
+    create_api(&mut server, "https://kept.example.com/", &["read"]).await;
+    let client_id = |client: Value| client["client_id"].as_str().unwrap().to_owned();
+    let worker = client_id(create_client(&mut server, json!({"name": "Worker"})).await);
+    let reporter = client_id(create_client(&mut server, json!({"name": "Reporter"})).await);
+    let gone_grants = [
+        create_grant(&mut server, &worker, "https://gone.example.com/", "read").await,
+        create_grant(&mut server, &reporter, "https://gone.example.com/", "read").await,
+    ];
+    let management = server.audience();
+    let mut kept_grants = vec![
+        create_grant(&mut server, &worker, "https://kept.example.com/", "read").await,
+        create_grant(&mut server, &worker, &management, "read:users").await,
+    ];
+    kept_grants.sort();
+    let for_gone = "audience=https://gone.example.com/";
+    assert_eq!(grant_ids(&mut server, for_gone).await.len(), 2);
+
+    let deleted = server.delete(&format!("/api/v2/resource-servers/{}", gone["id"].as_str().unwrap())).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert_eq!(grant_ids(&mut server, for_gone).await, Vec::<String>::new());
+    for id in &gone_grants {
+        server.get(&format!("/api/v2/client-grants/{id}")).await.assert_error(
+            404,
+            Some("inexistent_client_grant"),
+            "The grant does not exist.",
+        );
+    }
+    // The grants for other audiences stay.
+    assert_eq!(grant_ids(&mut server, &format!("client_id={worker}")).await, kept_grants);
+    assert_eq!(grant_ids(&mut server, &format!("client_id={reporter}")).await, Vec::<String>::new());
+    for id in &kept_grants {
+        assert_eq!(server.get(&format!("/api/v2/client-grants/{id}")).await.status, 200);
+    }
+
+    // The same identifier created again starts without grants, and takes new ones.
+    create_api(&mut server, "https://gone.example.com/", &["read"]).await;
+    assert_eq!(grant_ids(&mut server, for_gone).await, Vec::<String>::new());
+    create_grant(&mut server, &worker, "https://gone.example.com/", "read").await;
 }
 
 #[tokio::test]

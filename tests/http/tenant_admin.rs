@@ -33,7 +33,7 @@ async fn create_connection(server: &mut Server, body: Value) -> Value {
     reply.body
 }
 
-async fn create_client(server: &mut Server, body: Value) -> Value {
+pub async fn create_client(server: &mut Server, body: Value) -> Value {
     let reply = server.post("/api/v2/clients", body).await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     reply.body

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-use super::{PostgresStore, begin, clamp, json_text, stamp};
+use super::{PostgresStore, begin, clamp, json_text, stamp, tenant_admin};
 use crate::domain::rbac::{
     self, Permission, PermissionRef, PermissionSource, Role, RolePatch, RoleUser, UserPermission,
 };
@@ -636,7 +636,18 @@ impl RbacStore for PostgresStore {
     }
 
     async fn delete_resource_server(&self, id: &str) -> anyhow::Result<bool> {
-        let result = sqlx::query("DELETE FROM resource_servers WHERE id = $1").bind(id).execute(&self.pool).await?;
-        Ok(result.rows_affected() > 0)
+        // The grants for it go too: a tenant write, under the lock creating and changing grants take.
+        let mut tx = tenant_admin::locked(self).await?;
+        let identifier: Option<String> =
+            sqlx::query_scalar("DELETE FROM resource_servers WHERE id = $1 RETURNING identifier")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        // Grants name their API by identifier, without a foreign key.
+        if let Some(identifier) = &identifier {
+            sqlx::query("DELETE FROM client_grants WHERE audience = $1").bind(identifier).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(identifier.is_some())
     }
 }

@@ -72,8 +72,9 @@ fn violates(error: &sqlx::Error, constraint: &str) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation() && db.constraint() == Some(constraint))
 }
 
-/// A transaction holding the tenant-write lock.
-async fn locked(store: &PostgresStore) -> anyhow::Result<Transaction<'static, Postgres>> {
+/// A transaction holding the tenant-write lock (deleting a resource server takes it too: its
+/// grants go with it).
+pub(super) async fn locked(store: &PostgresStore) -> anyhow::Result<Transaction<'static, Postgres>> {
     let mut tx = begin(&store.pool).await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('roster.tenant_admin'))").execute(&mut *tx).await?;
     Ok(tx)

@@ -604,7 +604,17 @@ impl RbacStore for SqliteStore {
     }
 
     async fn delete_resource_server(&self, id: &str) -> anyhow::Result<bool> {
-        let result = sqlx::query("DELETE FROM resource_servers WHERE id = $1").bind(id).execute(&self.write).await?;
-        Ok(result.rows_affected() > 0)
+        let mut tx = self.write.begin().await?;
+        let identifier: Option<String> =
+            sqlx::query_scalar("DELETE FROM resource_servers WHERE id = $1 RETURNING identifier")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        // Grants name their API by identifier, without a foreign key.
+        if let Some(identifier) = &identifier {
+            sqlx::query("DELETE FROM client_grants WHERE audience = $1").bind(identifier).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(identifier.is_some())
     }
 }

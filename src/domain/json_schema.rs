@@ -11,7 +11,7 @@
 //! As in `ObjectSchema::validate`, an object's unknown or missing properties are reported alone
 //! (its properties are then not checked); otherwise every bad property is, last payload key
 //! first, and all the problems are joined with ` (also) `. The roles, permissions and resource
-//! servers payloads report less, and word two things differently: see [`Rules`].
+//! servers payloads report less, and word an enum mismatch differently: see [`Rules`].
 
 use serde_json::{Map, Value};
 
@@ -61,7 +61,7 @@ pub enum Additional {
 
 /// How a payload reports its problems. The tenant endpoints (clients, client grants,
 /// connections, organizations) report every problem ([`Rules::TENANT`]). The roles, permissions
-/// and resource servers endpoints were written apart and differ in three ways
+/// and resource servers endpoints were written apart and differ in two ways
 /// ([`Rules::RBAC`]); their tests assert what they do, so each payload keeps its rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rules {
@@ -69,15 +69,13 @@ pub struct Rules {
     /// found depth first in payload order, rather than every problem, last key and last item
     /// first.
     pub first_problem_per_property: bool,
-    /// Strings holding U+0000 are refused (`schema::refuse_nul`).
-    pub refuse_nul: bool,
     /// An enum mismatch shows the value as JSON (`"a\"b"`), not between bare quotes (`"a"b"`).
     pub enum_value_as_json: bool,
 }
 
 impl Rules {
-    pub const TENANT: Self = Self { first_problem_per_property: false, refuse_nul: false, enum_value_as_json: false };
-    pub const RBAC: Self = Self { first_problem_per_property: true, refuse_nul: true, enum_value_as_json: true };
+    pub const TENANT: Self = Self { first_problem_per_property: false, enum_value_as_json: false };
+    pub const RBAC: Self = Self { first_problem_per_property: true, enum_value_as_json: true };
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -345,11 +343,10 @@ impl Walk {
         }
     }
 
-    /// What the rules and an enum say of a string, before its length and format.
+    /// What the rules and an enum say of a string, before its length and format. U+0000 is
+    /// refused everywhere: PostgreSQL text cannot hold it, and both stores must answer alike.
     fn string_problem(&self, text: &str, one_of: Option<&[&str]>) -> Option<String> {
-        if self.rules.refuse_nul
-            && let Err(detail) = refuse_nul(text)
-        {
+        if let Err(detail) = refuse_nul(text) {
             return Some(detail);
         }
         match one_of {
@@ -582,6 +579,9 @@ mod tests {
             error(json!({"scopes": [{"value": "", "kind": "a\"b"}]})),
             "Payload validation error: 'No enum match for: \"a\"b\"' on property scopes[0].kind. (also) Payload validation error: 'String is too short (0 chars), minimum 1' on property scopes[0].value (Value of this scope)."
         );
-        assert!(tenant.validate_payload(&json!({"scopes": [{"value": "\u{0}", "kind": "a"}]})).is_ok());
+        assert_eq!(
+            error(json!({"scopes": [{"value": "\u{0}", "kind": "a"}]})),
+            "Payload validation error: 'String must not contain the NUL character (U+0000)' on property scopes[0].value (Value of this scope)."
+        );
     }
 }

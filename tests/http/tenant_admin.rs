@@ -630,6 +630,17 @@ async fn refuses_invalid_clients() {
         Some("invalid_body"),
         "Payload validation error: 'String does not match pattern ^[^<>]+$: <script>' on property name (Name of this client (min length: 1 character, does not allow `<` or `>`)).",
     );
+    // PostgreSQL text cannot hold U+0000: refused on both stores alike, nested values too.
+    server.post("/api/v2/clients", json!({"name": "a\u{0}b"})).await.assert_error(
+        400,
+        Some("invalid_body"),
+        "Payload validation error: 'String must not contain the NUL character (U+0000)' on property name (Name of this client (min length: 1 character, does not allow `<` or `>`)).",
+    );
+    server.post("/api/v2/clients", json!({"name": "a", "client_metadata": {"k": "\u{0}"}})).await.assert_error(
+        400,
+        Some("invalid_body"),
+        "Payload validation error: 'String must not contain the NUL character (U+0000)' on property client_metadata.k.",
+    );
     server.post("/api/v2/clients", json!({"name": "a", "client_id": "mine"})).await.assert_error(
         400,
         Some("invalid_body"),

@@ -21,11 +21,21 @@ pub struct Applied {
     pub generated_secrets: Vec<(String, String, String)>,
 }
 
+/// Writes between two progress lines.
+const PROGRESS_EVERY: usize = 1000;
+
 pub async fn apply(store: &dyn Store, plan: Plan) -> anyhow::Result<Applied> {
     let mut applied =
         Applied { unchanged: plan.unchanged, generated_secrets: plan.generated_secrets, ..Applied::default() };
     let now = time::now();
-    for step in plan.steps {
+    let total = plan.steps.len();
+    if total > PROGRESS_EVERY {
+        tracing::info!("tenant file: {total} writes to make");
+    }
+    for (done, step) in plan.steps.into_iter().enumerate() {
+        if done > 0 && done % PROGRESS_EVERY == 0 {
+            tracing::info!("tenant file: {done} of {total} writes made");
+        }
         let created = matches!(
             step,
             Step::CreateResourceServer(_)
@@ -44,7 +54,8 @@ pub async fn apply(store: &dyn Store, plan: Plan) -> anyhow::Result<Applied> {
                 | Step::Members { .. }
                 | Step::MemberRoles { .. }
         );
-        tracing::debug!(?step, "applying");
+        // What is written, by name: never the records, which hold secrets and password hashes.
+        tracing::debug!(step = %step.describe(), "applying");
         run(store, step, now).await?;
         if created {
             applied.created += 1;

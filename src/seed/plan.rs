@@ -48,8 +48,8 @@ pub const SECTIONS: &[&str] =
 
 const EVERYTHING: Window = Window { offset: 0, limit: i64::MAX as u64 };
 
-/// One write, in the order it must happen.
-#[derive(Debug)]
+/// One write, in the order it must happen. Not `Debug`: its records hold secrets and password
+/// hashes; `describe` names it for logs.
 pub enum Step {
     CreateResourceServer(ResourceServer),
     UpdateResourceServer { id: String, patch: ResourceServerPatch },
@@ -72,7 +72,46 @@ pub enum Step {
     MemberRoles { organization_id: String, user_id: String, add: Vec<String>, remove: Vec<String> },
 }
 
-#[derive(Debug, Default)]
+impl Step {
+    /// The write, named by what it writes to (no attribute values: records hold secrets).
+    pub fn describe(&self) -> String {
+        let counts = |add: usize, remove: usize| format!("+{add} -{remove}");
+        match self {
+            Self::CreateResourceServer(server) => format!("create API {}", server.identifier),
+            Self::UpdateResourceServer { id, .. } => format!("update API {id}"),
+            Self::CreateClient(client) => format!("create client {} ({})", client.name, client.client_id),
+            Self::UpdateClient { client_id, .. } => format!("update client {client_id}"),
+            Self::CreateGrant(grant) => format!("create grant {} -> {}", grant.client_id, grant.audience),
+            Self::UpdateGrant { id, .. } => format!("update grant {id}"),
+            Self::CreateConnection(record) => format!("create connection {}", record.connection.name),
+            Self::UpdateConnection { id, .. } => format!("update connection {id}"),
+            Self::CreateRole(role) => format!("create role {}", role.name),
+            Self::UpdateRole { id, .. } => format!("update role {id}"),
+            Self::RolePermissions { role_id, add, remove } => {
+                format!("permissions of role {role_id}: {}", counts(add.len(), remove.len()))
+            }
+            Self::CreateUser { user, .. } => format!("create user {}", user.user_id),
+            Self::UpdateUser { user_id, .. } => format!("update user {user_id}"),
+            Self::UserRoles { user_id, add, remove } => {
+                format!("roles of user {user_id}: {}", counts(add.len(), remove.len()))
+            }
+            Self::UserPermissions { user_id, add, remove } => {
+                format!("permissions of user {user_id}: {}", counts(add.len(), remove.len()))
+            }
+            Self::CreateOrganization(organization) => format!("create organization {}", organization.name),
+            Self::UpdateOrganization { id, .. } => format!("update organization {id}"),
+            Self::Members { organization_id, add, remove } => {
+                format!("members of organization {organization_id}: {}", counts(add.len(), remove.len()))
+            }
+            Self::MemberRoles { organization_id, user_id, add, remove } => format!(
+                "roles of member {user_id} of organization {organization_id}: {}",
+                counts(add.len(), remove.len())
+            ),
+        }
+    }
+}
+
+#[derive(Default)]
 pub struct Plan {
     pub steps: Vec<Step>,
     /// Objects the file names that are already as it says.

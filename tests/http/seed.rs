@@ -399,6 +399,25 @@ async fn a_file_cannot_take_another_users_credentials_or_move_a_user() {
 }
 
 #[tokio::test]
+async fn debug_logs_name_each_write_and_no_secret() {
+    let database = TestDatabase::new().await;
+    let file = TenantFile::new(TENANT);
+    let output = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["seed", file.path().to_str().unwrap(), "--database-url", &database.url, "--domain", DOMAIN])
+        .env("ORDERS_SECRET", ORDERS_SECRET)
+        .env("ROSTER_LOG", "debug")
+        .env_remove("ROSTER_DATABASE_URL")
+        .output()
+        .expect("roster seed runs");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{log}");
+    assert!(log.contains("create client Orders backend (orders-backend)"), "{log}");
+    assert!(log.contains("create user auth0|bob-1"), "{log}");
+    assert!(!log.contains(ORDERS_SECRET), "the client secret is logged: {log}");
+    assert!(!log.contains("$2b$10$"), "a password hash is logged: {log}");
+}
+
+#[tokio::test]
 async fn yaml_errors_name_their_line() {
     let database = TestDatabase::new().await;
     let file = TenantFile::new("roles:\n  - name: a\n  - name: [\n");

@@ -155,6 +155,10 @@ pub async fn plan(store: &dyn Store, issuer: &Issuer, doc: &Document) -> anyhow:
         tenant: Tenant::default(),
         now: time::now(),
     };
+    let objects: usize = SECTIONS.iter().filter_map(|section| doc.value.get(*section)?.as_array().map(Vec::len)).sum();
+    if objects > 1000 {
+        tracing::info!("tenant file: checking {objects} objects against the database");
+    }
     planner.load_tenant().await?;
     match &doc.value {
         Value::Object(sections) => {

@@ -16,7 +16,7 @@ use super::Problem;
 use super::yaml::Document;
 use crate::auth::password;
 use crate::auth::token::Issuer;
-use crate::domain::client::{CREATE_CLIENT, ClientPatch, ClientRecord, UPDATE_CLIENT, new_client};
+use crate::domain::client::{CREATE_CLIENT, ClientAccess, ClientPatch, ClientRecord, UPDATE_CLIENT, new_client};
 use crate::domain::client_grant::{
     CREATE_CLIENT_GRANT, ClientGrantRecord, UPDATE_CLIENT_GRANT, apply_patch, new_grant,
 };
@@ -129,9 +129,15 @@ struct Tenant {
     connections: HashMap<String, Connection>,
     /// Role name → id.
     roles: HashMap<String, String>,
-    /// Users the file creates or updates, by the email, username, phone number and user ids
-    /// that name them.
+    /// Users the file creates or updates, by the email, username and phone number that name
+    /// them (`<connection>/email/<email>`).
     users: HashMap<String, String>,
+    /// The ids of every user the file creates or updates, with the entry that does.
+    user_ids: HashMap<String, String>,
+    /// Every client, read once.
+    client_records: HashMap<String, ClientRecord>,
+    /// Clients an entry already describes, with that entry.
+    claimed_clients: HashMap<String, String>,
 }
 
 struct Planner<'a> {
@@ -214,17 +220,27 @@ impl Planner<'_> {
         self.problems.push(self.doc.problem(path, message));
     }
 
-    /// A Management API refusal of an entry, pointed at the property it names when it does
-    /// (`… on property permissions[0].permission_name (…)`).
+    /// A Management API refusal of an entry, each of its problems pointed at the property it
+    /// names when it does (`… on property permissions[0].permission_name (…)`).
     fn refusal(&mut self, path: &str, error: ApiError) {
-        let message = error.message.to_string();
-        let property = message
-            .split_once("on property ")
-            .map(|(_, rest)| rest.split([' ', '\'']).next().unwrap_or_default().trim_end_matches('.'))
-            .filter(|property| !property.is_empty());
-        let property = property.or_else(|| message.starts_with("PasswordStrengthError").then_some("password"));
-        let at = property.map_or_else(|| path.to_owned(), |property| join(path, property));
-        self.problem(&at, message);
+        self.refusal_renamed(path, error, None);
+    }
+
+    /// As `refusal`, for a payload whose property `(from, to)` the file calls otherwise.
+    fn refusal_renamed(&mut self, path: &str, error: ApiError, rename: Option<(&str, &str)>) {
+        for message in error.message.split(" (also) ") {
+            let property = message
+                .split_once("on property ")
+                .map(|(_, rest)| rest.split([' ', '\'']).next().unwrap_or_default().trim_end_matches('.'))
+                .filter(|property| !property.is_empty());
+            let property = property.or_else(|| message.starts_with("PasswordStrengthError").then_some("password"));
+            let property = property.map(|property| match rename {
+                Some((from, to)) if property.starts_with(from) => format!("{to}{}", &property[from.len()..]),
+                _ => property.to_owned(),
+            });
+            let at = property.map_or_else(|| path.to_owned(), |property| join(path, &property));
+            self.problem(&at, message);
+        }
     }
 
     /// The entries of a section: a list of mappings.
@@ -263,6 +279,13 @@ impl Planner<'_> {
                 }
                 Some(value.to_owned())
             }
+            _ if entry.contains_key(key) => {
+                self.problem(
+                    &join(path, key),
+                    format!("{key} must be a non-empty string (quote names that YAML reads as numbers)"),
+                );
+                None
+            }
             _ => {
                 self.problem(path, format!("missing {key} (a non-empty string)"));
                 None
@@ -292,7 +315,10 @@ impl Planner<'_> {
         for server in self.store.resource_servers(None, EVERYTHING).await?.items {
             self.tenant.servers.insert(server.identifier.clone(), scope_values(&server));
         }
-        self.tenant.clients = self.store.list_clients().await?.into_iter().map(|c| (c.client_id, c.name)).collect();
+        for client in self.store.list_clients().await? {
+            self.tenant.clients.push((client.client_id.clone(), client.name.clone()));
+            self.tenant.client_records.insert(client.client_id.clone(), client);
+        }
         for connection in self.store.connections().await? {
             self.tenant.connections.insert(connection.name.clone(), connection);
         }
@@ -328,7 +354,14 @@ impl Planner<'_> {
                     scopes
                 }
                 Some(stored) => {
-                    let update = Value::Object(without(&entry, &["identifier"]));
+                    // Only what differs is a change (a PATCH refuses an empty body).
+                    let update = changed(&without(&entry, &["identifier"]), &stored.to_json());
+                    if update.is_empty() {
+                        self.plan.unchanged += 1;
+                        self.tenant.servers.insert(identifier, scope_values(&stored));
+                        continue;
+                    }
+                    let update = Value::Object(update);
                     match UPDATE_RESOURCE_SERVER.validate_payload(&update).and_then(ResourceServerPatch::plan) {
                         Ok(patch) => {
                             let after = patched(&stored, |server| patch.apply(server));
@@ -384,10 +417,10 @@ impl Planner<'_> {
             };
             let body = without(&entry, &["client_id"]);
             let existing = match &given_id {
-                Some(id) => self.store.client_record(id).await?,
+                Some(id) => self.tenant.client_records.get(id).cloned(),
                 None => {
                     let mut named: Vec<ClientRecord> =
-                        self.store.list_clients().await?.into_iter().filter(|c| c.name == name).collect();
+                        self.tenant.client_records.values().filter(|c| c.name == name).cloned().collect();
                     if named.len() > 1 {
                         self.problem(&path, format!("several clients are named {name:?}: give this one's client_id"));
                         continue;
@@ -395,18 +428,26 @@ impl Planner<'_> {
                     named.pop()
                 }
             };
+            // Checked as a creation even when it exists: the file is valid whatever the database.
+            let created = CREATE_CLIENT
+                .validate_payload(&Value::Object(body.clone()))
+                .and_then(|valid| new_client(valid, self.now));
+            let mut client = match created {
+                Ok(client) => client,
+                Err(error) => {
+                    self.refusal(&path, error);
+                    continue;
+                }
+            };
+            let planned_id = existing.as_ref().map(|stored| stored.client_id.clone()).or_else(|| given_id.clone());
+            if let Some(id) = &planned_id
+                && let Some(other) = self.tenant.claimed_clients.get(id)
+            {
+                self.problem(&path, format!("this is the client {other} describes already ({id})"));
+                continue;
+            }
             let client_id = match existing {
                 None => {
-                    let created = CREATE_CLIENT
-                        .validate_payload(&Value::Object(body.clone()))
-                        .and_then(|valid| new_client(valid, self.now));
-                    let mut client = match created {
-                        Ok(client) => client,
-                        Err(error) => {
-                            self.refusal(&path, error);
-                            continue;
-                        }
-                    };
                     if let Some(id) = given_id {
                         client.client_id = id;
                     }
@@ -422,19 +463,25 @@ impl Planner<'_> {
                     id
                 }
                 Some(stored) => {
-                    let update = Value::Object(without(&body, &["name"]));
-                    let patch = UPDATE_CLIENT.validate_payload(&update).and_then(ClientPatch::plan);
-                    match patch {
-                        Ok(patch) => {
-                            let after = patched(&stored, |client| patch.apply(client));
-                            let client_id = stored.client_id.clone();
-                            self.update_if(after != stored, || Step::UpdateClient { client_id, patch });
+                    // Only what differs is a change (a PATCH refuses some create-only keys).
+                    let update = changed(&body, &stored.to_json(ClientAccess::FULL));
+                    if update.is_empty() {
+                        self.plan.unchanged += 1;
+                    } else {
+                        let patch = UPDATE_CLIENT.validate_payload(&Value::Object(update)).and_then(ClientPatch::plan);
+                        match patch {
+                            Ok(patch) => {
+                                let after = patched(&stored, |client| patch.apply(client));
+                                let client_id = stored.client_id.clone();
+                                self.update_if(after != stored, || Step::UpdateClient { client_id, patch });
+                            }
+                            Err(error) => self.refusal(&path, error),
                         }
-                        Err(error) => self.refusal(&path, error),
                     }
                     stored.client_id
                 }
             };
+            self.tenant.claimed_clients.insert(client_id.clone(), path.clone());
             self.tenant.clients.retain(|(id, _)| *id != client_id);
             self.tenant.clients.push((client_id, name));
         }
@@ -465,17 +512,27 @@ impl Planner<'_> {
             }
             let mut body = entry.clone();
             body.insert("client_id".into(), Value::String(client_id.clone()));
+            // Checked as a creation even when it exists: the file is valid whatever the database.
+            let created = CREATE_CLIENT_GRANT
+                .validate_payload(&Value::Object(body.clone()))
+                .and_then(|valid| new_grant(valid, audience.clone()));
+            let created = match created {
+                Ok(created) => created,
+                Err(error) => {
+                    self.refusal(&path, error);
+                    continue;
+                }
+            };
             match stored.iter().find(|g| g.client_id == client_id && g.audience == audience) {
-                None => match CREATE_CLIENT_GRANT
-                    .validate_payload(&Value::Object(body.clone()))
-                    .and_then(|valid| new_grant(valid, audience))
-                {
-                    Ok(grant) => self.plan.steps.push(Step::CreateGrant(grant)),
-                    Err(error) => self.refusal(&path, error),
-                },
+                None => self.plan.steps.push(Step::CreateGrant(created)),
                 Some(grant) => {
-                    let update = Value::Object(without(&body, &["client_id", "audience"]));
-                    match UPDATE_CLIENT_GRANT.validate_payload(&update) {
+                    // Only what differs is a change (a PATCH refuses the create-only keys).
+                    let update = changed(&without(&body, &["client_id", "audience"]), &grant.to_json());
+                    if update.is_empty() {
+                        self.plan.unchanged += 1;
+                        continue;
+                    }
+                    match UPDATE_CLIENT_GRANT.validate_payload(&Value::Object(update)) {
                         Ok(valid) => {
                             let after = patched(grant, |grant| apply_patch(valid, grant));
                             self.update_if(after != *grant, || Step::UpdateGrant {
@@ -555,6 +612,13 @@ impl Planner<'_> {
                     let mut update = without(&body, &["name", "strategy"]);
                     if update.contains_key("options") {
                         update.insert("options".into(), Value::Object(created.connection.options.clone()));
+                    }
+                    // Only what differs is a change (a PATCH refuses an empty body).
+                    let update = changed(&update, &stored.to_json());
+                    if update.is_empty() {
+                        self.plan.unchanged += 1;
+                        self.tenant.connections.insert(name, stored.connection);
+                        continue;
                     }
                     match UPDATE_CONNECTION.validate_payload(&Value::Object(update)).and_then(ConnectionPatch::plan) {
                         Ok(patch) => {
@@ -718,10 +782,12 @@ impl Planner<'_> {
                 return Ok(());
             }
         };
-        // A given hash stands for the password: the payload checks see a placeholder that any
-        // password policy accepts, and it is never stored.
+        // A given hash stands for the password, and a user that exists may be described without
+        // one: the payload checks see a placeholder that any password policy accepts, and it is
+        // never stored (a new user without either is refused below).
         let mut checked = body.clone();
-        if password_hash.is_some() {
+        let without_password = connection.kind() == ConnectionKind::Database && !body.contains_key("password");
+        if without_password {
             checked.insert("password".into(), Value::String("Placeholder-for-a-given-hash-7Qz!".into()));
         }
         let permissions = self.permissions(path, entry);
@@ -768,11 +834,33 @@ impl Planner<'_> {
             );
             return Ok(());
         }
+        // Entries are matched against the database as it was: two entries describing one stored
+        // user would overwrite each other (the second, say, after the first changed its email).
+        if let Some(stored) = &stored
+            && let Some(other) = self.tenant.user_ids.get(&stored.user_id)
+        {
+            self.problem(
+                path,
+                format!(
+                    "this is the user {other} describes already ({}): give each entry its own user",
+                    stored.user_id
+                ),
+            );
+            return Ok(());
+        }
         let own_id = stored.as_ref().map(|user| user.user_id.clone());
         self.check_credentials(path, &new.user, &connection_name, own_id.as_deref()).await?;
         let user_id = match stored {
+            None if without_password && password_hash.is_none() => {
+                self.problem(
+                    &join(path, "password"),
+                    "a new user of a database connection needs password or password_hash",
+                );
+                return Ok(());
+            }
             None => {
                 let hash = match (&new.password, &password_hash) {
+                    // The placeholder never gets here: without a password there is a hash.
                     (_, Some(hash)) => Some(hash.clone()),
                     (Some(password), None) => Some(password::hash(password.clone()).await?),
                     (None, None) => None,
@@ -813,7 +901,7 @@ impl Planner<'_> {
         for key in keys {
             self.tenant.users.insert(key, user_id.clone());
         }
-        self.tenant.users.insert(user_id.clone(), user_id);
+        self.tenant.user_ids.insert(user_id, path.to_owned());
         Ok(())
     }
 
@@ -940,10 +1028,11 @@ impl Planner<'_> {
             _ => (None, None),
         };
         if let Some(user_id) = user_id {
-            if self.tenant.users.contains_key(user_id) || self.store.user(user_id).await?.is_some() {
+            if self.tenant.user_ids.contains_key(user_id) || self.store.user(user_id).await?.is_some() {
                 return Ok(Some(user_id.to_owned()));
             }
-            self.problem(&join(path, "user_id"), format!("no user {user_id:?} in the file or the database"));
+            let hint = if user_id.contains('|') { "" } else { " (a user id names its provider: auth0|…)" };
+            self.problem(&join(path, "user_id"), format!("no user {user_id:?} in the file or the database{hint}"));
             return Ok(None);
         }
         let Some(email) = email else {
@@ -997,21 +1086,29 @@ impl Planner<'_> {
                 body.insert("enabled_connections".into(), json!(enabled));
             }
             let members = self.members(&path, &entry).await?;
+            // Checked as a creation even when it exists: the file is valid whatever the database.
+            let created = match new_organization(&Value::Object(body.clone()), self.now) {
+                Ok(created) => created,
+                Err(error) => {
+                    self.refusal_renamed(&path, error, Some(("enabled_connections", "connections")));
+                    continue;
+                }
+            };
             let (organization_id, current_members) = match self.store.organization_by_name(&name).await? {
-                None => match new_organization(&Value::Object(body), self.now) {
-                    Ok(organization) => {
-                        let id = organization.id.clone();
-                        self.plan.steps.push(Step::CreateOrganization(organization));
-                        (id, Vec::new())
-                    }
-                    Err(error) => {
-                        self.refusal(&path, error);
-                        continue;
-                    }
-                },
+                None => {
+                    let id = created.id.clone();
+                    self.plan.steps.push(Step::CreateOrganization(created));
+                    (id, Vec::new())
+                }
                 Some(stored) => {
-                    let update = Value::Object(without(&body, &["enabled_connections"]));
-                    match OrganizationPatch::plan(&update) {
+                    // Only what differs is a change (a PATCH refuses an empty body).
+                    let update = changed(&without(&body, &["enabled_connections"]), &stored.to_json());
+                    let patch = if update.is_empty() {
+                        Ok(OrganizationPatch::default())
+                    } else {
+                        OrganizationPatch::plan(&Value::Object(update))
+                    };
+                    match patch {
                         Ok(patch) => {
                             let after = patched(&stored, |organization| {
                                 patch.apply(organization);
@@ -1044,6 +1141,8 @@ impl Planner<'_> {
                 self.plan.steps.push(Step::Members { organization_id: organization_id.clone(), add, remove });
             }
             for (user_id, roles) in members {
+                // Without `roles`, the member's roles are left as they are.
+                let Some(roles) = roles else { continue };
                 let current: Vec<String> = current_members
                     .iter()
                     .find(|m| m.user_id == user_id)
@@ -1098,18 +1197,27 @@ impl Planner<'_> {
         &mut self,
         path: &str,
         entry: &Map<String, Value>,
-    ) -> anyhow::Result<Option<Vec<(String, Vec<String>)>>> {
+    ) -> anyhow::Result<Option<Vec<(String, Option<Vec<String>>)>>> {
         let Some(list) = entry.get("members") else { return Ok(None) };
         let path = join(path, "members");
         let Some(items) = list.as_array() else {
             self.problem(&path, "members must be a list of {user_id | email, roles}");
             return Ok(None);
         };
-        let mut members: Vec<(String, Vec<String>)> = Vec::new();
+        let mut members: Vec<(String, Option<Vec<String>>)> = Vec::new();
         for (index, item) in items.iter().enumerate() {
             let at = format!("{path}[{index}]");
+            if let Some(unknown) =
+                item.as_object().and_then(|m| m.keys().find(|k| !["user_id", "email", "roles"].contains(&k.as_str())))
+            {
+                self.problem(
+                    &join(&at, unknown),
+                    format!("unknown key {unknown:?}: a member has user_id or email, and roles"),
+                );
+                continue;
+            }
             let Some(user_id) = self.member_id(&at, item).await? else { continue };
-            let roles = item.as_object().and_then(|entry| self.role_ids(&at, entry)).unwrap_or_default();
+            let roles = item.as_object().and_then(|entry| self.role_ids(&at, entry));
             if members.iter().any(|(id, _)| *id == user_id) {
                 self.problem(&at, "this member appears twice");
                 continue;

@@ -6,7 +6,7 @@
 //! appear once per mapping. `##NAME##` inside a string is replaced by the keyword `NAME` (the
 //! Auth0 Deploy CLI's keyword replacement), so secrets can stay out of the file.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Number, Value};
 use yaml_rust2::Yaml;
@@ -14,6 +14,10 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::Problem;
+
+/// How many values aliases may expand to in all: a few nested aliases can otherwise stand for
+/// billions of values ("billion laughs").
+const ALIAS_EXPANSION_LIMIT: usize = 100_000;
 
 /// A parsed file: its value and the line of each value, by path (`roles[0].permissions[1]`).
 #[derive(Debug, Default)]
@@ -51,14 +55,30 @@ pub fn parse(text: &str, keyword: &dyn Fn(&str) -> Option<String>) -> Result<(Do
         keyword,
         stack: Vec::new(),
         root: None,
+        documents: 0,
         anchors: HashMap::new(),
+        expanded: 0,
         lines: HashMap::new(),
+        keywords_seen: HashSet::new(),
         problems: Vec::new(),
     };
     let mut parser = Parser::new_from_str(text);
-    if let Err(error) = parser.load(&mut builder, false) {
+    if let Err(error) = parser.load(&mut builder, true) {
         let mark = error.marker();
         return Err(vec![Problem { line: mark.line(), path: String::new(), message: error.info().to_owned() }]);
+    }
+    // A keyword in the text that no string held was read as something else: unquoted after a
+    // space, `#` starts a YAML comment.
+    for (index, line) in text.lines().enumerate() {
+        for name in keywords_in(line) {
+            if !builder.keywords_seen.contains(name) {
+                builder.problems.push(Problem {
+                    line: index + 1,
+                    path: String::new(),
+                    message: format!("##{name}## is read as a YAML comment here: quote the value (\"##{name}##\")"),
+                });
+            }
+        }
     }
     let value = builder.root.unwrap_or(Value::Null);
     let mut lines = builder.lines;
@@ -77,9 +97,42 @@ struct Builder<'k> {
     keyword: &'k dyn Fn(&str) -> Option<String>,
     stack: Vec<Open>,
     root: Option<Value>,
-    anchors: HashMap<usize, Value>,
+    documents: usize,
+    /// Each anchor's value and how many values it holds.
+    anchors: HashMap<usize, (Value, usize)>,
+    /// Values aliases have expanded to so far.
+    expanded: usize,
     lines: HashMap<String, usize>,
+    /// Keyword names found in strings.
+    keywords_seen: HashSet<String>,
     problems: Vec<Problem>,
+}
+
+/// The `NAME`s of the `##NAME##` keywords in `text`.
+fn keywords_in(text: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("##") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("##") else { break };
+        let name = &after[..end];
+        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            names.push(name);
+            rest = &after[end + 2..];
+        } else {
+            rest = after;
+        }
+    }
+    names
+}
+
+/// How many values `value` holds, itself included.
+fn size(value: &Value) -> usize {
+    1 + match value {
+        Value::Array(items) => items.iter().map(size).sum(),
+        Value::Object(entries) => entries.values().map(size).sum(),
+        _ => 0,
+    }
 }
 
 impl Builder<'_> {
@@ -97,9 +150,12 @@ impl Builder<'_> {
 
     fn push_value(&mut self, value: Value, anchor: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, value.clone());
+            let count = size(&value);
+            self.anchors.insert(anchor, (value.clone(), count));
         }
         match self.stack.last_mut() {
+            // Only the first document is kept; the others are refused (see `on_event`).
+            None if self.root.is_some() => {}
             None => self.root = Some(value),
             Some(Open::Sequence { items, .. }) => items.push(value),
             Some(Open::Mapping { entries, key, .. }) => {
@@ -149,6 +205,7 @@ impl Builder<'_> {
                 continue;
             }
             out.push_str(&rest[..start]);
+            self.keywords_seen.insert(name.to_owned());
             match (self.keyword)(name) {
                 Some(value) => out.push_str(&value),
                 None => self.problems.push(Problem {
@@ -204,8 +261,20 @@ impl MarkedEventReceiver for Builder<'_> {
             Event::MappingStart(anchor, _) => self.open(false, anchor, line),
             Event::SequenceEnd | Event::MappingEnd => self.close(),
             Event::Alias(anchor) => match self.anchors.get(&anchor).cloned() {
-                Some(value) => match self.next_path() {
+                Some((_, count)) if self.expanded + count > ALIAS_EXPANSION_LIMIT => {
+                    if self.expanded <= ALIAS_EXPANSION_LIMIT {
+                        self.problems.push(Problem {
+                            line,
+                            path: String::new(),
+                            message: format!("aliases expand to more than {ALIAS_EXPANSION_LIMIT} values"),
+                        });
+                    }
+                    self.expanded = ALIAS_EXPANSION_LIMIT + 1;
+                    self.push_value(Value::Null, 0);
+                }
+                Some((value, count)) => match self.next_path() {
                     Some(path) => {
+                        self.expanded += count;
                         self.lines.entry(path).or_insert(line);
                         self.push_value(value, 0);
                     }
@@ -217,7 +286,17 @@ impl MarkedEventReceiver for Builder<'_> {
                 },
                 None => self.problems.push(Problem { line, path: String::new(), message: "unknown alias".into() }),
             },
-            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
+            Event::DocumentStart => {
+                self.documents += 1;
+                if self.documents == 2 {
+                    self.problems.push(Problem {
+                        line,
+                        path: String::new(),
+                        message: "a tenant file is one YAML document; a second one starts here".into(),
+                    });
+                }
+            }
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
         }
     }
 }
@@ -286,6 +365,28 @@ mod tests {
         assert_eq!((found[0].line, found[0].message.as_str()), (3, "duplicate key \"a\""));
         let found = parse("a:\n  - b\n c: [\n", &|_| None).expect_err("not YAML");
         assert!(found[0].line >= 2, "{found:?}");
+    }
+
+    #[test]
+    fn refuses_a_second_document_an_unquoted_keyword_and_alias_bombs() {
+        let found = problems("a: 1\n---\nb: 2\n");
+        assert_eq!(
+            (found[0].line, found[0].message.as_str()),
+            (2, "a tenant file is one YAML document; a second one starts here")
+        );
+        // Unquoted, `##NAME##` after a space is a comment: the value would be null.
+        let (doc, found) = parse("a: ##SECRET##\n", &|_| Some("s".into())).expect("YAML");
+        assert_eq!(doc.value, json!({"a": null}));
+        assert_eq!(found[0].line, 1);
+        assert!(found[0].message.contains("quote the value (\"##SECRET##\")"), "{}", found[0].message);
+        // Each level doubles the one before: 2^30 values from a few lines.
+        let mut bomb = String::from("l0: &l0 [x, x]\n");
+        for level in 1..30 {
+            bomb.push_str(&format!("l{level}: &l{level} [*l{}, *l{}]\n", level - 1, level - 1));
+        }
+        let found = problems(&bomb);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.starts_with("aliases expand to more than"), "{}", found[0].message);
     }
 
     #[test]

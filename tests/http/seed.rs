@@ -418,6 +418,68 @@ async fn debug_logs_name_each_write_and_no_secret() {
 }
 
 #[tokio::test]
+async fn minimal_entries_apply_twice_without_a_write() {
+    let database = TestDatabase::new().await;
+    let file = TenantFile::new(
+        "resourceServers:\n  - identifier: https://min.example.com\nclients:\n  - name: Minimal\n    client_id: minimal\n\
+         clientGrants:\n  - {client_id: Minimal, audience: https://min.example.com}\n  - {client_id: minimal, audience: https://roster.test/api/v2/, subject_type: client}\n\
+         connections:\n  - {name: partners, strategy: auth0}\n  - {name: Username-Password-Authentication}\nroles:\n  - name: Bare\n\
+         organizations:\n  - name: bare\n",
+    );
+    let first = seeded(&seed(&database, &file.path()));
+    assert!(first.contains(": 7 created, "), "{first}");
+    let second = seeded(&seed(&database, &file.path()));
+    assert!(second.contains(": 0 created, 0 updated, 8 unchanged; 0 assignment lists changed"), "{second}");
+
+    // A client found by its id can be renamed.
+    file.rewrite("clients:\n  - name: Renamed\n    client_id: minimal\n");
+    assert!(seeded(&seed(&database, &file.path())).contains(": 0 created, 1 updated, "));
+    let mut server = serve(database).await;
+    assert_eq!(ok(&mut server, "/api/v2/clients/minimal").await["name"], "Renamed");
+}
+
+#[tokio::test]
+async fn two_entries_cannot_describe_one_user_or_client_and_members_keep_roles_the_file_leaves_out() {
+    let database = TestDatabase::new().await;
+    let file = TenantFile::new(TENANT);
+    seeded(&seed(&database, &file.path()));
+    // Bob's entry moves his email away and a second entry takes it: matched against the
+    // database as it was, both would describe Bob.
+    file.rewrite(
+        "users:\n  - {user_id: bob-1, connection: employees, email: robert@example.com, username: bob}\n\
+         \x20 - {email: bob@example.com, connection: employees, username: bobby, password: Passw0rd!-2}\n\
+         clients:\n  - {name: Orders backend}\n  - {name: Other, client_id: orders-backend}\n",
+    );
+    let output = seed(&database, &file.path());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains(":3: users[1]: this is the user users[0] describes already (auth0|bob-1)"), "{stderr}");
+    assert!(
+        stderr.contains(":6: clients[1]: this is the client clients[0] describes already (orders-backend)"),
+        "{stderr}"
+    );
+
+    // A member without `roles` keeps the roles they have; a member key the file misspells is
+    // refused rather than read as "no roles".
+    file.rewrite(
+        "organizations:\n  - name: acme\n    members:\n      - email: jane@example.com\n      - user_id: auth0|bob-1\n",
+    );
+    seeded(&seed(&database, &file.path()));
+    file.rewrite("organizations:\n  - name: acme\n    members:\n      - {email: jane@example.com, role: [Viewer]}\n");
+    let stderr = String::from_utf8_lossy(&seed(&database, &file.path()).stderr).into_owned();
+    assert!(stderr.contains(":4: organizations[0].members[0].role: unknown key \"role\""), "{stderr}");
+    let mut server = serve(database).await;
+    let jane = user_by_email(&mut server, "jane@example.com").await;
+    let org_id = ok(&mut server, "/api/v2/organizations/name/acme").await["id"].as_str().unwrap().to_owned();
+    let roles = ok(
+        &mut server,
+        &format!("/api/v2/organizations/{org_id}/members/{}/roles", encode(jane["user_id"].as_str().unwrap())),
+    )
+    .await;
+    assert_eq!(names(&roles, "name"), ["Viewer"]);
+}
+
+#[tokio::test]
 async fn yaml_errors_name_their_line() {
     let database = TestDatabase::new().await;
     let file = TenantFile::new("roles:\n  - name: a\n  - name: [\n");

@@ -8,7 +8,7 @@
 //! user's roles and direct permissions, an organization's members and their roles) become
 //! exactly what the file lists, when the file lists them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
@@ -138,6 +138,9 @@ struct Tenant {
     client_records: HashMap<String, ClientRecord>,
     /// Clients an entry already describes, with that entry.
     claimed_clients: HashMap<String, String>,
+    /// Objects the file has that were refused (`api:<identifier>`, `client:<name or id>`,
+    /// `connection:<name>`, `role:<name>`): a reference to one is not reported again.
+    refused: HashSet<String>,
 }
 
 struct Planner<'a> {
@@ -168,9 +171,16 @@ pub async fn plan(store: &dyn Store, issuer: &Issuer, doc: &Document) -> anyhow:
     planner.load_tenant().await?;
     match &doc.value {
         Value::Object(sections) => {
-            for key in sections.keys().filter(|key| !SECTIONS.contains(&key.as_str())) {
-                planner
-                    .problem(key, format!("unknown section {key:?}: a tenant file may have {}", SECTIONS.join(", ")));
+            // `x-…` keys hold what anchors and aliases share (`x-defaults: &defaults {…}`), as in
+            // Compose files; they are not applied.
+            for key in sections.keys().filter(|key| !SECTIONS.contains(&key.as_str()) && !key.starts_with("x-")) {
+                planner.problem(
+                    key,
+                    format!(
+                        "unknown section {key:?}: a tenant file may have {} (and x-… keys for anchors)",
+                        SECTIONS.join(", ")
+                    ),
+                );
             }
         }
         Value::Null => {}
@@ -344,6 +354,7 @@ impl Planner<'_> {
                 Ok(server) => server,
                 Err(error) => {
                     self.refusal(&path, error);
+                    self.tenant.refused.insert(format!("api:{identifier}"));
                     continue;
                 }
             };
@@ -370,6 +381,7 @@ impl Planner<'_> {
                         }
                         Err(error) => {
                             self.refusal(&path, error);
+                            self.tenant.refused.insert(format!("api:{identifier}"));
                             continue;
                         }
                     }
@@ -391,7 +403,12 @@ impl Planner<'_> {
         match named.as_slice() {
             [id] => Some((*id).clone()),
             [] => {
-                self.problem(path, format!("no client with the id or name {reference:?} in the file or the database"));
+                if !self.tenant.refused.contains(&format!("client:{reference}")) {
+                    self.problem(
+                        path,
+                        format!("no client with the id or name {reference:?} in the file or the database"),
+                    );
+                }
                 None
             }
             _ => {
@@ -436,6 +453,10 @@ impl Planner<'_> {
                 Ok(client) => client,
                 Err(error) => {
                     self.refusal(&path, error);
+                    self.tenant.refused.insert(format!("client:{name}"));
+                    if let Some(id) = &given_id {
+                        self.tenant.refused.insert(format!("client:{id}"));
+                    }
                     continue;
                 }
             };
@@ -504,10 +525,12 @@ impl Planner<'_> {
             }
             let scopes = self.tenant.servers.get(&audience).cloned();
             if self.issuer.management_api(&audience).is_none() && scopes.is_none() {
-                self.problem(
-                    &join(&path, "audience"),
-                    format!("no API with the identifier {audience:?} in the file or the database"),
-                );
+                if !self.tenant.refused.contains(&format!("api:{audience}")) {
+                    self.problem(
+                        &join(&path, "audience"),
+                        format!("no API with the identifier {audience:?} in the file or the database"),
+                    );
+                }
                 continue;
             }
             let mut body = entry.clone();
@@ -590,6 +613,7 @@ impl Planner<'_> {
                 Ok(created) => created,
                 Err(error) => {
                     self.refusal(&path, error);
+                    self.tenant.refused.insert(format!("connection:{name}"));
                     continue;
                 }
             };
@@ -629,6 +653,7 @@ impl Planner<'_> {
                         }
                         Err(error) => {
                             self.refusal(&path, error);
+                            self.tenant.refused.insert(format!("connection:{name}"));
                             continue;
                         }
                     }
@@ -658,6 +683,7 @@ impl Planner<'_> {
         for (index, permission) in refs.into_iter().enumerate() {
             let at = format!("{path}[{index}]");
             match self.tenant.servers.get(&permission.resource_server_identifier) {
+                None if self.tenant.refused.contains(&format!("api:{}", permission.resource_server_identifier)) => {}
                 None => self.problem(
                     &at,
                     format!(
@@ -685,6 +711,7 @@ impl Planner<'_> {
         for (index, name) in names.iter().enumerate() {
             match self.tenant.roles.get(name) {
                 Some(id) => ids.push(id.clone()),
+                None if self.tenant.refused.contains(&format!("role:{name}")) => {}
                 None => self.problem(
                     &format!("{path}.roles[{index}]"),
                     format!("no role named {name:?} in the file or the database"),
@@ -703,6 +730,7 @@ impl Planner<'_> {
                 Ok(valid) => valid,
                 Err(error) => {
                     self.refusal(&path, error);
+                    self.tenant.refused.insert(format!("role:{name}"));
                     continue;
                 }
             };
@@ -755,10 +783,12 @@ impl Planner<'_> {
         body.entry("connection").or_insert_with(|| Value::String(DEFAULT_DATABASE.to_owned()));
         let connection_name = text(&body, "connection").unwrap_or_default().to_owned();
         let Some(connection) = self.tenant.connections.get(&connection_name).cloned() else {
-            self.problem(
-                &join(path, "connection"),
-                format!("no connection named {connection_name:?} in the file or the database"),
-            );
+            if !self.tenant.refused.contains(&format!("connection:{connection_name}")) {
+                self.problem(
+                    &join(path, "connection"),
+                    format!("no connection named {connection_name:?} in the file or the database"),
+                );
+            }
             return Ok(());
         };
         let password_hash = match entry.get("password_hash") {
@@ -1179,7 +1209,12 @@ impl Planner<'_> {
                 continue;
             };
             let Some(connection) = self.tenant.connections.get(name) else {
-                self.problem(&join(&at, "name"), format!("no connection named {name:?} in the file or the database"));
+                if !self.tenant.refused.contains(&format!("connection:{name}")) {
+                    self.problem(
+                        &join(&at, "name"),
+                        format!("no connection named {name:?} in the file or the database"),
+                    );
+                }
                 continue;
             };
             let mut stored = Map::new();

@@ -126,6 +126,24 @@ fn keywords_in(text: &str) -> Vec<&str> {
     names
 }
 
+/// A mapping with its merge key (`<<: *base` or `<<: [*a, *b]`) resolved: the merged mappings'
+/// entries it does not have itself, the first merged mapping first.
+fn merged(mut entries: Map<String, Value>) -> Map<String, Value> {
+    let Some(sources) = entries.shift_remove("<<") else { return entries };
+    let sources = match sources {
+        Value::Array(items) => items,
+        single => vec![single],
+    };
+    for source in sources {
+        if let Value::Object(source) = source {
+            for (key, value) in source {
+                entries.entry(key).or_insert(value);
+            }
+        }
+    }
+    entries
+}
+
 /// How many values `value` holds, itself included.
 fn size(value: &Value) -> usize {
     1 + match value {
@@ -245,7 +263,7 @@ impl Builder<'_> {
     fn close(&mut self) {
         let (value, anchor) = match self.stack.pop() {
             Some(Open::Sequence { items, anchor, .. }) => (Value::Array(items), anchor),
-            Some(Open::Mapping { entries, anchor, .. }) => (Value::Object(entries), anchor),
+            Some(Open::Mapping { entries, anchor, .. }) => (Value::Object(merged(entries)), anchor),
             None => return,
         };
         self.push_value(value, anchor);
@@ -256,7 +274,11 @@ impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, event: Event, mark: Marker) {
         let line = mark.line();
         match event {
-            Event::Scalar(text, style, anchor, _) => self.scalar(text, style, anchor, line),
+            Event::Scalar(text, style, anchor, tag) => {
+                // `!!str 12` is the string "12", as a quoted scalar is.
+                let style = if tag.is_some_and(|tag| tag.suffix == "str") { TScalarStyle::SingleQuoted } else { style };
+                self.scalar(text, style, anchor, line);
+            }
             Event::SequenceStart(anchor, _) => self.open(true, anchor, line),
             Event::MappingStart(anchor, _) => self.open(false, anchor, line),
             Event::SequenceEnd | Event::MappingEnd => self.close(),
@@ -387,6 +409,15 @@ mod tests {
         let found = problems(&bomb);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].message.starts_with("aliases expand to more than"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn merges_keys_and_reads_tagged_strings() {
+        let doc = read(
+            "base: &base {strategy: auth0, options: {a: 1}}\nc: {<<: *base, name: x, strategy: email}\nn: !!str 12\n",
+        );
+        assert_eq!(doc.value["c"], json!({"name": "x", "strategy": "email", "options": {"a": 1}}));
+        assert_eq!(doc.value["n"], json!("12"));
     }
 
     #[test]

@@ -480,6 +480,43 @@ async fn two_entries_cannot_describe_one_user_or_client_and_members_keep_roles_t
 }
 
 #[tokio::test]
+async fn empty_lists_clear_assignments_and_a_refused_object_is_reported_once() {
+    let database = TestDatabase::new().await;
+    let file = TenantFile::new(TENANT);
+    seeded(&seed(&database, &file.path()));
+    file.rewrite(
+        "roles:\n  - name: Order admin\n    permissions: []\nusers:\n  - email: jane@example.com\n    roles: []\n\
+         organizations:\n  - name: acme\n    members: []\n",
+    );
+    let out = seeded(&seed(&database, &file.path()));
+    assert!(out.contains("; 3 assignment lists changed"), "{out}");
+    let mut server = serve(database.clone()).await;
+    let role_id = ok(&mut server, "/api/v2/roles?name_filter=Order").await[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(ok(&mut server, &format!("/api/v2/roles/{role_id}/permissions")).await, json!([]));
+    let jane = user_by_email(&mut server, "jane@example.com").await;
+    assert_eq!(
+        ok(&mut server, &format!("/api/v2/users/{}/roles", encode(jane["user_id"].as_str().unwrap()))).await,
+        json!([])
+    );
+    let org_id = ok(&mut server, "/api/v2/organizations/name/acme").await["id"].as_str().unwrap().to_owned();
+    assert_eq!(ok(&mut server, &format!("/api/v2/organizations/{org_id}/members")).await, json!([]));
+    server.stop();
+
+    // An API the file gets wrong is one problem, not one more for each role or grant naming it;
+    // `x-` keys hold anchors, and `<<` merges them.
+    file.rewrite(
+        "x-scope: &scope {resource_server_identifier: https://bad.example.com}\n\
+         resourceServers:\n  - {identifier: https://bad.example.com, token_lifetime: long}\n\
+         roles:\n  - name: Reader\n    permissions: [{<<: *scope, permission_name: read}]\n\
+         clientGrants:\n  - {client_id: orders-backend, audience: https://bad.example.com}\n",
+    );
+    let output = seed(&database, &file.path());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is refused (1 problem)"), "{stderr}");
+    assert!(stderr.contains(":3: resourceServers[0].token_lifetime: "), "{stderr}");
+}
+
+#[tokio::test]
 async fn yaml_errors_name_their_line() {
     let database = TestDatabase::new().await;
     let file = TenantFile::new("roles:\n  - name: a\n  - name: [\n");

@@ -8,7 +8,7 @@ pub mod sqlite;
 pub mod syntax;
 
 #[cfg(test)]
-mod property_tests;
+pub(crate) mod property_tests;
 #[cfg(test)]
 mod reference;
 

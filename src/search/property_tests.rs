@@ -211,7 +211,7 @@ fn query_text() -> impl Strategy<Value = String> {
     })
 }
 
-async fn stores() -> Vec<(String, std::sync::Arc<dyn Store>, Option<tempfile::TempDir>)> {
+pub(crate) async fn stores() -> Vec<(String, std::sync::Arc<dyn Store>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("search.db").display());
     let mut stores = vec![("sqlite".to_owned(), crate::store::open(&url).await.unwrap(), Some(dir))];

@@ -20,6 +20,8 @@ use crate::store::Store;
 
 mod apply;
 mod plan;
+#[cfg(test)]
+mod property_tests;
 mod yaml;
 
 pub use apply::Applied;

@@ -73,6 +73,46 @@ pub struct RoleMembers {
     pub next: Option<RoleMemberKey>,
 }
 
+/// What directly assigned permissions belong to: a role or a user. Both tables have the same
+/// shape; the SQL naming them is static text, the same in both dialects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PermissionHolder {
+    Role,
+    User,
+}
+
+impl PermissionHolder {
+    /// Binds: holder id, resource server id, permission name, time. Assigning again changes
+    /// nothing.
+    pub(crate) fn insert_sql(self) -> &'static str {
+        match self {
+            Self::Role => {
+                "INSERT INTO role_permissions (role_id, resource_server_id, permission_name, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+            }
+            Self::User => {
+                "INSERT INTO user_permissions (user_id, resource_server_id, permission_name, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+            }
+        }
+    }
+
+    /// Binds: holder id, permission name, resource server identifier. A permission not held
+    /// (or of no server) deletes nothing.
+    pub(crate) fn delete_sql(self) -> &'static str {
+        match self {
+            Self::Role => {
+                "DELETE FROM role_permissions WHERE role_id = $1 AND permission_name = $2 AND resource_server_id = \
+                 (SELECT id FROM resource_servers WHERE identifier = $3)"
+            }
+            Self::User => {
+                "DELETE FROM user_permissions WHERE user_id = $1 AND permission_name = $2 AND resource_server_id = \
+                 (SELECT id FROM resource_servers WHERE identifier = $3)"
+            }
+        }
+    }
+}
+
 /// Changes a stored resource server inside the write transaction; it sees the latest state.
 pub type ResourceServerEdit<'a> = &'a (dyn Fn(&mut ResourceServer) + Send + Sync);
 

@@ -16,7 +16,9 @@ use crate::domain::rbac::{
 };
 use crate::domain::resource_server::{ResourceServer, Scope};
 use crate::domain::time::{self, Timestamp};
-use crate::store::rbac::{Listed, RbacError, RbacStore, ResourceServerEdit, RoleMemberKey, RoleMembers, Window};
+use crate::store::rbac::{
+    Listed, PermissionHolder, RbacError, RbacStore, ResourceServerEdit, RoleMemberKey, RoleMembers, Window,
+};
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
@@ -80,6 +82,44 @@ async fn resolve_permissions(
         resolved.push((server, permission.permission_name.clone()));
     }
     Ok(resolved)
+}
+
+/// Assigns resolved (server id, scope) permissions to a role or user.
+async fn grant_permissions(
+    conn: &mut sqlx::SqliteConnection,
+    holder: PermissionHolder,
+    holder_id: &str,
+    resolved: &[(String, String)],
+    at: &Timestamp,
+) -> Result<(), sqlx::Error> {
+    for (server, name) in resolved {
+        sqlx::query(holder.insert_sql())
+            .bind(holder_id)
+            .bind(server)
+            .bind(name)
+            .bind(time::format(at))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Takes permissions from a role or user; those it does not hold are ignored.
+async fn revoke_permissions(
+    conn: &mut sqlx::SqliteConnection,
+    holder: PermissionHolder,
+    holder_id: &str,
+    permissions: &[PermissionRef],
+) -> Result<(), sqlx::Error> {
+    for permission in permissions {
+        sqlx::query(holder.delete_sql())
+            .bind(holder_id)
+            .bind(&permission.permission_name)
+            .bind(&permission.resource_server_identifier)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn scopes_of(conn: &mut sqlx::SqliteConnection, server_id: &str) -> Result<Vec<Scope>, sqlx::Error> {
@@ -264,18 +304,8 @@ impl RbacStore for SqliteStore {
         if !role_exists(&mut tx, role_id).await? {
             return Err(RbacError::RoleNotFound);
         }
-        for (server, name) in resolve_permissions(&mut tx, permissions).await? {
-            sqlx::query(
-                "INSERT INTO role_permissions (role_id, resource_server_id, permission_name, created_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            )
-            .bind(role_id)
-            .bind(server)
-            .bind(name)
-            .bind(time::format(at))
-            .execute(&mut *tx)
-            .await?;
-        }
+        let resolved = resolve_permissions(&mut tx, permissions).await?;
+        grant_permissions(&mut tx, PermissionHolder::Role, role_id, &resolved, at).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -285,17 +315,7 @@ impl RbacStore for SqliteStore {
         if !role_exists(&mut tx, role_id).await? {
             return Err(RbacError::RoleNotFound);
         }
-        for permission in permissions {
-            sqlx::query(
-                "DELETE FROM role_permissions WHERE role_id = $1 AND permission_name = $2 AND resource_server_id = \
-                 (SELECT id FROM resource_servers WHERE identifier = $3)",
-            )
-            .bind(role_id)
-            .bind(&permission.permission_name)
-            .bind(&permission.resource_server_identifier)
-            .execute(&mut *tx)
-            .await?;
-        }
+        revoke_permissions(&mut tx, PermissionHolder::Role, role_id, permissions).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -480,18 +500,8 @@ impl RbacStore for SqliteStore {
         if !user_exists(&mut tx, user_id).await? {
             return Err(RbacError::UserNotFound);
         }
-        for (server, name) in resolve_permissions(&mut tx, permissions).await? {
-            sqlx::query(
-                "INSERT INTO user_permissions (user_id, resource_server_id, permission_name, created_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            )
-            .bind(user_id)
-            .bind(server)
-            .bind(name)
-            .bind(time::format(at))
-            .execute(&mut *tx)
-            .await?;
-        }
+        let resolved = resolve_permissions(&mut tx, permissions).await?;
+        grant_permissions(&mut tx, PermissionHolder::User, user_id, &resolved, at).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -501,17 +511,7 @@ impl RbacStore for SqliteStore {
         if !user_exists(&mut tx, user_id).await? {
             return Err(RbacError::UserNotFound);
         }
-        for permission in permissions {
-            sqlx::query(
-                "DELETE FROM user_permissions WHERE user_id = $1 AND permission_name = $2 AND resource_server_id = \
-                 (SELECT id FROM resource_servers WHERE identifier = $3)",
-            )
-            .bind(user_id)
-            .bind(&permission.permission_name)
-            .bind(&permission.resource_server_identifier)
-            .execute(&mut *tx)
-            .await?;
-        }
+        revoke_permissions(&mut tx, PermissionHolder::User, user_id, permissions).await?;
         tx.commit().await?;
         Ok(())
     }

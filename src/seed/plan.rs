@@ -850,7 +850,14 @@ impl Planner<'_> {
         }
         seen.extend(keys.iter().cloned());
 
-        let stored = self.find_user(&new.user, text(&body, "user_id").is_some(), &connection_name).await?;
+        // The stored users holding the entry's credentials; the first is the entry's user unless
+        // the file names it by id.
+        let holders = self.credential_holders(&new.user, &connection_name).await?;
+        let stored = if text(&body, "user_id").is_some() {
+            self.store.user(&new.user.user_id).await?
+        } else {
+            holders.first().map(|(_, holder)| holder.clone())
+        };
         if let Some(stored) = &stored
             && stored.connection() != connection_name
         {
@@ -879,7 +886,13 @@ impl Planner<'_> {
             return Ok(());
         }
         let own_id = stored.as_ref().map(|user| user.user_id.clone());
-        self.check_credentials(path, &new.user, &connection_name, own_id.as_deref()).await?;
+        // Another holder of a credential would make the write a duplicate.
+        for (credential, holder) in holders.iter().filter(|(_, holder)| Some(&holder.user_id) != own_id.as_ref()) {
+            self.problem(
+                &join(path, credential),
+                format!("user {} of connection {connection_name:?} already has this {credential}", holder.user_id),
+            );
+        }
         let user_id = match stored {
             None if without_password && password_hash.is_none() => {
                 self.problem(
@@ -935,15 +948,6 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// The stored user an entry describes: by id when the file gives one, else the one holding
-    /// its email (phone number, username) in its connection.
-    async fn find_user(&self, user: &User, by_id: bool, connection: &str) -> anyhow::Result<Option<User>> {
-        if by_id {
-            return self.store.user(&user.user_id).await;
-        }
-        Ok(self.credential_holders(user, connection).await?.into_iter().next().map(|(_, holder)| holder))
-    }
-
     /// The stored users of `connection` holding one of `user`'s credentials (its email, phone
     /// number, username: unique in a connection), with the credential's name.
     async fn credential_holders(&self, user: &User, connection: &str) -> anyhow::Result<Vec<(&'static str, User)>> {
@@ -965,26 +969,6 @@ impl Planner<'_> {
             holders.extend(found.into_iter().filter(|stored| stored.connection() == connection).map(|u| (name, u)));
         }
         Ok(holders)
-    }
-
-    /// A problem if another stored user of the connection holds one of the entry's credentials
-    /// (the write would be refused as a duplicate).
-    async fn check_credentials(
-        &mut self,
-        path: &str,
-        user: &User,
-        connection: &str,
-        own_id: Option<&str>,
-    ) -> anyhow::Result<()> {
-        for (credential, holder) in self.credential_holders(user, connection).await? {
-            if Some(holder.user_id.as_str()) != own_id {
-                self.problem(
-                    &join(path, credential),
-                    format!("user {} of connection {connection:?} already has this {credential}", holder.user_id),
-                );
-            }
-        }
-        Ok(())
     }
 
     /// Updates a stored user to what the file says: the attributes that differ (as a PATCH

@@ -188,7 +188,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 /// `write_between`, a write precedes each search, so a total is counted every time rather than
 /// taken from the store's cache of recent totals (as a client paging through results gets it).
 async fn measure(
-    store: &dyn Store,
+    store: &Store,
     search: (&str, Option<Sort>, bool),
     write_between: Option<&str>,
     runs: usize,
@@ -198,7 +198,7 @@ async fn measure(
     let mut total = None;
     for run in 0..runs + 5 {
         if let Some(user_id) = write_between {
-            store.update_user(user_id, None, &|user| user.updated_at = time::now()).await.expect("write");
+            store.update_user(user_id, None, |user| user.updated_at = time::now()).await.expect("write");
         }
         let started = Instant::now();
         let query = search::parse(q).expect("benchmark queries parse");

@@ -7,7 +7,7 @@ use crate::auth::token::{Issuer, VerifiedTokens};
 use crate::store::Store;
 
 pub struct App {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
     pub keys: KeyRing,
     pub issuer: Issuer,
     pub verified_tokens: VerifiedTokens,

@@ -60,7 +60,7 @@ fn print_banner(
     generated_secret: Option<&str>,
 ) {
     let base = format!("http://{local}");
-    println!("roster listening on {base} (database {})", store::postgres::display_url(database_url));
+    println!("roster listening on {base} (database {})", store::display_url(database_url));
     println!("management client id:     {client_id}");
     let secret_json = match generated_secret {
         Some(secret) => {

@@ -32,7 +32,7 @@ pub struct Tenant {
     pub generated_secret: Option<String>,
 }
 
-pub async fn bootstrap(store: &dyn Store, settings: &TenantSettings, issuer: &Issuer) -> anyhow::Result<Tenant> {
+pub async fn bootstrap(store: &Store, settings: &TenantSettings, issuer: &Issuer) -> anyhow::Result<Tenant> {
     let keys = signing_keys(store).await?;
     let (client_id, generated_secret) = management_client(store, settings).await?;
     store
@@ -47,7 +47,7 @@ pub async fn bootstrap(store: &dyn Store, settings: &TenantSettings, issuer: &Is
     Ok(Tenant { keys, client_id, generated_secret })
 }
 
-async fn signing_keys(store: &dyn Store) -> anyhow::Result<KeyRing> {
+async fn signing_keys(store: &Store) -> anyhow::Result<KeyRing> {
     let mut stored = store.signing_keys().await?;
     if stored.is_empty() {
         let candidate = tokio::task::spawn_blocking(keys::generate).await.context("key generation task failed")??;
@@ -56,7 +56,7 @@ async fn signing_keys(store: &dyn Store) -> anyhow::Result<KeyRing> {
     KeyRing::new(&stored)
 }
 
-async fn management_client(store: &dyn Store, settings: &TenantSettings) -> anyhow::Result<(String, Option<String>)> {
+async fn management_client(store: &Store, settings: &TenantSettings) -> anyhow::Result<(String, Option<String>)> {
     let existing = match &settings.client_id {
         Some(id) => store.client(id).await?,
         None => store.clients().await?.into_iter().find(|c| c.name == MANAGEMENT_CLIENT_NAME),
@@ -89,7 +89,7 @@ async fn management_client(store: &dyn Store, settings: &TenantSettings) -> anyh
     Ok((client.client_id, generated))
 }
 
-async fn connections(store: &dyn Store, settings: &TenantSettings, client_id: &str) -> anyhow::Result<()> {
+async fn connections(store: &Store, settings: &TenantSettings, client_id: &str) -> anyhow::Result<()> {
     let defaults = [
         Connection::default_database(ids::prefixed("con"), settings.requires_username.unwrap_or(false)),
         Connection::passwordless(ids::prefixed("con"), "email"),

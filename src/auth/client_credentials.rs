@@ -72,7 +72,7 @@ const OTHER_AUTH0_GRANTS: &[&str] = &[
 ];
 
 pub async fn exchange(
-    store: &dyn Store,
+    store: &Store,
     keys: &KeyRing,
     issuer: &Issuer,
     request: TokenRequest,

@@ -149,7 +149,10 @@ async fn update_grant(
     let body = UPDATE_CLIENT_GRANT.validate_payload(&body)?;
     let grant = app
         .store
-        .update_client_grant(&id, &|grant| apply_patch(body, grant))
+        .update_client_grant(&id, {
+            let body = body.clone();
+            move |grant| apply_patch(&body, grant)
+        })
         .await?
         // The spec's wording for this operation.
         .ok_or_else(|| {

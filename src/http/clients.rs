@@ -132,7 +132,7 @@ async fn update_client(
     let body = UPDATE_CLIENT.validate_payload(&body)?;
     let patch = ClientPatch::plan(body)?;
     patch.check_scopes(|scope| caller.has_scope(scope))?;
-    let client = app.store.update_client(&id, &|client| patch.apply(client)).await?.ok_or_else(client_not_found)?;
+    let client = app.store.update_client(&id, move |client| patch.apply(client)).await?.ok_or_else(client_not_found)?;
     Ok(response::json(StatusCode::OK, &client.to_json(ClientAccess::FULL)))
 }
 
@@ -149,7 +149,7 @@ async fn rotate_secret(State(app): State<AppState>, IdPath(id): IdPath) -> ApiRe
     let secret = new_secret();
     let client = app
         .store
-        .update_client(&id, &|client| client.client_secret = secret.clone())
+        .update_client(&id, move |client| client.client_secret = secret)
         .await?
         .ok_or_else(client_not_found)?;
     Ok(response::json(StatusCode::OK, &client.to_json(ClientAccess::FULL)))

@@ -189,7 +189,7 @@ async fn update_connection(
     let patch = ConnectionPatch::plan(body)?;
     let updated = app
         .store
-        .update_connection(&id, &|record| patch.apply(record))
+        .update_connection(&id, move |record| patch.apply(record))
         .await
         .map_err(write_error)?
         .ok_or_else(connection_not_found)?;
@@ -282,7 +282,7 @@ async fn update_enabled_clients(
         app.store.client_record(client_id).await?.ok_or_else(client_not_found)?;
     }
     app.store
-        .update_connection(&id, &|record| {
+        .update_connection(&id, move |record| {
             let enabled = &mut record.connection.enabled_clients;
             for (client_id, status) in &changes {
                 let present = enabled.contains(client_id);

@@ -364,7 +364,7 @@ async fn update_organization(
     let patch = OrganizationPatch::plan(&body)?;
     let updated = app
         .store
-        .update_organization(&path.id, &|organization| patch.apply(organization))
+        .update_organization(&path.id, move |organization| patch.apply(organization))
         .await
         .map_err(organization_error)?
         .ok_or_else(organization_not_found)?;

@@ -167,7 +167,7 @@ async fn update_resource_server(
     }
     let patch = ResourceServerPatch::plan(body)?;
     let updated =
-        app.store.update_resource_server(&server.id, &|server| patch.apply(server)).await.map_err(rbac_error)?;
+        app.store.update_resource_server(&server.id, move |server| patch.apply(server)).await.map_err(rbac_error)?;
     Ok(response::json(StatusCode::OK, &updated.to_json()))
 }
 

@@ -236,7 +236,7 @@ async fn update_user(
     let now = time::now();
     let updated = app
         .store
-        .update_user(&id, password_hash.as_deref(), &|user| patch.apply(user, now))
+        .update_user(&id, password_hash.as_deref(), move |user| patch.apply(user, now))
         .await
         .map_err(|error| match error {
             StoreError::Conflict(Conflict::Email) => {

@@ -1,4 +1,4 @@
-//! The PostgreSQL dialect: `$n` parameters, LIKE for `*` patterns (case-sensitive, whole
+//! The PostgreSQL dialect: LIKE for `*` patterns (case-sensitive, whole
 //! value; the pg_trgm GIN indexes serve patterns with a run of 3 or more characters), dates cast
 //! to `timestamptz`. Text columns are `COLLATE "C"`, so comparisons and prefix ranges follow
 //! byte order as in SQLite.
@@ -10,10 +10,6 @@ use super::syntax::Piece;
 pub struct Postgres;
 
 impl Dialect for Postgres {
-    fn placeholder(&self, n: usize) -> String {
-        format!("${n}")
-    }
-
     fn not(&self, inner: &str) -> String {
         format!("NOT COALESCE({inner}, FALSE)")
     }

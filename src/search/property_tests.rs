@@ -211,7 +211,7 @@ fn query_text() -> impl Strategy<Value = String> {
     })
 }
 
-pub(crate) async fn stores() -> Vec<(String, std::sync::Arc<dyn Store>, Option<tempfile::TempDir>)> {
+pub(crate) async fn stores() -> Vec<(String, std::sync::Arc<Store>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("search.db").display());
     let mut stores = vec![("sqlite".to_owned(), crate::store::open(&url).await.unwrap(), Some(dir))];
@@ -234,7 +234,7 @@ async fn fresh_postgres_database(server: &str) -> String {
 }
 
 /// Stores the organizations of `ORGANIZATIONS` and each user's memberships of them.
-async fn add_memberships(store: &dyn Store, users: &[User], memberships: &[Vec<&str>]) -> anyhow::Result<()> {
+async fn add_memberships(store: &Store, users: &[User], memberships: &[Vec<&str>]) -> anyhow::Result<()> {
     let now = time::parse("2024-01-01T00:00:00.000Z").unwrap();
     for (i, id) in ORGANIZATIONS.iter().enumerate() {
         let organization = crate::domain::organization::Organization {

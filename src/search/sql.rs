@@ -1,5 +1,5 @@
 //! From a typed query to a parameterised `WHERE` condition over `users u`. The walk is shared;
-//! what differs between SQL dialects (placeholders, pattern matching, NULL handling, casts) is
+//! what differs between SQL dialects (pattern matching, NULL handling, casts) is
 //! a `Dialect`, implemented once per store (`sqlite.rs`, `postgres.rs`).
 //!
 //! Every value from the query becomes a bound parameter; SQL text is built only from constant
@@ -24,9 +24,7 @@ pub struct Condition {
     pub binds: Vec<Bind>,
 }
 
-pub trait Dialect {
-    /// The placeholder of the `n`th parameter (1-based).
-    fn placeholder(&self, n: usize) -> String;
+pub trait Dialect: Sync {
     /// `NOT inner`, where a NULL inner (a missing attribute) must count as "no match".
     fn not(&self, inner: &str) -> String;
     /// Text equal to `pattern` (whole value, `*` pieces as wildcards), case-sensitively.
@@ -38,9 +36,8 @@ pub trait Dialect {
     }
 }
 
-/// The parameters collected so far, numbering placeholders as they come. With positional
-/// placeholders (`?`), parameters must be added in the order their placeholders appear in the
-/// SQL text.
+/// The parameters collected so far, numbering placeholders (`$n`, which both engines read) as
+/// they come.
 pub struct Params<'a> {
     dialect: &'a dyn Dialect,
     binds: Vec<Bind>,
@@ -49,7 +46,7 @@ pub struct Params<'a> {
 impl Params<'_> {
     pub fn add(&mut self, bind: Bind) -> String {
         self.binds.push(bind);
-        self.dialect.placeholder(self.binds.len())
+        format!("${}", self.binds.len())
     }
 }
 

@@ -1,4 +1,4 @@
-//! The SQLite dialect: `?` parameters, GLOB for `*` patterns (case-sensitive, whole-value),
+//! The SQLite dialect: GLOB for `*` patterns (case-sensitive, whole-value),
 //! with the FTS5 trigram table `users_trigram` finding candidates for patterns that start
 //! with `*`.
 
@@ -9,10 +9,6 @@ use super::syntax::Piece;
 pub struct Sqlite;
 
 impl Dialect for Sqlite {
-    fn placeholder(&self, _n: usize) -> String {
-        "?".to_owned()
-    }
-
     fn not(&self, inner: &str) -> String {
         format!("NOT IFNULL({inner}, 0)")
     }
@@ -68,19 +64,19 @@ mod tests {
         let condition = sql("email:\"x'); DROP TABLE users; --\" OR name:Robert*");
         assert!(!condition.sql.contains("DROP"), "{}", condition.sql);
         assert_eq!(condition.binds[0], Bind::Text("x'); drop table users; --".into()));
-        assert_eq!(condition.sql.matches('?').count(), condition.binds.len());
+        assert_eq!(condition.sql.matches('$').count(), condition.binds.len());
     }
 
     #[test]
     fn shapes() {
-        assert_eq!(sql("email:a@b.co").sql, "u.email_ci = ?");
-        assert_eq!(sql("name:jo*").sql, "(u.name_ci >= ? AND u.name_ci < ?)");
+        assert_eq!(sql("email:a@b.co").sql, "u.email_ci = $1");
+        assert_eq!(sql("name:jo*").sql, "(u.name_ci >= $1 AND u.name_ci < $2)");
         assert_eq!(sql("name:jo*").binds, [Bind::Text("jo".into()), Bind::Text("jp".into())]);
-        assert!(sql("name:*ohn*").sql.contains("users_trigram.name_ci GLOB ?"));
-        assert_eq!(sql("NOT blocked:true").sql, "NOT IFNULL(u.blocked = ?, 0)");
-        assert_eq!(sql("logins_count:{1 TO 5]").sql, "(u.logins_count > ? AND u.logins_count <= ?)");
-        assert!(sql("identities.connection:sms").sql.contains("FROM identities i WHERE i.connection = ?"));
-        assert!(sql("app_metadata.plan:gold").sql.contains("m.path = ? AND m.value = ?"));
+        assert!(sql("name:*ohn*").sql.contains("users_trigram.name_ci GLOB $1"));
+        assert_eq!(sql("NOT blocked:true").sql, "NOT IFNULL(u.blocked = $1, 0)");
+        assert_eq!(sql("logins_count:{1 TO 5]").sql, "(u.logins_count > $1 AND u.logins_count <= $2)");
+        assert!(sql("identities.connection:sms").sql.contains("FROM identities i WHERE i.connection = $1"));
+        assert!(sql("app_metadata.plan:gold").sql.contains("m.path = $2 AND m.value = $3"));
         assert_eq!(sql("").sql, "1 = 1");
     }
 

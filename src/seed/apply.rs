@@ -24,7 +24,7 @@ pub struct Applied {
 /// Writes between two progress lines.
 const PROGRESS_EVERY: usize = 1000;
 
-pub async fn apply(store: &dyn Store, plan: Plan) -> anyhow::Result<Applied> {
+pub async fn apply(store: &Store, plan: Plan) -> anyhow::Result<Applied> {
     let mut applied =
         Applied { unchanged: plan.unchanged, generated_secrets: plan.generated_secrets, ..Applied::default() };
     let now = time::now();
@@ -68,25 +68,25 @@ pub async fn apply(store: &dyn Store, plan: Plan) -> anyhow::Result<Applied> {
     Ok(applied)
 }
 
-async fn run(store: &dyn Store, step: Step, now: time::Timestamp) -> anyhow::Result<()> {
+async fn run(store: &Store, step: Step, now: time::Timestamp) -> anyhow::Result<()> {
     match step {
         Step::CreateResourceServer(server) => store
             .create_resource_server(&server)
             .await
             .with_context(|| format!("creating the API {}", server.identifier))?,
         Step::UpdateResourceServer { id, patch } => {
-            store.update_resource_server(&id, &|server| patch.apply(server)).await.context("updating an API")?;
+            store.update_resource_server(&id, move |server| patch.apply(server)).await.context("updating an API")?;
         }
         Step::CreateClient(client) => {
             store.create_client(&client).await.with_context(|| format!("creating the client {}", client.name))?
         }
         Step::UpdateClient { client_id, patch } => {
-            store.update_client(&client_id, &|client| patch.apply(client)).await.context("updating a client")?;
+            store.update_client(&client_id, move |client| patch.apply(client)).await.context("updating a client")?;
         }
         Step::CreateGrant(grant) => store.create_client_grant(&grant).await.context("creating a client grant")?,
         Step::UpdateGrant { id, body } => {
             store
-                .update_client_grant(&id, &|grant| crate::domain::client_grant::apply_patch(&body, grant))
+                .update_client_grant(&id, move |grant| crate::domain::client_grant::apply_patch(&body, grant))
                 .await
                 .context("updating a client grant")?;
         }
@@ -95,7 +95,7 @@ async fn run(store: &dyn Store, step: Step, now: time::Timestamp) -> anyhow::Res
             .await
             .with_context(|| format!("creating the connection {}", record.connection.name))?,
         Step::UpdateConnection { id, patch } => {
-            store.update_connection(&id, &|record| patch.apply(record)).await.context("updating a connection")?;
+            store.update_connection(&id, move |record| patch.apply(record)).await.context("updating a connection")?;
         }
         Step::CreateRole(role) => {
             store.create_role(&role, &now).await.with_context(|| format!("creating the role {}", role.name))?
@@ -117,7 +117,7 @@ async fn run(store: &dyn Store, step: Step, now: time::Timestamp) -> anyhow::Res
             .map_err(|error| anyhow!("creating the user {}: {error}", user.user_id))?,
         Step::UpdateUser { user_id, patch, password_hash } => {
             store
-                .update_user(&user_id, password_hash.as_deref(), &|user| {
+                .update_user(&user_id, password_hash.clone().as_deref(), move |user| {
                     patch.apply(user, now);
                     if password_hash.is_some() {
                         user.last_password_reset = Some(now);
@@ -148,7 +148,7 @@ async fn run(store: &dyn Store, step: Step, now: time::Timestamp) -> anyhow::Res
             .with_context(|| format!("creating the organization {}", organization.name))?,
         Step::UpdateOrganization { id, patch, enabled_connections } => {
             store
-                .update_organization(&id, &|organization| {
+                .update_organization(&id, move |organization| {
                     patch.apply(organization);
                     if let Some(enabled) = &enabled_connections {
                         organization.settings.enabled_connections = enabled.clone();

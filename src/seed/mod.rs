@@ -66,7 +66,7 @@ impl std::error::Error for Refused {}
 
 /// Applies the tenant file at `path` to `store`. Keywords (`##NAME##`) come from the
 /// environment, and `##ROSTER_DOMAIN##` is the domain the tenant serves.
-pub async fn apply_file(store: &dyn Store, issuer: &Issuer, domain: &str, path: &Path) -> anyhow::Result<Applied> {
+pub async fn apply_file(store: &Store, issuer: &Issuer, domain: &str, path: &Path) -> anyhow::Result<Applied> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read the tenant file {}", path.display()))?;
     let file = path.display().to_string();

@@ -144,7 +144,7 @@ struct Tenant {
 }
 
 struct Planner<'a> {
-    store: &'a dyn Store,
+    store: &'a Store,
     issuer: &'a Issuer,
     doc: &'a Document,
     problems: Vec<Problem>,
@@ -154,7 +154,7 @@ struct Planner<'a> {
 }
 
 /// The plan for `doc`, or every problem found in it.
-pub async fn plan(store: &dyn Store, issuer: &Issuer, doc: &Document) -> anyhow::Result<Result<Plan, Vec<Problem>>> {
+pub async fn plan(store: &Store, issuer: &Issuer, doc: &Document) -> anyhow::Result<Result<Plan, Vec<Problem>>> {
     let mut planner = Planner {
         store,
         issuer,

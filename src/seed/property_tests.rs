@@ -233,7 +233,7 @@ fn tenant_file() -> impl Strategy<Value = Value> {
 }
 
 /// Everything a tenant file can change, as the store holds it.
-async fn snapshot(store: &dyn Store) -> Value {
+async fn snapshot(store: &Store) -> Value {
     let mut roles = Vec::new();
     for role in store.roles(None, EVERYTHING).await.unwrap().items {
         let permissions = store.role_permissions(&role.id, EVERYTHING).await.unwrap().items;
@@ -299,7 +299,7 @@ fn base_tenant() -> Value {
     })
 }
 
-async fn check_files(store: &dyn Store, files: &[Value], outcomes: &mut Outcomes) -> Result<(), String> {
+async fn check_files(store: &Store, files: &[Value], outcomes: &mut Outcomes) -> Result<(), String> {
     let issuer = Issuer::new("roster.test");
     crate::tenant::bootstrap(store, &Default::default(), &issuer).await.map_err(|e| e.to_string())?;
     let files: Vec<Value> = std::iter::once(base_tenant()).chain(files.iter().cloned()).collect();

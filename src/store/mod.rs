@@ -1,18 +1,30 @@
-//! Persistence behind one interface. SQLite is the embedded default; PostgreSQL comes later
-//! with the same contract, and the same black-box tests run against both.
+//! Persistence: one store, its operations written once for both engines.
+//!
+//! Each operation (`users.rs`, `tenant.rs`, `rbac.rs`, `organizations.rs`, `tenant_admin.rs`)
+//! is SQL text that SQLite and PostgreSQL both read, run through `db.rs`. What truly differs
+//! between the engines lives in `sqlite.rs` and `postgres.rs`: opening and pooling, how values
+//! are bound and decoded, which constraint an error names, and how writes commit (group commit
+//! on SQLite). The same black-box suites run against both.
 
-use async_trait::async_trait;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use crate::domain::connection::Connection;
+pub mod organizations;
+pub mod rbac;
+pub mod tenant_admin;
+
+pub(crate) mod db;
+mod postgres;
+mod sqlite;
+mod tenant;
+mod users;
+
+use db::Db;
+pub use postgres::display_url;
+
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::search::Query;
-
-pub mod organizations;
-pub mod postgres;
-pub mod rbac;
-pub mod sqlite;
-pub mod tenant_admin;
 
 /// An RS256 key the tenant signs tokens with, kept so that restarts (and other nodes)
 /// accept tokens already issued.
@@ -56,6 +68,19 @@ pub enum StoreError {
     Conflict(Conflict),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// A unique violation becomes the rule it broke.
+    fn from(error: sqlx::Error) -> Self {
+        match db::unique_violation(&error).as_deref() {
+            Some("identities.email") => StoreError::Conflict(Conflict::Email),
+            Some("identities.username") => StoreError::Conflict(Conflict::Username),
+            Some("identities.phone_number") => StoreError::Conflict(Conflict::PhoneNumber),
+            Some("users.user_id" | "identities.provider_user_id") => StoreError::Conflict(Conflict::UserId),
+            _ => StoreError::Other(error.into()),
+        }
+    }
 }
 
 /// Columns a user listing can be ordered by (`sort=field:1|-1`).
@@ -154,76 +179,86 @@ pub struct SearchPage {
     pub next: Option<i64>,
 }
 
-/// Changes a stored user inside the write transaction; it sees the latest state.
-pub type UserEdit<'a> = &'a (dyn Fn(&mut User) + Send + Sync);
-
-#[async_trait]
-pub trait Store:
-    rbac::RbacStore + organizations::OrganizationStore + tenant_admin::TenantAdminStore + Send + Sync + 'static
-{
-    /// Checks the database answers.
-    async fn ping(&self) -> anyhow::Result<()>;
-
-    async fn signing_keys(&self) -> anyhow::Result<Vec<SigningKey>>;
-    /// Stores `candidate` unless a signing key exists already, atomically (nodes starting
-    /// together on one empty database must agree on one key); returns the keys stored.
-    async fn ensure_signing_key(&self, candidate: &SigningKey) -> anyhow::Result<Vec<SigningKey>>;
-
-    async fn connections(&self) -> anyhow::Result<Vec<Connection>>;
-    async fn connection_by_name(&self, name: &str) -> anyhow::Result<Option<Connection>>;
-    /// Inserts, or replaces the connection with the same id.
-    async fn save_connection(&self, connection: &Connection) -> anyhow::Result<()>;
-
-    async fn client(&self, client_id: &str) -> anyhow::Result<Option<Client>>;
-    async fn clients(&self) -> anyhow::Result<Vec<Client>>;
-    /// Inserts, or replaces the client with the same id.
-    async fn save_client(&self, client: &Client) -> anyhow::Result<()>;
-    async fn client_grant(&self, client_id: &str, audience: &str) -> anyhow::Result<Option<ClientGrant>>;
-    /// Inserts, or replaces the grant for the same client and audience.
-    async fn save_client_grant(&self, grant: &ClientGrant) -> anyhow::Result<()>;
-
-    /// Stores a new user, with the password hash of its primary identity.
-    async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError>;
-    /// Stores many new users in one transaction (bulk loads); all or none.
-    async fn import_users(&self, users: &[(User, Option<String>)]) -> Result<(), StoreError>;
-    async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>>;
-    /// Applies `edit` to the stored user and, if given, sets its primary identity's password
-    /// hash, atomically. `None` if there is no such user.
-    async fn update_user(
-        &self,
-        user_id: &str,
-        password_hash: Option<&str>,
-        edit: UserEdit<'_>,
-    ) -> Result<Option<User>, StoreError>;
-    /// Whether a user was deleted.
-    async fn delete_user(&self, user_id: &str) -> anyhow::Result<bool>;
-    /// Users matching a search (the plain listing is the search for everyone).
-    async fn search_users(&self, search: &UserSearch) -> anyhow::Result<SearchPage>;
-    /// The stored password hash of a user's primary identity.
-    async fn password_hash(&self, user_id: &str) -> anyhow::Result<Option<String>>;
-
-    /// Flushes and closes; called once on shutdown.
-    async fn close(&self);
-
-    /// Stores `connection` unless one with the same name exists, atomically (nodes starting
-    /// together on one empty database must agree on one); returns the connection of that name.
-    async fn insert_connection_if_absent(&self, connection: &Connection) -> anyhow::Result<Connection>;
-    /// Stores `client` unless a client with the same id exists or, when `by_name`, one with the
-    /// same name; atomically, as `insert_connection_if_absent`. Returns the stored client with
-    /// that id, else the first with that name.
-    async fn insert_client_if_absent(&self, client: &Client, by_name: bool) -> anyhow::Result<Client>;
+pub struct Store {
+    db: Db,
+    totals: TotalsCache,
 }
 
 /// Opens the store a `--database-url` names, creating and migrating it as needed.
-pub async fn open(database_url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
-    if database_url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(sqlite::SqliteStore::open(database_url).await?))
+pub async fn open(database_url: &str) -> anyhow::Result<Arc<Store>> {
+    let prepare = users::refresh_search_index;
+    let db = if database_url.starts_with("sqlite:") {
+        Db::Sqlite(sqlite::SqliteDb::open(database_url, prepare).await?)
     } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        Ok(std::sync::Arc::new(postgres::PostgresStore::open(database_url).await?))
+        Db::Postgres(postgres::PgDb::open(database_url, prepare).await?)
     } else {
         anyhow::bail!(
             "unsupported database URL {:?}: expected sqlite://PATH or postgres://USER@HOST/DATABASE",
-            postgres::display_url(database_url)
+            display_url(database_url)
         )
+    };
+    Ok(Arc::new(Store { db, totals: TotalsCache::default() }))
+}
+
+impl Store {
+    /// Checks the database answers.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        self.db.exists("SELECT 1", &[]).await?;
+        Ok(())
+    }
+
+    /// Finishes the writes queued, flushes and closes; called once on shutdown.
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}
+
+/// Totals of recent searches, valid until the next commit. Both SDKs ask for `include_totals`
+/// on every page they fetch, and counting a broad match costs far more than the page itself; a
+/// walk through one search's pages counts once. Only where this process is the database's one
+/// writer (SQLite), whose commit counter then tells when a total may have changed.
+#[derive(Default)]
+struct TotalsCache {
+    /// Count statement → (commits when it was counted, total).
+    entries: std::sync::Mutex<std::collections::HashMap<CountStatement, (u64, u64)>>,
+}
+
+/// A count's SQL text and its parameters.
+type CountStatement = (String, Vec<crate::search::sql::Bind>);
+
+/// Bounds the cache; when full it starts over.
+const MAX_CACHED_TOTALS: usize = 1024;
+
+impl TotalsCache {
+    fn get(&self, key: &CountStatement, commits: u64) -> Option<u64> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(key).filter(|(counted_at, _)| *counted_at == commits).map(|(_, total)| *total)
+    }
+
+    /// `commits` is the counter read before counting, so a count that raced a commit is never
+    /// served after it.
+    fn put(&self, key: CountStatement, commits: u64, total: u64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_CACHED_TOTALS {
+            entries.clear();
+        }
+        entries.insert(key, (commits, total));
+    }
+}
+
+impl Store {
+    /// Runs a count statement, or takes its result from the cache when nothing committed since.
+    async fn count(&self, statement: crate::search::sql::Condition) -> anyhow::Result<u64> {
+        let key = (statement.sql, statement.binds);
+        let commits = self.db.commits().map(|commits| commits.load(Ordering::Acquire));
+        if let Some(total) = commits.and_then(|commits| self.totals.get(&key, commits)) {
+            return Ok(total);
+        }
+        let values: Vec<db::Value> = key.1.iter().map(users::bound).collect();
+        let total = self.db.count(sqlx::AssertSqlSafe(key.0.clone()), &values).await?;
+        if let Some(commits) = commits {
+            self.totals.put(key, commits, total);
+        }
+        Ok(total)
     }
 }

@@ -1,12 +1,12 @@
 //! Organizations, their members, and members' roles in them.
 //!
 //! Every write that names other objects (users, roles) checks them inside its transaction and
-//! holds them there (`FOR KEY SHARE` on PostgreSQL; SQLite has one writer), so a concurrent
-//! delete cannot slip between the check and the insert; the schema's cascades remove
-//! memberships and member roles with the organization, user or role they point at.
+//! holds them there (`for_key_share`), so a concurrent delete cannot slip between the check and
+//! the insert; the schema's cascades remove memberships and member roles with the organization,
+//! user or role they point at. Listings read one snapshot.
 
-use async_trait::async_trait;
-
+use super::Store;
+use super::db::{Conn, Row, Value, args, clamp, job, placeholders, unique_violation, value_rows};
 use crate::domain::organization::Organization;
 use crate::domain::time::Timestamp;
 
@@ -35,8 +35,14 @@ pub enum OrganizationError {
     Other(#[from] anyhow::Error),
 }
 
-/// Changes a stored organization inside the write transaction; it sees the latest state.
-pub type OrganizationEdit<'a> = &'a (dyn for<'o> Fn(&'o mut Organization) + Send + Sync);
+impl From<sqlx::Error> for OrganizationError {
+    fn from(error: sqlx::Error) -> Self {
+        match unique_violation(&error).as_deref() {
+            Some("organizations.name") => Self::NameTaken,
+            _ => Self::Other(error.into()),
+        }
+    }
+}
 
 /// The order of an organization listing (`sort=name:1`, `display_name:-1`, `created_at:1`);
 /// ties (and the default) go by name, which is unique.
@@ -98,73 +104,449 @@ pub struct Member {
     pub roles: Vec<RoleSummary>,
 }
 
-#[async_trait]
-pub trait OrganizationStore: Send + Sync {
+const ORGANIZATION_COLUMNS: &str = "o.id, o.name, o.display_name, o.document, o.created_at";
+
+fn organization_from_row(row: &Row) -> anyhow::Result<Organization> {
+    Ok(Organization {
+        id: row.get("id")?,
+        name: row.get("name")?,
+        display_name: row.get("display_name")?,
+        settings: row.json("document")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+fn role_from_row(row: &Row) -> anyhow::Result<RoleSummary> {
+    Ok(RoleSummary { id: row.get("id")?, name: row.get("name")?, description: row.get("description")? })
+}
+
+/// The ids once each, in the order given.
+fn distinct(ids: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
+}
+
+/// Of `ids`, those `table` has no row for (in the order given); the others are held (against
+/// deletion, when `lock`) until the transaction ends.
+async fn missing(
+    conn: &mut Conn<'_>,
+    table: &str,
+    key: &str,
+    ids: &[String],
+    lock: bool,
+) -> anyhow::Result<Vec<String>> {
+    let lock = if lock { conn.engine().for_key_share() } else { "" };
+    let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({}){lock}", placeholders(1, ids.len()));
+    let values: Vec<Value> = ids.iter().map(Value::from).collect();
+    let found = conn.fetch_all(sqlx::AssertSqlSafe(sql), &values).await?;
+    let found: Vec<String> = found.iter().map(|row| row.get(key)).collect::<anyhow::Result<_>>()?;
+    Ok(ids.iter().filter(|id| !found.contains(id)).cloned().collect())
+}
+
+/// `OrganizationNotFound`, else the organization is held until the transaction ends.
+async fn require_organization(conn: &mut Conn<'_>, id: &str, lock: bool) -> Result<(), OrganizationError> {
+    match missing(conn, "organizations", "id", &[id.to_owned()], lock).await?.is_empty() {
+        true => Ok(()),
+        false => Err(OrganizationError::OrganizationNotFound),
+    }
+}
+
+/// `UserNotFound`, else the user is held until the transaction ends.
+async fn require_user(conn: &mut Conn<'_>, user_id: &str, lock: bool) -> Result<(), OrganizationError> {
+    match missing(conn, "users", "user_id", &[user_id.to_owned()], lock).await?.is_empty() {
+        true => Ok(()),
+        false => Err(OrganizationError::UserNotFound),
+    }
+}
+
+/// Inserts one row per value of `ids` after the `fixed` leading columns' values, ignoring rows
+/// that exist.
+async fn insert_each(
+    conn: &mut Conn<'_>,
+    table_columns: &str,
+    fixed: &[Value<'_>],
+    ids: &[String],
+) -> Result<(), sqlx::Error> {
+    for chunk in ids.chunks(1000) {
+        let sql = format!(
+            "INSERT INTO {table_columns} VALUES {} ON CONFLICT DO NOTHING",
+            value_rows(chunk.len(), fixed.len() + 1)
+        );
+        let values: Vec<Value> = chunk.iter().flat_map(|id| fixed.iter().cloned().chain([Value::from(id)])).collect();
+        conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+    }
+    Ok(())
+}
+
+impl Store {
     /// `NameTaken` if another organization has the name.
-    async fn create_organization(&self, organization: &Organization) -> Result<(), OrganizationError>;
-    async fn organization(&self, id: &str) -> anyhow::Result<Option<Organization>>;
-    async fn organization_by_name(&self, name: &str) -> anyhow::Result<Option<Organization>>;
+    pub async fn create_organization(&self, organization: &Organization) -> Result<(), OrganizationError> {
+        let organization = organization.clone();
+        self.db
+            .write(job!(|conn| {
+                    conn.execute(
+                        "INSERT INTO organizations (id, name, display_name, document, created_at) VALUES ($1, $2, $3, $4, $5)",
+                        args![
+                            &organization.id,
+                            &organization.name,
+                            &organization.display_name,
+                            Value::json(&organization.settings),
+                            &organization.created_at
+                        ],
+                    )
+                    .await?;
+                    Ok(())
+            }))
+            .await
+    }
+
+    pub async fn organization(&self, id: &str) -> anyhow::Result<Option<Organization>> {
+        let sql = format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations o WHERE o.id = $1");
+        let row = self.db.fetch_optional(sqlx::AssertSqlSafe(sql), args![id]).await?;
+        row.as_ref().map(organization_from_row).transpose()
+    }
+
+    pub async fn organization_by_name(&self, name: &str) -> anyhow::Result<Option<Organization>> {
+        let sql = format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations o WHERE o.name = $1");
+        let row = self.db.fetch_optional(sqlx::AssertSqlSafe(sql), args![name]).await?;
+        row.as_ref().map(organization_from_row).transpose()
+    }
+
     /// Offset pages in `sort` order; after a cursor (the last name seen), by name.
-    async fn organizations(
+    pub async fn organizations(
         &self,
         sort: OrganizationSort,
         slice: &Slice<String>,
-    ) -> anyhow::Result<Listing<Organization>>;
+    ) -> anyhow::Result<Listing<Organization>> {
+        match slice {
+            Slice::Page { offset, limit } => {
+                // Byte order; NULL display names first ascending and last descending.
+                let direction = if sort.descending { "DESC" } else { "ASC" };
+                let nulls = if sort.descending { "NULLS LAST" } else { "NULLS FIRST" };
+                let order = match sort.by {
+                    OrganizationOrder::Name => format!("o.name {direction}"),
+                    OrganizationOrder::DisplayName => {
+                        format!("o.display_name COLLATE \"C\" {direction} {nulls}, o.name {direction}")
+                    }
+                    OrganizationOrder::CreatedAt => format!("o.created_at {direction}, o.name {direction}"),
+                };
+                let sql =
+                    format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations o ORDER BY {order} LIMIT $1 OFFSET $2");
+                self.db
+                    .read(async |mut conn| {
+                        let rows =
+                            conn.fetch_all(sqlx::AssertSqlSafe(sql), args![clamp(*limit), clamp(*offset)]).await?;
+                        let total = conn.count("SELECT COUNT(*) FROM organizations", &[]).await?;
+                        let items = rows.iter().map(organization_from_row).collect::<anyhow::Result<_>>()?;
+                        Ok(Listing { items, total, more: false })
+                    })
+                    .await
+            }
+            Slice::After { after, limit } => {
+                let sql = format!(
+                    "SELECT {ORGANIZATION_COLUMNS} FROM organizations o WHERE $1 IS NULL OR o.name > $1 ORDER BY o.name LIMIT $2"
+                );
+                // One row more than asked tells whether another page follows.
+                let mut rows = self
+                    .db
+                    .fetch_all(sqlx::AssertSqlSafe(sql), args![after.as_deref(), clamp(*limit).saturating_add(1)])
+                    .await?;
+                let more = rows.len() as u64 > *limit;
+                rows.truncate(*limit as usize);
+                let items = rows.iter().map(organization_from_row).collect::<anyhow::Result<_>>()?;
+                Ok(Listing { items, total: 0, more })
+            }
+        }
+    }
+
     /// Applies `edit` to the stored organization inside the write transaction; `None` if there
     /// is none; `NameTaken` if the new name is another organization's.
-    async fn update_organization(
+    pub async fn update_organization(
         &self,
         id: &str,
-        edit: OrganizationEdit<'_>,
-    ) -> Result<Option<Organization>, OrganizationError>;
+        edit: impl FnOnce(&mut Organization) + Send + 'static,
+    ) -> Result<Option<Organization>, OrganizationError> {
+        let id = id.to_owned();
+        self.db
+            .write(job!(|conn| {
+                let sql = format!(
+                    "SELECT {ORGANIZATION_COLUMNS} FROM organizations o WHERE o.id = $1{}",
+                    conn.engine().for_update()
+                );
+                let Some(row) = conn.fetch_optional(sqlx::AssertSqlSafe(sql), args![&id]).await? else {
+                    return Ok(None);
+                };
+                let mut organization = organization_from_row(&row)?;
+                edit(&mut organization);
+                conn.execute(
+                    "UPDATE organizations SET name = $1, display_name = $2, document = $3 WHERE id = $4",
+                    args![&organization.name, &organization.display_name, Value::json(&organization.settings), &id],
+                )
+                .await?;
+                Ok(Some(organization))
+            }))
+            .await
+    }
+
     /// Whether an organization was deleted (with its memberships and member roles).
-    async fn delete_organization(&self, id: &str) -> anyhow::Result<bool>;
+    pub async fn delete_organization(&self, id: &str) -> anyhow::Result<bool> {
+        let id = id.to_owned();
+        self.db
+            .write(job!(|conn| { Ok(conn.execute("DELETE FROM organizations WHERE id = $1", args![&id]).await? > 0) }))
+            .await
+    }
 
     /// Makes the users members (those already members stay as they were).
-    async fn add_members(
+    pub async fn add_members(
         &self,
         organization_id: &str,
         user_ids: &[String],
         now: Timestamp,
-    ) -> Result<(), OrganizationError>;
+    ) -> Result<(), OrganizationError> {
+        let (organization_id, user_ids) = (organization_id.to_owned(), distinct(user_ids));
+        self.db
+            .write(job!(|conn| {
+                require_organization(&mut conn, &organization_id, true).await?;
+                let missing = missing(&mut conn, "users", "user_id", &user_ids, true).await?;
+                if !missing.is_empty() {
+                    return Err(OrganizationError::UsersNotFound(missing));
+                }
+                let fixed = args![&organization_id, &now];
+                insert_each(&mut conn, "organization_members (organization_id, created_at, user_id)", fixed, &user_ids)
+                    .await?;
+                Ok(())
+            }))
+            .await
+    }
+
     /// Ends the users' memberships (and their roles in the organization); others are ignored.
-    async fn remove_members(&self, organization_id: &str, user_ids: &[String]) -> Result<(), OrganizationError>;
+    pub async fn remove_members(&self, organization_id: &str, user_ids: &[String]) -> Result<(), OrganizationError> {
+        let (organization_id, user_ids) = (organization_id.to_owned(), distinct(user_ids));
+        self.db
+            .write(job!(|conn| {
+                require_organization(&mut conn, &organization_id, true).await?;
+                // The members' roles in the organization go with the memberships (cascade).
+                let sql = format!(
+                    "DELETE FROM organization_members WHERE organization_id = $1 AND user_id IN ({})",
+                    placeholders(2, user_ids.len())
+                );
+                let values: Vec<Value> =
+                    [Value::from(&organization_id)].into_iter().chain(user_ids.iter().map(Value::from)).collect();
+                conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+                Ok(())
+            }))
+            .await
+    }
+
     /// Members in the order they joined; `None` if there is no such organization.
-    async fn members(
+    pub async fn members(
         &self,
         organization_id: &str,
         slice: &Slice<MemberCursor>,
         with_roles: bool,
-    ) -> anyhow::Result<Option<Listing<Member>>>;
+    ) -> anyhow::Result<Option<Listing<Member>>> {
+        self.db
+            .read(async |mut conn| {
+                if !missing(&mut conn, "organizations", "id", &[organization_id.to_owned()], false).await?.is_empty() {
+                    return Ok(None);
+                }
+                const SELECT: &str = "SELECT m.user_id, m.created_at AS joined_at, u.email, u.picture, u.name \
+                     FROM organization_members m JOIN users u ON u.user_id = m.user_id WHERE m.organization_id = $1";
+                let (rows, total, more) = match slice {
+                    Slice::Page { offset, limit } => {
+                        let sql = format!("{SELECT} ORDER BY m.created_at, m.user_id LIMIT $2 OFFSET $3");
+                        let rows = conn
+                            .fetch_all(sqlx::AssertSqlSafe(sql), args![organization_id, clamp(*limit), clamp(*offset)])
+                            .await?;
+                        let total = conn
+                            .count(
+                                "SELECT COUNT(*) FROM organization_members WHERE organization_id = $1",
+                                args![organization_id],
+                            )
+                            .await?;
+                        (rows, total, false)
+                    }
+                    Slice::After { after, limit } => {
+                        let (joined_at, user_id) = match after {
+                            Some(cursor) => (Some(cursor.joined_at), Some(cursor.user_id.as_str())),
+                            None => (None, None),
+                        };
+                        let sql = format!(
+                            "{SELECT} AND ($2 IS NULL OR m.created_at > $2 OR (m.created_at = $2 AND m.user_id > $3)) \
+                             ORDER BY m.created_at, m.user_id LIMIT $4"
+                        );
+                        let values = args![organization_id, &joined_at, user_id, clamp(*limit).saturating_add(1)];
+                        let mut rows = conn.fetch_all(sqlx::AssertSqlSafe(sql), values).await?;
+                        let more = rows.len() as u64 > *limit;
+                        rows.truncate(*limit as usize);
+                        (rows, 0, more)
+                    }
+                };
+                let mut members = rows
+                    .iter()
+                    .map(|row| {
+                        Ok(Member {
+                            user_id: row.get("user_id")?,
+                            email: row.get("email")?,
+                            picture: row.get("picture")?,
+                            name: row.get("name")?,
+                            joined_at: row.time("joined_at")?,
+                            roles: Vec::new(),
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                if with_roles && !members.is_empty() {
+                    let sql = format!(
+                        "SELECT mr.user_id, r.id, r.name, r.description FROM organization_member_roles mr \
+                         JOIN roles r ON r.id = mr.role_id WHERE mr.organization_id = $1 AND mr.user_id IN ({}) \
+                         ORDER BY r.name, r.id",
+                        placeholders(2, members.len())
+                    );
+                    let values: Vec<Value> = [Value::from(organization_id)]
+                        .into_iter()
+                        .chain(members.iter().map(|m| Value::from(&m.user_id)))
+                        .collect();
+                    for row in conn.fetch_all(sqlx::AssertSqlSafe(sql), &values).await? {
+                        let user_id: String = row.get("user_id")?;
+                        if let Some(member) = members.iter_mut().find(|m| m.user_id == user_id) {
+                            member.roles.push(role_from_row(&row)?);
+                        }
+                    }
+                }
+                Ok(Some(Listing { items: members, total, more }))
+            })
+            .await
+    }
+
     /// Gives the member these roles in the organization, making the user a member first if need
     /// be (Auth0 accepts roles for a user before the membership, TestOrganizationManager_Members).
-    async fn assign_member_roles(
+    pub async fn assign_member_roles(
         &self,
         organization_id: &str,
         user_id: &str,
         role_ids: &[String],
         now: Timestamp,
-    ) -> Result<(), OrganizationError>;
+    ) -> Result<(), OrganizationError> {
+        let (organization_id, user_id, role_ids) = (organization_id.to_owned(), user_id.to_owned(), distinct(role_ids));
+        self.db
+            .write(job!(|conn| {
+                require_organization(&mut conn, &organization_id, true).await?;
+                require_user(&mut conn, &user_id, true).await?;
+                let missing = missing(&mut conn, "roles", "id", &role_ids, true).await?;
+                if !missing.is_empty() {
+                    return Err(OrganizationError::RolesNotFound(missing));
+                }
+                let member = args![&organization_id, &now];
+                insert_each(
+                    &mut conn,
+                    "organization_members (organization_id, created_at, user_id)",
+                    member,
+                    std::slice::from_ref(&user_id),
+                )
+                .await?;
+                // Locks the membership, so concurrent assignments to one member count one
+                // after the other.
+                let sql = format!(
+                    "SELECT 1 FROM organization_members WHERE organization_id = $1 AND user_id = $2{}",
+                    conn.engine().for_update()
+                );
+                conn.execute(sqlx::AssertSqlSafe(sql), args![&organization_id, &user_id]).await?;
+                let fixed = args![&organization_id, &user_id, &now];
+                insert_each(
+                    &mut conn,
+                    "organization_member_roles (organization_id, user_id, created_at, role_id)",
+                    fixed,
+                    &role_ids,
+                )
+                .await?;
+                let count = conn
+                    .count(
+                        "SELECT COUNT(*) FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2",
+                        args![&organization_id, &user_id],
+                    )
+                    .await?;
+                // Refusing rolls back what this job wrote.
+                if count > MAX_ROLES_PER_MEMBER { Err(OrganizationError::TooManyRoles) } else { Ok(()) }
+            }))
+            .await
+    }
+
     /// Takes these roles from the member; roles it does not have are ignored.
-    async fn remove_member_roles(
+    pub async fn remove_member_roles(
         &self,
         organization_id: &str,
         user_id: &str,
         role_ids: &[String],
-    ) -> Result<(), OrganizationError>;
+    ) -> Result<(), OrganizationError> {
+        let (organization_id, user_id, role_ids) = (organization_id.to_owned(), user_id.to_owned(), distinct(role_ids));
+        self.db
+            .write(job!(|conn| {
+                    require_organization(&mut conn, &organization_id, true).await?;
+                    require_user(&mut conn, &user_id, true).await?;
+                    let sql = format!(
+                        "DELETE FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2 AND role_id IN ({})",
+                        placeholders(3, role_ids.len())
+                    );
+                    let mut values = vec![Value::from(&organization_id), Value::from(&user_id)];
+                    values.extend(role_ids.iter().map(Value::from));
+                    conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+                    Ok(())
+            }))
+            .await
+    }
+
     /// The member's roles in the organization, by name (none for a user who is not a member).
-    async fn member_roles(
+    pub async fn member_roles(
         &self,
         organization_id: &str,
         user_id: &str,
         offset: u64,
         limit: u64,
-    ) -> Result<Listing<RoleSummary>, OrganizationError>;
+    ) -> Result<Listing<RoleSummary>, OrganizationError> {
+        self.db
+            .read(async |mut conn| {
+                require_organization(&mut conn, organization_id, false).await?;
+                require_user(&mut conn, user_id, false).await?;
+                let rows = conn
+                    .fetch_all(
+                        "SELECT r.id, r.name, r.description FROM organization_member_roles mr JOIN roles r ON r.id = mr.role_id \
+                         WHERE mr.organization_id = $1 AND mr.user_id = $2 ORDER BY r.name, r.id LIMIT $3 OFFSET $4",
+                        args![organization_id, user_id, clamp(limit), clamp(offset)],
+                    )
+                    .await?;
+                let total = conn
+                    .count(
+                        "SELECT COUNT(*) FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2",
+                        args![organization_id, user_id],
+                    )
+                    .await?;
+                let items = rows.iter().map(role_from_row).collect::<anyhow::Result<_>>()?;
+                Ok(Listing { items, total, more: false })
+            })
+            .await
+    }
+
     /// The organizations the user is a member of, by name; `None` if there is no such user.
-    async fn user_organizations(
+    pub async fn user_organizations(
         &self,
         user_id: &str,
         offset: u64,
         limit: u64,
-    ) -> anyhow::Result<Option<Listing<Organization>>>;
+    ) -> anyhow::Result<Option<Listing<Organization>>> {
+        self.db
+            .read(async |mut conn| {
+                if !missing(&mut conn, "users", "user_id", &[user_id.to_owned()], false).await?.is_empty() {
+                    return Ok(None);
+                }
+                let sql = format!(
+                    "SELECT {ORGANIZATION_COLUMNS} FROM organization_members m JOIN organizations o ON o.id = m.organization_id \
+                     WHERE m.user_id = $1 ORDER BY o.name LIMIT $2 OFFSET $3"
+                );
+                let rows = conn.fetch_all(sqlx::AssertSqlSafe(sql), args![user_id, clamp(limit), clamp(offset)]).await?;
+                let total = conn.count("SELECT COUNT(*) FROM organization_members WHERE user_id = $1", args![user_id]).await?;
+                let items = rows.iter().map(organization_from_row).collect::<anyhow::Result<_>>()?;
+                Ok(Some(Listing { items, total, more: false }))
+            })
+            .await
+    }
 }

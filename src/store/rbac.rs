@@ -3,13 +3,19 @@
 //!
 //! Every assignment references what it assigns with `ON DELETE CASCADE` (migration 0003):
 //! deleting a role, a resource server, one of its scopes or a user removes the assignments that
-//! pointed at it. Writes that name several things (roles to assign, permissions to add) check
-//! them all inside one transaction and write all or nothing.
+//! pointed at it. Writes that name several things check them all inside their transaction,
+//! holding them (`for_key_share`) so that a concurrent delete waits and then cascades, and write
+//! all or nothing. Listings read one snapshot. Text is ordered byte-wise (`COLLATE "C"`).
 
-use async_trait::async_trait;
-
-use crate::domain::rbac::{Permission, PermissionRef, Role, RolePatch, RoleUser, UserPermission};
-use crate::domain::resource_server::ResourceServer;
+use super::Store;
+use super::db::{
+    Conn, Row, Value, args, clamp, is_foreign_key_violation, job, placeholders, unique_violation, value_rows,
+};
+use super::tenant_admin::TENANT_WRITE;
+use crate::domain::rbac::{
+    self, Permission, PermissionRef, PermissionSource, Role, RolePatch, RoleUser, UserPermission,
+};
+use crate::domain::resource_server::{ResourceServer, Scope};
 use crate::domain::time::Timestamp;
 
 /// Why a roles or permissions write (or a read scoped to a role or user) failed.
@@ -43,7 +49,11 @@ pub enum RbacError {
 
 impl From<sqlx::Error> for RbacError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Other(error.into())
+        match unique_violation(&error).as_deref() {
+            Some("roles.name") => Self::RoleExists,
+            Some("resource_servers.identifier") => Self::ResourceServerExists,
+            _ => Self::Other(error.into()),
+        }
     }
 }
 
@@ -74,9 +84,9 @@ pub struct RoleMembers {
 }
 
 /// What directly assigned permissions belong to: a role or a user. Both tables have the same
-/// shape; the SQL naming them is static text, the same in both dialects.
+/// shape; the SQL naming them is static text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PermissionHolder {
+enum PermissionHolder {
     Role,
     User,
 }
@@ -84,7 +94,7 @@ pub(crate) enum PermissionHolder {
 impl PermissionHolder {
     /// Binds: holder id, resource server id, permission name, time. Assigning again changes
     /// nothing.
-    pub(crate) fn insert_sql(self) -> &'static str {
+    fn insert_sql(self) -> &'static str {
         match self {
             Self::Role => {
                 "INSERT INTO role_permissions (role_id, resource_server_id, permission_name, created_at) \
@@ -99,7 +109,7 @@ impl PermissionHolder {
 
     /// Binds: holder id, permission name, resource server identifier. A permission not held
     /// (or of no server) deletes nothing.
-    pub(crate) fn delete_sql(self) -> &'static str {
+    fn delete_sql(self) -> &'static str {
         match self {
             Self::Role => {
                 "DELETE FROM role_permissions WHERE role_id = $1 AND permission_name = $2 AND resource_server_id = \
@@ -111,89 +121,621 @@ impl PermissionHolder {
             }
         }
     }
+
+    /// The holder's existence check, and the error when it is missing.
+    fn exists(self) -> (&'static str, RbacError) {
+        match self {
+            Self::Role => ("SELECT 1 FROM roles WHERE id = $1", RbacError::RoleNotFound),
+            Self::User => ("SELECT 1 FROM users WHERE user_id = $1", RbacError::UserNotFound),
+        }
+    }
 }
 
-/// Changes a stored resource server inside the write transaction; it sees the latest state.
-pub type ResourceServerEdit<'a> = &'a (dyn Fn(&mut ResourceServer) + Send + Sync);
+fn role_from_row(row: &Row) -> anyhow::Result<Role> {
+    Ok(Role { id: row.get("id")?, name: row.get("name")?, description: row.get("description")? })
+}
 
-#[async_trait]
-pub trait RbacStore: Send + Sync {
+fn permission_from_row(row: &Row) -> anyhow::Result<Permission> {
+    Ok(Permission {
+        resource_server_identifier: row.get("identifier")?,
+        permission_name: row.get("value")?,
+        resource_server_name: row.get("server_name")?,
+        description: row.get("description")?,
+    })
+}
+
+fn role_user_from_row(row: &Row) -> anyhow::Result<RoleUser> {
+    Ok(RoleUser {
+        user_id: row.get("user_id")?,
+        email: row.get("email")?,
+        picture: row.get("picture")?,
+        name: row.get("name")?,
+    })
+}
+
+/// The columns of a permission joined to its scope and server (`permission_from_row`).
+const PERMISSION_COLUMNS: &str = "rs.identifier, rs.name AS server_name, s.value, s.description";
+const SERVER_COLUMNS: &str = "id, identifier, name, document, created_at";
+
+/// Whether the holder exists; with `lock`, it stays so until the transaction ends. Its error
+/// when not.
+async fn require(conn: &mut Conn<'_>, holder: PermissionHolder, id: &str, lock: bool) -> Result<(), RbacError> {
+    let (sql, missing) = holder.exists();
+    let sql = format!("{sql}{}", if lock { conn.engine().for_key_share() } else { "" });
+    if conn.exists(sqlx::AssertSqlSafe(sql), args![id]).await? { Ok(()) } else { Err(missing) }
+}
+
+/// The stored (server id, scope) of each permission, held until the transaction ends; the
+/// first unknown one is the error.
+async fn resolve_permissions(
+    conn: &mut Conn<'_>,
+    permissions: &[PermissionRef],
+) -> Result<Vec<(String, String)>, RbacError> {
+    let lock = conn.engine().for_key_share();
+    let server_sql = format!("SELECT id FROM resource_servers WHERE identifier = $1{lock}");
+    let scope_sql = format!("SELECT 1 FROM resource_server_scopes WHERE resource_server_id = $1 AND value = $2{lock}");
+    let mut resolved = Vec::with_capacity(permissions.len());
+    for permission in permissions {
+        let identifier = &permission.resource_server_identifier;
+        let Some(server) = conn.fetch_optional(sqlx::AssertSqlSafe(server_sql.as_str()), args![identifier]).await?
+        else {
+            return Err(RbacError::UnknownResourceServer(identifier.clone()));
+        };
+        let server: String = server.get("id")?;
+        if !conn.exists(sqlx::AssertSqlSafe(scope_sql.as_str()), args![&server, &permission.permission_name]).await? {
+            return Err(RbacError::UnknownPermission(permission.clone()));
+        }
+        resolved.push((server, permission.permission_name.clone()));
+    }
+    Ok(resolved)
+}
+
+async fn scopes_of(conn: &mut Conn<'_>, server_id: &str) -> anyhow::Result<Vec<Scope>> {
+    let rows = conn
+        .fetch_all(
+            "SELECT value, description FROM resource_server_scopes WHERE resource_server_id = $1 ORDER BY position",
+            args![server_id],
+        )
+        .await?;
+    rows.iter().map(|row| Ok(Scope { value: row.get("value")?, description: row.get("description")? })).collect()
+}
+
+/// The server (with its scopes) of a `SELECT {SERVER_COLUMNS}` row.
+async fn server_from_row(conn: &mut Conn<'_>, row: &Row) -> anyhow::Result<ResourceServer> {
+    let id: String = row.get("id")?;
+    let scopes = scopes_of(conn, &id).await?;
+    Ok(ResourceServer::from_stored(
+        id,
+        row.get("identifier")?,
+        row.get("name")?,
+        row.json("document")?,
+        scopes,
+        row.time("created_at")?,
+    ))
+}
+
+/// The server whose `column` is `key`, locked for update when `lock`.
+async fn server_by(conn: &mut Conn<'_>, column: &str, key: &str, lock: bool) -> anyhow::Result<Option<ResourceServer>> {
+    let lock = if lock { conn.engine().for_update() } else { "" };
+    let sql = format!("SELECT {SERVER_COLUMNS} FROM resource_servers WHERE {column} = $1{lock}");
+    match conn.fetch_optional(sqlx::AssertSqlSafe(sql), args![key]).await? {
+        Some(row) => server_from_row(conn, &row).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Makes the stored scopes of `server_id` those given, in order: scopes that went away are
+/// deleted (and, by cascade, their assignments); kept ones are updated in place, so their
+/// assignments stay.
+async fn write_scopes(conn: &mut Conn<'_>, server_id: &str, scopes: &[Scope]) -> Result<(), sqlx::Error> {
+    // `NOT IN (NULL)` would keep every scope: no scopes left means none kept.
+    let kept = if scopes.is_empty() {
+        "1 = 1".to_owned()
+    } else {
+        format!("value NOT IN ({})", placeholders(2, scopes.len()))
+    };
+    let sql = format!("DELETE FROM resource_server_scopes WHERE resource_server_id = $1 AND {kept}");
+    let mut values = vec![Value::from(server_id)];
+    values.extend(scopes.iter().map(|scope| Value::from(&scope.value)));
+    conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+    for (chunk_start, chunk) in scopes.chunks(1000).enumerate().map(|(i, chunk)| (i * 1000, chunk)) {
+        let sql = format!(
+            "INSERT INTO resource_server_scopes (resource_server_id, value, description, position) VALUES {} \
+             ON CONFLICT (resource_server_id, value) DO UPDATE SET description = excluded.description, \
+             position = excluded.position",
+            value_rows(chunk.len(), 4)
+        );
+        let values: Vec<Value> = (chunk_start..)
+            .zip(chunk)
+            .flat_map(|(position, scope)| {
+                [
+                    Value::from(server_id),
+                    Value::from(&scope.value),
+                    Value::from(&scope.description),
+                    Value::from(position as i64),
+                ]
+            })
+            .collect();
+        conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+    }
+    Ok(())
+}
+
+/// Assigns permissions to a role or user (those held already stay as they are).
+async fn grant(
+    conn: &mut Conn<'_>,
+    holder: PermissionHolder,
+    holder_id: &str,
+    permissions: &[PermissionRef],
+    at: &Timestamp,
+) -> Result<(), RbacError> {
+    require(conn, holder, holder_id, true).await?;
+    for (server, name) in resolve_permissions(conn, permissions).await? {
+        conn.execute(holder.insert_sql(), args![holder_id, &server, &name, at]).await?;
+    }
+    Ok(())
+}
+
+/// Takes permissions from a role or user; those it does not hold are ignored.
+async fn revoke(
+    conn: &mut Conn<'_>,
+    holder: PermissionHolder,
+    holder_id: &str,
+    permissions: &[PermissionRef],
+) -> Result<(), RbacError> {
+    require(conn, holder, holder_id, false).await?;
+    for permission in permissions {
+        let values = args![holder_id, &permission.permission_name, &permission.resource_server_identifier];
+        conn.execute(holder.delete_sql(), values).await?;
+    }
+    Ok(())
+}
+
+/// Ordering of role listings: by name, then id, byte-wise.
+const ROLE_ORDER: &str = "r.name, r.id COLLATE \"C\"";
+
+impl Store {
     /// Stores a new role; `RoleExists` if its name is taken.
-    async fn create_role(&self, role: &Role, created_at: &Timestamp) -> Result<(), RbacError>;
-    async fn role(&self, id: &str) -> anyhow::Result<Option<Role>>;
+    pub async fn create_role(&self, role: &Role, created_at: &Timestamp) -> Result<(), RbacError> {
+        let (role, at) = (role.clone(), *created_at);
+        self.db
+            .write(job!(|conn| {
+                conn.execute(
+                    "INSERT INTO roles (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
+                    args![&role.id, &role.name, &role.description, &at],
+                )
+                .await?;
+                Ok(())
+            }))
+            .await
+    }
+
+    pub async fn role(&self, id: &str) -> anyhow::Result<Option<Role>> {
+        let row = self
+            .db
+            .fetch_optional("SELECT r.id, r.name, r.description FROM roles r WHERE r.id = $1", args![id])
+            .await?;
+        row.as_ref().map(role_from_row).transpose()
+    }
+
     /// Roles by name (then id); with `name_filter`, those whose name contains it, case folded.
-    async fn roles(&self, name_filter: Option<&str>, window: Window) -> anyhow::Result<Listed<Role>>;
+    pub async fn roles(&self, name_filter: Option<&str>, window: Window) -> anyhow::Result<Listed<Role>> {
+        let all = format!("SELECT r.id, r.name, r.description FROM roles r ORDER BY {ROLE_ORDER}");
+        if let Some(filter) = name_filter {
+            // Case folding is Unicode-aware in Rust, not in SQL: filter here. A tenant's roles
+            // are few.
+            let rows = self.db.fetch_all(sqlx::AssertSqlSafe(all), &[]).await?;
+            let mut matching = Vec::new();
+            for role in rows.iter().map(role_from_row) {
+                let role = role?;
+                if rbac::name_matches(&role.name, filter) {
+                    matching.push(role);
+                }
+            }
+            let total = matching.len() as u64;
+            let items = matching.into_iter().skip(window.offset as usize).take(window.limit as usize).collect();
+            return Ok(Listed { items, total });
+        }
+        self.db
+            .read(async |mut conn| {
+                let sql = format!("{all} LIMIT $1 OFFSET $2");
+                let rows =
+                    conn.fetch_all(sqlx::AssertSqlSafe(sql), args![clamp(window.limit), clamp(window.offset)]).await?;
+                let total = conn.count("SELECT COUNT(*) FROM roles", &[]).await?;
+                let items = rows.iter().map(role_from_row).collect::<anyhow::Result<_>>()?;
+                Ok(Listed { items, total })
+            })
+            .await
+    }
+
     /// `RoleNotFound`, or `RoleExists` if the new name is taken.
-    async fn update_role(&self, id: &str, patch: &RolePatch) -> Result<Role, RbacError>;
+    pub async fn update_role(&self, id: &str, patch: &RolePatch) -> Result<Role, RbacError> {
+        let (id, patch) = (id.to_owned(), patch.clone());
+        self.db
+            .write(job!(|conn| {
+                let sql = format!(
+                    "SELECT r.id, r.name, r.description FROM roles r WHERE r.id = $1{}",
+                    conn.engine().for_update()
+                );
+                let row =
+                    conn.fetch_optional(sqlx::AssertSqlSafe(sql), args![&id]).await?.ok_or(RbacError::RoleNotFound)?;
+                let mut role = role_from_row(&row)?;
+                patch.apply(&mut role);
+                conn.execute(
+                    "UPDATE roles SET name = $1, description = $2 WHERE id = $3",
+                    args![&role.name, &role.description, &id],
+                )
+                .await?;
+                Ok(role)
+            }))
+            .await
+    }
+
     /// Whether a role was deleted (its assignments go with it).
-    async fn delete_role(&self, id: &str) -> anyhow::Result<bool>;
+    pub async fn delete_role(&self, id: &str) -> anyhow::Result<bool> {
+        let id = id.to_owned();
+        self.db.write(job!(|conn| { Ok(conn.execute("DELETE FROM roles WHERE id = $1", args![&id]).await? > 0) })).await
+    }
 
     /// The permissions a role grants, by API identifier then name; `RoleNotFound`.
-    async fn role_permissions(&self, role_id: &str, window: Window) -> Result<Listed<Permission>, RbacError>;
+    pub async fn role_permissions(&self, role_id: &str, window: Window) -> Result<Listed<Permission>, RbacError> {
+        self.db
+            .read(async |mut conn| {
+                require(&mut conn, PermissionHolder::Role, role_id, false).await?;
+                let sql = format!(
+                    "SELECT {PERMISSION_COLUMNS} FROM role_permissions rp \
+                         JOIN resource_servers rs ON rs.id = rp.resource_server_id \
+                         JOIN resource_server_scopes s ON s.resource_server_id = rp.resource_server_id \
+                         AND s.value = rp.permission_name \
+                         WHERE rp.role_id = $1 ORDER BY rs.identifier, s.value COLLATE \"C\" LIMIT $2 OFFSET $3"
+                );
+                let rows = conn
+                    .fetch_all(sqlx::AssertSqlSafe(sql), args![role_id, clamp(window.limit), clamp(window.offset)])
+                    .await?;
+                let total =
+                    conn.count("SELECT COUNT(*) FROM role_permissions WHERE role_id = $1", args![role_id]).await?;
+                let items = rows.iter().map(permission_from_row).collect::<anyhow::Result<_>>()?;
+                Ok(Listed { items, total })
+            })
+            .await
+    }
+
     /// Adds permissions to a role (those it has already stay as they are); `RoleNotFound`,
     /// `UnknownResourceServer`, `UnknownPermission`.
-    async fn add_role_permissions(
+    pub async fn add_role_permissions(
         &self,
         role_id: &str,
         permissions: &[PermissionRef],
         at: &Timestamp,
-    ) -> Result<(), RbacError>;
+    ) -> Result<(), RbacError> {
+        self.grant(PermissionHolder::Role, role_id, permissions, at).await
+    }
+
     /// Removes permissions from a role; permissions it does not have are ignored. `RoleNotFound`.
-    async fn remove_role_permissions(&self, role_id: &str, permissions: &[PermissionRef]) -> Result<(), RbacError>;
+    pub async fn remove_role_permissions(&self, role_id: &str, permissions: &[PermissionRef]) -> Result<(), RbacError> {
+        self.revoke(PermissionHolder::Role, role_id, permissions).await
+    }
 
-    /// A role's members in assignment order (then user id); `RoleNotFound`.
-    async fn role_users(&self, role_id: &str, window: Window) -> Result<Listed<RoleUser>, RbacError>;
-    /// Up to `take` members after `after`, in the same order; `RoleNotFound`.
-    async fn role_users_after(
-        &self,
-        role_id: &str,
-        after: Option<&RoleMemberKey>,
-        take: u64,
-    ) -> Result<RoleMembers, RbacError>;
-    /// Assigns the role to users (those who have it keep it); `RoleNotFound`, `UnknownUsers`.
-    async fn assign_role_users(&self, role_id: &str, user_ids: &[String], at: &Timestamp) -> Result<(), RbacError>;
-
-    /// A user's roles, by name; `UserNotFound`.
-    async fn user_roles(&self, user_id: &str, window: Window) -> Result<Listed<Role>, RbacError>;
-    /// `UserNotFound`, `UnknownRoles`.
-    async fn assign_user_roles(&self, user_id: &str, role_ids: &[String], at: &Timestamp) -> Result<(), RbacError>;
-    /// Roles the user does not have are ignored; `UserNotFound`.
-    async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> Result<(), RbacError>;
-
-    /// Every permission of a user, direct or through roles, merged with its sources and sorted
-    /// (`rbac::merge_grants`); `UserNotFound`.
-    async fn user_permissions(&self, user_id: &str) -> Result<Vec<UserPermission>, RbacError>;
     /// `UserNotFound`, `UnknownResourceServer`, `UnknownPermission`.
-    async fn add_user_permissions(
+    pub async fn add_user_permissions(
         &self,
         user_id: &str,
         permissions: &[PermissionRef],
         at: &Timestamp,
-    ) -> Result<(), RbacError>;
+    ) -> Result<(), RbacError> {
+        self.grant(PermissionHolder::User, user_id, permissions, at).await
+    }
+
     /// Permissions the user does not have directly are ignored; `UserNotFound`.
-    async fn remove_user_permissions(&self, user_id: &str, permissions: &[PermissionRef]) -> Result<(), RbacError>;
+    pub async fn remove_user_permissions(&self, user_id: &str, permissions: &[PermissionRef]) -> Result<(), RbacError> {
+        self.revoke(PermissionHolder::User, user_id, permissions).await
+    }
+
+    async fn grant(
+        &self,
+        holder: PermissionHolder,
+        id: &str,
+        permissions: &[PermissionRef],
+        at: &Timestamp,
+    ) -> Result<(), RbacError> {
+        let (id, permissions, at) = (id.to_owned(), permissions.to_vec(), *at);
+        self.db.write(job!(|conn| { grant(&mut conn, holder, &id, &permissions, &at).await })).await
+    }
+
+    async fn revoke(&self, holder: PermissionHolder, id: &str, permissions: &[PermissionRef]) -> Result<(), RbacError> {
+        let (id, permissions) = (id.to_owned(), permissions.to_vec());
+        self.db.write(job!(|conn| { revoke(&mut conn, holder, &id, &permissions).await })).await
+    }
+
+    /// A role's members in assignment order (then user id); `RoleNotFound`.
+    pub async fn role_users(&self, role_id: &str, window: Window) -> Result<Listed<RoleUser>, RbacError> {
+        self.db
+            .read(async |mut conn| {
+                require(&mut conn, PermissionHolder::Role, role_id, false).await?;
+                let rows = conn
+                    .fetch_all(
+                        "SELECT u.user_id, u.email, u.picture, u.name FROM user_roles ur \
+                             JOIN users u ON u.user_id = ur.user_id \
+                             WHERE ur.role_id = $1 ORDER BY ur.created_at, ur.user_id LIMIT $2 OFFSET $3",
+                        args![role_id, clamp(window.limit), clamp(window.offset)],
+                    )
+                    .await?;
+                let total = conn.count("SELECT COUNT(*) FROM user_roles WHERE role_id = $1", args![role_id]).await?;
+                let items = rows.iter().map(role_user_from_row).collect::<anyhow::Result<_>>()?;
+                Ok(Listed { items, total })
+            })
+            .await
+    }
+
+    /// Up to `take` members after `after`, in the same order; `RoleNotFound`.
+    pub async fn role_users_after(
+        &self,
+        role_id: &str,
+        after: Option<&RoleMemberKey>,
+        take: u64,
+    ) -> Result<RoleMembers, RbacError> {
+        self.db
+            .read(async |mut conn| {
+                require(&mut conn, PermissionHolder::Role, role_id, false).await?;
+                let (at, user_id) = after.map_or((None, None), |(at, user_id)| (Some(*at), Some(user_id.as_str())));
+                // One row more than asked tells whether another page follows.
+                let mut rows = conn
+                    .fetch_all(
+                        "SELECT u.user_id, u.email, u.picture, u.name, ur.created_at AS assigned_at FROM user_roles ur \
+                             JOIN users u ON u.user_id = ur.user_id WHERE ur.role_id = $1 \
+                             AND ($2 IS NULL OR ur.created_at > $2 OR (ur.created_at = $2 AND ur.user_id > $3)) \
+                             ORDER BY ur.created_at, ur.user_id LIMIT $4",
+                        args![role_id, &at, user_id, clamp(take).saturating_add(1)],
+                    )
+                    .await?;
+                let mut next = None;
+                if rows.len() as u64 > take {
+                    rows.truncate(take as usize);
+                    if let Some(last) = rows.last() {
+                        next = Some((last.time("assigned_at")?, last.get("user_id")?));
+                    }
+                }
+                let users = rows.iter().map(role_user_from_row).collect::<anyhow::Result<_>>()?;
+                Ok(RoleMembers { users, next })
+            })
+            .await
+    }
+
+    /// Assigns the role to users (those who have it keep it); `RoleNotFound`, `UnknownUsers`.
+    pub async fn assign_role_users(&self, role_id: &str, user_ids: &[String], at: &Timestamp) -> Result<(), RbacError> {
+        let (role_id, user_ids, at) = (role_id.to_owned(), user_ids.to_vec(), *at);
+        self.db
+            .write(job!(|conn| {
+                    require(&mut conn, PermissionHolder::Role, &role_id, true).await?;
+                    for user_id in &user_ids {
+                        require(&mut conn, PermissionHolder::User, user_id, true).await.map_err(|_| RbacError::UnknownUsers)?;
+                        conn.execute(
+                            "INSERT INTO user_roles (user_id, role_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                            args![user_id, &role_id, &at],
+                        )
+                        .await
+                        .map_err(|e| lost_to_delete(e, RbacError::UnknownUsers))?;
+                    }
+                    Ok(())
+            }))
+            .await
+    }
+
+    /// A user's roles, by name; `UserNotFound`.
+    pub async fn user_roles(&self, user_id: &str, window: Window) -> Result<Listed<Role>, RbacError> {
+        self.db
+            .read(async |mut conn| {
+                require(&mut conn, PermissionHolder::User, user_id, false).await?;
+                let sql = format!(
+                    "SELECT r.id, r.name, r.description FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+                         WHERE ur.user_id = $1 ORDER BY {ROLE_ORDER} LIMIT $2 OFFSET $3"
+                );
+                let rows = conn
+                    .fetch_all(sqlx::AssertSqlSafe(sql), args![user_id, clamp(window.limit), clamp(window.offset)])
+                    .await?;
+                let total = conn.count("SELECT COUNT(*) FROM user_roles WHERE user_id = $1", args![user_id]).await?;
+                let items = rows.iter().map(role_from_row).collect::<anyhow::Result<_>>()?;
+                Ok(Listed { items, total })
+            })
+            .await
+    }
+
+    /// `UserNotFound`, `UnknownRoles`.
+    pub async fn assign_user_roles(&self, user_id: &str, role_ids: &[String], at: &Timestamp) -> Result<(), RbacError> {
+        let (user_id, role_ids, at) = (user_id.to_owned(), role_ids.to_vec(), *at);
+        self.db
+            .write(job!(|conn| {
+                    require(&mut conn, PermissionHolder::User, &user_id, true).await?;
+                    let mut missing = Vec::new();
+                    for role_id in &role_ids {
+                        if require(&mut conn, PermissionHolder::Role, role_id, true).await.is_err() {
+                            missing.push(role_id.clone());
+                        }
+                    }
+                    if !missing.is_empty() {
+                        return Err(RbacError::UnknownRoles(missing));
+                    }
+                    for role_id in &role_ids {
+                        conn.execute(
+                            "INSERT INTO user_roles (user_id, role_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                            args![&user_id, role_id, &at],
+                        )
+                        .await
+                        .map_err(|e| lost_to_delete(e, RbacError::UnknownRoles(vec![role_id.clone()])))?;
+                    }
+                    Ok(())
+            }))
+            .await
+    }
+
+    /// Roles the user does not have are ignored; `UserNotFound`.
+    pub async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> Result<(), RbacError> {
+        let (user_id, role_ids) = (user_id.to_owned(), role_ids.to_vec());
+        self.db
+            .write(job!(|conn| {
+                require(&mut conn, PermissionHolder::User, &user_id, false).await?;
+                let sql = format!(
+                    "DELETE FROM user_roles WHERE user_id = $1 AND role_id IN ({})",
+                    placeholders(2, role_ids.len())
+                );
+                let mut values = vec![Value::from(&user_id)];
+                values.extend(role_ids.iter().map(Value::from));
+                conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+                Ok(())
+            }))
+            .await
+    }
+
+    /// Every permission of a user, direct or through roles, merged with its sources and sorted
+    /// (`rbac::merge_grants`); `UserNotFound`.
+    pub async fn user_permissions(&self, user_id: &str) -> Result<Vec<UserPermission>, RbacError> {
+        self.db
+            .read(async |mut conn| {
+                require(&mut conn, PermissionHolder::User, user_id, false).await?;
+                let direct = format!(
+                    "SELECT {PERMISSION_COLUMNS} FROM user_permissions up \
+                         JOIN resource_servers rs ON rs.id = up.resource_server_id \
+                         JOIN resource_server_scopes s ON s.resource_server_id = up.resource_server_id \
+                         AND s.value = up.permission_name WHERE up.user_id = $1"
+                );
+                let through_roles = format!(
+                    "SELECT {PERMISSION_COLUMNS}, r.id AS role_id, r.name AS role_name FROM user_roles ur \
+                         JOIN roles r ON r.id = ur.role_id \
+                         JOIN role_permissions rp ON rp.role_id = ur.role_id \
+                         JOIN resource_servers rs ON rs.id = rp.resource_server_id \
+                         JOIN resource_server_scopes s ON s.resource_server_id = rp.resource_server_id \
+                         AND s.value = rp.permission_name WHERE ur.user_id = $1"
+                );
+                let mut grants = Vec::new();
+                for row in conn.fetch_all(sqlx::AssertSqlSafe(direct), args![user_id]).await? {
+                    grants.push((permission_from_row(&row)?, PermissionSource::Direct));
+                }
+                for row in conn.fetch_all(sqlx::AssertSqlSafe(through_roles), args![user_id]).await? {
+                    let source = PermissionSource::Role { name: row.get("role_name")?, id: row.get("role_id")? };
+                    grants.push((permission_from_row(&row)?, source));
+                }
+                Ok(rbac::merge_grants(grants))
+            })
+            .await
+    }
 
     /// Stores a new resource server with its scopes; `ResourceServerExists` if its identifier
     /// is taken.
-    async fn create_resource_server(&self, server: &ResourceServer) -> Result<(), RbacError>;
+    pub async fn create_resource_server(&self, server: &ResourceServer) -> Result<(), RbacError> {
+        let server = server.clone();
+        self.db
+            .write(job!(|conn| {
+                    conn.execute(
+                        "INSERT INTO resource_servers (id, identifier, name, document, created_at) VALUES ($1, $2, $3, $4, $5)",
+                        args![&server.id, &server.identifier, &server.name, Value::json(&server.document()), &server.created_at],
+                    )
+                    .await?;
+                    if let Some(scopes) = &server.scopes {
+                        write_scopes(&mut conn, &server.id, scopes).await?;
+                    }
+                    Ok(())
+            }))
+            .await
+    }
+
     /// By id, else by identifier.
-    async fn resource_server(&self, id_or_identifier: &str) -> anyhow::Result<Option<ResourceServer>>;
+    pub async fn resource_server(&self, id_or_identifier: &str) -> anyhow::Result<Option<ResourceServer>> {
+        self.db
+            .read(async |mut conn| match server_by(&mut conn, "id", id_or_identifier, false).await? {
+                Some(server) => Ok(Some(server)),
+                None => server_by(&mut conn, "identifier", id_or_identifier, false).await,
+            })
+            .await
+    }
+
     /// In creation order; with `identifiers`, only those.
-    async fn resource_servers(
+    pub async fn resource_servers(
         &self,
         identifiers: Option<&[String]>,
         window: Window,
-    ) -> anyhow::Result<Listed<ResourceServer>>;
+    ) -> anyhow::Result<Listed<ResourceServer>> {
+        self.db
+            .read(async |mut conn| {
+                // `$1…$n` for the identifiers, then the window's.
+                let ids = identifiers.unwrap_or_default();
+                let filter = match identifiers {
+                    Some(ids) => format!("WHERE identifier IN ({})", placeholders(1, ids.len())),
+                    None => String::new(),
+                };
+                let n = ids.len();
+                let sql = format!(
+                    "SELECT {SERVER_COLUMNS} FROM resource_servers {filter} ORDER BY created_at, id COLLATE \"C\" \
+                         LIMIT ${} OFFSET ${}",
+                    n + 1,
+                    n + 2
+                );
+                let mut values: Vec<Value> = ids.iter().map(Value::from).collect();
+                let total = conn
+                    .count(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM resource_servers {filter}")), &values)
+                    .await?;
+                values.extend([Value::from(clamp(window.limit)), Value::from(clamp(window.offset))]);
+                let mut items = Vec::new();
+                for row in conn.fetch_all(sqlx::AssertSqlSafe(sql), &values).await? {
+                    items.push(server_from_row(&mut conn, &row).await?);
+                }
+                Ok(Listed { items, total })
+            })
+            .await
+    }
+
     /// Applies `edit` to the stored server (by id) and writes it back; scopes that went away
     /// are deleted (with their assignments), kept ones keep theirs. `ResourceServerNotFound`.
-    async fn update_resource_server(&self, id: &str, edit: ResourceServerEdit<'_>)
-    -> Result<ResourceServer, RbacError>;
+    pub async fn update_resource_server(
+        &self,
+        id: &str,
+        edit: impl FnOnce(&mut ResourceServer) + Send + 'static,
+    ) -> Result<ResourceServer, RbacError> {
+        let id = id.to_owned();
+        self.db
+            .write(job!(|conn| {
+                let before = server_by(&mut conn, "id", &id, true).await?.ok_or(RbacError::ResourceServerNotFound)?;
+                let mut server = before.clone();
+                edit(&mut server);
+                conn.execute(
+                    "UPDATE resource_servers SET name = $1, document = $2 WHERE id = $3",
+                    args![&server.name, Value::json(&server.document()), &id],
+                )
+                .await?;
+                if server.scopes != before.scopes
+                    && let Some(scopes) = &server.scopes
+                {
+                    write_scopes(&mut conn, &id, scopes).await?;
+                }
+                Ok(server)
+            }))
+            .await
+    }
+
     /// Whether a server was deleted. Its scopes and their assignments go with it, and so do the
     /// client grants whose audience is its identifier (grants name their API by identifier,
-    /// without a foreign key), in the same transaction; on PostgreSQL it holds the tenant-write
-    /// lock (`store::tenant_admin`) that creating and changing grants take. A server created
-    /// again under the same identifier starts without grants. (`POST /client-grants` checks
-    /// that its audience exists before the grant's own transaction, so a grant created while
-    /// its API is being deleted can still outlive it.)
-    async fn delete_resource_server(&self, id: &str) -> anyhow::Result<bool>;
+    /// without a foreign key), in the same transaction, under the tenant-write lock that
+    /// creating and changing grants take. A server created again under the same identifier
+    /// starts without grants. (`POST /client-grants` checks that its audience exists before the
+    /// grant's own transaction, so a grant created while its API is being deleted can still
+    /// outlive it.)
+    pub async fn delete_resource_server(&self, id: &str) -> anyhow::Result<bool> {
+        let id = id.to_owned();
+        self.db
+            .write(job!(|conn| {
+                conn.lock(TENANT_WRITE).await?;
+                let deleted = conn
+                    .fetch_optional("DELETE FROM resource_servers WHERE id = $1 RETURNING identifier", args![&id])
+                    .await?;
+                let Some(deleted) = deleted else { return Ok(false) };
+                let identifier: String = deleted.get("identifier")?;
+                conn.execute("DELETE FROM client_grants WHERE audience = $1", args![&identifier]).await?;
+                Ok(true)
+            }))
+            .await
+    }
+}
+
+/// An assignment that lost a race with the delete of what it assigns.
+fn lost_to_delete(error: sqlx::Error, instead: RbacError) -> RbacError {
+    if is_foreign_key_violation(&error) { instead } else { error.into() }
 }

@@ -174,7 +174,7 @@ impl Server {
     }
 
     /// The store the server uses, opened in the test process as a second client would.
-    pub async fn store(&self) -> Arc<dyn roster::store::Store> {
+    pub async fn store(&self) -> Arc<roster::store::Store> {
         roster::store::open(&self.database.url).await.expect("open the test database")
     }
 

@@ -1,0 +1,295 @@
+//! PostgreSQL, for several stateless roster nodes behind a load balancer.
+//!
+//! Every node holds a pool of connections; correctness under concurrency comes from the
+//! database, not from the node: unique indexes reject duplicate credentials, row locks
+//! (`Engine::for_update`, `for_key_share`) serialise read-modify-writes and keep what a write
+//! relies on from being deleted under it, and advisory locks make start-up work happen once.
+//! Each write job is a transaction in a task of its own; PostgreSQL already flushes commits that
+//! arrive together with one WAL fsync, so there is no batching here.
+//!
+//! Pool settings ride on the database URL as roster's own query parameters, removed before the
+//! URL reaches the driver: `max_connections` (per node, default 16) and `acquire_timeout`
+//! (seconds a request waits for a free connection, default 30, as on SQLite). A statement
+//! timeout of 30 s and an idle-in-transaction timeout of 60 s are set on every connection
+//! unless the URL sets them (`options[statement_timeout]=5s`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::SubsecRound;
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::types::Oid;
+use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo};
+use sqlx::types::Json;
+use sqlx::{Arguments, Connection as _, Postgres, Row};
+
+use super::db::{Conn, Done, Job, Value};
+use super::sqlite::describe_migration_error;
+use crate::domain::time::Timestamp;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_STATEMENT_TIMEOUT: &str = "30s";
+const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
+/// A pooled connection idle this long is pinged before use.
+const STALE_AFTER: Duration = Duration::from_secs(1);
+
+pub(crate) struct PgDb {
+    pool: PgPool,
+}
+
+impl PgDb {
+    /// Connects, then migrates and runs `prepare` under an advisory lock, so that nodes starting
+    /// together do it one after the other.
+    pub async fn open(
+        database_url: &str,
+        prepare: impl AsyncFnOnce(Conn<'_>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Self> {
+        let shown = display_url(database_url);
+        let (driver_url, settings) = pool_settings(database_url)?;
+        let mut options =
+            PgConnectOptions::from_str(&driver_url).with_context(|| format!("invalid PostgreSQL URL {shown}"))?;
+        if options.get_application_name().is_none() {
+            options = options.application_name("roster");
+        }
+        let configured = options.get_options().unwrap_or_default().to_owned();
+        for (setting, default) in [
+            ("statement_timeout", DEFAULT_STATEMENT_TIMEOUT),
+            ("idle_in_transaction_session_timeout", DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT),
+            // Searches are prepared statements whose best plan depends on their values (how many
+            // users `plan:pro` matches, how small LIMIT is). After five runs PostgreSQL may
+            // switch to a generic plan that ignores them and, say, sorts a million rows for a
+            // page of 50; planning every run costs a fraction of a millisecond.
+            ("plan_cache_mode", "force_custom_plan"),
+        ] {
+            if !configured.contains(setting) {
+                options = options.options([(setting, default)]);
+            }
+        }
+        start_up(&options, prepare).await.with_context(|| format!("cannot prepare the PostgreSQL database {shown}"))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .min_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
+            // sqlx pings every connection it hands out: a round trip per query. Ping only those
+            // idle long enough to have been dropped (a server restart, a proxy's idle timeout).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > STALE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .idle_timeout(Duration::from_secs(600))
+            .max_lifetime(Duration::from_secs(1800))
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Runs the job in a transaction of its own task, so that it ends (committed or rolled
+    /// back) even if its caller is dropped.
+    pub fn submit(&self, job: Job) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut tx = match pool.begin().await {
+                Ok(tx) => tx,
+                Err(error) => return tracing::error!(%error, "write not run: cannot begin a transaction"),
+            };
+            let Done { keep, answer } = job(Conn::Postgres(&mut tx)).await;
+            let ended = if keep { tx.commit().await } else { tx.rollback().await };
+            match ended {
+                Ok(()) => answer(None),
+                Err(error) if keep => answer(Some(&error.to_string())),
+                // The job failed on its own; its answer says why.
+                Err(_) => answer(None),
+            }
+        });
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Begins a transaction in a task of its own, which runs to completion even when the request
+/// that asked for it is dropped. sqlx 0.9's `begin` is not cancel-safe on PostgreSQL: dropped
+/// after sending `BEGIN` but before counting the transaction, it rolls nothing back, and the
+/// connection goes back to the pool inside a transaction that later statements join and nothing
+/// commits. Once begun, a dropped `Transaction` rolls back.
+pub(super) async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin().await })
+        .await
+        .map_err(|error| sqlx::Error::Io(std::io::Error::other(error)))?
+}
+
+/// Migrations, then `prepare`, under a session advisory lock. Without a statement timeout: a
+/// node waits for another's migration to finish, and a long migration is not cut short.
+async fn start_up(
+    options: &PgConnectOptions,
+    prepare: impl AsyncFnOnce(Conn<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let options = options.clone().options([("statement_timeout", "0")]);
+    // Two connections: one holds the lock (and prepares), the migrator takes the other.
+    let pool = PgPoolOptions::new().max_connections(2).connect_with(options).await.context("cannot connect")?;
+    let mut lock = pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock(hashtext('roster.start-up'))").execute(&mut *lock).await?;
+    MIGRATOR.run(&pool).await.map_err(describe_migration_error)?;
+    prepare(Conn::Postgres(&mut lock)).await?;
+    sqlx::query("SELECT pg_advisory_unlock(hashtext('roster.start-up'))").execute(&mut *lock).await?;
+    drop(lock);
+    pool.close().await;
+    Ok(())
+}
+
+/// The URL with its password masked, for messages and the start-up banner.
+pub fn display_url(database_url: &str) -> String {
+    let Some((scheme, rest)) = database_url.split_once("://") else { return database_url.to_owned() };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => database_url.to_owned(),
+        },
+        None => database_url.to_owned(),
+    }
+}
+
+struct PoolSettings {
+    max_connections: u32,
+    acquire_timeout: Duration,
+}
+
+/// Splits roster's pool parameters off the URL; the rest goes to the driver.
+fn pool_settings(database_url: &str) -> anyhow::Result<(String, PoolSettings)> {
+    let mut settings =
+        PoolSettings { max_connections: DEFAULT_MAX_CONNECTIONS, acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT };
+    let Some((base, query)) = database_url.split_once('?') else { return Ok((database_url.to_owned(), settings)) };
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query).context("invalid query in the database URL")?;
+    let mut rest = Vec::new();
+    for (key, value) in pairs {
+        match key.as_str() {
+            "max_connections" => {
+                settings.max_connections = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .with_context(|| format!("max_connections must be a positive integer, not {value:?}"))?;
+            }
+            "acquire_timeout" => {
+                let seconds: u64 = value
+                    .parse()
+                    .with_context(|| format!("acquire_timeout must be a number of seconds, not {value:?}"))?;
+                settings.acquire_timeout = Duration::from_secs(seconds);
+            }
+            _ => rest.push((key, value)),
+        }
+    }
+    let url = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", serde_urlencoded::to_string(&rest).context("database URL query")?)
+    };
+    Ok((url, settings))
+}
+
+/// A JSON document bound as `json` (not sqlx's `jsonb`), so that its text, key order
+/// included, is stored as written.
+struct JsonText<'a>(&'a str);
+
+impl sqlx::Type<Postgres> for JsonText<'_> {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_oid(Oid(114))
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for JsonText<'_> {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        buf.extend_from_slice(self.0.as_bytes());
+        Ok(IsNull::No)
+    }
+}
+
+pub(super) fn arguments(values: &[Value<'_>]) -> Result<PgArguments, sqlx::Error> {
+    let mut arguments = PgArguments::default();
+    for value in values {
+        match value {
+            Value::Text(text) => arguments.add(text.as_deref()),
+            Value::Int(number) => arguments.add(*number),
+            Value::Bool(flag) => arguments.add(*flag),
+            // What the store keeps of a time: milliseconds, as Auth0 writes them and SQLite
+            // stores them, so that both engines order and render the same values alike.
+            Value::Time(at) => arguments.add(at.map(|at| at.trunc_subsecs(3))),
+            Value::Json(text) => arguments.add(text.as_deref().map(JsonText)),
+            Value::Bytes(bytes) => arguments.add(*bytes),
+        }
+        .map_err(sqlx::Error::Encode)?;
+    }
+    Ok(arguments)
+}
+
+pub(super) fn time(row: &PgRow, column: &str) -> anyhow::Result<Option<Timestamp>> {
+    Ok(row.try_get(column)?)
+}
+
+pub(super) fn json<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> anyhow::Result<Option<T>> {
+    let value: Option<Json<T>> = row.try_get(column)?;
+    Ok(value.map(|Json(value)| value))
+}
+
+/// The rule a unique constraint or index (named in the migrations) stands for, named as
+/// SQLite names it: `table.column`, the last column of the key.
+pub(super) fn unique_key(constraint: &str) -> Option<String> {
+    let key = match constraint {
+        "identities_connection_email" => "identities.email",
+        "identities_connection_username" => "identities.username",
+        "identities_connection_phone" => "identities.phone_number",
+        "identities_pkey" => "identities.provider_user_id",
+        "users_user_id_key" => "users.user_id",
+        "roles_name_key" => "roles.name",
+        "resource_servers_identifier_key" => "resource_servers.identifier",
+        "organizations_name_key" => "organizations.name",
+        "connections_name_key" => "connections.name",
+        "client_grants_client_audience_key" => "client_grants.audience",
+        other => other,
+    };
+    Some(key.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_the_password_only() {
+        assert_eq!(display_url("postgres://u:secret@db:5432/roster?x=1"), "postgres://u:***@db:5432/roster?x=1");
+        assert_eq!(display_url("postgres://u@db/roster"), "postgres://u@db/roster");
+        assert_eq!(display_url("postgres://db/roster"), "postgres://db/roster");
+        assert_eq!(display_url("sqlite://roster.db"), "sqlite://roster.db");
+    }
+
+    #[test]
+    fn pool_parameters_are_taken_off_the_url() {
+        let (url, settings) =
+            pool_settings("postgres://u@db/r?max_connections=4&sslmode=disable&acquire_timeout=3").unwrap();
+        assert_eq!(url, "postgres://u@db/r?sslmode=disable");
+        assert_eq!((settings.max_connections, settings.acquire_timeout), (4, Duration::from_secs(3)));
+        let (url, settings) = pool_settings("postgres://u@db/r").unwrap();
+        assert_eq!((url.as_str(), settings.max_connections), ("postgres://u@db/r", DEFAULT_MAX_CONNECTIONS));
+        assert!(pool_settings("postgres://u@db/r?max_connections=0").is_err());
+    }
+}

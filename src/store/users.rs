@@ -1,0 +1,385 @@
+//! Users: a row per profile with a column per searchable attribute (and case-folded copies for
+//! search), its primary identity's credentials in `identities` (whose unique indexes are what
+//! make concurrent duplicate creates fail), and its metadata leaves in a search side table, all
+//! written in one transaction so that searches see a write at once.
+
+use super::db::{Conn, Row, Value, args, clamp, job, value_rows};
+use super::{SearchPage, Store, StoreError, UserSearch, Window};
+use crate::domain::metadata;
+use crate::domain::user::{Identity, User};
+use crate::search::sql::Bind;
+
+/// `user_metadata_values.source`
+const APP_METADATA: i64 = 0;
+const USER_METADATA: i64 = 1;
+
+/// Bump when what the store derives for search (folded columns, metadata leaves) changes:
+/// the next start recomputes it for every user.
+const SEARCH_INDEX_VERSION: &str = "1";
+
+const USER_COLUMNS: &str = "user_id, email, email_verified, username, phone_number, phone_verified, name, nickname, \
+     given_name, family_name, picture, blocked, app_metadata, user_metadata, identities, multifactor, \
+     multifactor_last_modified, last_ip, last_login, logins_count, last_password_reset, created_at, updated_at";
+
+/// The columns `user_values` fills, in its order.
+const WRITTEN_COLUMNS: [&str; 29] = [
+    "email",
+    "email_verified",
+    "username",
+    "phone_number",
+    "phone_verified",
+    "name",
+    "nickname",
+    "given_name",
+    "family_name",
+    "picture",
+    "blocked",
+    "app_metadata",
+    "user_metadata",
+    "identities",
+    "multifactor",
+    "multifactor_last_modified",
+    "last_ip",
+    "last_login",
+    "logins_count",
+    "last_password_reset",
+    "created_at",
+    "updated_at",
+    "email_ci",
+    "email_domain_ci",
+    "name_ci",
+    "given_name_ci",
+    "family_name_ci",
+    "nickname_ci",
+    "user_id",
+];
+
+/// A search parameter as a bound value.
+pub(super) fn bound(bind: &Bind) -> Value<'_> {
+    match bind {
+        Bind::Text(text) => Value::from(text),
+        Bind::Integer(number) => Value::Int(Some(*number)),
+        Bind::Boolean(flag) => Value::Bool(Some(*flag)),
+    }
+}
+
+fn user_from_row(row: &Row) -> anyhow::Result<User> {
+    let identities: Vec<Identity> = row.json("identities")?;
+    anyhow::ensure!(!identities.is_empty(), "user without identities");
+    Ok(User {
+        user_id: row.get("user_id")?,
+        email: row.get("email")?,
+        email_verified: row.get("email_verified")?,
+        username: row.get("username")?,
+        phone_number: row.get("phone_number")?,
+        phone_verified: row.get("phone_verified")?,
+        name: row.get("name")?,
+        nickname: row.get("nickname")?,
+        given_name: row.get("given_name")?,
+        family_name: row.get("family_name")?,
+        picture: row.get("picture")?,
+        blocked: row.get("blocked")?,
+        app_metadata: row.opt_json("app_metadata")?,
+        user_metadata: row.opt_json("user_metadata")?,
+        identities,
+        multifactor: row.opt_json("multifactor")?,
+        multifactor_last_modified: row.opt_time("multifactor_last_modified")?,
+        last_ip: row.get("last_ip")?,
+        last_login: row.opt_time("last_login")?,
+        logins_count: row.get("logins_count")?,
+        last_password_reset: row.opt_time("last_password_reset")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+/// The values of `WRITTEN_COLUMNS` for `user`, its search keys included.
+fn user_values(user: &User) -> Vec<Value<'_>> {
+    let keys = user.search_keys();
+    vec![
+        Value::from(&user.email),
+        Value::from(user.email_verified),
+        Value::from(&user.username),
+        Value::from(&user.phone_number),
+        Value::from(user.phone_verified),
+        Value::from(&user.name),
+        Value::from(&user.nickname),
+        Value::from(&user.given_name),
+        Value::from(&user.family_name),
+        Value::from(&user.picture),
+        Value::from(user.blocked),
+        Value::json_opt(&user.app_metadata),
+        Value::json_opt(&user.user_metadata),
+        Value::json(&user.identities),
+        Value::json_opt(&user.multifactor),
+        Value::from(&user.multifactor_last_modified),
+        Value::from(&user.last_ip),
+        Value::from(&user.last_login),
+        Value::from(user.logins_count),
+        Value::from(&user.last_password_reset),
+        Value::from(&user.created_at),
+        Value::from(&user.updated_at),
+        Value::from(keys.email),
+        Value::from(keys.email_domain),
+        Value::from(keys.name),
+        Value::from(keys.given_name),
+        Value::from(keys.family_name),
+        Value::from(keys.nickname),
+        Value::from(&user.user_id),
+    ]
+}
+
+/// Writes every column of `user` (insert, or full replace of the row); returns its `seq`.
+async fn write_user_row(conn: &mut Conn<'_>, user: &User, insert: bool) -> Result<i64, sqlx::Error> {
+    static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("INSERT INTO users ({}) VALUES {} RETURNING seq", WRITTEN_COLUMNS.join(", "), value_rows(1, 29))
+    });
+    static UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let set: Vec<String> =
+            WRITTEN_COLUMNS[..28].iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+        format!("UPDATE users SET {} WHERE user_id = $29 RETURNING seq", set.join(", "))
+    });
+    let sql = if insert { INSERT.as_str() } else { UPDATE.as_str() };
+    let row = conn.fetch_one(sqlx::AssertSqlSafe(sql), &user_values(user)).await?;
+    row.get("seq").map_err(|e| sqlx::Error::Decode(e.into()))
+}
+
+/// Replaces the metadata leaves of the user at `seq` in the search side table.
+async fn write_metadata_leaves(conn: &mut Conn<'_>, seq: i64, user: &User) -> Result<(), sqlx::Error> {
+    conn.execute("DELETE FROM user_metadata_values WHERE seq = $1", args![seq]).await?;
+    let mut leaves = Vec::new();
+    for (source, metadata) in [(APP_METADATA, &user.app_metadata), (USER_METADATA, &user.user_metadata)] {
+        for (path, value) in metadata.iter().flat_map(metadata::leaves) {
+            leaves.push((source, without_nul(path), without_nul(value)));
+        }
+    }
+    // Bounded statements: SQLite takes at most 32,766 parameters.
+    for chunk in leaves.chunks(1000) {
+        let sql = format!(
+            "INSERT INTO user_metadata_values (seq, source, path, value) VALUES {}",
+            value_rows(chunk.len(), 4)
+        );
+        let values: Vec<Value> = chunk
+            .iter()
+            .flat_map(|(source, path, value)| {
+                [Value::from(seq), Value::from(*source), Value::from(path), Value::from(value)]
+            })
+            .collect();
+        conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL text cannot hold U+0000, which JSON strings may: the search side table holds
+/// U+FFFD in its place, on both engines alike.
+fn without_nul(text: String) -> String {
+    if text.contains('\0') { text.replace('\0', "\u{FFFD}") } else { text }
+}
+
+/// Inserts a user, its primary identity and its metadata leaves.
+async fn insert_user(conn: &mut Conn<'_>, user: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
+    let seq = write_user_row(conn, user, true).await?;
+    let identity = user.primary_identity();
+    let keys = user.credential_keys();
+    conn.execute(
+        "INSERT INTO identities (provider, provider_user_id, user_id, connection, email, username, phone_number, \
+         password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        args![
+            &identity.provider,
+            &identity.user_id,
+            &user.user_id,
+            &identity.connection,
+            keys.email,
+            keys.username,
+            keys.phone_number,
+            password_hash
+        ],
+    )
+    .await?;
+    write_metadata_leaves(conn, seq, user).await?;
+    Ok(())
+}
+
+fn select_user_sql(lock: &str) -> String {
+    format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = $1{lock}")
+}
+
+/// Recomputes the search columns and the metadata side table for every user, in batches of
+/// one transaction each, when they were derived by an older version (or never, for users
+/// written before them). Runs at start, before the store serves.
+pub(super) async fn refresh_search_index(mut conn: Conn<'_>) -> anyhow::Result<()> {
+    let engine = conn.engine();
+    let current = conn.fetch_optional("SELECT value FROM settings WHERE key = 'search_index_version'", &[]).await?;
+    if current.map(|row| row.get::<String>("value")).transpose()?.as_deref() == Some(SEARCH_INDEX_VERSION) {
+        return Ok(());
+    }
+    let sql =
+        format!("SELECT seq, {USER_COLUMNS} FROM users WHERE seq > $1 ORDER BY seq LIMIT 1000{}", engine.for_update());
+    let (mut after, mut refreshed) = (0i64, 0u64);
+    loop {
+        conn.execute(engine.begin_write(), &[]).await?;
+        let rows = conn.fetch_all(sqlx::AssertSqlSafe(sql.as_str()), args![after]).await?;
+        let Some(last) = rows.last() else {
+            conn.execute("COMMIT", &[]).await?;
+            break;
+        };
+        after = last.get("seq")?;
+        for row in &rows {
+            let user = user_from_row(row)?;
+            let seq = write_user_row(&mut conn, &user, false).await?;
+            write_metadata_leaves(&mut conn, seq, &user).await?;
+        }
+        conn.execute("COMMIT", &[]).await?;
+        refreshed += rows.len() as u64;
+    }
+    if let Some(rebuild) = engine.rebuild_trigram_index() {
+        conn.execute(rebuild, &[]).await?;
+    }
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES ('search_index_version', $1) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        args![SEARCH_INDEX_VERSION],
+    )
+    .await?;
+    if refreshed > 0 {
+        tracing::info!(users = refreshed, "search index rebuilt");
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Stores a new user, with the password hash of its primary identity.
+    pub async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
+        let (user, password_hash) = (user.clone(), password_hash.map(str::to_owned));
+        self.db.write(job!(|conn| { insert_user(&mut conn, &user, password_hash.as_deref()).await })).await
+    }
+
+    /// Stores many new users in one transaction (bulk loads); all or none.
+    pub async fn import_users(&self, users: &[(User, Option<String>)]) -> Result<(), StoreError> {
+        let users = users.to_vec();
+        self.db
+            .write(job!(|conn| {
+                for (user, password_hash) in &users {
+                    insert_user(&mut conn, user, password_hash.as_deref()).await?;
+                }
+                Ok(())
+            }))
+            .await
+    }
+
+    pub async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| select_user_sql(""));
+        let row = self.db.fetch_optional(sqlx::AssertSqlSafe(SQL.as_str()), args![user_id]).await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Applies `edit` to the user as stored (inside the write transaction, so concurrent edits
+    /// do not lose each other's changes) and, if given, sets its primary identity's password
+    /// hash. `None` if there is no such user.
+    pub async fn update_user(
+        &self,
+        user_id: &str,
+        password_hash: Option<&str>,
+        edit: impl FnOnce(&mut User) + Send + 'static,
+    ) -> Result<Option<User>, StoreError> {
+        let (user_id, password_hash) = (user_id.to_owned(), password_hash.map(str::to_owned));
+        self.db
+            .write(job!(|conn| {
+                let sql = select_user_sql(conn.engine().for_update());
+                let Some(row) = conn.fetch_optional(sqlx::AssertSqlSafe(sql), args![&user_id]).await? else {
+                    return Ok(None);
+                };
+                let mut user = user_from_row(&row)?;
+                edit(&mut user);
+                let seq = write_user_row(&mut conn, &user, false).await?;
+                write_metadata_leaves(&mut conn, seq, &user).await?;
+                let identity = user.primary_identity();
+                let keys = user.credential_keys();
+                conn.execute(
+                    "UPDATE identities SET email = $1, username = $2, phone_number = $3, \
+                         password_hash = COALESCE($4, password_hash) WHERE provider = $5 AND provider_user_id = $6",
+                    args![
+                        keys.email,
+                        keys.username,
+                        keys.phone_number,
+                        password_hash.as_deref(),
+                        &identity.provider,
+                        &identity.user_id
+                    ],
+                )
+                .await?;
+                Ok(Some(user))
+            }))
+            .await
+    }
+
+    /// Whether a user was deleted (identities, metadata leaves and assignments cascade).
+    pub async fn delete_user(&self, user_id: &str) -> anyhow::Result<bool> {
+        let user_id = user_id.to_owned();
+        self.db
+            .write(job!(|conn| {
+                Ok(conn.execute("DELETE FROM users WHERE user_id = $1", args![&user_id]).await? > 0)
+            }))
+            .await
+    }
+
+    /// Users matching a search (the plain listing is the search for everyone).
+    pub async fn search_users(&self, search: &UserSearch) -> anyhow::Result<SearchPage> {
+        let dialect = self.db.engine().search_dialect();
+        let condition = crate::search::sql::compile(&search.query, dialect);
+        let mut binds = condition.binds.clone();
+        let mut parameter = |bind: Bind| {
+            binds.push(bind);
+            format!("${}", binds.len())
+        };
+        let window_sql = match search.window {
+            Window::Page { offset, limit } => {
+                // NULLs first ascending, last descending: SQLite's default, said for PostgreSQL.
+                let order = match search.sort {
+                    Some(sort) if sort.descending => format!("u.{} DESC NULLS LAST, u.seq DESC", sort.field.column()),
+                    Some(sort) => format!("u.{} ASC NULLS FIRST, u.seq ASC", sort.field.column()),
+                    None => "u.seq ASC".to_owned(),
+                };
+                let limit = parameter(Bind::Integer(clamp(limit)));
+                let offset = parameter(Bind::Integer(clamp(offset)));
+                format!("ORDER BY {order} LIMIT {limit} OFFSET {offset}")
+            }
+            Window::After { after, limit } => {
+                let after = parameter(Bind::Integer(after.unwrap_or(0)));
+                // One row more than asked tells whether another page follows.
+                let limit = parameter(Bind::Integer(clamp(limit).saturating_add(1)));
+                format!("AND u.seq > {after} ORDER BY u.seq ASC LIMIT {limit}")
+            }
+        };
+        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT u.seq, {columns} FROM users u WHERE {} {window_sql}", condition.sql);
+        let values: Vec<Value> = binds.iter().map(bound).collect();
+        let mut rows = self.db.fetch_all(sqlx::AssertSqlSafe(sql), &values).await?;
+        let mut next = None;
+        if let Window::After { limit, .. } = search.window
+            && rows.len() as u64 > limit
+        {
+            rows.truncate(limit as usize);
+            next = rows.last().map(|row| row.get("seq")).transpose()?;
+        }
+        let users = rows.iter().map(user_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+        let total = match search.with_total {
+            true => Some(self.count(crate::search::sql::count(&search.query, dialect)).await?),
+            false => None,
+        };
+        Ok(SearchPage { users, total, next })
+    }
+
+    /// The stored password hash of a user's primary identity.
+    pub async fn password_hash(&self, user_id: &str) -> anyhow::Result<Option<String>> {
+        let row = self
+            .db
+            .fetch_optional(
+                "SELECT i.password_hash FROM identities i JOIN users u ON u.user_id = i.user_id \
+                 WHERE u.user_id = $1 AND u.user_id = i.provider || '|' || i.provider_user_id",
+                args![user_id],
+            )
+            .await?;
+        Ok(row.map(|row| row.get("password_hash")).transpose()?.flatten())
+    }
+}

@@ -120,12 +120,12 @@ pub fn count(query: &Query, dialect: &dyn Dialect) -> Condition {
         let path = params.add(Bind::Text(path.clone()));
         let value = params.add(scalar(value));
         let sql = format!(
-            "SELECT COUNT(*) FROM user_metadata_values m WHERE m.source = {source} AND m.path = {path} AND m.value = {value}"
+            "SELECT COUNT(*) AS total FROM user_metadata_values m WHERE m.source = {source} AND m.path = {path} AND m.value = {value}"
         );
         return Condition { sql, binds: params.binds };
     }
     let condition = compile(query, dialect);
-    Condition { sql: format!("SELECT COUNT(*) FROM users u WHERE {}", condition.sql), binds: condition.binds }
+    Condition { sql: format!("SELECT COUNT(*) AS total FROM users u WHERE {}", condition.sql), binds: condition.binds }
 }
 
 pub fn compile(query: &Query, dialect: &dyn Dialect) -> Condition {

@@ -4,12 +4,15 @@
 //! [`Value`]s that each engine stores its own way (times as ISO text on SQLite and `timestamptz`
 //! on PostgreSQL, JSON as text and as `json`). Rows come back as a [`Row`] that decodes either.
 //! What the SQL itself must say differently (row locks, advisory locks) comes from [`Engine`].
+//! SQL text is only ever built from constants; every value is bound.
 //!
-//! Three ways in: single statements on the read side (`Db::fetch_*`), several reads in one
-//! snapshot (`Db::read`), and writes (`Db::write`), which run as jobs: on SQLite the group-commit
-//! writer commits many in one transaction, each in a savepoint of its own; on PostgreSQL each job
-//! is a transaction in a task of its own. Either way a job runs to its end even if the request
-//! that asked for it is dropped, and its caller hears back only once it is durable.
+//! Three ways in: single reads (`Db::fetch_*`), several reads in one snapshot (`Db::read`), and
+//! writes (`Db::write`). Reads and writes of several statements are jobs (`job!`), closures that
+//! own what they use: on SQLite a job runs on a thread the store owns (the group-commit writer
+//! for writes, which commits many in one transaction, each in a savepoint of its own); on
+//! PostgreSQL a write is a transaction in a task of its own. Either way a write runs to its end
+//! even if the request that asked for it is dropped, and its caller hears back only once it is
+//! durable.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -19,10 +22,8 @@ use anyhow::Context;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::pool::PoolConnection;
+use sqlx::Postgres;
 use sqlx::postgres::{PgConnection, PgRow};
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::{Postgres, SqlSafeStr, Sqlite};
 
 use super::{postgres, sqlite};
 use crate::domain::time::Timestamp;
@@ -36,7 +37,7 @@ pub(crate) enum Value<'a> {
     Time(Option<Timestamp>),
     /// A serialized JSON document.
     Json(Option<String>),
-    Bytes(&'a [u8]),
+    Bytes(Cow<'a, [u8]>),
 }
 
 impl Value<'_> {
@@ -45,9 +46,17 @@ impl Value<'_> {
     }
 
     pub fn json_opt(value: &Option<impl Serialize>) -> Self {
-        match value {
-            Some(value) => Value::json(value),
-            None => Value::Json(None),
+        value.as_ref().map_or(Value::Json(None), Value::json)
+    }
+
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Text(text) => Value::Text(text.map(|t| Cow::Owned(t.into_owned()))),
+            Value::Bytes(bytes) => Value::Bytes(Cow::Owned(bytes.into_owned())),
+            Value::Int(n) => Value::Int(n),
+            Value::Bool(b) => Value::Bool(b),
+            Value::Time(t) => Value::Time(t),
+            Value::Json(j) => Value::Json(j),
         }
     }
 }
@@ -75,7 +84,7 @@ value_from! {
     Option<bool> => |v| Value::Bool(v),
     &'a Timestamp => |v| Value::Time(Some(*v)),
     &'a Option<Timestamp> => |v| Value::Time(*v),
-    &'a [u8] => |v| Value::Bytes(v),
+    &'a [u8] => |v| Value::Bytes(Cow::Borrowed(v)),
 }
 
 /// `args![a, b, …]`: the values bound to `$1`, `$2`, ….
@@ -86,8 +95,8 @@ macro_rules! args {
 }
 pub(crate) use args;
 
-/// `job!(|conn| { … })`: a write job for `Db::write`, a closure that moves what it captures and
-/// runs the block with `conn` (a `Conn`), boxed as the writer needs.
+/// `job!(|conn| { … })`: a job for `Db::read` or `Db::write`, a closure that moves what it
+/// captures and runs the block with `conn` (a `Conn`), boxed as the engines need.
 macro_rules! job {
     (|$conn:ident| $body:block) => {
         move |mut $conn: $crate::store::db::Conn<'_>| futures_util::FutureExt::boxed(async move $body)
@@ -111,6 +120,37 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
 /// `($1, $2), ($3, $4), …`: `rows` tuples of `columns` placeholders, for a multi-row insert.
 pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
     (0..rows).map(|row| format!("({})", placeholders(row * columns + 1, columns))).collect::<Vec<_>>().join(", ")
+}
+
+/// A statement that failed, on either engine.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DbError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Postgres(#[from] sqlx::Error),
+}
+
+impl DbError {
+    /// Which uniqueness rule the statement broke, as `table.column` (the last column of the
+    /// index), whichever engine reported it.
+    pub fn unique_violation(&self) -> Option<String> {
+        match self {
+            DbError::Sqlite(error) => sqlite::unique_key(error),
+            DbError::Postgres(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                db.constraint().map(postgres::unique_key)
+            }
+            DbError::Postgres(_) => None,
+        }
+    }
+
+    pub fn is_foreign_key_violation(&self) -> bool {
+        match self {
+            DbError::Sqlite(error) => sqlite::is_foreign_key_violation(error),
+            DbError::Postgres(sqlx::Error::Database(db)) => db.is_foreign_key_violation(),
+            DbError::Postgres(_) => false,
+        }
+    }
 }
 
 /// What the SQL text must say differently on each engine.
@@ -165,30 +205,26 @@ impl Engine {
 
 /// A row of either engine.
 pub(crate) enum Row {
-    Sqlite(SqliteRow),
+    Sqlite(sqlite::SqliteRow),
     Postgres(PgRow),
 }
 
 impl Row {
     pub fn get<T>(&self, column: &str) -> anyhow::Result<T>
     where
-        T: for<'r> sqlx::Decode<'r, Sqlite>
-            + sqlx::Type<Sqlite>
-            + for<'r> sqlx::Decode<'r, Postgres>
-            + sqlx::Type<Postgres>,
+        T: rusqlite::types::FromSql + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
     {
-        use sqlx::Row as _;
         let value = match self {
-            Row::Sqlite(row) => row.try_get(column),
-            Row::Postgres(row) => row.try_get(column),
+            Row::Sqlite(row) => row.get(column),
+            Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(anyhow::Error::from),
         };
         value.with_context(|| format!("reading column {column}"))
     }
 
     pub fn opt_time(&self, column: &str) -> anyhow::Result<Option<Timestamp>> {
         match self {
-            Row::Sqlite(row) => sqlite::time(row, column),
-            Row::Postgres(row) => postgres::time(row, column),
+            Row::Sqlite(row) => row.time(column),
+            Row::Postgres(row) => Ok(sqlx::Row::try_get(row, column)?),
         }
     }
 
@@ -198,7 +234,7 @@ impl Row {
 
     pub fn opt_json<T: DeserializeOwned>(&self, column: &str) -> anyhow::Result<Option<T>> {
         let parsed = match self {
-            Row::Sqlite(row) => sqlite::json(row, column),
+            Row::Sqlite(row) => row.json(column),
             Row::Postgres(row) => postgres::json(row, column),
         };
         parsed.with_context(|| format!("corrupt JSON in {column}"))
@@ -209,9 +245,10 @@ impl Row {
     }
 }
 
-/// A connection (inside a transaction, except for `Db::fetch_*`) that statements run on.
+/// A connection (inside a transaction, but for `Db::fetch_*`) that statements run on. On
+/// SQLite a statement runs to its end when called: a job's future never waits.
 pub(crate) enum Conn<'c> {
-    Sqlite(&'c mut SqliteConnection),
+    Sqlite(&'c mut rusqlite::Connection),
     Postgres(&'c mut PgConnection),
 }
 
@@ -223,71 +260,45 @@ impl Conn<'_> {
         }
     }
 
-    /// Rows affected.
-    pub async fn execute(&mut self, sql: impl SqlSafeStr, args: &[Value<'_>]) -> Result<u64, sqlx::Error> {
-        Ok(match self {
-            Conn::Sqlite(conn) => {
-                sqlx::query_with(sql, sqlite::arguments(args)?).execute(&mut **conn).await?.rows_affected()
-            }
+    /// Runs a statement; the rows it changed.
+    pub async fn execute(&mut self, sql: &str, args: &[Value<'_>]) -> Result<u64, DbError> {
+        match self {
+            Conn::Sqlite(conn) => Ok(sqlite::execute(conn, sql, args)?),
+            Conn::Postgres(conn) => postgres::execute(conn, sql, args).await,
+        }
+    }
+
+    pub async fn fetch_all(&mut self, sql: &str, args: &[Value<'_>]) -> Result<Vec<Row>, DbError> {
+        match self {
+            Conn::Sqlite(conn) => Ok(sqlite::fetch(conn, sql, args)?.into_iter().map(Row::Sqlite).collect()),
             Conn::Postgres(conn) => {
-                sqlx::query_with(sql, postgres::arguments(args)?).execute(&mut **conn).await?.rows_affected()
+                Ok(postgres::fetch(conn, sql, args).await?.into_iter().map(Row::Postgres).collect())
             }
-        })
+        }
     }
 
-    pub async fn fetch_all(&mut self, sql: impl SqlSafeStr, args: &[Value<'_>]) -> Result<Vec<Row>, sqlx::Error> {
-        Ok(match self {
-            Conn::Sqlite(conn) => sqlx::query_with(sql, sqlite::arguments(args)?)
-                .fetch_all(&mut **conn)
-                .await?
-                .into_iter()
-                .map(Row::Sqlite)
-                .collect(),
-            Conn::Postgres(conn) => sqlx::query_with(sql, postgres::arguments(args)?)
-                .fetch_all(&mut **conn)
-                .await?
-                .into_iter()
-                .map(Row::Postgres)
-                .collect(),
-        })
+    pub async fn fetch_optional(&mut self, sql: &str, args: &[Value<'_>]) -> Result<Option<Row>, DbError> {
+        Ok(self.fetch_all(sql, args).await?.into_iter().next())
     }
 
-    pub async fn fetch_optional(
-        &mut self,
-        sql: impl SqlSafeStr,
-        args: &[Value<'_>],
-    ) -> Result<Option<Row>, sqlx::Error> {
-        Ok(match self {
-            Conn::Sqlite(conn) => {
-                sqlx::query_with(sql, sqlite::arguments(args)?).fetch_optional(&mut **conn).await?.map(Row::Sqlite)
-            }
-            Conn::Postgres(conn) => {
-                sqlx::query_with(sql, postgres::arguments(args)?).fetch_optional(&mut **conn).await?.map(Row::Postgres)
-            }
-        })
+    pub async fn fetch_one(&mut self, sql: &str, args: &[Value<'_>]) -> Result<Row, DbError> {
+        let row = self.fetch_optional(sql, args).await?;
+        row.ok_or(DbError::Postgres(sqlx::Error::RowNotFound))
     }
 
-    pub async fn fetch_one(&mut self, sql: impl SqlSafeStr, args: &[Value<'_>]) -> Result<Row, sqlx::Error> {
-        self.fetch_optional(sql, args).await?.ok_or(sqlx::Error::RowNotFound)
-    }
-
-    pub async fn exists(&mut self, sql: impl SqlSafeStr, args: &[Value<'_>]) -> Result<bool, sqlx::Error> {
+    pub async fn exists(&mut self, sql: &str, args: &[Value<'_>]) -> Result<bool, DbError> {
         Ok(self.fetch_optional(sql, args).await?.is_some())
     }
 
-    /// The first column of the one row a `SELECT COUNT(*)` returns.
-    pub async fn count(&mut self, sql: impl SqlSafeStr, args: &[Value<'_>]) -> Result<u64, sqlx::Error> {
-        let row = self.fetch_one(sql, args).await?;
-        let count: i64 = match &row {
-            Row::Sqlite(row) => sqlx::Row::try_get(row, 0)?,
-            Row::Postgres(row) => sqlx::Row::try_get(row, 0)?,
-        };
-        Ok(count as u64)
+    /// The `total` of a `SELECT COUNT(*) AS total …`.
+    pub async fn count(&mut self, sql: &str, args: &[Value<'_>]) -> anyhow::Result<u64> {
+        let total: i64 = self.fetch_one(sql, args).await?.get("total")?;
+        Ok(total as u64)
     }
 
     /// Takes a lock named `name` until the transaction ends, so that checks and the writes they
     /// guard cannot interleave with another node's (PostgreSQL); SQLite has a single writer.
-    pub async fn lock(&mut self, name: &str) -> Result<(), sqlx::Error> {
+    pub async fn lock(&mut self, name: &str) -> Result<(), DbError> {
         if let Conn::Postgres(_) = self {
             self.execute("SELECT pg_advisory_xact_lock(hashtext($1))", args![name]).await?;
         }
@@ -295,54 +306,22 @@ impl Conn<'_> {
     }
 }
 
-/// Which uniqueness rule an error broke, as `table.column` (the last column of the index),
-/// whichever engine reported it.
-pub(crate) fn unique_violation(error: &sqlx::Error) -> Option<String> {
-    let sqlx::Error::Database(db) = error else { return None };
-    if !db.is_unique_violation() {
-        return None;
-    }
-    match db.constraint() {
-        Some(constraint) => postgres::unique_key(constraint),
-        None => sqlite::unique_key(db.message()),
-    }
-}
-
-pub(crate) fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.is_foreign_key_violation())
-}
-
-/// A write job: runs on a connection inside a transaction and says whether to keep what it
-/// wrote, and how to answer its caller once that is durable (or has failed).
-pub(crate) type Job = Box<dyn for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Done> + Send>;
+/// A job: runs on a connection inside a transaction. For `Db::write` it says whether to keep
+/// what it wrote and how to answer its caller once that is durable (or has failed).
+pub(crate) type Job<R> = Box<dyn for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, R> + Send>;
 
 pub(crate) struct Done {
     pub keep: bool,
     pub answer: Answer,
 }
 
-/// Answers a job's caller: called with `None` once the job's writes are committed (or, for a
+/// Answers a write's caller: called with `None` once the job's writes are committed (or, for a
 /// job that failed, rolled back), or with why the commit failed.
 pub(crate) type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 
 pub(crate) enum Db {
     Sqlite(sqlite::SqliteDb),
     Postgres(postgres::PgDb),
-}
-
-/// A connection from the read side's pool, for a statement outside a transaction.
-enum Pooled {
-    Sqlite(PoolConnection<Sqlite>),
-    Postgres(PoolConnection<Postgres>),
-}
-
-impl Pooled {
-    fn conn(&mut self) -> Conn<'_> {
-        match self {
-            Pooled::Sqlite(conn) => Conn::Sqlite(&mut *conn),
-            Pooled::Postgres(conn) => Conn::Postgres(&mut *conn),
-        }
-    }
 }
 
 impl Db {
@@ -362,48 +341,43 @@ impl Db {
         }
     }
 
-    async fn pooled(&self) -> Result<Pooled, sqlx::Error> {
-        Ok(match self {
-            Db::Sqlite(db) => Pooled::Sqlite(db.read_pool().acquire().await?),
-            Db::Postgres(db) => Pooled::Postgres(db.pool().acquire().await?),
-        })
+    /// One statement's rows, outside a transaction.
+    pub async fn fetch_all(&self, sql: &str, args: &[Value<'_>]) -> Result<Vec<Row>, DbError> {
+        match self {
+            Db::Sqlite(db) => Ok(db.fetch(sql, args).await?.into_iter().map(Row::Sqlite).collect()),
+            Db::Postgres(db) => {
+                let mut conn = db.pool().acquire().await?;
+                Conn::Postgres(&mut conn).fetch_all(sql, args).await
+            }
+        }
     }
 
-    pub async fn fetch_all(&self, sql: impl SqlSafeStr, args: &[Value<'_>]) -> Result<Vec<Row>, sqlx::Error> {
-        self.pooled().await?.conn().fetch_all(sql, args).await
+    pub async fn fetch_optional(&self, sql: &str, args: &[Value<'_>]) -> Result<Option<Row>, DbError> {
+        Ok(self.fetch_all(sql, args).await?.into_iter().next())
     }
 
-    pub async fn fetch_optional(&self, sql: impl SqlSafeStr, args: &[Value<'_>]) -> Result<Option<Row>, sqlx::Error> {
-        self.pooled().await?.conn().fetch_optional(sql, args).await
+    pub async fn exists(&self, sql: &str, args: &[Value<'_>]) -> Result<bool, DbError> {
+        Ok(self.fetch_optional(sql, args).await?.is_some())
     }
 
-    pub async fn exists(&self, sql: impl SqlSafeStr, args: &[Value<'_>]) -> Result<bool, sqlx::Error> {
-        self.pooled().await?.conn().exists(sql, args).await
+    /// The `total` of a `SELECT COUNT(*) AS total …`.
+    pub async fn count(&self, sql: &str, args: &[Value<'_>]) -> anyhow::Result<u64> {
+        let row = self.fetch_optional(sql, args).await?.context("a count returned no row")?;
+        Ok(row.get::<i64>("total")? as u64)
     }
 
-    pub async fn count(&self, sql: impl SqlSafeStr, args: &[Value<'_>]) -> Result<u64, sqlx::Error> {
-        self.pooled().await?.conn().count(sql, args).await
-    }
-
-    /// Runs `reads` in one read-only transaction: its statements all see one snapshot.
-    pub async fn read<T, E>(&self, reads: impl AsyncFnOnce(Conn<'_>) -> Result<T, E>) -> Result<T, E>
+    /// Runs `job` in a read-only transaction: its statements all see one snapshot.
+    pub async fn read<T, E>(
+        &self,
+        job: impl for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+    ) -> Result<T, E>
     where
-        E: From<sqlx::Error>,
+        T: Send + 'static,
+        E: From<DbError> + From<anyhow::Error> + Send + 'static,
     {
         match self {
-            Db::Sqlite(db) => {
-                let mut tx = db.read_pool().begin().await?;
-                let result = reads(Conn::Sqlite(&mut tx)).await;
-                tx.rollback().await?;
-                result
-            }
-            Db::Postgres(db) => {
-                let mut tx = postgres::begin(db.pool()).await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-                let result = reads(Conn::Postgres(&mut tx)).await;
-                tx.rollback().await?;
-                result
-            }
+            Db::Sqlite(db) => db.read(Box::new(job)).await,
+            Db::Postgres(db) => db.read(Box::new(job)).await,
         }
     }
 
@@ -418,7 +392,7 @@ impl Db {
         E: From<anyhow::Error> + Send + 'static,
     {
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn| {
+        let job: Job<Done> = Box::new(move |conn| {
             Box::pin(async move {
                 let result = job(conn).await;
                 let keep = result.is_ok();
@@ -436,8 +410,8 @@ impl Db {
             Db::Sqlite(db) => db.submit(job).await,
             Db::Postgres(db) => db.submit(job),
         }
-        // The job is dropped unrun only if the writer stopped or its transaction could not
-        // begin; the writer logs why.
+        // The job is dropped unrun only if the writer stopped, its transaction could not begin
+        // or it panicked; the engine logs why.
         receiver.await.unwrap_or_else(|_| Err(E::from(anyhow::anyhow!("the write did not run (see the log)"))))
     }
 

@@ -70,10 +70,10 @@ pub enum StoreError {
     Other(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for StoreError {
+impl From<db::DbError> for StoreError {
     /// A unique violation becomes the rule it broke.
-    fn from(error: sqlx::Error) -> Self {
-        match db::unique_violation(&error).as_deref() {
+    fn from(error: db::DbError) -> Self {
+        match error.unique_violation().as_deref() {
             Some("identities.email") => StoreError::Conflict(Conflict::Email),
             Some("identities.username") => StoreError::Conflict(Conflict::Username),
             Some("identities.phone_number") => StoreError::Conflict(Conflict::PhoneNumber),
@@ -255,7 +255,7 @@ impl Store {
             return Ok(total);
         }
         let values: Vec<db::Value> = key.1.iter().map(users::bound).collect();
-        let total = self.db.count(sqlx::AssertSqlSafe(key.0.clone()), &values).await?;
+        let total = self.db.count(&key.0, &values).await?;
         if let Some(commits) = commits {
             self.totals.put(key, commits, total);
         }

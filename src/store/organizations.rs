@@ -6,7 +6,7 @@
 //! user or role they point at. Listings read one snapshot.
 
 use super::Store;
-use super::db::{Conn, Row, Value, args, clamp, job, placeholders, unique_violation, value_rows};
+use super::db::{Conn, DbError, Row, Value, args, clamp, job, placeholders, value_rows};
 use crate::domain::organization::Organization;
 use crate::domain::time::Timestamp;
 
@@ -35,9 +35,9 @@ pub enum OrganizationError {
     Other(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for OrganizationError {
-    fn from(error: sqlx::Error) -> Self {
-        match unique_violation(&error).as_deref() {
+impl From<DbError> for OrganizationError {
+    fn from(error: DbError) -> Self {
+        match error.unique_violation().as_deref() {
             Some("organizations.name") => Self::NameTaken,
             _ => Self::Other(error.into()),
         }
@@ -138,7 +138,7 @@ async fn missing(
     let lock = if lock { conn.engine().for_key_share() } else { "" };
     let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({}){lock}", placeholders(1, ids.len()));
     let values: Vec<Value> = ids.iter().map(Value::from).collect();
-    let found = conn.fetch_all(sqlx::AssertSqlSafe(sql), &values).await?;
+    let found = conn.fetch_all(&sql, &values).await?;
     let found: Vec<String> = found.iter().map(|row| row.get(key)).collect::<anyhow::Result<_>>()?;
     Ok(ids.iter().filter(|id| !found.contains(id)).cloned().collect())
 }
@@ -166,14 +166,14 @@ async fn insert_each(
     table_columns: &str,
     fixed: &[Value<'_>],
     ids: &[String],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), DbError> {
     for chunk in ids.chunks(1000) {
         let sql = format!(
             "INSERT INTO {table_columns} VALUES {} ON CONFLICT DO NOTHING",
             value_rows(chunk.len(), fixed.len() + 1)
         );
         let values: Vec<Value> = chunk.iter().flat_map(|id| fixed.iter().cloned().chain([Value::from(id)])).collect();
-        conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+        conn.execute(&sql, &values).await?;
     }
     Ok(())
 }
@@ -202,13 +202,13 @@ impl Store {
 
     pub async fn organization(&self, id: &str) -> anyhow::Result<Option<Organization>> {
         let sql = format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations o WHERE o.id = $1");
-        let row = self.db.fetch_optional(sqlx::AssertSqlSafe(sql), args![id]).await?;
+        let row = self.db.fetch_optional(&sql, args![id]).await?;
         row.as_ref().map(organization_from_row).transpose()
     }
 
     pub async fn organization_by_name(&self, name: &str) -> anyhow::Result<Option<Organization>> {
         let sql = format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations o WHERE o.name = $1");
-        let row = self.db.fetch_optional(sqlx::AssertSqlSafe(sql), args![name]).await?;
+        let row = self.db.fetch_optional(&sql, args![name]).await?;
         row.as_ref().map(organization_from_row).transpose()
     }
 
@@ -232,14 +232,14 @@ impl Store {
                 };
                 let sql =
                     format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations o ORDER BY {order} LIMIT $1 OFFSET $2");
+                let (limit, offset) = (*limit, *offset);
                 self.db
-                    .read(async |mut conn| {
-                        let rows =
-                            conn.fetch_all(sqlx::AssertSqlSafe(sql), args![clamp(*limit), clamp(*offset)]).await?;
-                        let total = conn.count("SELECT COUNT(*) FROM organizations", &[]).await?;
+                    .read(job!(|conn| {
+                        let rows = conn.fetch_all(&sql, args![clamp(limit), clamp(offset)]).await?;
+                        let total = conn.count("SELECT COUNT(*) AS total FROM organizations", &[]).await?;
                         let items = rows.iter().map(organization_from_row).collect::<anyhow::Result<_>>()?;
                         Ok(Listing { items, total, more: false })
-                    })
+                    }))
                     .await
             }
             Slice::After { after, limit } => {
@@ -247,10 +247,8 @@ impl Store {
                     "SELECT {ORGANIZATION_COLUMNS} FROM organizations o WHERE $1 IS NULL OR o.name > $1 ORDER BY o.name LIMIT $2"
                 );
                 // One row more than asked tells whether another page follows.
-                let mut rows = self
-                    .db
-                    .fetch_all(sqlx::AssertSqlSafe(sql), args![after.as_deref(), clamp(*limit).saturating_add(1)])
-                    .await?;
+                let mut rows =
+                    self.db.fetch_all(&sql, args![after.as_deref(), clamp(*limit).saturating_add(1)]).await?;
                 let more = rows.len() as u64 > *limit;
                 rows.truncate(*limit as usize);
                 let items = rows.iter().map(organization_from_row).collect::<anyhow::Result<_>>()?;
@@ -273,7 +271,7 @@ impl Store {
                     "SELECT {ORGANIZATION_COLUMNS} FROM organizations o WHERE o.id = $1{}",
                     conn.engine().for_update()
                 );
-                let Some(row) = conn.fetch_optional(sqlx::AssertSqlSafe(sql), args![&id]).await? else {
+                let Some(row) = conn.fetch_optional(&sql, args![&id]).await? else {
                     return Ok(None);
                 };
                 let mut organization = organization_from_row(&row)?;
@@ -332,7 +330,7 @@ impl Store {
                 );
                 let values: Vec<Value> =
                     [Value::from(&organization_id)].into_iter().chain(user_ids.iter().map(Value::from)).collect();
-                conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+                conn.execute(&sql, &values).await?;
                 Ok(())
             }))
             .await
@@ -345,22 +343,22 @@ impl Store {
         slice: &Slice<MemberCursor>,
         with_roles: bool,
     ) -> anyhow::Result<Option<Listing<Member>>> {
+        let (organization_id, slice) = (organization_id.to_owned(), slice.clone());
         self.db
-            .read(async |mut conn| {
+            .read(job!(|conn| {
+                let organization_id = organization_id.as_str();
                 if !missing(&mut conn, "organizations", "id", &[organization_id.to_owned()], false).await?.is_empty() {
                     return Ok(None);
                 }
                 const SELECT: &str = "SELECT m.user_id, m.created_at AS joined_at, u.email, u.picture, u.name \
                      FROM organization_members m JOIN users u ON u.user_id = m.user_id WHERE m.organization_id = $1";
-                let (rows, total, more) = match slice {
+                let (rows, total, more) = match &slice {
                     Slice::Page { offset, limit } => {
                         let sql = format!("{SELECT} ORDER BY m.created_at, m.user_id LIMIT $2 OFFSET $3");
-                        let rows = conn
-                            .fetch_all(sqlx::AssertSqlSafe(sql), args![organization_id, clamp(*limit), clamp(*offset)])
-                            .await?;
+                        let rows = conn.fetch_all(&sql, args![organization_id, clamp(*limit), clamp(*offset)]).await?;
                         let total = conn
                             .count(
-                                "SELECT COUNT(*) FROM organization_members WHERE organization_id = $1",
+                                "SELECT COUNT(*) AS total FROM organization_members WHERE organization_id = $1",
                                 args![organization_id],
                             )
                             .await?;
@@ -376,7 +374,7 @@ impl Store {
                              ORDER BY m.created_at, m.user_id LIMIT $4"
                         );
                         let values = args![organization_id, &joined_at, user_id, clamp(*limit).saturating_add(1)];
-                        let mut rows = conn.fetch_all(sqlx::AssertSqlSafe(sql), values).await?;
+                        let mut rows = conn.fetch_all(&sql, values).await?;
                         let more = rows.len() as u64 > *limit;
                         rows.truncate(*limit as usize);
                         (rows, 0, more)
@@ -406,7 +404,7 @@ impl Store {
                         .into_iter()
                         .chain(members.iter().map(|m| Value::from(&m.user_id)))
                         .collect();
-                    for row in conn.fetch_all(sqlx::AssertSqlSafe(sql), &values).await? {
+                    for row in conn.fetch_all(&sql, &values).await? {
                         let user_id: String = row.get("user_id")?;
                         if let Some(member) = members.iter_mut().find(|m| m.user_id == user_id) {
                             member.roles.push(role_from_row(&row)?);
@@ -414,7 +412,7 @@ impl Store {
                     }
                 }
                 Ok(Some(Listing { items: members, total, more }))
-            })
+            }))
             .await
     }
 
@@ -450,7 +448,7 @@ impl Store {
                     "SELECT 1 FROM organization_members WHERE organization_id = $1 AND user_id = $2{}",
                     conn.engine().for_update()
                 );
-                conn.execute(sqlx::AssertSqlSafe(sql), args![&organization_id, &user_id]).await?;
+                conn.execute(&sql, args![&organization_id, &user_id]).await?;
                 let fixed = args![&organization_id, &user_id, &now];
                 insert_each(
                     &mut conn,
@@ -461,7 +459,7 @@ impl Store {
                 .await?;
                 let count = conn
                     .count(
-                        "SELECT COUNT(*) FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2",
+                        "SELECT COUNT(*) AS total FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2",
                         args![&organization_id, &user_id],
                     )
                     .await?;
@@ -489,7 +487,7 @@ impl Store {
                     );
                     let mut values = vec![Value::from(&organization_id), Value::from(&user_id)];
                     values.extend(role_ids.iter().map(Value::from));
-                    conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+                    conn.execute(&sql, &values).await?;
                     Ok(())
             }))
             .await
@@ -503,8 +501,10 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<Listing<RoleSummary>, OrganizationError> {
+        let (organization_id, user_id) = (organization_id.to_owned(), user_id.to_owned());
         self.db
-            .read(async |mut conn| {
+            .read(job!(|conn| {
+let (organization_id, user_id) = (organization_id.as_str(), user_id.as_str());
                 require_organization(&mut conn, organization_id, false).await?;
                 require_user(&mut conn, user_id, false).await?;
                 let rows = conn
@@ -516,13 +516,13 @@ impl Store {
                     .await?;
                 let total = conn
                     .count(
-                        "SELECT COUNT(*) FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2",
+                        "SELECT COUNT(*) AS total FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2",
                         args![organization_id, user_id],
                     )
                     .await?;
                 let items = rows.iter().map(role_from_row).collect::<anyhow::Result<_>>()?;
                 Ok(Listing { items, total, more: false })
-            })
+            }))
             .await
     }
 
@@ -533,8 +533,10 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> anyhow::Result<Option<Listing<Organization>>> {
+        let user_id = user_id.to_owned();
         self.db
-            .read(async |mut conn| {
+            .read(job!(|conn| {
+let user_id = user_id.as_str();
                 if !missing(&mut conn, "users", "user_id", &[user_id.to_owned()], false).await?.is_empty() {
                     return Ok(None);
                 }
@@ -542,11 +544,11 @@ impl Store {
                     "SELECT {ORGANIZATION_COLUMNS} FROM organization_members m JOIN organizations o ON o.id = m.organization_id \
                      WHERE m.user_id = $1 ORDER BY o.name LIMIT $2 OFFSET $3"
                 );
-                let rows = conn.fetch_all(sqlx::AssertSqlSafe(sql), args![user_id, clamp(limit), clamp(offset)]).await?;
-                let total = conn.count("SELECT COUNT(*) FROM organization_members WHERE user_id = $1", args![user_id]).await?;
+                let rows = conn.fetch_all(&sql, args![user_id, clamp(limit), clamp(offset)]).await?;
+                let total = conn.count("SELECT COUNT(*) AS total FROM organization_members WHERE user_id = $1", args![user_id]).await?;
                 let items = rows.iter().map(organization_from_row).collect::<anyhow::Result<_>>()?;
                 Ok(Some(Listing { items, total, more: false }))
-            })
+            }))
             .await
     }
 }

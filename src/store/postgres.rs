@@ -23,11 +23,9 @@ use sqlx::error::BoxDynError;
 use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo};
 use sqlx::types::Json;
-use sqlx::{Arguments, Connection as _, Postgres, Row};
+use sqlx::{Arguments, AssertSqlSafe, Connection as _, PgConnection, Postgres, Row};
 
-use super::db::{Conn, Done, Job, Value};
-use super::sqlite::describe_migration_error;
-use crate::domain::time::Timestamp;
+use super::db::{Conn, DbError, Done, Job, Value};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -100,7 +98,17 @@ impl PgDb {
 
     /// Runs the job in a transaction of its own task, so that it ends (committed or rolled
     /// back) even if its caller is dropped.
-    pub fn submit(&self, job: Job) {
+    /// A job in a read-only transaction that sees one snapshot.
+    pub async fn read<T, E: From<DbError>>(&self, job: Job<Result<T, E>>) -> Result<T, E> {
+        let mut tx = begin(&self.pool).await.map_err(DbError::from)?;
+        let snapshot = sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+        snapshot.execute(&mut *tx).await.map_err(DbError::from)?;
+        let result = job(Conn::Postgres(&mut tx)).await;
+        tx.rollback().await.map_err(DbError::from)?;
+        result
+    }
+
+    pub fn submit(&self, job: Job<Done>) {
         let pool = self.pool.clone();
         tokio::spawn(async move {
             let mut tx = match pool.begin().await {
@@ -146,7 +154,12 @@ async fn start_up(
     let pool = PgPoolOptions::new().max_connections(2).connect_with(options).await.context("cannot connect")?;
     let mut lock = pool.acquire().await?;
     sqlx::query("SELECT pg_advisory_lock(hashtext('roster.start-up'))").execute(&mut *lock).await?;
-    MIGRATOR.run(&pool).await.map_err(describe_migration_error)?;
+    MIGRATOR.run(&pool).await.map_err(|error| match error {
+        sqlx::migrate::MigrateError::VersionMissing(version) => anyhow::anyhow!(
+            "the database schema is newer than this roster binary (it has migration {version}, which this binary does not know); run a newer roster"
+        ),
+        other => anyhow::Error::new(other).context("cannot migrate the database"),
+    })?;
     prepare(Conn::Postgres(&mut lock)).await?;
     sqlx::query("SELECT pg_advisory_unlock(hashtext('roster.start-up'))").execute(&mut *lock).await?;
     drop(lock);
@@ -224,7 +237,7 @@ impl sqlx::Encode<'_, Postgres> for JsonText<'_> {
     }
 }
 
-pub(super) fn arguments(values: &[Value<'_>]) -> Result<PgArguments, sqlx::Error> {
+fn arguments(values: &[Value<'_>]) -> Result<PgArguments, sqlx::Error> {
     let mut arguments = PgArguments::default();
     for value in values {
         match value {
@@ -235,15 +248,20 @@ pub(super) fn arguments(values: &[Value<'_>]) -> Result<PgArguments, sqlx::Error
             // stores them, so that both engines order and render the same values alike.
             Value::Time(at) => arguments.add(at.map(|at| at.trunc_subsecs(3))),
             Value::Json(text) => arguments.add(text.as_deref().map(JsonText)),
-            Value::Bytes(bytes) => arguments.add(*bytes),
+            Value::Bytes(bytes) => arguments.add(bytes.as_ref()),
         }
         .map_err(sqlx::Error::Encode)?;
     }
     Ok(arguments)
 }
 
-pub(super) fn time(row: &PgRow, column: &str) -> anyhow::Result<Option<Timestamp>> {
-    Ok(row.try_get(column)?)
+pub(super) async fn execute(conn: &mut PgConnection, sql: &str, args: &[Value<'_>]) -> Result<u64, DbError> {
+    let done = sqlx::query_with(AssertSqlSafe(sql), arguments(args)?).execute(conn).await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn fetch(conn: &mut PgConnection, sql: &str, args: &[Value<'_>]) -> Result<Vec<PgRow>, DbError> {
+    Ok(sqlx::query_with(AssertSqlSafe(sql), arguments(args)?).fetch_all(conn).await?)
 }
 
 pub(super) fn json<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> anyhow::Result<Option<T>> {
@@ -253,7 +271,7 @@ pub(super) fn json<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) ->
 
 /// The rule a unique constraint or index (named in the migrations) stands for, named as
 /// SQLite names it: `table.column`, the last column of the key.
-pub(super) fn unique_key(constraint: &str) -> Option<String> {
+pub(super) fn unique_key(constraint: &str) -> String {
     let key = match constraint {
         "identities_connection_email" => "identities.email",
         "identities_connection_username" => "identities.username",
@@ -267,7 +285,7 @@ pub(super) fn unique_key(constraint: &str) -> Option<String> {
         "client_grants_client_audience_key" => "client_grants.audience",
         other => other,
     };
-    Some(key.to_owned())
+    key.to_owned()
 }
 
 #[cfg(test)]

@@ -8,9 +8,7 @@
 //! all or nothing. Listings read one snapshot. Text is ordered byte-wise (`COLLATE "C"`).
 
 use super::Store;
-use super::db::{
-    Conn, Row, Value, args, clamp, is_foreign_key_violation, job, placeholders, unique_violation, value_rows,
-};
+use super::db::{Conn, DbError, Row, Value, args, clamp, job, placeholders, value_rows};
 use super::tenant_admin::TENANT_WRITE;
 use crate::domain::rbac::{
     self, Permission, PermissionRef, PermissionSource, Role, RolePatch, RoleUser, UserPermission,
@@ -47,9 +45,9 @@ pub enum RbacError {
     Other(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for RbacError {
-    fn from(error: sqlx::Error) -> Self {
-        match unique_violation(&error).as_deref() {
+impl From<DbError> for RbacError {
+    fn from(error: DbError) -> Self {
+        match error.unique_violation().as_deref() {
             Some("roles.name") => Self::RoleExists,
             Some("resource_servers.identifier") => Self::ResourceServerExists,
             _ => Self::Other(error.into()),
@@ -162,7 +160,7 @@ const SERVER_COLUMNS: &str = "id, identifier, name, document, created_at";
 async fn require(conn: &mut Conn<'_>, holder: PermissionHolder, id: &str, lock: bool) -> Result<(), RbacError> {
     let (sql, missing) = holder.exists();
     let sql = format!("{sql}{}", if lock { conn.engine().for_key_share() } else { "" });
-    if conn.exists(sqlx::AssertSqlSafe(sql), args![id]).await? { Ok(()) } else { Err(missing) }
+    if conn.exists(&sql, args![id]).await? { Ok(()) } else { Err(missing) }
 }
 
 /// The stored (server id, scope) of each permission, held until the transaction ends; the
@@ -177,12 +175,11 @@ async fn resolve_permissions(
     let mut resolved = Vec::with_capacity(permissions.len());
     for permission in permissions {
         let identifier = &permission.resource_server_identifier;
-        let Some(server) = conn.fetch_optional(sqlx::AssertSqlSafe(server_sql.as_str()), args![identifier]).await?
-        else {
+        let Some(server) = conn.fetch_optional(&server_sql, args![identifier]).await? else {
             return Err(RbacError::UnknownResourceServer(identifier.clone()));
         };
         let server: String = server.get("id")?;
-        if !conn.exists(sqlx::AssertSqlSafe(scope_sql.as_str()), args![&server, &permission.permission_name]).await? {
+        if !conn.exists(&scope_sql, args![&server, &permission.permission_name]).await? {
             return Err(RbacError::UnknownPermission(permission.clone()));
         }
         resolved.push((server, permission.permission_name.clone()));
@@ -218,7 +215,7 @@ async fn server_from_row(conn: &mut Conn<'_>, row: &Row) -> anyhow::Result<Resou
 async fn server_by(conn: &mut Conn<'_>, column: &str, key: &str, lock: bool) -> anyhow::Result<Option<ResourceServer>> {
     let lock = if lock { conn.engine().for_update() } else { "" };
     let sql = format!("SELECT {SERVER_COLUMNS} FROM resource_servers WHERE {column} = $1{lock}");
-    match conn.fetch_optional(sqlx::AssertSqlSafe(sql), args![key]).await? {
+    match conn.fetch_optional(&sql, args![key]).await? {
         Some(row) => server_from_row(conn, &row).await.map(Some),
         None => Ok(None),
     }
@@ -227,7 +224,7 @@ async fn server_by(conn: &mut Conn<'_>, column: &str, key: &str, lock: bool) -> 
 /// Makes the stored scopes of `server_id` those given, in order: scopes that went away are
 /// deleted (and, by cascade, their assignments); kept ones are updated in place, so their
 /// assignments stay.
-async fn write_scopes(conn: &mut Conn<'_>, server_id: &str, scopes: &[Scope]) -> Result<(), sqlx::Error> {
+async fn write_scopes(conn: &mut Conn<'_>, server_id: &str, scopes: &[Scope]) -> Result<(), DbError> {
     // `NOT IN (NULL)` would keep every scope: no scopes left means none kept.
     let kept = if scopes.is_empty() {
         "1 = 1".to_owned()
@@ -237,7 +234,7 @@ async fn write_scopes(conn: &mut Conn<'_>, server_id: &str, scopes: &[Scope]) ->
     let sql = format!("DELETE FROM resource_server_scopes WHERE resource_server_id = $1 AND {kept}");
     let mut values = vec![Value::from(server_id)];
     values.extend(scopes.iter().map(|scope| Value::from(&scope.value)));
-    conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+    conn.execute(&sql, &values).await?;
     for (chunk_start, chunk) in scopes.chunks(1000).enumerate().map(|(i, chunk)| (i * 1000, chunk)) {
         let sql = format!(
             "INSERT INTO resource_server_scopes (resource_server_id, value, description, position) VALUES {} \
@@ -256,7 +253,7 @@ async fn write_scopes(conn: &mut Conn<'_>, server_id: &str, scopes: &[Scope]) ->
                 ]
             })
             .collect();
-        conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+        conn.execute(&sql, &values).await?;
     }
     Ok(())
 }
@@ -324,7 +321,7 @@ impl Store {
         if let Some(filter) = name_filter {
             // Case folding is Unicode-aware in Rust, not in SQL: filter here. A tenant's roles
             // are few.
-            let rows = self.db.fetch_all(sqlx::AssertSqlSafe(all), &[]).await?;
+            let rows = self.db.fetch_all(&all, &[]).await?;
             let mut matching = Vec::new();
             for role in rows.iter().map(role_from_row) {
                 let role = role?;
@@ -337,14 +334,13 @@ impl Store {
             return Ok(Listed { items, total });
         }
         self.db
-            .read(async |mut conn| {
+            .read(job!(|conn| {
                 let sql = format!("{all} LIMIT $1 OFFSET $2");
-                let rows =
-                    conn.fetch_all(sqlx::AssertSqlSafe(sql), args![clamp(window.limit), clamp(window.offset)]).await?;
-                let total = conn.count("SELECT COUNT(*) FROM roles", &[]).await?;
+                let rows = conn.fetch_all(&sql, args![clamp(window.limit), clamp(window.offset)]).await?;
+                let total = conn.count("SELECT COUNT(*) AS total FROM roles", &[]).await?;
                 let items = rows.iter().map(role_from_row).collect::<anyhow::Result<_>>()?;
                 Ok(Listed { items, total })
-            })
+            }))
             .await
     }
 
@@ -357,8 +353,7 @@ impl Store {
                     "SELECT r.id, r.name, r.description FROM roles r WHERE r.id = $1{}",
                     conn.engine().for_update()
                 );
-                let row =
-                    conn.fetch_optional(sqlx::AssertSqlSafe(sql), args![&id]).await?.ok_or(RbacError::RoleNotFound)?;
+                let row = conn.fetch_optional(&sql, args![&id]).await?.ok_or(RbacError::RoleNotFound)?;
                 let mut role = role_from_row(&row)?;
                 patch.apply(&mut role);
                 conn.execute(
@@ -379,8 +374,10 @@ impl Store {
 
     /// The permissions a role grants, by API identifier then name; `RoleNotFound`.
     pub async fn role_permissions(&self, role_id: &str, window: Window) -> Result<Listed<Permission>, RbacError> {
+        let role_id = role_id.to_owned();
         self.db
-            .read(async |mut conn| {
+            .read(job!(|conn| {
+                let role_id = role_id.as_str();
                 require(&mut conn, PermissionHolder::Role, role_id, false).await?;
                 let sql = format!(
                     "SELECT {PERMISSION_COLUMNS} FROM role_permissions rp \
@@ -389,14 +386,13 @@ impl Store {
                          AND s.value = rp.permission_name \
                          WHERE rp.role_id = $1 ORDER BY rs.identifier, s.value COLLATE \"C\" LIMIT $2 OFFSET $3"
                 );
-                let rows = conn
-                    .fetch_all(sqlx::AssertSqlSafe(sql), args![role_id, clamp(window.limit), clamp(window.offset)])
+                let rows = conn.fetch_all(&sql, args![role_id, clamp(window.limit), clamp(window.offset)]).await?;
+                let total = conn
+                    .count("SELECT COUNT(*) AS total FROM role_permissions WHERE role_id = $1", args![role_id])
                     .await?;
-                let total =
-                    conn.count("SELECT COUNT(*) FROM role_permissions WHERE role_id = $1", args![role_id]).await?;
                 let items = rows.iter().map(permission_from_row).collect::<anyhow::Result<_>>()?;
                 Ok(Listed { items, total })
-            })
+            }))
             .await
     }
 
@@ -449,8 +445,10 @@ impl Store {
 
     /// A role's members in assignment order (then user id); `RoleNotFound`.
     pub async fn role_users(&self, role_id: &str, window: Window) -> Result<Listed<RoleUser>, RbacError> {
+        let role_id = role_id.to_owned();
         self.db
-            .read(async |mut conn| {
+            .read(job!(|conn| {
+                let role_id = role_id.as_str();
                 require(&mut conn, PermissionHolder::Role, role_id, false).await?;
                 let rows = conn
                     .fetch_all(
@@ -460,10 +458,11 @@ impl Store {
                         args![role_id, clamp(window.limit), clamp(window.offset)],
                     )
                     .await?;
-                let total = conn.count("SELECT COUNT(*) FROM user_roles WHERE role_id = $1", args![role_id]).await?;
+                let total =
+                    conn.count("SELECT COUNT(*) AS total FROM user_roles WHERE role_id = $1", args![role_id]).await?;
                 let items = rows.iter().map(role_user_from_row).collect::<anyhow::Result<_>>()?;
                 Ok(Listed { items, total })
-            })
+            }))
             .await
     }
 
@@ -474,8 +473,10 @@ impl Store {
         after: Option<&RoleMemberKey>,
         take: u64,
     ) -> Result<RoleMembers, RbacError> {
+        let (role_id, after) = (role_id.to_owned(), after.cloned());
         self.db
-            .read(async |mut conn| {
+            .read(job!(|conn| {
+                let (role_id, after) = (role_id.as_str(), after.as_ref());
                 require(&mut conn, PermissionHolder::Role, role_id, false).await?;
                 let (at, user_id) = after.map_or((None, None), |(at, user_id)| (Some(*at), Some(user_id.as_str())));
                 // One row more than asked tells whether another page follows.
@@ -497,7 +498,7 @@ impl Store {
                 }
                 let users = rows.iter().map(role_user_from_row).collect::<anyhow::Result<_>>()?;
                 Ok(RoleMembers { users, next })
-            })
+            }))
             .await
     }
 
@@ -523,20 +524,21 @@ impl Store {
 
     /// A user's roles, by name; `UserNotFound`.
     pub async fn user_roles(&self, user_id: &str, window: Window) -> Result<Listed<Role>, RbacError> {
+        let user_id = user_id.to_owned();
         self.db
-            .read(async |mut conn| {
+            .read(job!(|conn| {
+                let user_id = user_id.as_str();
                 require(&mut conn, PermissionHolder::User, user_id, false).await?;
                 let sql = format!(
                     "SELECT r.id, r.name, r.description FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
                          WHERE ur.user_id = $1 ORDER BY {ROLE_ORDER} LIMIT $2 OFFSET $3"
                 );
-                let rows = conn
-                    .fetch_all(sqlx::AssertSqlSafe(sql), args![user_id, clamp(window.limit), clamp(window.offset)])
-                    .await?;
-                let total = conn.count("SELECT COUNT(*) FROM user_roles WHERE user_id = $1", args![user_id]).await?;
+                let rows = conn.fetch_all(&sql, args![user_id, clamp(window.limit), clamp(window.offset)]).await?;
+                let total =
+                    conn.count("SELECT COUNT(*) AS total FROM user_roles WHERE user_id = $1", args![user_id]).await?;
                 let items = rows.iter().map(role_from_row).collect::<anyhow::Result<_>>()?;
                 Ok(Listed { items, total })
-            })
+            }))
             .await
     }
 
@@ -580,7 +582,7 @@ impl Store {
                 );
                 let mut values = vec![Value::from(&user_id)];
                 values.extend(role_ids.iter().map(Value::from));
-                conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+                conn.execute(&sql, &values).await?;
                 Ok(())
             }))
             .await
@@ -589,8 +591,10 @@ impl Store {
     /// Every permission of a user, direct or through roles, merged with its sources and sorted
     /// (`rbac::merge_grants`); `UserNotFound`.
     pub async fn user_permissions(&self, user_id: &str) -> Result<Vec<UserPermission>, RbacError> {
+        let user_id = user_id.to_owned();
         self.db
-            .read(async |mut conn| {
+            .read(job!(|conn| {
+                let user_id = user_id.as_str();
                 require(&mut conn, PermissionHolder::User, user_id, false).await?;
                 let direct = format!(
                     "SELECT {PERMISSION_COLUMNS} FROM user_permissions up \
@@ -607,15 +611,15 @@ impl Store {
                          AND s.value = rp.permission_name WHERE ur.user_id = $1"
                 );
                 let mut grants = Vec::new();
-                for row in conn.fetch_all(sqlx::AssertSqlSafe(direct), args![user_id]).await? {
+                for row in conn.fetch_all(&direct, args![user_id]).await? {
                     grants.push((permission_from_row(&row)?, PermissionSource::Direct));
                 }
-                for row in conn.fetch_all(sqlx::AssertSqlSafe(through_roles), args![user_id]).await? {
+                for row in conn.fetch_all(&through_roles, args![user_id]).await? {
                     let source = PermissionSource::Role { name: row.get("role_name")?, id: row.get("role_id")? };
                     grants.push((permission_from_row(&row)?, source));
                 }
                 Ok(rbac::merge_grants(grants))
-            })
+            }))
             .await
     }
 
@@ -640,11 +644,14 @@ impl Store {
 
     /// By id, else by identifier.
     pub async fn resource_server(&self, id_or_identifier: &str) -> anyhow::Result<Option<ResourceServer>> {
+        let key = id_or_identifier.to_owned();
         self.db
-            .read(async |mut conn| match server_by(&mut conn, "id", id_or_identifier, false).await? {
-                Some(server) => Ok(Some(server)),
-                None => server_by(&mut conn, "identifier", id_or_identifier, false).await,
-            })
+            .read(job!(|conn| {
+                match server_by(&mut conn, "id", &key, false).await? {
+                    Some(server) => Ok(Some(server)),
+                    None => server_by(&mut conn, "identifier", &key, false).await,
+                }
+            }))
             .await
     }
 
@@ -654,8 +661,10 @@ impl Store {
         identifiers: Option<&[String]>,
         window: Window,
     ) -> anyhow::Result<Listed<ResourceServer>> {
+        let identifiers = identifiers.map(<[String]>::to_vec);
         self.db
-            .read(async |mut conn| {
+            .read(job!(|conn| {
+                let identifiers = identifiers.as_deref();
                 // `$1…$n` for the identifiers, then the window's.
                 let ids = identifiers.unwrap_or_default();
                 let filter = match identifiers {
@@ -670,16 +679,15 @@ impl Store {
                     n + 2
                 );
                 let mut values: Vec<Value> = ids.iter().map(Value::from).collect();
-                let total = conn
-                    .count(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM resource_servers {filter}")), &values)
-                    .await?;
+                let total =
+                    conn.count(&format!("SELECT COUNT(*) AS total FROM resource_servers {filter}"), &values).await?;
                 values.extend([Value::from(clamp(window.limit)), Value::from(clamp(window.offset))]);
                 let mut items = Vec::new();
-                for row in conn.fetch_all(sqlx::AssertSqlSafe(sql), &values).await? {
+                for row in conn.fetch_all(&sql, &values).await? {
                     items.push(server_from_row(&mut conn, &row).await?);
                 }
                 Ok(Listed { items, total })
-            })
+            }))
             .await
     }
 
@@ -736,6 +744,6 @@ impl Store {
 }
 
 /// An assignment that lost a race with the delete of what it assigns.
-fn lost_to_delete(error: sqlx::Error, instead: RbacError) -> RbacError {
-    if is_foreign_key_violation(&error) { instead } else { error.into() }
+fn lost_to_delete(error: DbError, instead: RbacError) -> RbacError {
+    if error.is_foreign_key_violation() { instead } else { error.into() }
 }

@@ -1,41 +1,46 @@
-//! SQLite, the embedded engine: one file in WAL mode, `synchronous=FULL`.
+//! SQLite, the embedded engine: one file in WAL mode, `synchronous=FULL`, driven in process
+//! through rusqlite on threads the store owns, so a statement is a function call, not a
+//! hand-off to another thread.
 //!
-//! Reads go through a pool of read-only connections. Writes go through one connection owned by
-//! the group-commit writer: it takes every write job waiting, runs each in a savepoint of its
-//! own inside one transaction, commits them with one fsync and only then answers them. A job
-//! that fails rolls back to its savepoint alone; its neighbours commit. Times are stored as ISO
-//! text with milliseconds (which sorts as time does) and JSON as text.
+//! Writes go through one connection owned by the group-commit writer thread: it takes every
+//! write job waiting, runs each in a savepoint of its own inside one transaction, commits them
+//! with one fsync and only then answers them. A job that fails rolls back to its savepoint
+//! alone; its neighbours commit. Reads run on the blocking pool with a connection from a small
+//! pool of read-only ones. Times are stored as ISO text with milliseconds (which sorts as time
+//! does) and JSON as text.
 
-use std::str::FromStr;
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use futures_util::FutureExt;
-use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Arguments, ConnectOptions, Connection, Executor, Row};
+use anyhow::Context as _;
+use futures_util::future::BoxFuture;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags, ToSql};
 use tokio::sync::{mpsc, oneshot};
 
-use super::db::{Answer, Conn, Done, Job, Value};
+use super::db::{Answer, Conn, DbError, Done, Job, Value};
 use crate::domain::time::{self, Timestamp};
 
+/// The schema, in sqlx's migration format and table (`_sqlx_migrations`), which databases made
+/// by earlier versions of roster already carry.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// Jobs committed together at most, which bounds how long the first of them waits.
 const MAX_BATCH: usize = 256;
+const READ_CONNECTIONS: usize = 8;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 enum Message {
-    Job(Job),
+    Job(Job<Done>),
     /// Finish, fold the WAL into the main file and close; answer when done.
     Close(oneshot::Sender<()>),
 }
 
 pub(crate) struct SqliteDb {
-    read: SqlitePool,
+    readers: Arc<ReadPool>,
     writer: mpsc::Sender<Message>,
     commits: Arc<AtomicU64>,
 }
@@ -47,54 +52,64 @@ impl SqliteDb {
         database_url: &str,
         prepare: impl AsyncFnOnce(Conn<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<Self> {
-        if database_url.contains(":memory:") || database_url.contains("mode=memory") {
-            anyhow::bail!("an in-memory SQLite database would lose every write; give a file path (sqlite://roster.db)");
-        }
-        let options = SqliteConnectOptions::from_str(database_url)
-            .with_context(|| format!("invalid SQLite URL {database_url:?}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // PostgreSQL's byte order, by the name the shared SQL uses for it.
-            .collation("C", |a: &str, b: &str| a.as_bytes().cmp(b.as_bytes()));
+        let path = path_of(database_url)?;
         let mut write =
-            options.connect().await.with_context(|| format!("cannot open SQLite database {database_url:?}"))?;
-        MIGRATOR.run_direct(None, &mut write, false).await.map_err(describe_migration_error)?;
+            connect(&path, false).with_context(|| format!("cannot open SQLite database {database_url:?}"))?;
+        migrate(&mut write)?;
         prepare(Conn::Sqlite(&mut write)).await?;
         // Gives the query planner statistics (bounded work; only tables that need them), so
         // that it picks the selective index for a search rather than the first one it sees.
-        write.execute("PRAGMA optimize=0x10002").await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.read_only(true))
-            .await
-            .context("cannot open SQLite read connections")?;
+        write.execute_batch("PRAGMA optimize=0x10002")?;
+        let readers = (0..READ_CONNECTIONS).map(|_| connect(&path, true)).collect::<rusqlite::Result<Vec<_>>>()?;
+        let readers = Arc::new(ReadPool { idle: Mutex::new(readers), returned: Condvar::new() });
         let (writer, inbox) = mpsc::channel(1024);
         let commits = Arc::new(AtomicU64::new(0));
-        tokio::spawn(write_batches(write, inbox, commits.clone()));
-        Ok(Self { read, writer, commits })
-    }
-
-    pub fn read_pool(&self) -> &SqlitePool {
-        &self.read
+        let counter = commits.clone();
+        std::thread::Builder::new()
+            .name("roster-sqlite-writer".into())
+            .spawn(move || write_batches(write, inbox, &counter))
+            .context("cannot start the SQLite writer")?;
+        Ok(Self { readers, writer, commits })
     }
 
     pub fn commits(&self) -> &Arc<AtomicU64> {
         &self.commits
     }
 
-    pub async fn submit(&self, job: Job) {
+    /// One statement on a read connection, on the blocking pool.
+    pub async fn fetch(&self, sql: &str, args: &[Value<'_>]) -> Result<Vec<SqliteRow>, DbError> {
+        let (sql, args): (String, Vec<Value<'static>>) =
+            (sql.to_owned(), args.iter().cloned().map(Value::into_owned).collect());
+        let readers = self.readers.clone();
+        let rows = tokio::task::spawn_blocking(move || readers.with(|conn| fetch(conn, &sql, &args))).await;
+        Ok(rows.map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))??)
+    }
+
+    /// A job in a read transaction (one snapshot), on the blocking pool.
+    pub async fn read<T, E>(&self, job: Job<Result<T, E>>) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + From<anyhow::Error> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        let run = move || {
+            readers.with(|conn| {
+                conn.execute_batch("BEGIN").map_err(DbError::from)?;
+                let result = run_now(job(Conn::Sqlite(conn)));
+                conn.execute_batch("ROLLBACK").map_err(DbError::from)?;
+                result
+            })
+        };
+        tokio::task::spawn_blocking(run).await.map_err(|error| E::from(anyhow::anyhow!("a read failed: {error}")))?
+    }
+
+    pub async fn submit(&self, job: Job<Done>) {
         if self.writer.send(Message::Job(job)).await.is_err() {
             tracing::error!("write refused: the store is closed");
         }
     }
 
     pub async fn close(&self) {
-        self.read.close().await;
         let (done, closed) = oneshot::channel();
         if self.writer.send(Message::Close(done)).await.is_ok() {
             let _ = closed.await;
@@ -102,11 +117,110 @@ impl SqliteDb {
     }
 }
 
+/// `sqlite://roster.db`, `sqlite:///var/lib/roster.db`, `sqlite:roster.db` (a query is ignored).
+fn path_of(database_url: &str) -> anyhow::Result<PathBuf> {
+    let rest =
+        database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:")).unwrap_or(database_url);
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") || database_url.contains("mode=memory") {
+        anyhow::bail!("an in-memory SQLite database would lose every write; give a file path (sqlite://roster.db)");
+    }
+    Ok(PathBuf::from(path))
+}
+
+fn connect(path: &PathBuf, read_only: bool) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    if read_only {
+        conn.execute_batch("PRAGMA query_only = ON")?;
+    }
+    conn.set_prepared_statement_cache_capacity(256);
+    // PostgreSQL's byte order, by the name the shared SQL uses for it.
+    conn.create_collation("C", |a: &str, b: &str| a.as_bytes().cmp(b.as_bytes()))?;
+    Ok(conn)
+}
+
+/// Applies the migrations this database lacks, each in a transaction, recording them as sqlx
+/// does; refuses a database that has a migration this binary does not know (it is newer).
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+         installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, checksum BLOB NOT NULL, \
+         execution_time BIGINT NOT NULL)",
+    )?;
+    let mut applied = std::collections::HashMap::new();
+    for row in fetch(conn, "SELECT version, checksum, success FROM _sqlx_migrations", &[])? {
+        let (version, checksum, success): (i64, Vec<u8>, bool) =
+            (row.get("version")?, row.get("checksum")?, row.get("success")?);
+        anyhow::ensure!(success, "migration {version} failed part-way earlier; the database needs repair");
+        anyhow::ensure!(
+            MIGRATOR.iter().any(|m| m.version == version),
+            "the database schema is newer than this roster binary (it has migration {version}, which this binary does not know); run a newer roster"
+        );
+        applied.insert(version, checksum);
+    }
+    for migration in MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()) {
+        match applied.get(&migration.version) {
+            Some(checksum) if checksum[..] == migration.checksum[..] => continue,
+            Some(_) => anyhow::bail!("migration {} differs from the one applied to this database", migration.version),
+            None => {}
+        }
+        let started = Instant::now();
+        let tx = conn.transaction()?;
+        tx.execute_batch(migration.sql.as_str()).with_context(|| format!("migration {}", migration.version))?;
+        tx.execute(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (?1, ?2, TRUE, ?3, ?4)",
+            rusqlite::params![migration.version, &*migration.description, &*migration.checksum, started.elapsed().as_nanos() as i64],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Read-only connections, lent one at a time.
+struct ReadPool {
+    idle: Mutex<Vec<Connection>>,
+    returned: Condvar,
+}
+
+impl ReadPool {
+    /// Runs `work` on an idle connection, waiting for one if all are lent.
+    fn with<T>(&self, work: impl FnOnce(&mut Connection) -> T) -> T {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let mut conn = loop {
+            match idle.pop() {
+                Some(conn) => break conn,
+                None => idle = self.returned.wait(idle).unwrap_or_else(|e| e.into_inner()),
+            }
+        };
+        drop(idle);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut conn)));
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+        self.returned.notify_one();
+        result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+/// Runs a job's future to its end. Every statement on a SQLite connection completes when
+/// called, so the future is ready the first time it is polled; one that is not awaited
+/// something else, which SQLite jobs must not.
+fn run_now<T>(mut future: BoxFuture<'_, T>) -> T {
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(value) => value,
+        Poll::Pending => panic!("a SQLite job waited on something other than a statement"),
+    }
+}
+
 /// The group-commit writer. Jobs that arrive while a batch commits wait in the inbox and form
 /// the next batch, so under load each fsync commits many writes; alone, a write commits at once.
-async fn write_batches(mut conn: SqliteConnection, mut inbox: mpsc::Receiver<Message>, commits: Arc<AtomicU64>) {
+fn write_batches(mut conn: Connection, mut inbox: mpsc::Receiver<Message>, commits: &AtomicU64) {
     let mut closing = None;
-    while let Some(first) = inbox.recv().await {
+    while let Some(first) = inbox.blocking_recv() {
         let mut next = Some(first);
         let mut batch = Batch::default();
         while let Some(message) = next.take() {
@@ -115,25 +229,22 @@ async fn write_batches(mut conn: SqliteConnection, mut inbox: mpsc::Receiver<Mes
                     closing = Some(done);
                     break;
                 }
-                Message::Job(job) => batch.run(&mut conn, job).await,
+                Message::Job(job) => batch.run(&mut conn, job),
             }
             if batch.jobs < MAX_BATCH {
                 next = inbox.try_recv().ok();
             }
         }
-        batch.commit(&mut conn, &commits).await;
+        batch.commit(&conn, commits);
         if closing.is_some() {
             break;
         }
     }
-    if let Err(error) = conn.execute("PRAGMA optimize").await {
-        tracing::warn!(%error, "PRAGMA optimize on shutdown failed");
-    }
     // Folding the WAL back into the main file leaves a single self-contained file on disk.
-    if let Err(error) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await {
-        tracing::warn!(%error, "WAL checkpoint on shutdown failed");
+    if let Err(error) = conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);") {
+        tracing::warn!(%error, "optimizing and checkpointing on shutdown failed");
     }
-    let _ = conn.close().await;
+    drop(conn);
     if let Some(done) = closing {
         let _ = done.send(());
     }
@@ -151,26 +262,25 @@ struct Batch {
 }
 
 impl Batch {
-    async fn run(&mut self, conn: &mut SqliteConnection, job: Job) {
+    fn run(&mut self, conn: &mut Connection, job: Job<Done>) {
         self.jobs += 1;
         if self.broken.is_none() && !self.begun {
-            match conn.execute("BEGIN IMMEDIATE").await {
-                Ok(_) => self.begun = true,
+            match conn.execute_batch("BEGIN IMMEDIATE") {
+                Ok(()) => self.begun = true,
                 Err(error) => self.broken = Some(format!("cannot begin: {error}")),
             }
         }
         if let Some(why) = &self.broken {
-            tracing::error!(why, "write not run");
-            return;
+            return tracing::error!(why, "write not run");
         }
-        if let Err(error) = conn.execute("SAVEPOINT job").await {
+        if let Err(error) = conn.execute_batch("SAVEPOINT job") {
             self.broken = Some(format!("savepoint: {error}"));
             return;
         }
-        let done = std::panic::AssertUnwindSafe(job(Conn::Sqlite(conn))).catch_unwind().await;
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_now(job(Conn::Sqlite(conn)))));
         let keep = matches!(done, Ok(Done { keep: true, .. }));
         let end = if keep { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-        if let Err(error) = sqlx::raw_sql(end).execute(&mut *conn).await {
+        if let Err(error) = conn.execute_batch(end) {
             self.broken = Some(format!("ending a savepoint: {error}"));
         }
         match done {
@@ -181,13 +291,13 @@ impl Batch {
         }
     }
 
-    async fn commit(self, conn: &mut SqliteConnection, commits: &AtomicU64) {
+    fn commit(self, conn: &Connection, commits: &AtomicU64) {
         if !self.begun {
             return;
         }
         let committed = match &self.broken {
             Some(why) => Err(why.clone()),
-            None => conn.execute("COMMIT").await.map(|_| ()).map_err(|error| error.to_string()),
+            None => conn.execute_batch("COMMIT").map_err(|error| error.to_string()),
         };
         match committed {
             Ok(()) => {
@@ -197,49 +307,100 @@ impl Batch {
             Err(why) => {
                 tracing::error!(why, jobs = self.jobs, "a batch of writes was rolled back");
                 // SQLite may have rolled back already; then there is nothing to undo.
-                let _ = conn.execute("ROLLBACK").await;
+                let _ = conn.execute_batch("ROLLBACK");
                 self.kept.into_iter().for_each(|answer| answer(Some(&why)));
             }
         }
     }
 }
 
-pub(super) fn describe_migration_error(error: sqlx::migrate::MigrateError) -> anyhow::Error {
-    match error {
-        sqlx::migrate::MigrateError::VersionMissing(version) => anyhow::anyhow!(
-            "the database schema is newer than this roster binary (it has migration {version}, which this binary does not know); run a newer roster"
-        ),
-        other => anyhow::Error::new(other).context("cannot migrate the database"),
+impl ToSql for Value<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        use rusqlite::types::Value as Owned;
+        Ok(match self {
+            Value::Text(Some(text)) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            Value::Json(Some(text)) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            Value::Bytes(bytes) => ToSqlOutput::Borrowed(ValueRef::Blob(bytes)),
+            Value::Int(Some(number)) => ToSqlOutput::Owned(Owned::Integer(*number)),
+            Value::Bool(Some(flag)) => ToSqlOutput::Owned(Owned::Integer(*flag as i64)),
+            Value::Time(Some(at)) => ToSqlOutput::Owned(Owned::Text(time::format(at))),
+            Value::Text(None) | Value::Json(None) | Value::Int(None) | Value::Bool(None) | Value::Time(None) => {
+                ToSqlOutput::Owned(Owned::Null)
+            }
+        })
     }
 }
 
-pub(super) fn arguments(values: &[Value<'_>]) -> Result<SqliteArguments, sqlx::Error> {
-    let mut arguments = SqliteArguments::default();
-    for value in values {
-        match value {
-            Value::Text(text) => arguments.add(text.as_deref()),
-            Value::Int(number) => arguments.add(*number),
-            Value::Bool(flag) => arguments.add(*flag),
-            Value::Time(at) => arguments.add(at.as_ref().map(time::format)),
-            Value::Json(text) => arguments.add(text.as_deref()),
-            Value::Bytes(bytes) => arguments.add(*bytes),
-        }
-        .map_err(sqlx::Error::Encode)?;
+/// Prepares (from the connection's cache) and binds `$n` to `args[n - 1]`: SQLite numbers
+/// `$n` parameters in the order they first appear, which need not be n.
+fn bound<'c>(conn: &'c Connection, sql: &str, args: &[Value<'_>]) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    for index in 1..=statement.parameter_count() {
+        let name = statement.parameter_name(index).unwrap_or_default();
+        let value = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).and_then(|n| args.get(n - 1));
+        let value = value.ok_or_else(|| rusqlite::Error::InvalidParameterName(name.to_owned()))?;
+        statement.raw_bind_parameter(index, value)?;
     }
-    Ok(arguments)
+    Ok(statement)
 }
 
-pub(super) fn time(row: &SqliteRow, column: &str) -> anyhow::Result<Option<Timestamp>> {
-    let text: Option<String> = row.try_get(column)?;
-    text.map(|t| time::parse(&t).with_context(|| format!("corrupt timestamp in {column}: {t}"))).transpose()
+/// Runs a statement (of any kind); the rows it changed.
+pub(super) fn execute(conn: &Connection, sql: &str, args: &[Value<'_>]) -> rusqlite::Result<u64> {
+    let mut statement = bound(conn, sql, args)?;
+    let mut rows = statement.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(conn.changes())
 }
 
-pub(super) fn json<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> anyhow::Result<Option<T>> {
-    let text: Option<String> = row.try_get(column)?;
-    Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+pub(super) fn fetch(conn: &Connection, sql: &str, args: &[Value<'_>]) -> rusqlite::Result<Vec<SqliteRow>> {
+    let mut statement = bound(conn, sql, args)?;
+    let columns: Arc<[String]> = statement.column_names().map(str::to_owned).collect();
+    let mut rows = statement.raw_query();
+    let mut fetched = Vec::new();
+    while let Some(row) = rows.next()? {
+        let values = (0..columns.len()).map(|i| row.get(i)).collect::<rusqlite::Result<_>>()?;
+        fetched.push(SqliteRow { columns: columns.clone(), values });
+    }
+    Ok(fetched)
+}
+
+/// A row, read out of its statement.
+pub(crate) struct SqliteRow {
+    columns: Arc<[String]>,
+    values: Vec<rusqlite::types::Value>,
+}
+
+impl SqliteRow {
+    fn value(&self, column: &str) -> anyhow::Result<ValueRef<'_>> {
+        let index = self.columns.iter().position(|c| c == column).with_context(|| format!("no column {column}"))?;
+        Ok(ValueRef::from(&self.values[index]))
+    }
+
+    pub fn get<T: rusqlite::types::FromSql>(&self, column: &str) -> anyhow::Result<T> {
+        Ok(T::column_result(self.value(column)?)?)
+    }
+
+    pub fn time(&self, column: &str) -> anyhow::Result<Option<Timestamp>> {
+        let text: Option<String> = self.get(column)?;
+        text.map(|t| time::parse(&t).with_context(|| format!("corrupt timestamp in {column}: {t}"))).transpose()
+    }
+
+    pub fn json<T: serde::de::DeserializeOwned>(&self, column: &str) -> anyhow::Result<Option<T>> {
+        let text: Option<String> = self.get(column)?;
+        Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+    }
 }
 
 /// `UNIQUE constraint failed: identities.connection, identities.email` → `identities.email`.
-pub(super) fn unique_key(message: &str) -> Option<String> {
+pub(super) fn unique_key(error: &rusqlite::Error) -> Option<String> {
+    let rusqlite::Error::SqliteFailure(failure, Some(message)) = error else { return None };
+    let unique = [rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE, rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY];
+    if !unique.contains(&failure.extended_code) {
+        return None;
+    }
     message.rsplit([',', ' ']).next().filter(|key| key.contains('.')).map(str::to_owned)
+}
+
+pub(super) fn is_foreign_key_violation(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(failure, _) if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
 }

@@ -68,13 +68,13 @@ impl Store {
 
     pub async fn connections(&self) -> anyhow::Result<Vec<Connection>> {
         let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY name COLLATE \"C\"");
-        let rows = self.db.fetch_all(sqlx::AssertSqlSafe(sql), &[]).await?;
+        let rows = self.db.fetch_all(&sql, &[]).await?;
         rows.iter().map(connection_from_row).collect()
     }
 
     pub async fn connection_by_name(&self, name: &str) -> anyhow::Result<Option<Connection>> {
         let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE name = $1");
-        let row = self.db.fetch_optional(sqlx::AssertSqlSafe(sql), args![name]).await?;
+        let row = self.db.fetch_optional(&sql, args![name]).await?;
         row.as_ref().map(connection_from_row).transpose()
     }
 
@@ -111,13 +111,13 @@ impl Store {
 
     pub async fn client(&self, client_id: &str) -> anyhow::Result<Option<Client>> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
-        let row = self.db.fetch_optional(sqlx::AssertSqlSafe(sql), args![client_id]).await?;
+        let row = self.db.fetch_optional(&sql, args![client_id]).await?;
         row.as_ref().map(client_from_row).transpose()
     }
 
     pub async fn clients(&self) -> anyhow::Result<Vec<Client>> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id COLLATE \"C\"");
-        let rows = self.db.fetch_all(sqlx::AssertSqlSafe(sql), &[]).await?;
+        let rows = self.db.fetch_all(&sql, &[]).await?;
         rows.iter().map(client_from_row).collect()
     }
 
@@ -165,8 +165,7 @@ impl Store {
                     "SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1 OR ($2 AND name = $3) \
                          ORDER BY client_id = $1 DESC, created_at, client_id LIMIT 1"
                 );
-                let row =
-                    conn.fetch_one(sqlx::AssertSqlSafe(sql), args![&client.client_id, by_name, &client.name]).await?;
+                let row = conn.fetch_one(&sql, args![&client.client_id, by_name, &client.name]).await?;
                 client_from_row(&row)
             }))
             .await

@@ -12,7 +12,7 @@
 //! cannot interleave with another node's; users' writes do not take it.
 
 use super::Store;
-use super::db::{Conn, Row, Value, args, job, placeholders, unique_violation};
+use super::db::{Conn, DbError, Row, Value, args, job, placeholders};
 use crate::domain::client::ClientRecord;
 use crate::domain::client_grant::ClientGrantRecord;
 use crate::domain::connection::{Connection, ConnectionRecord};
@@ -45,9 +45,9 @@ pub enum AdminError {
     Other(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for AdminError {
-    fn from(error: sqlx::Error) -> Self {
-        match unique_violation(&error).as_deref() {
+impl From<DbError> for AdminError {
+    fn from(error: DbError) -> Self {
+        match error.unique_violation().as_deref() {
             Some("connections.name") => AdminError::ConnectionNameTaken,
             Some("client_grants.audience") => AdminError::GrantExists,
             _ => AdminError::Other(error.into()),
@@ -109,12 +109,12 @@ fn sorted<T>(mut items: Vec<T>, key: impl Fn(&T) -> &str) -> Vec<T> {
 async fn missing_client(conn: &mut Conn<'_>, client_ids: &[String]) -> anyhow::Result<Option<String>> {
     let sql = format!("SELECT client_id FROM clients WHERE client_id IN ({})", placeholders(1, client_ids.len()));
     let values: Vec<Value> = client_ids.iter().map(Value::from).collect();
-    let found = conn.fetch_all(sqlx::AssertSqlSafe(sql), &values).await?;
+    let found = conn.fetch_all(&sql, &values).await?;
     let found: Vec<String> = found.iter().map(|row| row.get("client_id")).collect::<anyhow::Result<_>>()?;
     Ok(client_ids.iter().find(|id| !found.contains(id)).cloned())
 }
 
-async fn write_connection(conn: &mut Conn<'_>, record: &ConnectionRecord) -> Result<(), sqlx::Error> {
+async fn write_connection(conn: &mut Conn<'_>, record: &ConnectionRecord) -> Result<(), DbError> {
     let connection = &record.connection;
     conn.execute(
         "INSERT INTO connections (id, name, strategy, options, enabled_clients, document) \
@@ -133,7 +133,7 @@ async fn write_connection(conn: &mut Conn<'_>, record: &ConnectionRecord) -> Res
     Ok(())
 }
 
-async fn write_client(conn: &mut Conn<'_>, record: &ClientRecord) -> Result<(), sqlx::Error> {
+async fn write_client(conn: &mut Conn<'_>, record: &ClientRecord) -> Result<(), DbError> {
     conn.execute(
         "INSERT INTO clients (client_id, name, client_secret, app_type, created_at, document) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, \
@@ -151,7 +151,7 @@ async fn write_client(conn: &mut Conn<'_>, record: &ClientRecord) -> Result<(), 
     Ok(())
 }
 
-async fn write_grant(conn: &mut Conn<'_>, record: &ClientGrantRecord) -> Result<(), sqlx::Error> {
+async fn write_grant(conn: &mut Conn<'_>, record: &ClientGrantRecord) -> Result<(), DbError> {
     conn.execute(
         "INSERT INTO client_grants (id, client_id, audience, scope, document) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, document = excluded.document",
@@ -177,14 +177,14 @@ impl Store {
         );
         let mut values = vec![Value::from(&filter.name)];
         values.extend(filter.strategies.iter().map(Value::from));
-        let rows = self.db.fetch_all(sqlx::AssertSqlSafe(sql), &values).await?;
+        let rows = self.db.fetch_all(&sql, &values).await?;
         let records = rows.iter().map(connection_record).collect::<anyhow::Result<Vec<_>>>()?;
         Ok(sorted(records, |r| &r.connection.id))
     }
 
     pub async fn connection_by_id(&self, id: &str) -> anyhow::Result<Option<ConnectionRecord>> {
         let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = $1");
-        let row = self.db.fetch_optional(sqlx::AssertSqlSafe(sql), args![id]).await?;
+        let row = self.db.fetch_optional(&sql, args![id]).await?;
         row.as_ref().map(connection_record).transpose()
     }
 
@@ -214,7 +214,7 @@ impl Store {
             .write(job!(|conn| {
                 conn.lock(TENANT_WRITE).await?;
                 let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = $1");
-                let Some(row) = conn.fetch_optional(sqlx::AssertSqlSafe(sql), args![&id]).await? else {
+                let Some(row) = conn.fetch_optional(&sql, args![&id]).await? else {
                     return Ok(None);
                 };
                 let mut record = connection_record(&row)?;
@@ -256,14 +256,14 @@ impl Store {
 
     pub async fn list_clients(&self) -> anyhow::Result<Vec<ClientRecord>> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients");
-        let rows = self.db.fetch_all(sqlx::AssertSqlSafe(sql), &[]).await?;
+        let rows = self.db.fetch_all(&sql, &[]).await?;
         let records = rows.iter().map(client_record).collect::<anyhow::Result<Vec<_>>>()?;
         Ok(sorted(records, |r| &r.client_id))
     }
 
     pub async fn client_record(&self, client_id: &str) -> anyhow::Result<Option<ClientRecord>> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
-        let row = self.db.fetch_optional(sqlx::AssertSqlSafe(sql), args![client_id]).await?;
+        let row = self.db.fetch_optional(&sql, args![client_id]).await?;
         row.as_ref().map(client_record).transpose()
     }
 
@@ -288,7 +288,7 @@ impl Store {
             .write(job!(|conn| {
                 conn.lock(TENANT_WRITE).await?;
                 let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
-                let Some(row) = conn.fetch_optional(sqlx::AssertSqlSafe(sql), args![&client_id]).await? else {
+                let Some(row) = conn.fetch_optional(&sql, args![&client_id]).await? else {
                     return Ok(None);
                 };
                 let mut record = client_record(&row)?;
@@ -328,14 +328,14 @@ impl Store {
         let sql = format!(
             "SELECT {GRANT_COLUMNS} FROM client_grants WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR audience = $2)"
         );
-        let rows = self.db.fetch_all(sqlx::AssertSqlSafe(sql), args![&filter.client_id, &filter.audience]).await?;
+        let rows = self.db.fetch_all(&sql, args![&filter.client_id, &filter.audience]).await?;
         let records = rows.iter().map(grant_record).collect::<anyhow::Result<Vec<_>>>()?;
         Ok(sorted(records, |r| &r.id))
     }
 
     pub async fn client_grant_by_id(&self, id: &str) -> anyhow::Result<Option<ClientGrantRecord>> {
         let sql = format!("SELECT {GRANT_COLUMNS} FROM client_grants WHERE id = $1");
-        let row = self.db.fetch_optional(sqlx::AssertSqlSafe(sql), args![id]).await?;
+        let row = self.db.fetch_optional(&sql, args![id]).await?;
         row.as_ref().map(grant_record).transpose()
     }
 
@@ -364,7 +364,7 @@ impl Store {
             .write(job!(|conn| {
                 conn.lock(TENANT_WRITE).await?;
                 let sql = format!("SELECT {GRANT_COLUMNS} FROM client_grants WHERE id = $1");
-                let Some(row) = conn.fetch_optional(sqlx::AssertSqlSafe(sql), args![&id]).await? else {
+                let Some(row) = conn.fetch_optional(&sql, args![&id]).await? else {
                     return Ok(None);
                 };
                 let mut record = grant_record(&row)?;

@@ -3,7 +3,7 @@
 //! make concurrent duplicate creates fail), and its metadata leaves in a search side table, all
 //! written in one transaction so that searches see a write at once.
 
-use super::db::{Conn, Row, Value, args, clamp, job, value_rows};
+use super::db::{Conn, DbError, Row, Value, args, clamp, job, value_rows};
 use super::{SearchPage, Store, StoreError, UserSearch, Window};
 use crate::domain::metadata;
 use crate::domain::user::{Identity, User};
@@ -130,7 +130,7 @@ fn user_values(user: &User) -> Vec<Value<'_>> {
 }
 
 /// Writes every column of `user` (insert, or full replace of the row); returns its `seq`.
-async fn write_user_row(conn: &mut Conn<'_>, user: &User, insert: bool) -> Result<i64, sqlx::Error> {
+async fn write_user_row(conn: &mut Conn<'_>, user: &User, insert: bool) -> Result<i64, StoreError> {
     static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!("INSERT INTO users ({}) VALUES {} RETURNING seq", WRITTEN_COLUMNS.join(", "), value_rows(1, 29))
     });
@@ -140,12 +140,12 @@ async fn write_user_row(conn: &mut Conn<'_>, user: &User, insert: bool) -> Resul
         format!("UPDATE users SET {} WHERE user_id = $29 RETURNING seq", set.join(", "))
     });
     let sql = if insert { INSERT.as_str() } else { UPDATE.as_str() };
-    let row = conn.fetch_one(sqlx::AssertSqlSafe(sql), &user_values(user)).await?;
-    row.get("seq").map_err(|e| sqlx::Error::Decode(e.into()))
+    let row = conn.fetch_one(sql, &user_values(user)).await?;
+    Ok(row.get("seq")?)
 }
 
 /// Replaces the metadata leaves of the user at `seq` in the search side table.
-async fn write_metadata_leaves(conn: &mut Conn<'_>, seq: i64, user: &User) -> Result<(), sqlx::Error> {
+async fn write_metadata_leaves(conn: &mut Conn<'_>, seq: i64, user: &User) -> Result<(), DbError> {
     conn.execute("DELETE FROM user_metadata_values WHERE seq = $1", args![seq]).await?;
     let mut leaves = Vec::new();
     for (source, metadata) in [(APP_METADATA, &user.app_metadata), (USER_METADATA, &user.user_metadata)] {
@@ -165,7 +165,7 @@ async fn write_metadata_leaves(conn: &mut Conn<'_>, seq: i64, user: &User) -> Re
                 [Value::from(seq), Value::from(*source), Value::from(path), Value::from(value)]
             })
             .collect();
-        conn.execute(sqlx::AssertSqlSafe(sql), &values).await?;
+        conn.execute(&sql, &values).await?;
     }
     Ok(())
 }
@@ -218,7 +218,7 @@ pub(super) async fn refresh_search_index(mut conn: Conn<'_>) -> anyhow::Result<(
     let (mut after, mut refreshed) = (0i64, 0u64);
     loop {
         conn.execute(engine.begin_write(), &[]).await?;
-        let rows = conn.fetch_all(sqlx::AssertSqlSafe(sql.as_str()), args![after]).await?;
+        let rows = conn.fetch_all(&sql, args![after]).await?;
         let Some(last) = rows.last() else {
             conn.execute("COMMIT", &[]).await?;
             break;
@@ -269,7 +269,7 @@ impl Store {
 
     pub async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| select_user_sql(""));
-        let row = self.db.fetch_optional(sqlx::AssertSqlSafe(SQL.as_str()), args![user_id]).await?;
+        let row = self.db.fetch_optional(&SQL, args![user_id]).await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
@@ -286,7 +286,7 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 let sql = select_user_sql(conn.engine().for_update());
-                let Some(row) = conn.fetch_optional(sqlx::AssertSqlSafe(sql), args![&user_id]).await? else {
+                let Some(row) = conn.fetch_optional(&sql, args![&user_id]).await? else {
                     return Ok(None);
                 };
                 let mut user = user_from_row(&row)?;
@@ -354,7 +354,7 @@ impl Store {
         let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
         let sql = format!("SELECT u.seq, {columns} FROM users u WHERE {} {window_sql}", condition.sql);
         let values: Vec<Value> = binds.iter().map(bound).collect();
-        let mut rows = self.db.fetch_all(sqlx::AssertSqlSafe(sql), &values).await?;
+        let mut rows = self.db.fetch_all(&sql, &values).await?;
         let mut next = None;
         if let Window::After { limit, .. } = search.window
             && rows.len() as u64 > limit

@@ -66,9 +66,7 @@ impl TestDatabase {
             sqlx::query(sql).execute(&mut conn).await.unwrap();
             conn.close().await.unwrap();
         } else {
-            let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
-            conn.close().await.unwrap();
+            self.sqlite().execute_batch(&sql.0).unwrap();
         }
     }
 
@@ -80,9 +78,14 @@ impl TestDatabase {
             let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
             sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
         } else {
-            let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+            self.sqlite().query_row(&sql.0, [], |row| row.get(0)).unwrap()
         }
+    }
+
+    fn sqlite(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(self.url.trim_start_matches("sqlite://")).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+        conn
     }
 }
 

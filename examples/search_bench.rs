@@ -14,7 +14,8 @@ use rand::{RngExt, SeedableRng};
 use roster::domain::time;
 use roster::domain::user::{Identity, Projection, User};
 use roster::search;
-use roster::store::{Sort, SortField, Store, UserSearch, Window};
+use roster::search::{Sort, SortField, UserSearch, Window};
+use roster::store::Store;
 use serde_json::{Map, Value, json};
 
 const FIRST: &[&str] = &[

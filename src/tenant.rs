@@ -11,9 +11,12 @@ use serde_json::Value;
 use crate::auth::keys::{self, KeyRing};
 use crate::auth::scopes::ALL_SCOPES;
 use crate::auth::token::Issuer;
-use crate::domain::connection::{Connection, DEFAULT_DATABASE};
+use crate::domain::client::{ClientRecord, management_client_attributes};
+use crate::domain::client_grant::ClientGrantRecord;
+use crate::domain::connection::{Connection, ConnectionRecord, DEFAULT_DATABASE};
 use crate::domain::{ids, time};
-use crate::store::{Client, ClientGrant, Store};
+use crate::store::Store;
+use crate::store::tenant_admin::AdminError;
 
 pub const MANAGEMENT_CLIENT_NAME: &str = "Roster Management API Client";
 
@@ -36,11 +39,12 @@ pub async fn bootstrap(store: &Store, settings: &TenantSettings, issuer: &Issuer
     let keys = signing_keys(store).await?;
     let (client_id, generated_secret) = management_client(store, settings).await?;
     store
-        .save_client_grant(&ClientGrant {
+        .save_client_grant(&ClientGrantRecord {
             id: ids::prefixed("cgr"),
             client_id: client_id.clone(),
             audience: issuer.management_audience.clone(),
             scope: ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            attributes: Default::default(),
         })
         .await?;
     connections(store, settings, &client_id).await?;
@@ -58,19 +62,20 @@ async fn signing_keys(store: &Store) -> anyhow::Result<KeyRing> {
 
 async fn management_client(store: &Store, settings: &TenantSettings) -> anyhow::Result<(String, Option<String>)> {
     let existing = match &settings.client_id {
-        Some(id) => store.client(id).await?,
-        None => store.clients().await?.into_iter().find(|c| c.name == MANAGEMENT_CLIENT_NAME),
+        Some(id) => store.client_record(id).await?,
+        None => store.list_clients().await?.into_iter().find(|c| c.name == MANAGEMENT_CLIENT_NAME),
     };
-    let (mut client, generated) = match existing {
+    let (client, generated) = match existing {
         Some(client) => (client, None),
         None => {
             let generated = settings.client_secret.is_none().then(|| ids::random_alphanumeric(64));
-            let candidate = Client {
+            let candidate = ClientRecord {
                 client_id: settings.client_id.clone().unwrap_or_else(|| ids::random_alphanumeric(32)),
                 name: MANAGEMENT_CLIENT_NAME.to_owned(),
                 client_secret: settings.client_secret.clone().or_else(|| generated.clone()).unwrap_or_default(),
-                app_type: "non_interactive".to_owned(),
+                app_type: Some("non_interactive".to_owned()),
                 created_at: time::now(),
+                attributes: management_client_attributes(),
             };
             // Without a configured id, the management client is the one with its name.
             let stored = store.insert_client_if_absent(&candidate, settings.client_id.is_none()).await?;
@@ -80,11 +85,10 @@ async fn management_client(store: &Store, settings: &TenantSettings) -> anyhow::
             (stored, generated)
         }
     };
-    if let Some(secret) = &settings.client_secret
-        && client.client_secret != *secret
+    if let Some(secret) = settings.client_secret.clone()
+        && client.client_secret != secret
     {
-        client.client_secret = secret.clone();
-        store.save_client(&client).await?;
+        store.update_client(&client.client_id, move |client| client.client_secret = secret).await?;
     }
     Ok((client.client_id, generated))
 }
@@ -96,21 +100,27 @@ async fn connections(store: &Store, settings: &TenantSettings, client_id: &str) 
         Connection::passwordless(ids::prefixed("con"), "sms"),
     ];
     for default in defaults {
-        let mut connection = match store.connection_by_name(&default.name).await? {
-            Some(connection) => connection,
-            None => store.insert_connection_if_absent(&default).await?,
-        };
-        let stored = connection.clone();
-        if connection.name == DEFAULT_DATABASE
-            && let Some(required) = settings.requires_username
-        {
-            connection.options.insert("requires_username".into(), Value::Bool(required));
+        let name = default.name.clone();
+        // Nodes starting together each try; the others find it there.
+        match store.create_connection(&ConnectionRecord { connection: default, attributes: Default::default() }).await {
+            Ok(()) | Err(AdminError::ConnectionNameTaken) => {}
+            Err(error) => return Err(error.into()),
         }
-        if !connection.enabled_clients.iter().any(|c| c == client_id) {
-            connection.enabled_clients.push(client_id.to_owned());
-        }
-        if connection != stored {
-            store.save_connection(&connection).await?;
+        let stored = store.connection_by_name(&name).await?.context("a default connection vanished")?;
+        let required = settings.requires_username.filter(|_| name == DEFAULT_DATABASE);
+        let enabled = stored.enabled_clients.iter().any(|c| c == client_id);
+        if required.is_some_and(|r| stored.options.get("requires_username") != Some(&Value::Bool(r))) || !enabled {
+            let client_id = client_id.to_owned();
+            store
+                .update_connection(&stored.id, move |record| {
+                    if let Some(required) = required {
+                        record.connection.options.insert("requires_username".into(), Value::Bool(required));
+                    }
+                    if !record.connection.enabled_clients.contains(&client_id) {
+                        record.connection.enabled_clients.push(client_id);
+                    }
+                })
+                .await?;
         }
     }
     Ok(())

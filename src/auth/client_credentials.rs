@@ -8,6 +8,7 @@ use subtle::ConstantTimeEq;
 use super::keys::KeyRing;
 use super::token::{self, Claims, Issuer, TOKEN_LIFETIME_SECONDS};
 use crate::store::Store;
+use crate::store::tenant_admin::ClientGrantFilter;
 
 /// The parameters of a token request, from a JSON or form body and HTTP Basic credentials.
 #[derive(Debug, Default, Clone)]
@@ -127,7 +128,8 @@ pub async fn exchange(
             format!("Service not enabled within domain: {requested_audience}"),
         ));
     };
-    let Some(grant) = store.client_grant(&client.client_id, audience).await? else {
+    let filter = ClientGrantFilter { client_id: Some(client.client_id.clone()), audience: Some(audience.to_owned()) };
+    let Some(grant) = store.list_client_grants(&filter).await?.pop() else {
         return Err(OAuthError::access_denied(
             StatusCode::FORBIDDEN,
             format!(

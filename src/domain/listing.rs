@@ -1,7 +1,43 @@
-//! Listing tenant objects (connections, clients, grants): choosing fields and taking a window
-//! of an in-memory list, in offset or checkpoint style.
+//! Listings: the shapes of a page (offset or checkpoint style) the store answers, and, for tenant
+//! objects listed in memory (connections, clients, grants), choosing fields and taking a window.
 
 use serde_json::{Map, Value};
+
+/// One page of a listing, and how many there are in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+/// An offset window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl Window {
+    pub fn range(self) -> (u64, u64) {
+        (self.offset, self.limit)
+    }
+}
+
+/// A slice of a listing: an offset page, or the items after a cursor (checkpoint pagination).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slice<C> {
+    Page { offset: u64, limit: u64 },
+    After { after: Option<C>, limit: u64 },
+}
+
+/// A page of a listing. `total` counts every item (offset pages); `more` says whether items
+/// follow the last one (checkpoint pages).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub more: bool,
+}
 
 /// Keeps (`include`) or drops the comma-separated `fields` of `json`; no `fields`, everything.
 pub fn project(json: Map<String, Value>, fields: Option<&str>, include: bool) -> Map<String, Value> {

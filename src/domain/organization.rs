@@ -11,6 +11,53 @@ use super::schema::is_strict_uri;
 use super::time::Timestamp;
 use crate::error::ApiResult;
 
+/// Auth0 assigns at most 50 roles to a member of an organization.
+pub const MAX_ROLES_PER_MEMBER: u64 = 50;
+
+/// The order of an organization listing (`sort=name:1`, `display_name:-1`, `created_at:1`);
+/// ties (and the default) go by name, which is unique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrganizationOrder {
+    #[default]
+    Name,
+    DisplayName,
+    CreatedAt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OrganizationSort {
+    pub by: OrganizationOrder,
+    pub descending: bool,
+}
+
+/// Where a member listing resumes: the membership's creation time and user id of the last
+/// member seen (members are listed in the order they joined, then by user id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberCursor {
+    pub joined_at: Timestamp,
+    pub user_id: String,
+}
+
+/// A role as organization listings show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSummary {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+/// A member of an organization: the user's profile attributes Auth0 lists, and (when asked
+/// for) the member's roles in the organization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub picture: Option<String>,
+    pub name: Option<String>,
+    pub joined_at: Timestamp,
+    pub roles: Vec<RoleSummary>,
+}
+
 /// What Auth0 answers for `third_party_client_access` when it was never set (a tenant of 2026
 /// does, TestAccDataSourceUserOrganizations).
 pub const DEFAULT_THIRD_PARTY_CLIENT_ACCESS: &str = "block";

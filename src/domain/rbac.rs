@@ -9,8 +9,21 @@
 use serde_json::{Map, Value, json};
 
 use super::json_schema::{Field, Rules, Schema};
+use super::time::Timestamp;
 use super::user::fold_case;
 use crate::error::ApiError;
+
+/// Where a checkpoint walk through a role's users resumes: after the member assigned at `0`
+/// with user id `1` (members come in assignment order, then by user id).
+pub type RoleMemberKey = (Timestamp, String);
+
+/// A page of a role's members in checkpoint order; `next` is the key of the last one returned
+/// when more follow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleMembers {
+    pub users: Vec<RoleUser>,
+    pub next: Option<RoleMemberKey>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Role {

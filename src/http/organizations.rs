@@ -17,13 +17,13 @@ use super::response;
 use crate::app::AppState;
 use crate::auth::token::Caller;
 use crate::domain::json_schema::{Additional, Field, Schema};
+use crate::domain::listing::Slice;
+use crate::domain::organization::{Member, MemberCursor, OrganizationOrder, OrganizationSort, RoleSummary};
 use crate::domain::organization::{Organization, OrganizationPatch, new_organization};
 use crate::domain::schema::Type;
 use crate::domain::time;
 use crate::error::{ApiError, ApiResult};
-use crate::store::organizations::{
-    Member, MemberCursor, OrganizationError, OrganizationOrder, OrganizationSort, RoleSummary, Slice,
-};
+use crate::store::organizations::OrganizationError;
 
 /// The operations this module serves, as (method, path under /api/v2) of the scope table.
 pub const IMPLEMENTED: &[(&str, &str)] = &[
@@ -300,14 +300,14 @@ async fn enabled_connections(app: &AppState, organization: &Organization) -> Api
     if organization.settings.enabled_connections.is_empty() {
         return Ok(Vec::new());
     }
-    let connections = app.store.connections().await?;
+    let connections = app.store.list_connections(&Default::default()).await?;
     organization
         .settings
         .enabled_connections
         .iter()
         .map(|enabled| {
             let id = enabled.get("connection_id").and_then(Value::as_str).unwrap_or_default();
-            let connection = connections.iter().find(|c| c.id == id).ok_or_else(|| {
+            let connection = connections.iter().map(|c| &c.connection).find(|c| c.id == id).ok_or_else(|| {
                 ApiError::bad_request(Some("inexistent_connection"), "The connection does not exist.")
             })?;
             let mut shown = enabled.clone();

@@ -22,13 +22,13 @@ use super::response;
 use super::roles::{IdPath, rbac_error};
 use crate::app::AppState;
 use crate::auth::scopes::ALL_SCOPES;
+use crate::domain::listing::Window;
 use crate::domain::resource_server::{
     self, CREATE_RESOURCE_SERVER, ResourceServer, ResourceServerPatch, UPDATE_RESOURCE_SERVER,
 };
 use crate::domain::schema::Type;
 use crate::domain::{ids, time};
 use crate::error::{ApiError, ApiResult};
-use crate::store::rbac::Window;
 
 /// The operations this module serves, as (method, path under /api/v2) of the scope table.
 pub const IMPLEMENTED: &[(&str, &str)] = &[

@@ -19,11 +19,13 @@ use super::pagination::{self, Checkpoint, INCLUDE_TOTALS, PAGE, PER_PAGE, Page};
 use super::query::{Param, QueryString};
 use super::response;
 use crate::app::AppState;
+use crate::domain::listing::Window;
+use crate::domain::rbac::RoleMemberKey;
 use crate::domain::rbac::{self, ASSIGN_ROLE_USERS, CREATE_ROLE, ROLE_PERMISSIONS, UPDATE_ROLE};
 use crate::domain::schema::Type;
 use crate::domain::{ids, time};
 use crate::error::{ApiError, ApiResult};
-use crate::store::rbac::{RbacError, RoleMemberKey, Window};
+use crate::store::rbac::RbacError;
 
 /// The operations this module serves, as (method, path under /api/v2) of the scope table.
 pub const IMPLEMENTED: &[(&str, &str)] = &[

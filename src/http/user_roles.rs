@@ -16,11 +16,11 @@ use super::query::{Param, QueryString};
 use super::response;
 use super::roles::{IdPath, rbac_error};
 use crate::app::AppState;
+use crate::domain::listing::Window;
 use crate::domain::rbac::{self, ASSIGN_USER_ROLES, REMOVE_USER_ROLES};
 use crate::domain::schema::Type;
 use crate::domain::{ids, time};
 use crate::error::{ApiError, ApiResult};
-use crate::store::rbac::Window;
 
 /// The operations this module serves, as (method, path under /api/v2) of the scope table.
 pub const IMPLEMENTED: &[(&str, &str)] =

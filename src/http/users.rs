@@ -28,7 +28,8 @@ use crate::domain::user_schemas::{CREATE_USER, UPDATE_USER};
 use crate::error::{ApiError, ApiResult};
 use crate::search::query::{Column, IdentityField, Scalar, Target, Test};
 use crate::search::{self, QueryError};
-use crate::store::{Conflict, Sort, SortField, StoreError, UserSearch, Window};
+use crate::search::{Sort, SortField, UserSearch, Window};
+use crate::store::{Conflict, StoreError};
 
 pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("GET", "/users"),

@@ -9,7 +9,8 @@ use serde_json::{Map, Value, json};
 use super::reference;
 use crate::domain::time;
 use crate::domain::user::{Identity, User};
-use crate::store::{Store, UserSearch, Window};
+use crate::search::{UserSearch, Window};
+use crate::store::Store;
 
 const CONNECTIONS: [(&str, &str); 3] =
     [("Username-Password-Authentication", "auth0"), ("email", "email"), ("sms", "sms")];

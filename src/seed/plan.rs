@@ -24,6 +24,8 @@ use crate::domain::connection::{Connection, ConnectionKind, ConnectionRecord, DE
 use crate::domain::connection_admin::{CREATE_CONNECTION, ConnectionPatch, UPDATE_CONNECTION, new_connection};
 use crate::domain::create_user::new_user;
 use crate::domain::ids;
+use crate::domain::listing::Slice;
+use crate::domain::listing::Window;
 use crate::domain::organization::{Organization, OrganizationPatch, new_organization};
 use crate::domain::rbac::{self, CREATE_ROLE, PermissionRef, PermissionSource, ROLE_PERMISSIONS, Role, RolePatch};
 use crate::domain::resource_server::{
@@ -34,11 +36,10 @@ use crate::domain::update_user::UserPatch;
 use crate::domain::user::{Projection, User, fold_case};
 use crate::domain::user_schemas::{CREATE_USER, UPDATE_USER};
 use crate::error::ApiError;
+use crate::search::UserSearch;
 use crate::search::query::{Column, Query, Scalar, Target, Test};
-use crate::store::organizations::Slice;
-use crate::store::rbac::Window;
+use crate::store::Store;
 use crate::store::tenant_admin::ClientGrantFilter;
-use crate::store::{Store, UserSearch};
 use crate::tenant::MANAGEMENT_CLIENT_NAME;
 
 /// The sections a file may have, in the order they are applied (each may name what the ones
@@ -329,8 +330,8 @@ impl Planner<'_> {
             self.tenant.clients.push((client.client_id.clone(), client.name.clone()));
             self.tenant.client_records.insert(client.client_id.clone(), client);
         }
-        for connection in self.store.connections().await? {
-            self.tenant.connections.insert(connection.name.clone(), connection);
+        for record in self.store.list_connections(&Default::default()).await? {
+            self.tenant.connections.insert(record.connection.name.clone(), record.connection);
         }
         for role in self.store.roles(None, EVERYTHING).await?.items {
             self.tenant.roles.insert(role.name, role.id);
@@ -962,7 +963,7 @@ impl Planner<'_> {
             let search = UserSearch {
                 query: Query::Match(Target::Column(column), Test::Equals(Scalar::Text(value))),
                 sort: None,
-                window: crate::store::Window::Page { offset: 0, limit: 1000 },
+                window: crate::search::Window::Page { offset: 0, limit: 1000 },
                 with_total: false,
             };
             let found = self.store.search_users(&search).await?.users;
@@ -1067,7 +1068,7 @@ impl Planner<'_> {
         let search = UserSearch {
             query: Query::Match(Target::Column(Column::Email), Test::Equals(Scalar::Text(folded.clone()))),
             sort: None,
-            window: crate::store::Window::Page { offset: 0, limit: 2 },
+            window: crate::search::Window::Page { offset: 0, limit: 2 },
             with_total: false,
         };
         let found = self.store.search_users(&search).await?.users;

@@ -11,12 +11,14 @@ use serde_json::{Map, Value, json};
 
 use super::{apply, plan, yaml};
 use crate::auth::token::Issuer;
+use crate::domain::listing::Slice;
+use crate::domain::listing::Window;
+use crate::domain::organization::OrganizationSort;
 use crate::search::Query;
+use crate::search::UserSearch;
 use crate::search::property_tests::stores;
-use crate::store::organizations::{OrganizationSort, Slice};
-use crate::store::rbac::Window;
+use crate::store::Store;
 use crate::store::tenant_admin::{ClientGrantFilter, ConnectionFilter};
-use crate::store::{Store, UserSearch};
 
 const EVERYTHING: Window = Window { offset: 0, limit: 1000 };
 
@@ -242,7 +244,7 @@ async fn snapshot(store: &Store) -> Value {
     let search = UserSearch {
         query: Query::All,
         sort: None,
-        window: crate::store::Window::Page { offset: 0, limit: 1000 },
+        window: crate::search::Window::Page { offset: 0, limit: 1000 },
         with_total: false,
     };
     let mut users = Vec::new();

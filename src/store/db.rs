@@ -122,6 +122,39 @@ pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
     (0..rows).map(|row| format!("({})", placeholders(row * columns + 1, columns))).collect::<Vec<_>>().join(", ")
 }
 
+/// Inserts rows into `into` (`table (columns…)`), `values` holding each row's values in turn,
+/// in as few statements as the engines' limits on parameters allow (SQLite's is 32,766);
+/// `tail` ends each statement (`ON CONFLICT …`, `RETURNING …`). The rows each returned.
+pub(crate) async fn insert_rows(
+    conn: &mut Conn<'_>,
+    into: &str,
+    width: usize,
+    values: &[Value<'_>],
+    tail: &str,
+) -> Result<Vec<Row>, DbError> {
+    let mut returned = Vec::new();
+    for chunk in values.chunks((32_000 / width) * width) {
+        let sql = format!("INSERT INTO {into} VALUES {} {tail}", value_rows(chunk.len() / width, width));
+        returned.extend(conn.fetch_all(&sql, chunk).await?);
+    }
+    Ok(returned)
+}
+
+/// A page of `select`'s rows, made items, and the `total` that `count` answers: `select` binds
+/// `args` then the limit and the offset; `count` binds `args`.
+pub(crate) async fn page<T>(
+    conn: &mut Conn<'_>,
+    (select, count): (&str, &str),
+    args: &[Value<'_>],
+    (offset, limit): (u64, u64),
+    item: impl Fn(&Row) -> anyhow::Result<T>,
+) -> anyhow::Result<(Vec<T>, u64)> {
+    let mut values = args.to_vec();
+    values.extend([Value::from(clamp(limit)), Value::from(clamp(offset))]);
+    let items = conn.fetch_all(select, &values).await?.iter().map(item).collect::<anyhow::Result<_>>()?;
+    Ok((items, conn.count(count, args).await?))
+}
+
 /// A statement that failed, on either engine.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum DbError {

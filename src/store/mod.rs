@@ -1,6 +1,6 @@
 //! Persistence: one store, its operations written once for both engines.
 //!
-//! Each operation (`users.rs`, `tenant.rs`, `rbac.rs`, `organizations.rs`, `tenant_admin.rs`)
+//! Each operation (`users.rs`, `rbac.rs`, `organizations.rs`, `tenant_admin.rs`)
 //! is SQL text that SQLite and PostgreSQL both read, run through `db.rs`. What truly differs
 //! between the engines lives in `sqlite.rs` and `postgres.rs`: opening and pooling, how values
 //! are bound and decoded, which constraint an error names, and how writes commit (group commit
@@ -16,15 +16,12 @@ pub mod tenant_admin;
 pub(crate) mod db;
 mod postgres;
 mod sqlite;
-mod tenant;
 mod users;
 
 use db::Db;
 pub use postgres::display_url;
 
 use crate::domain::time::Timestamp;
-use crate::domain::user::User;
-use crate::search::Query;
 
 /// An RS256 key the tenant signs tokens with, kept so that restarts (and other nodes)
 /// accept tokens already issued.
@@ -33,24 +30,6 @@ pub struct SigningKey {
     pub kid: String,
     pub private_key_pkcs8: Vec<u8>,
     pub created_at: Timestamp,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Client {
-    pub client_id: String,
-    pub name: String,
-    pub client_secret: String,
-    pub app_type: String,
-    pub created_at: Timestamp,
-}
-
-/// What a client may ask for when it requests a token for `audience`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientGrant {
-    pub id: String,
-    pub client_id: String,
-    pub audience: String,
-    pub scope: Vec<String>,
 }
 
 /// Which uniqueness rule a write broke.
@@ -81,102 +60,6 @@ impl From<db::DbError> for StoreError {
             _ => StoreError::Other(error.into()),
         }
     }
-}
-
-/// Columns a user listing can be ordered by (`sort=field:1|-1`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortField {
-    UserId,
-    Email,
-    Username,
-    PhoneNumber,
-    Name,
-    Nickname,
-    GivenName,
-    FamilyName,
-    CreatedAt,
-    UpdatedAt,
-    LastLogin,
-    LoginsCount,
-    LastPasswordReset,
-    Blocked,
-    EmailVerified,
-}
-
-impl SortField {
-    pub fn parse(field: &str) -> Option<Self> {
-        Some(match field {
-            "user_id" => Self::UserId,
-            "email" => Self::Email,
-            "username" => Self::Username,
-            "phone_number" => Self::PhoneNumber,
-            "name" => Self::Name,
-            "nickname" => Self::Nickname,
-            "given_name" => Self::GivenName,
-            "family_name" => Self::FamilyName,
-            "created_at" => Self::CreatedAt,
-            "updated_at" => Self::UpdatedAt,
-            "last_login" => Self::LastLogin,
-            "logins_count" => Self::LoginsCount,
-            "last_password_reset" => Self::LastPasswordReset,
-            "blocked" => Self::Blocked,
-            "email_verified" => Self::EmailVerified,
-            _ => return None,
-        })
-    }
-
-    /// The column, as static SQL text: user input never reaches the query text. Case-insensitive
-    /// attributes sort by their case-folded copies.
-    pub fn column(self) -> &'static str {
-        match self {
-            Self::UserId => "user_id",
-            Self::Email => "email_ci",
-            Self::Username => "username",
-            Self::PhoneNumber => "phone_number",
-            Self::Name => "name_ci",
-            Self::Nickname => "nickname_ci",
-            Self::GivenName => "given_name_ci",
-            Self::FamilyName => "family_name_ci",
-            Self::CreatedAt => "created_at",
-            Self::UpdatedAt => "updated_at",
-            Self::LastLogin => "last_login",
-            Self::LoginsCount => "logins_count",
-            Self::LastPasswordReset => "last_password_reset",
-            Self::Blocked => "blocked",
-            Self::EmailVerified => "email_verified",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sort {
-    pub field: SortField,
-    pub descending: bool,
-}
-
-/// Which slice of the matches a search returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Window {
-    /// Auth0's `page`/`per_page`.
-    Page { offset: u64, limit: u64 },
-    /// Roster's cursor extension: the matches after the one with this `seq`, in creation order.
-    After { after: Option<i64>, limit: u64 },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserSearch {
-    pub query: Query,
-    pub sort: Option<Sort>,
-    pub window: Window,
-    pub with_total: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchPage {
-    pub users: Vec<User>,
-    pub total: Option<u64>,
-    /// With `Window::After`: the cursor to continue from, when more matches may follow.
-    pub next: Option<i64>,
 }
 
 pub struct Store {

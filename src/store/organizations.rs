@@ -6,12 +6,12 @@
 //! user or role they point at. Listings read one snapshot.
 
 use super::Store;
-use super::db::{Conn, DbError, Row, Value, args, clamp, job, placeholders, value_rows};
-use crate::domain::organization::Organization;
+use super::db::{Conn, DbError, Row, Value, args, clamp, insert_rows, job, page, placeholders};
+use crate::domain::listing::{Listing, Slice};
+use crate::domain::organization::{
+    MAX_ROLES_PER_MEMBER, Member, MemberCursor, Organization, OrganizationOrder, OrganizationSort, RoleSummary,
+};
 use crate::domain::time::Timestamp;
-
-/// Auth0 assigns at most 50 roles to a member of an organization.
-pub const MAX_ROLES_PER_MEMBER: u64 = 50;
 
 /// Why an organization write was refused.
 #[derive(Debug, thiserror::Error)]
@@ -44,66 +44,8 @@ impl From<DbError> for OrganizationError {
     }
 }
 
-/// The order of an organization listing (`sort=name:1`, `display_name:-1`, `created_at:1`);
-/// ties (and the default) go by name, which is unique.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OrganizationOrder {
-    #[default]
-    Name,
-    DisplayName,
-    CreatedAt,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct OrganizationSort {
-    pub by: OrganizationOrder,
-    pub descending: bool,
-}
-
-/// A slice of a listing: an offset page, or the items after a cursor (checkpoint pagination).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Slice<C> {
-    Page { offset: u64, limit: u64 },
-    After { after: Option<C>, limit: u64 },
-}
-
-/// A page of a listing. `total` counts every item (offset pages); `more` says whether items
-/// follow the last one (checkpoint pages).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Listing<T> {
-    pub items: Vec<T>,
-    pub total: u64,
-    pub more: bool,
-}
-
-/// Where a member listing resumes: the membership's creation time and user id of the last
-/// member seen (members are listed in the order they joined, then by user id).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberCursor {
-    pub joined_at: Timestamp,
-    pub user_id: String,
-}
-
-/// A role as organization listings show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleSummary {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-}
-
-/// A member of an organization: the user's profile attributes Auth0 lists, and (when asked
-/// for) the member's roles in the organization.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Member {
-    pub user_id: String,
-    pub email: Option<String>,
-    pub picture: Option<String>,
-    pub name: Option<String>,
-    pub joined_at: Timestamp,
-    pub roles: Vec<RoleSummary>,
-}
-
+const MEMBER_ROLE_COUNT: &str =
+    "SELECT COUNT(*) AS total FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2";
 const ORGANIZATION_COLUMNS: &str = "o.id, o.name, o.display_name, o.document, o.created_at";
 
 fn organization_from_row(row: &Row) -> anyhow::Result<Organization> {
@@ -159,22 +101,11 @@ async fn require_user(conn: &mut Conn<'_>, user_id: &str, lock: bool) -> Result<
     }
 }
 
-/// Inserts one row per value of `ids` after the `fixed` leading columns' values, ignoring rows
+/// Inserts one row per value of `ids`, after the `fixed` leading columns' values, ignoring rows
 /// that exist.
-async fn insert_each(
-    conn: &mut Conn<'_>,
-    table_columns: &str,
-    fixed: &[Value<'_>],
-    ids: &[String],
-) -> Result<(), DbError> {
-    for chunk in ids.chunks(1000) {
-        let sql = format!(
-            "INSERT INTO {table_columns} VALUES {} ON CONFLICT DO NOTHING",
-            value_rows(chunk.len(), fixed.len() + 1)
-        );
-        let values: Vec<Value> = chunk.iter().flat_map(|id| fixed.iter().cloned().chain([Value::from(id)])).collect();
-        conn.execute(&sql, &values).await?;
-    }
+async fn insert_each(conn: &mut Conn<'_>, into: &str, fixed: &[Value<'_>], ids: &[String]) -> Result<(), DbError> {
+    let values: Vec<Value> = ids.iter().flat_map(|id| fixed.iter().cloned().chain([Value::from(id)])).collect();
+    insert_rows(conn, into, fixed.len() + 1, &values, "ON CONFLICT DO NOTHING").await?;
     Ok(())
 }
 
@@ -235,9 +166,8 @@ impl Store {
                 let (limit, offset) = (*limit, *offset);
                 self.db
                     .read(job!(|conn| {
-                        let rows = conn.fetch_all(&sql, args![clamp(limit), clamp(offset)]).await?;
-                        let total = conn.count("SELECT COUNT(*) AS total FROM organizations", &[]).await?;
-                        let items = rows.iter().map(organization_from_row).collect::<anyhow::Result<_>>()?;
+                        let sql = (sql.as_str(), "SELECT COUNT(*) AS total FROM organizations");
+                        let (items, total) = page(&mut conn, sql, &[], (offset, limit), organization_from_row).await?;
                         Ok(Listing { items, total, more: false })
                     }))
                     .await
@@ -457,12 +387,7 @@ impl Store {
                     &role_ids,
                 )
                 .await?;
-                let count = conn
-                    .count(
-                        "SELECT COUNT(*) AS total FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2",
-                        args![&organization_id, &user_id],
-                    )
-                    .await?;
+                let count = conn.count(MEMBER_ROLE_COUNT, args![&organization_id, &user_id]).await?;
                 // Refusing rolls back what this job wrote.
                 if count > MAX_ROLES_PER_MEMBER { Err(OrganizationError::TooManyRoles) } else { Ok(()) }
             }))
@@ -504,23 +429,17 @@ impl Store {
         let (organization_id, user_id) = (organization_id.to_owned(), user_id.to_owned());
         self.db
             .read(job!(|conn| {
-let (organization_id, user_id) = (organization_id.as_str(), user_id.as_str());
+                let (organization_id, user_id) = (organization_id.as_str(), user_id.as_str());
                 require_organization(&mut conn, organization_id, false).await?;
                 require_user(&mut conn, user_id, false).await?;
-                let rows = conn
-                    .fetch_all(
-                        "SELECT r.id, r.name, r.description FROM organization_member_roles mr JOIN roles r ON r.id = mr.role_id \
-                         WHERE mr.organization_id = $1 AND mr.user_id = $2 ORDER BY r.name, r.id LIMIT $3 OFFSET $4",
-                        args![organization_id, user_id, clamp(limit), clamp(offset)],
-                    )
-                    .await?;
-                let total = conn
-                    .count(
-                        "SELECT COUNT(*) AS total FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2",
-                        args![organization_id, user_id],
-                    )
-                    .await?;
-                let items = rows.iter().map(role_from_row).collect::<anyhow::Result<_>>()?;
+                let sql = (
+                    "SELECT r.id, r.name, r.description FROM organization_member_roles mr \
+                     JOIN roles r ON r.id = mr.role_id WHERE mr.organization_id = $1 AND mr.user_id = $2 \
+                     ORDER BY r.name, r.id LIMIT $3 OFFSET $4",
+                    MEMBER_ROLE_COUNT,
+                );
+                let values = args![organization_id, user_id];
+                let (items, total) = page(&mut conn, sql, values, (offset, limit), role_from_row).await?;
                 Ok(Listing { items, total, more: false })
             }))
             .await
@@ -541,12 +460,12 @@ let user_id = user_id.as_str();
                     return Ok(None);
                 }
                 let sql = format!(
-                    "SELECT {ORGANIZATION_COLUMNS} FROM organization_members m JOIN organizations o ON o.id = m.organization_id \
-                     WHERE m.user_id = $1 ORDER BY o.name LIMIT $2 OFFSET $3"
+                    "SELECT {ORGANIZATION_COLUMNS} FROM organization_members m \
+                     JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 ORDER BY o.name LIMIT $2 OFFSET $3"
                 );
-                let rows = conn.fetch_all(&sql, args![user_id, clamp(limit), clamp(offset)]).await?;
-                let total = conn.count("SELECT COUNT(*) AS total FROM organization_members WHERE user_id = $1", args![user_id]).await?;
-                let items = rows.iter().map(organization_from_row).collect::<anyhow::Result<_>>()?;
+                let count = "SELECT COUNT(*) AS total FROM organization_members WHERE user_id = $1";
+                let (items, total) =
+                    page(&mut conn, (&sql, count), args![user_id], (offset, limit), organization_from_row).await?;
                 Ok(Some(Listing { items, total, more: false }))
             }))
             .await

@@ -8,10 +8,12 @@
 //! all or nothing. Listings read one snapshot. Text is ordered byte-wise (`COLLATE "C"`).
 
 use super::Store;
-use super::db::{Conn, DbError, Row, Value, args, clamp, job, placeholders, value_rows};
+use super::db::{Conn, DbError, Row, Value, args, clamp, insert_rows, job, page, placeholders};
 use super::tenant_admin::TENANT_WRITE;
+use crate::domain::listing::{Listed, Window};
 use crate::domain::rbac::{
-    self, Permission, PermissionRef, PermissionSource, Role, RolePatch, RoleUser, UserPermission,
+    self, Permission, PermissionRef, PermissionSource, Role, RoleMemberKey, RoleMembers, RolePatch, RoleUser,
+    UserPermission,
 };
 use crate::domain::resource_server::{ResourceServer, Scope};
 use crate::domain::time::Timestamp;
@@ -55,34 +57,8 @@ impl From<DbError> for RbacError {
     }
 }
 
-/// One page of a listing, and how many there are in all.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Listed<T> {
-    pub items: Vec<T>,
-    pub total: u64,
-}
-
-/// An offset window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub offset: u64,
-    pub limit: u64,
-}
-
-/// Where a checkpoint walk through a role's users resumes: after the member assigned at `0`
-/// with user id `1` (members come in assignment order, then by user id).
-pub type RoleMemberKey = (Timestamp, String);
-
-/// A page of a role's members in checkpoint order; `next` is the key of the last one returned
-/// when more follow.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RoleMembers {
-    pub users: Vec<RoleUser>,
-    pub next: Option<RoleMemberKey>,
-}
-
-/// What directly assigned permissions belong to: a role or a user. Both tables have the same
-/// shape; the SQL naming them is static text.
+/// What directly assigned permissions belong to: a role or a user, each with a table of the
+/// same shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PermissionHolder {
     Role,
@@ -90,41 +66,18 @@ enum PermissionHolder {
 }
 
 impl PermissionHolder {
-    /// Binds: holder id, resource server id, permission name, time. Assigning again changes
-    /// nothing.
-    fn insert_sql(self) -> &'static str {
+    /// The table of its permissions, the column naming it there, and its own table and key.
+    fn tables(self) -> (&'static str, &'static str, &'static str, &'static str) {
         match self {
-            Self::Role => {
-                "INSERT INTO role_permissions (role_id, resource_server_id, permission_name, created_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
-            }
-            Self::User => {
-                "INSERT INTO user_permissions (user_id, resource_server_id, permission_name, created_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
-            }
+            Self::Role => ("role_permissions", "role_id", "roles", "id"),
+            Self::User => ("user_permissions", "user_id", "users", "user_id"),
         }
     }
 
-    /// Binds: holder id, permission name, resource server identifier. A permission not held
-    /// (or of no server) deletes nothing.
-    fn delete_sql(self) -> &'static str {
+    fn missing(self) -> RbacError {
         match self {
-            Self::Role => {
-                "DELETE FROM role_permissions WHERE role_id = $1 AND permission_name = $2 AND resource_server_id = \
-                 (SELECT id FROM resource_servers WHERE identifier = $3)"
-            }
-            Self::User => {
-                "DELETE FROM user_permissions WHERE user_id = $1 AND permission_name = $2 AND resource_server_id = \
-                 (SELECT id FROM resource_servers WHERE identifier = $3)"
-            }
-        }
-    }
-
-    /// The holder's existence check, and the error when it is missing.
-    fn exists(self) -> (&'static str, RbacError) {
-        match self {
-            Self::Role => ("SELECT 1 FROM roles WHERE id = $1", RbacError::RoleNotFound),
-            Self::User => ("SELECT 1 FROM users WHERE user_id = $1", RbacError::UserNotFound),
+            Self::Role => RbacError::RoleNotFound,
+            Self::User => RbacError::UserNotFound,
         }
     }
 }
@@ -158,9 +111,10 @@ const SERVER_COLUMNS: &str = "id, identifier, name, document, created_at";
 /// Whether the holder exists; with `lock`, it stays so until the transaction ends. Its error
 /// when not.
 async fn require(conn: &mut Conn<'_>, holder: PermissionHolder, id: &str, lock: bool) -> Result<(), RbacError> {
-    let (sql, missing) = holder.exists();
-    let sql = format!("{sql}{}", if lock { conn.engine().for_key_share() } else { "" });
-    if conn.exists(&sql, args![id]).await? { Ok(()) } else { Err(missing) }
+    let (_, _, table, key) = holder.tables();
+    let sql =
+        format!("SELECT 1 FROM {table} WHERE {key} = $1{}", if lock { conn.engine().for_key_share() } else { "" });
+    if conn.exists(&sql, args![id]).await? { Ok(()) } else { Err(holder.missing()) }
 }
 
 /// The stored (server id, scope) of each permission, held until the transaction ends; the
@@ -235,26 +189,18 @@ async fn write_scopes(conn: &mut Conn<'_>, server_id: &str, scopes: &[Scope]) ->
     let mut values = vec![Value::from(server_id)];
     values.extend(scopes.iter().map(|scope| Value::from(&scope.value)));
     conn.execute(&sql, &values).await?;
-    for (chunk_start, chunk) in scopes.chunks(1000).enumerate().map(|(i, chunk)| (i * 1000, chunk)) {
-        let sql = format!(
-            "INSERT INTO resource_server_scopes (resource_server_id, value, description, position) VALUES {} \
-             ON CONFLICT (resource_server_id, value) DO UPDATE SET description = excluded.description, \
-             position = excluded.position",
-            value_rows(chunk.len(), 4)
-        );
-        let values: Vec<Value> = (chunk_start..)
-            .zip(chunk)
-            .flat_map(|(position, scope)| {
-                [
-                    Value::from(server_id),
-                    Value::from(&scope.value),
-                    Value::from(&scope.description),
-                    Value::from(position as i64),
-                ]
-            })
-            .collect();
-        conn.execute(&sql, &values).await?;
-    }
+    let rows = scopes.iter().enumerate().flat_map(|(position, scope)| {
+        [
+            Value::from(server_id),
+            Value::from(&scope.value),
+            Value::from(&scope.description),
+            Value::from(position as i64),
+        ]
+    });
+    let into = "resource_server_scopes (resource_server_id, value, description, position)";
+    let update = "ON CONFLICT (resource_server_id, value) DO UPDATE SET description = excluded.description, \
+                  position = excluded.position";
+    insert_rows(conn, into, 4, &rows.collect::<Vec<_>>(), update).await?;
     Ok(())
 }
 
@@ -267,8 +213,14 @@ async fn grant(
     at: &Timestamp,
 ) -> Result<(), RbacError> {
     require(conn, holder, holder_id, true).await?;
+    let (table, column, _, _) = holder.tables();
+    // Assigning again changes nothing.
+    let sql = format!(
+        "INSERT INTO {table} ({column}, resource_server_id, permission_name, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT DO NOTHING"
+    );
     for (server, name) in resolve_permissions(conn, permissions).await? {
-        conn.execute(holder.insert_sql(), args![holder_id, &server, &name, at]).await?;
+        conn.execute(&sql, args![holder_id, &server, &name, at]).await?;
     }
     Ok(())
 }
@@ -281,9 +233,14 @@ async fn revoke(
     permissions: &[PermissionRef],
 ) -> Result<(), RbacError> {
     require(conn, holder, holder_id, false).await?;
+    let (table, column, _, _) = holder.tables();
+    let sql = format!(
+        "DELETE FROM {table} WHERE {column} = $1 AND permission_name = $2 AND resource_server_id = \
+         (SELECT id FROM resource_servers WHERE identifier = $3)"
+    );
     for permission in permissions {
         let values = args![holder_id, &permission.permission_name, &permission.resource_server_identifier];
-        conn.execute(holder.delete_sql(), values).await?;
+        conn.execute(&sql, values).await?;
     }
     Ok(())
 }
@@ -335,10 +292,8 @@ impl Store {
         }
         self.db
             .read(job!(|conn| {
-                let sql = format!("{all} LIMIT $1 OFFSET $2");
-                let rows = conn.fetch_all(&sql, args![clamp(window.limit), clamp(window.offset)]).await?;
-                let total = conn.count("SELECT COUNT(*) AS total FROM roles", &[]).await?;
-                let items = rows.iter().map(role_from_row).collect::<anyhow::Result<_>>()?;
+                let sql = (format!("{all} LIMIT $1 OFFSET $2"), "SELECT COUNT(*) AS total FROM roles");
+                let (items, total) = page(&mut conn, (&sql.0, sql.1), &[], window.range(), role_from_row).await?;
                 Ok(Listed { items, total })
             }))
             .await
@@ -386,11 +341,9 @@ impl Store {
                          AND s.value = rp.permission_name \
                          WHERE rp.role_id = $1 ORDER BY rs.identifier, s.value COLLATE \"C\" LIMIT $2 OFFSET $3"
                 );
-                let rows = conn.fetch_all(&sql, args![role_id, clamp(window.limit), clamp(window.offset)]).await?;
-                let total = conn
-                    .count("SELECT COUNT(*) AS total FROM role_permissions WHERE role_id = $1", args![role_id])
-                    .await?;
-                let items = rows.iter().map(permission_from_row).collect::<anyhow::Result<_>>()?;
+                let count = "SELECT COUNT(*) AS total FROM role_permissions WHERE role_id = $1";
+                let (items, total) =
+                    page(&mut conn, (&sql, count), args![role_id], window.range(), permission_from_row).await?;
                 Ok(Listed { items, total })
             }))
             .await
@@ -450,17 +403,12 @@ impl Store {
             .read(job!(|conn| {
                 let role_id = role_id.as_str();
                 require(&mut conn, PermissionHolder::Role, role_id, false).await?;
-                let rows = conn
-                    .fetch_all(
-                        "SELECT u.user_id, u.email, u.picture, u.name FROM user_roles ur \
-                             JOIN users u ON u.user_id = ur.user_id \
-                             WHERE ur.role_id = $1 ORDER BY ur.created_at, ur.user_id LIMIT $2 OFFSET $3",
-                        args![role_id, clamp(window.limit), clamp(window.offset)],
-                    )
-                    .await?;
-                let total =
-                    conn.count("SELECT COUNT(*) AS total FROM user_roles WHERE role_id = $1", args![role_id]).await?;
-                let items = rows.iter().map(role_user_from_row).collect::<anyhow::Result<_>>()?;
+                let sql = (
+                    "SELECT u.user_id, u.email, u.picture, u.name FROM user_roles ur JOIN users u ON u.user_id = ur.user_id \
+                     WHERE ur.role_id = $1 ORDER BY ur.created_at, ur.user_id LIMIT $2 OFFSET $3",
+                    "SELECT COUNT(*) AS total FROM user_roles WHERE role_id = $1",
+                );
+                let (items, total) = page(&mut conn, sql, args![role_id], window.range(), role_user_from_row).await?;
                 Ok(Listed { items, total })
             }))
             .await
@@ -533,10 +481,9 @@ impl Store {
                     "SELECT r.id, r.name, r.description FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
                          WHERE ur.user_id = $1 ORDER BY {ROLE_ORDER} LIMIT $2 OFFSET $3"
                 );
-                let rows = conn.fetch_all(&sql, args![user_id, clamp(window.limit), clamp(window.offset)]).await?;
-                let total =
-                    conn.count("SELECT COUNT(*) AS total FROM user_roles WHERE user_id = $1", args![user_id]).await?;
-                let items = rows.iter().map(role_from_row).collect::<anyhow::Result<_>>()?;
+                let count = "SELECT COUNT(*) AS total FROM user_roles WHERE user_id = $1";
+                let (items, total) =
+                    page(&mut conn, (&sql, count), args![user_id], window.range(), role_from_row).await?;
                 Ok(Listed { items, total })
             }))
             .await

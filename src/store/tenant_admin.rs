@@ -11,8 +11,8 @@
 //! writes takes the tenant-write lock (`Conn::lock`), so that a check and the write it guards
 //! cannot interleave with another node's; users' writes do not take it.
 
-use super::Store;
 use super::db::{Conn, DbError, Row, Value, args, job, placeholders};
+use super::{SigningKey, Store};
 use crate::domain::client::ClientRecord;
 use crate::domain::client_grant::ClientGrantRecord;
 use crate::domain::connection::{Connection, ConnectionRecord};
@@ -386,5 +386,89 @@ impl Store {
     /// Whether an API (resource server) other than the Management API has this identifier.
     pub async fn resource_server_exists(&self, identifier: &str) -> anyhow::Result<bool> {
         Ok(self.db.exists("SELECT 1 FROM resource_servers WHERE identifier = $1", args![identifier]).await?)
+    }
+    pub async fn signing_keys(&self) -> anyhow::Result<Vec<SigningKey>> {
+        let sql = "SELECT kid, private_key_pkcs8, created_at FROM signing_keys ORDER BY created_at, kid";
+        let rows = self.db.fetch_all(sql, &[]).await?;
+        let key = |row: &Row| {
+            Ok(SigningKey {
+                kid: row.get("kid")?,
+                private_key_pkcs8: row.get("private_key_pkcs8")?,
+                created_at: row.time("created_at")?,
+            })
+        };
+        rows.iter().map(key).collect()
+    }
+
+    /// Stores `candidate` unless a signing key exists already, atomically (nodes starting
+    /// together on one empty database must agree on one key); returns the keys stored.
+    pub async fn ensure_signing_key(&self, candidate: &SigningKey) -> anyhow::Result<Vec<SigningKey>> {
+        let candidate = candidate.clone();
+        self.db
+            .write(job!(|conn| {
+                // The lock makes check-then-insert atomic across nodes: the INSERT's snapshot
+                // is taken after it, so it sees a key another node stored.
+                conn.lock("roster.signing_keys").await?;
+                conn.execute(
+                    "INSERT INTO signing_keys (kid, private_key_pkcs8, created_at) SELECT $1, $2, $3 \
+                     WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+                    args![&candidate.kid, candidate.private_key_pkcs8.as_slice(), &candidate.created_at],
+                )
+                .await?;
+                anyhow::Ok(())
+            }))
+            .await?;
+        self.signing_keys().await
+    }
+
+    /// The connection named `name`.
+    pub async fn connection_by_name(&self, name: &str) -> anyhow::Result<Option<Connection>> {
+        let filter = ConnectionFilter { name: Some(name.to_owned()), ..Default::default() };
+        Ok(self.list_connections(&filter).await?.pop().map(|record| record.connection))
+    }
+
+    /// Stores `client` unless a client with the same id exists or, when `by_name`, one with
+    /// the same name, atomically; returns the stored client with that id, else the first
+    /// with that name.
+    pub async fn insert_client_if_absent(&self, client: &ClientRecord, by_name: bool) -> anyhow::Result<ClientRecord> {
+        let client = client.clone();
+        self.db
+            .write(job!(|conn| {
+                // Names are not unique: the lock makes the check and the insert one step.
+                conn.lock(TENANT_WRITE).await?;
+                let sql = format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1 OR ($2 AND name = $3) \
+                     ORDER BY client_id = $1 DESC, created_at, client_id LIMIT 1"
+                );
+                let values = args![&client.client_id, by_name, &client.name];
+                if let Some(stored) = conn.fetch_optional(&sql, values).await? {
+                    return client_record(&stored);
+                }
+                write_client(&mut conn, &client).await?;
+                Ok(client)
+            }))
+            .await
+    }
+
+    /// Inserts a grant, or gives the client's grant for the same audience these scopes.
+    pub async fn save_client_grant(&self, grant: &ClientGrantRecord) -> anyhow::Result<()> {
+        let grant = grant.clone();
+        self.db
+            .write(job!(|conn| {
+                conn.execute(
+                    "INSERT INTO client_grants (id, client_id, audience, scope, document) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (client_id, audience) DO UPDATE SET scope = excluded.scope",
+                    args![
+                        &grant.id,
+                        &grant.client_id,
+                        &grant.audience,
+                        Value::json(&grant.scope),
+                        Value::json(&grant.attributes)
+                    ],
+                )
+                .await?;
+                anyhow::Ok(())
+            }))
+            .await
     }
 }

@@ -3,10 +3,11 @@
 //! make concurrent duplicate creates fail), and its metadata leaves in a search side table, all
 //! written in one transaction so that searches see a write at once.
 
-use super::db::{Conn, DbError, Row, Value, args, clamp, job, value_rows};
-use super::{SearchPage, Store, StoreError, UserSearch, Window};
+use super::db::{Conn, DbError, Row, Value, args, insert_rows, job, value_rows};
+use super::{Store, StoreError};
 use crate::domain::metadata;
 use crate::domain::user::{Identity, User};
+use crate::search::listing::{self, SearchPage, UserSearch, Window};
 use crate::search::sql::Bind;
 
 /// `user_metadata_values.source`
@@ -22,37 +23,10 @@ const USER_COLUMNS: &str = "user_id, email, email_verified, username, phone_numb
      multifactor_last_modified, last_ip, last_login, logins_count, last_password_reset, created_at, updated_at";
 
 /// The columns `user_values` fills, in its order.
-const WRITTEN_COLUMNS: [&str; 29] = [
-    "email",
-    "email_verified",
-    "username",
-    "phone_number",
-    "phone_verified",
-    "name",
-    "nickname",
-    "given_name",
-    "family_name",
-    "picture",
-    "blocked",
-    "app_metadata",
-    "user_metadata",
-    "identities",
-    "multifactor",
-    "multifactor_last_modified",
-    "last_ip",
-    "last_login",
-    "logins_count",
-    "last_password_reset",
-    "created_at",
-    "updated_at",
-    "email_ci",
-    "email_domain_ci",
-    "name_ci",
-    "given_name_ci",
-    "family_name_ci",
-    "nickname_ci",
-    "user_id",
-];
+const WRITTEN_COLUMNS: &str = "email, email_verified, username, phone_number, phone_verified, name, nickname, \
+     given_name, family_name, picture, blocked, app_metadata, user_metadata, identities, multifactor, \
+     multifactor_last_modified, last_ip, last_login, logins_count, last_password_reset, created_at, updated_at, \
+     email_ci, email_domain_ci, name_ci, given_name_ci, family_name_ci, nickname_ci, user_id";
 
 /// A search parameter as a bound value.
 pub(super) fn bound(bind: &Bind) -> Value<'_> {
@@ -132,11 +106,11 @@ fn user_values(user: &User) -> Vec<Value<'_>> {
 /// Writes every column of `user` (insert, or full replace of the row); returns its `seq`.
 async fn write_user_row(conn: &mut Conn<'_>, user: &User, insert: bool) -> Result<i64, StoreError> {
     static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!("INSERT INTO users ({}) VALUES {} RETURNING seq", WRITTEN_COLUMNS.join(", "), value_rows(1, 29))
+        format!("INSERT INTO users ({WRITTEN_COLUMNS}) VALUES {} RETURNING seq", value_rows(1, 29))
     });
     static UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let set: Vec<String> =
-            WRITTEN_COLUMNS[..28].iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+            WRITTEN_COLUMNS.split(", ").take(28).enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
         format!("UPDATE users SET {} WHERE user_id = $29 RETURNING seq", set.join(", "))
     });
     let sql = if insert { INSERT.as_str() } else { UPDATE.as_str() };
@@ -153,20 +127,13 @@ async fn write_metadata_leaves(conn: &mut Conn<'_>, seq: i64, user: &User) -> Re
             leaves.push((source, without_nul(path), without_nul(value)));
         }
     }
-    // Bounded statements: SQLite takes at most 32,766 parameters.
-    for chunk in leaves.chunks(1000) {
-        let sql = format!(
-            "INSERT INTO user_metadata_values (seq, source, path, value) VALUES {}",
-            value_rows(chunk.len(), 4)
-        );
-        let values: Vec<Value> = chunk
-            .iter()
-            .flat_map(|(source, path, value)| {
-                [Value::from(seq), Value::from(*source), Value::from(path), Value::from(value)]
-            })
-            .collect();
-        conn.execute(&sql, &values).await?;
-    }
+    let values: Vec<Value> = leaves
+        .iter()
+        .flat_map(|(source, path, value)| {
+            [Value::from(seq), Value::from(*source), Value::from(path), Value::from(value)]
+        })
+        .collect();
+    insert_rows(conn, "user_metadata_values (seq, source, path, value)", 4, &values, "").await?;
     Ok(())
 }
 
@@ -326,35 +293,9 @@ impl Store {
     /// Users matching a search (the plain listing is the search for everyone).
     pub async fn search_users(&self, search: &UserSearch) -> anyhow::Result<SearchPage> {
         let dialect = self.db.engine().search_dialect();
-        let condition = crate::search::sql::compile(&search.query, dialect);
-        let mut binds = condition.binds.clone();
-        let mut parameter = |bind: Bind| {
-            binds.push(bind);
-            format!("${}", binds.len())
-        };
-        let window_sql = match search.window {
-            Window::Page { offset, limit } => {
-                // NULLs first ascending, last descending: SQLite's default, said for PostgreSQL.
-                let order = match search.sort {
-                    Some(sort) if sort.descending => format!("u.{} DESC NULLS LAST, u.seq DESC", sort.field.column()),
-                    Some(sort) => format!("u.{} ASC NULLS FIRST, u.seq ASC", sort.field.column()),
-                    None => "u.seq ASC".to_owned(),
-                };
-                let limit = parameter(Bind::Integer(clamp(limit)));
-                let offset = parameter(Bind::Integer(clamp(offset)));
-                format!("ORDER BY {order} LIMIT {limit} OFFSET {offset}")
-            }
-            Window::After { after, limit } => {
-                let after = parameter(Bind::Integer(after.unwrap_or(0)));
-                // One row more than asked tells whether another page follows.
-                let limit = parameter(Bind::Integer(clamp(limit).saturating_add(1)));
-                format!("AND u.seq > {after} ORDER BY u.seq ASC LIMIT {limit}")
-            }
-        };
-        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
-        let sql = format!("SELECT u.seq, {columns} FROM users u WHERE {} {window_sql}", condition.sql);
-        let values: Vec<Value> = binds.iter().map(bound).collect();
-        let mut rows = self.db.fetch_all(&sql, &values).await?;
+        let select = listing::select(search, USER_COLUMNS, dialect);
+        let values: Vec<Value> = select.binds.iter().map(bound).collect();
+        let mut rows = self.db.fetch_all(&select.sql, &values).await?;
         let mut next = None;
         if let Window::After { limit, .. } = search.window
             && rows.len() as u64 > limit

@@ -130,11 +130,13 @@ impl TenantShape {
 /// request).
 async fn raise_username_max(server: &Server, max: usize) {
     let store = server.store().await;
-    let mut connection =
+    let connection =
         store.connection_by_name(DATABASE_CONNECTION).await.expect("read connection").expect("database connection");
-    let validation = connection.options.entry("validation").or_insert_with(|| json!({}));
-    validation["username"]["max"] = json!(max);
-    store.save_connection(&connection).await.expect("save connection");
+    let raise = move |record: &mut roster::domain::connection::ConnectionRecord| {
+        let validation = record.connection.options.entry("validation").or_insert_with(|| json!({}));
+        validation["username"]["max"] = json!(max);
+    };
+    store.update_connection(&connection.id, raise).await.expect("save connection");
     store.close().await;
 }
 

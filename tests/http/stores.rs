@@ -170,8 +170,9 @@ async fn nodes_starting_together_on_an_empty_database_agree_on_one_tenant() {
 
     let store = roster::store::open(&database.url).await.unwrap();
     assert_eq!(store.signing_keys().await.unwrap().len(), 1);
-    assert_eq!(store.clients().await.unwrap().len(), 1);
-    let connections = store.connections().await.unwrap();
+    assert_eq!(store.list_clients().await.unwrap().len(), 1);
+    let connections: Vec<_> =
+        store.list_connections(&Default::default()).await.unwrap().into_iter().map(|r| r.connection).collect();
     assert_eq!(connections.len(), 3, "{connections:?}");
     assert!(connections.iter().all(|c| c.enabled_clients == [client_id.clone()]), "{connections:?}");
     store.close().await;
@@ -283,7 +284,8 @@ async fn concurrent_bootstraps_agree_on_one_key_one_client_and_three_connections
         assert_eq!(database.count(&format!("SELECT COUNT(*) FROM {table}")).await, 1, "{table}");
     }
     let store = roster::store::open(&database.url).await.unwrap();
-    let connections = store.connections().await.unwrap();
+    let connections: Vec<_> =
+        store.list_connections(&Default::default()).await.unwrap().into_iter().map(|r| r.connection).collect();
     assert_eq!(connections.len(), 3, "{connections:?}");
     assert!(connections.iter().all(|c| c.enabled_clients == [client_id.clone()]), "{connections:?}");
     store.close().await;

@@ -1,0 +1,131 @@
+//! A user search as the API asks for it: the query, the order (`sort=field:1|-1`) and the slice
+//! of the matches (Auth0's pages, or Roster's cursor), and the statement that selects it.
+
+use super::query::Query;
+use super::sql::{self, Bind, Condition, Dialect};
+use crate::domain::user::User;
+
+/// Columns a user listing can be ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    UserId,
+    Email,
+    Username,
+    PhoneNumber,
+    Name,
+    Nickname,
+    GivenName,
+    FamilyName,
+    CreatedAt,
+    UpdatedAt,
+    LastLogin,
+    LoginsCount,
+    LastPasswordReset,
+    Blocked,
+    EmailVerified,
+}
+
+impl SortField {
+    /// The field's name in `sort`, and the column it orders by, as static SQL text: user input
+    /// never reaches the query text. Case-insensitive attributes sort by their folded copies.
+    const FIELDS: [(&'static str, SortField, &'static str); 15] = [
+        ("user_id", Self::UserId, "user_id"),
+        ("email", Self::Email, "email_ci"),
+        ("username", Self::Username, "username"),
+        ("phone_number", Self::PhoneNumber, "phone_number"),
+        ("name", Self::Name, "name_ci"),
+        ("nickname", Self::Nickname, "nickname_ci"),
+        ("given_name", Self::GivenName, "given_name_ci"),
+        ("family_name", Self::FamilyName, "family_name_ci"),
+        ("created_at", Self::CreatedAt, "created_at"),
+        ("updated_at", Self::UpdatedAt, "updated_at"),
+        ("last_login", Self::LastLogin, "last_login"),
+        ("logins_count", Self::LoginsCount, "logins_count"),
+        ("last_password_reset", Self::LastPasswordReset, "last_password_reset"),
+        ("blocked", Self::Blocked, "blocked"),
+        ("email_verified", Self::EmailVerified, "email_verified"),
+    ];
+
+    pub fn parse(field: &str) -> Option<Self> {
+        Self::FIELDS.iter().find(|(name, _, _)| *name == field).map(|(_, sort, _)| *sort)
+    }
+
+    pub fn column(self) -> &'static str {
+        Self::FIELDS.iter().find(|(_, sort, _)| *sort == self).map(|(_, _, column)| *column).unwrap_or("seq")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub field: SortField,
+    pub descending: bool,
+}
+
+/// Which slice of the matches a search returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Auth0's `page`/`per_page`.
+    Page { offset: u64, limit: u64 },
+    /// Roster's cursor extension: the matches after the one with this `seq`, in creation order.
+    After { after: Option<i64>, limit: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserSearch {
+    pub query: Query,
+    pub sort: Option<Sort>,
+    pub window: Window,
+    pub with_total: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchPage {
+    pub users: Vec<User>,
+    pub total: Option<u64>,
+    /// With `Window::After`: the cursor to continue from, when more matches may follow.
+    pub next: Option<i64>,
+}
+
+/// `SELECT u.seq, <columns> FROM users u …`: the slice of the matches `search` asks for, in its
+/// order. After a cursor, one row more than asked is selected: it tells whether more follow.
+pub fn select(search: &UserSearch, columns: &str, dialect: &dyn Dialect) -> Condition {
+    let condition = sql::compile(&search.query, dialect);
+    let mut binds = condition.binds;
+    let mut parameter = |bind: Bind| {
+        binds.push(bind);
+        format!("${}", binds.len())
+    };
+    let clamp = |n: u64| Bind::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+    let window = match search.window {
+        Window::Page { offset, limit } => {
+            // NULLs first ascending, last descending: SQLite's default, said for PostgreSQL.
+            let order = match search.sort {
+                Some(sort) if sort.descending => format!("u.{} DESC NULLS LAST, u.seq DESC", sort.field.column()),
+                Some(sort) => format!("u.{} ASC NULLS FIRST, u.seq ASC", sort.field.column()),
+                None => "u.seq ASC".to_owned(),
+            };
+            let (limit, offset) = (parameter(clamp(limit)), parameter(clamp(offset)));
+            format!("ORDER BY {order} LIMIT {limit} OFFSET {offset}")
+        }
+        Window::After { after, limit } => {
+            let after = parameter(Bind::Integer(after.unwrap_or(0)));
+            let limit = parameter(clamp(limit.saturating_add(1)));
+            format!("AND u.seq > {after} ORDER BY u.seq ASC LIMIT {limit}")
+        }
+    };
+    let columns = columns.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+    Condition { sql: format!("SELECT u.seq, {columns} FROM users u WHERE {} {window}", condition.sql), binds }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sort_field_has_its_column() {
+        for (name, field, column) in SortField::FIELDS {
+            assert_eq!((SortField::parse(name), field.column()), (Some(field), column));
+        }
+        assert_eq!(SortField::parse("app_metadata"), None);
+    }
+}

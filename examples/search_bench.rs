@@ -252,8 +252,7 @@ async fn main() -> anyhow::Result<()> {
                 batch.push((user, password));
             }
             if batch.len() == 5000 || (index + 1 == users && !batch.is_empty()) {
-                store.import_users(&batch).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                batch.clear();
+                store.import_users(std::mem::take(&mut batch)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                 if (index + 1) % 100_000 == 0 {
                     eprintln!("  {} users, {:.0} s", index + 1, started.elapsed().as_secs_f64());
                 }

@@ -264,7 +264,7 @@ fn check(users: &[User], memberships: &[Vec<&str>], queries: &[String]) -> Resul
     runtime.block_on(async {
         for (name, store, _dir) in stores().await {
             let batch: Vec<(User, Option<String>)> = users.iter().map(|u| (u.clone(), None)).collect();
-            store.import_users(&batch).await.map_err(|e| TestCaseError::fail(format!("{name}: import: {e}")))?;
+            store.import_users(batch).await.map_err(|e| TestCaseError::fail(format!("{name}: import: {e}")))?;
             add_memberships(store.as_ref(), users, memberships)
                 .await
                 .map_err(|e| TestCaseError::fail(format!("{name}: memberships: {e:#}")))?;

@@ -15,11 +15,14 @@ pub mod tenant_admin;
 
 pub(crate) mod db;
 mod postgres;
+#[cfg(test)]
+mod property_tests;
 mod sqlite;
 mod users;
 
 use db::Db;
 pub use postgres::display_url;
+pub use users::ImportError;
 
 use crate::domain::time::Timestamp;
 

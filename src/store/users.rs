@@ -10,6 +10,20 @@ use crate::domain::user::{Identity, User};
 use crate::search::listing::{self, SearchPage, UserSearch, Window};
 use crate::search::sql::Bind;
 
+/// A bulk load refused: the user at `at` (its index) broke `error`'s rule, or the write failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{error}", at.map(|at| format!("user {at}: ")).unwrap_or_default())]
+pub struct ImportError {
+    pub at: Option<usize>,
+    pub error: StoreError,
+}
+
+impl<E: Into<StoreError>> From<E> for ImportError {
+    fn from(error: E) -> Self {
+        Self { at: None, error: error.into() }
+    }
+}
+
 /// `user_metadata_values.source`
 const APP_METADATA: i64 = 0;
 const USER_METADATA: i64 = 1;
@@ -121,20 +135,19 @@ async fn write_user_row(conn: &mut Conn<'_>, user: &User, insert: bool) -> Resul
 /// Replaces the metadata leaves of the user at `seq` in the search side table.
 async fn write_metadata_leaves(conn: &mut Conn<'_>, seq: i64, user: &User) -> Result<(), DbError> {
     conn.execute("DELETE FROM user_metadata_values WHERE seq = $1", args![seq]).await?;
-    let mut leaves = Vec::new();
+    insert_rows(conn, "user_metadata_values (seq, source, path, value)", 4, &metadata_leaves(seq, user), "").await?;
+    Ok(())
+}
+
+/// The values of the search side table's rows for `user`'s metadata: (seq, source, path, value).
+fn metadata_leaves(seq: i64, user: &User) -> Vec<Value<'static>> {
+    let mut values = Vec::new();
     for (source, metadata) in [(APP_METADATA, &user.app_metadata), (USER_METADATA, &user.user_metadata)] {
         for (path, value) in metadata.iter().flat_map(metadata::leaves) {
-            leaves.push((source, without_nul(path), without_nul(value)));
+            values.extend([seq.into(), source.into(), without_nul(path).into(), without_nul(value).into()]);
         }
     }
-    let values: Vec<Value> = leaves
-        .iter()
-        .flat_map(|(source, path, value)| {
-            [Value::from(seq), Value::from(*source), Value::from(path), Value::from(value)]
-        })
-        .collect();
-    insert_rows(conn, "user_metadata_values (seq, source, path, value)", 4, &values, "").await?;
-    Ok(())
+    values
 }
 
 /// PostgreSQL text cannot hold U+0000, which JSON strings may: the search side table holds
@@ -143,27 +156,40 @@ fn without_nul(text: String) -> String {
     if text.contains('\0') { text.replace('\0', "\u{FFFD}") } else { text }
 }
 
-/// Inserts a user, its primary identity and its metadata leaves.
-async fn insert_user(conn: &mut Conn<'_>, user: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
-    let seq = write_user_row(conn, user, true).await?;
-    let identity = user.primary_identity();
-    let keys = user.credential_keys();
-    conn.execute(
-        "INSERT INTO identities (provider, provider_user_id, user_id, connection, email, username, phone_number, \
-         password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        args![
-            &identity.provider,
-            &identity.user_id,
-            &user.user_id,
-            &identity.connection,
-            keys.email,
-            keys.username,
-            keys.phone_number,
-            password_hash
-        ],
-    )
-    .await?;
-    write_metadata_leaves(conn, seq, user).await?;
+/// Inserts new users, their primary identities and their metadata leaves, in multi-row
+/// statements (one row each for a single user).
+async fn insert_users(conn: &mut Conn<'_>, users: &[(User, Option<String>)]) -> Result<(), StoreError> {
+    let rows: Vec<Value> = users.iter().flat_map(|(user, _)| user_values(user)).collect();
+    let into = format!("users ({WRITTEN_COLUMNS})");
+    // Rows come back in no set order: seqs are matched to users by id.
+    let mut seqs = std::collections::HashMap::with_capacity(users.len());
+    for row in insert_rows(conn, &into, 29, &rows, "RETURNING seq, user_id").await? {
+        seqs.insert(row.get::<String>("user_id")?, row.get::<i64>("seq")?);
+    }
+    let identities: Vec<Value> = users
+        .iter()
+        .flat_map(|(user, password_hash)| {
+            let (identity, keys) = (user.primary_identity(), user.credential_keys());
+            [
+                Value::from(&identity.provider),
+                Value::from(&identity.user_id),
+                Value::from(&user.user_id),
+                Value::from(&identity.connection),
+                Value::from(keys.email),
+                Value::from(keys.username),
+                Value::from(keys.phone_number),
+                Value::from(password_hash),
+            ]
+        })
+        .collect();
+    let into =
+        "identities (provider, provider_user_id, user_id, connection, email, username, phone_number, password_hash)";
+    insert_rows(conn, into, 8, &identities, "").await?;
+    let mut leaves = Vec::new();
+    for (user, _) in users {
+        leaves.extend(metadata_leaves(seqs[&user.user_id], user));
+    }
+    insert_rows(conn, "user_metadata_values (seq, source, path, value)", 4, &leaves, "").await?;
     Ok(())
 }
 
@@ -217,19 +243,26 @@ pub(super) async fn refresh_search_index(mut conn: Conn<'_>) -> anyhow::Result<(
 impl Store {
     /// Stores a new user, with the password hash of its primary identity.
     pub async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
-        let (user, password_hash) = (user.clone(), password_hash.map(str::to_owned));
-        self.db.write(job!(|conn| { insert_user(&mut conn, &user, password_hash.as_deref()).await })).await
+        let users = [(user.clone(), password_hash.map(str::to_owned))];
+        self.db.write(job!(|conn| { insert_users(&mut conn, &users).await })).await
     }
 
-    /// Stores many new users in one transaction (bulk loads); all or none.
-    pub async fn import_users(&self, users: &[(User, Option<String>)]) -> Result<(), StoreError> {
-        let users = users.to_vec();
+    /// Stores many new users in one transaction, in multi-row statements: all or none. When a
+    /// user breaks a uniqueness rule, the error names it by its index in `users`.
+    pub async fn import_users(&self, users: Vec<(User, Option<String>)>) -> Result<(), ImportError> {
         self.db
             .write(job!(|conn| {
-                for (user, password_hash) in &users {
-                    insert_user(&mut conn, user, password_hash.as_deref()).await?;
+                conn.execute("SAVEPOINT bulk", &[]).await?;
+                let Err(error) = insert_users(&mut conn, &users).await else { return Ok(()) };
+                // Find the first user that cannot be written, one at a time, each seeing those
+                // before it; the job fails either way, and nothing of it is kept.
+                conn.execute("ROLLBACK TO SAVEPOINT bulk", &[]).await?;
+                for (at, user) in users.chunks(1).enumerate() {
+                    if let Err(error) = insert_users(&mut conn, user).await {
+                        return Err(ImportError { at: Some(at), error });
+                    }
                 }
-                Ok(())
+                Err(ImportError { at: None, error })
             }))
             .await
     }

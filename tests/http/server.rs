@@ -157,9 +157,13 @@ impl Server {
 
     async fn attach(mut child: Child, dir: tempfile::TempDir, database: Arc<TestDatabase>, extra: &[&str]) -> Self {
         let stdout = child.stdout.take().expect("stdout piped");
+        let log = dir.path().join("server.log");
         let base = tokio::task::spawn_blocking(move || {
             let mut lines = BufReader::new(stdout).lines();
-            let first = lines.next().expect("server printed nothing").expect("stdout readable");
+            let Some(first) = lines.next() else {
+                panic!("the server printed nothing; its log:\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+            };
+            let first = first.expect("stdout readable");
             // Keep draining stdout so the server never blocks on a full pipe.
             std::thread::spawn(move || for _ in lines {});
             first

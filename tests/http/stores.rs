@@ -375,3 +375,69 @@ async fn abandoned_requests_leave_no_transaction_open() {
     assert_eq!(stored.user_metadata.unwrap()["i"], json!("last"));
     store.close().await;
 }
+
+/// Writes that arrive together commit together (SQLite's group commit): one that breaks a rule
+/// among them is refused alone, and every other one is committed and answered.
+#[tokio::test]
+async fn a_refused_write_among_many_leaves_the_others_committed() {
+    let mut server = Server::start().await;
+    let taken = server.post("/api/v2/users", json!({"connection": "email", "email": "taken@example.com"})).await;
+    assert_eq!(taken.status, 201, "{}", taken.text);
+    let token = server.token().await;
+    let requests: Vec<_> = (0..64)
+        .map(|i| {
+            // The passwordless connection: no bcrypt, so the requests reach the store together.
+            let email = if i == 31 { "taken@example.com".to_owned() } else { format!("many{i}@example.com") };
+            let body = json!({"connection": "email", "email": email, "email_verified": true});
+            let request = server.http.post(format!("{}/api/v2/users", server.base)).bearer_auth(&token).json(&body);
+            tokio::spawn(async move { request.send().await.expect("request sent").status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for request in requests {
+        statuses.push(request.await.unwrap());
+    }
+    let refused: Vec<usize> = (0..64).filter(|i| statuses[*i] != 201).collect();
+    assert_eq!((refused, statuses[31]), (vec![31], 409), "{statuses:?}");
+    let listed = server.get("/api/v2/users?q=email.domain:example.com&include_totals=true").await;
+    assert_eq!(listed.body["total"], 64, "the 63 new users and the one that was there: {}", listed.text);
+}
+
+/// A write is answered only once it is committed: a server killed (SIGKILL) while many writes
+/// are in flight has, after a restart, every user it acknowledged.
+#[tokio::test]
+async fn a_crash_during_a_write_storm_loses_no_acknowledged_write() {
+    let mut server = Server::start().await;
+    let token = server.token().await;
+    let (base, http) = (server.base.clone(), server.http.clone());
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let writers: Vec<_> = (0..16)
+        .map(|writer| {
+            let (base, http, token, acknowledged) = (base.clone(), http.clone(), token.clone(), acknowledged.clone());
+            tokio::spawn(async move {
+                for n in 0.. {
+                    let body = json!({"connection": "email", "email": format!("storm{writer}-{n}@example.com")});
+                    let sent = http.post(format!("{base}/api/v2/users")).bearer_auth(&token).json(&body).send().await;
+                    let Ok(response) = sent else { break };
+                    if response.status() != 201 {
+                        break;
+                    }
+                    let Ok(user) = response.json::<Value>().await else { break };
+                    acknowledged.lock().unwrap().push(user["user_id"].as_str().unwrap().to_owned());
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    server.kill();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() > 50, "the storm wrote too little to mean anything: {}", acknowledged.len());
+    let mut server = server.restart(&[]).await;
+    for user_id in &acknowledged {
+        let read = server.get(&format!("/api/v2/users/{}", encode(user_id))).await;
+        assert_eq!(read.status, 200, "{user_id} was acknowledged before the crash: {}", read.text);
+    }
+}

@@ -1,0 +1,185 @@
+//! Property test: generated writes sent all at once (creates that race for emails, metadata
+//! increments that race on a user, deletes that race on a user) end as some serial order of
+//! them would: one create per email wins and the others are refused, no increment is lost, one
+//! delete per user deletes. On SQLite these writes meet in the group-commit writer's batches,
+//! where a refused write must fail alone; on PostgreSQL in concurrent transactions.
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use serde_json::json;
+
+use crate::domain::time;
+use crate::domain::user::{Identity, User};
+use crate::search::property_tests::stores;
+use crate::store::{Conflict, Store, StoreError};
+
+/// Emails creates compete for, users increments compete on, users deletes compete on.
+const EMAILS: usize = 3;
+const COUNTERS: usize = 2;
+const VICTIMS: usize = 2;
+
+#[derive(Debug, Clone)]
+enum Write {
+    Create { email: usize },
+    Increment { user: usize },
+    Delete { user: usize },
+}
+
+#[derive(Debug)]
+enum Outcome {
+    Created(Result<(), StoreError>),
+    Incremented(bool),
+    Deleted(bool),
+}
+
+fn write() -> impl Strategy<Value = Write> {
+    prop_oneof![
+        (0..EMAILS).prop_map(|email| Write::Create { email }),
+        (0..COUNTERS).prop_map(|user| Write::Increment { user }),
+        (0..VICTIMS).prop_map(|user| Write::Delete { user }),
+    ]
+}
+
+fn user(user_id: &str, email: String) -> User {
+    let now = time::now();
+    User {
+        user_id: format!("email|{user_id}"),
+        email: Some(email),
+        email_verified: Some(false),
+        username: None,
+        phone_number: None,
+        phone_verified: None,
+        name: None,
+        nickname: None,
+        given_name: None,
+        family_name: None,
+        picture: None,
+        blocked: None,
+        app_metadata: None,
+        user_metadata: None,
+        identities: vec![Identity {
+            connection: "email".into(),
+            user_id: user_id.into(),
+            provider: "email".into(),
+            is_social: false,
+            profile_data: None,
+        }],
+        multifactor: None,
+        multifactor_last_modified: None,
+        last_ip: None,
+        last_login: None,
+        logins_count: None,
+        last_password_reset: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn run(store: Arc<Store>, writes: &[Write]) -> Vec<Outcome> {
+    let tasks: Vec<_> = writes
+        .iter()
+        .enumerate()
+        .map(|(i, write)| {
+            let (store, write) = (store.clone(), write.clone());
+            tokio::spawn(async move {
+                match write {
+                    Write::Create { email } => {
+                        let user = user(&format!("c{i}"), format!("race{email}@example.com"));
+                        Outcome::Created(store.create_user(&user, None).await)
+                    }
+                    Write::Increment { user } => {
+                        let increment = |user: &mut User| {
+                            let metadata = user.app_metadata.get_or_insert_default();
+                            let n = metadata.get("n").and_then(|n| n.as_i64()).unwrap_or(0);
+                            metadata.insert("n".into(), json!(n + 1));
+                        };
+                        let updated = store.update_user(&format!("email|counter{user}"), None, increment).await;
+                        Outcome::Incremented(updated.expect("increment").is_some())
+                    }
+                    Write::Delete { user } => {
+                        Outcome::Deleted(store.delete_user(&format!("email|victim{user}")).await.expect("delete"))
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("write task"));
+    }
+    outcomes
+}
+
+fn check(writes: &[Write]) -> Result<(), TestCaseError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
+    runtime.block_on(async {
+        for (name, store, _dir) in stores().await {
+            for i in 0..COUNTERS {
+                store.create_user(&user(&format!("counter{i}"), format!("counter{i}@example.com")), None).await.unwrap();
+            }
+            for i in 0..VICTIMS {
+                store.create_user(&user(&format!("victim{i}"), format!("victim{i}@example.com")), None).await.unwrap();
+            }
+            let outcomes = run(store.clone(), writes).await;
+            for email in 0..EMAILS {
+                let attempts: Vec<&Outcome> = writes
+                    .iter()
+                    .zip(&outcomes)
+                    .filter(|(w, _)| matches!(w, Write::Create { email: e } if *e == email))
+                    .map(|(_, o)| o)
+                    .collect();
+                let won = attempts.iter().filter(|o| matches!(o, Outcome::Created(Ok(())))).count();
+                let refused = attempts
+                    .iter()
+                    .filter(|o| matches!(o, Outcome::Created(Err(StoreError::Conflict(Conflict::Email)))))
+                    .count();
+                prop_assert_eq!((won, refused), (usize::from(!attempts.is_empty()), attempts.len().saturating_sub(1)));
+            }
+            for user in 0..COUNTERS {
+                let done = writes
+                    .iter()
+                    .zip(&outcomes)
+                    .filter(|(w, o)| matches!((w, o), (Write::Increment { user: u }, Outcome::Incremented(true)) if *u == user))
+                    .count();
+                let tried = writes.iter().filter(|w| matches!(w, Write::Increment { user: u } if *u == user)).count();
+                let stored = store.user(&format!("email|counter{user}")).await.unwrap().expect("counter user");
+                let n = stored.app_metadata.as_ref().and_then(|m| m.get("n")).and_then(|n| n.as_i64()).unwrap_or(0);
+                prop_assert_eq!((done, n as usize), (tried, tried), "{}: increments of counter{}", name, user);
+            }
+            for user in 0..VICTIMS {
+                let deleted: Vec<bool> = writes
+                    .iter()
+                    .zip(&outcomes)
+                    .filter_map(|(w, o)| match (w, o) {
+                        (Write::Delete { user: u }, Outcome::Deleted(d)) if *u == user => Some(*d),
+                        _ => None,
+                    })
+                    .collect();
+                if !deleted.is_empty() {
+                    prop_assert_eq!(deleted.iter().filter(|d| **d).count(), 1, "{}: deletes of victim{}", name, user);
+                    let gone = store.user(&format!("email|victim{user}")).await.unwrap().is_none();
+                    prop_assert!(gone, "{}: victim{} is deleted", name, user);
+                }
+            }
+            // Every create that was answered is there, and only those.
+            for (i, (write, outcome)) in writes.iter().zip(&outcomes).enumerate() {
+                if let (Write::Create { .. }, Outcome::Created(result)) = (write, outcome) {
+                    let stored = store.user(&format!("email|c{i}")).await.unwrap();
+                    prop_assert_eq!(stored.is_some(), result.is_ok(), "{}: create {}", name, i);
+                }
+            }
+            store.close().await;
+        }
+        Ok(())
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn concurrent_writes_end_as_a_serial_order_would(writes in prop::collection::vec(write(), 1..48)) {
+        check(&writes)?;
+    }
+}

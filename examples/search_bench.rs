@@ -244,14 +244,14 @@ async fn main() -> anyhow::Result<()> {
         let hash = bcrypt::hash("Passw0rd!", 10)?;
         let started = Instant::now();
         let mut rng = StdRng::seed_from_u64(2026);
-        let mut batch = Vec::with_capacity(5000);
+        let mut batch = Vec::with_capacity(50_000);
         for index in 0..users {
             let user = generate(index, &mut rng);
             let password = (user.identities[0].provider == "auth0").then(|| hash.clone());
             if index >= existing {
                 batch.push((user, password));
             }
-            if batch.len() == 5000 || (index + 1 == users && !batch.is_empty()) {
+            if batch.len() == 50_000 || (index + 1 == users && !batch.is_empty()) {
                 store.import_users(std::mem::take(&mut batch)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                 if (index + 1) % 100_000 == 0 {
                     eprintln!("  {} users, {:.0} s", index + 1, started.elapsed().as_secs_f64());

@@ -117,11 +117,6 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// `($1, $2), ($3, $4), …`: `rows` tuples of `columns` placeholders, for a multi-row insert.
-pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
-    (0..rows).map(|row| format!("({})", placeholders(row * columns + 1, columns))).collect::<Vec<_>>().join(", ")
-}
-
 /// Inserts rows into `into` (`table (columns…)`), `values` holding each row's values in turn,
 /// in as few statements as the engines' limits on parameters allow (SQLite's is 32,766);
 /// `tail` ends each statement (`ON CONFLICT …`, `RETURNING …`). The rows each returned.
@@ -134,7 +129,14 @@ pub(crate) async fn insert_rows(
 ) -> Result<Vec<Row>, DbError> {
     let mut returned = Vec::new();
     for chunk in values.chunks((32_000 / width) * width) {
-        let sql = format!("INSERT INTO {into} VALUES {} {tail}", value_rows(chunk.len() / width, width));
+        // `($1, $2), ($3, $4), …`; on SQLite anonymous `?`s, which it binds by position: it
+        // looks a named parameter up among the others, so thousands of `$n` cost it seconds.
+        let row = |r: usize| match conn.engine() {
+            Engine::Sqlite => format!("({})", vec!["?"; width].join(", ")),
+            Engine::Postgres => format!("({})", placeholders(r * width + 1, width)),
+        };
+        let rows: Vec<String> = (0..chunk.len() / width).map(row).collect();
+        let sql = format!("INSERT INTO {into} VALUES {} {tail}", rows.join(", "));
         returned.extend(conn.fetch_all(&sql, chunk).await?);
     }
     Ok(returned)

@@ -32,6 +32,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 const MAX_BATCH: usize = 256;
 const READ_CONNECTIONS: usize = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How much of the file reads map rather than copy (address space, not memory).
+const MMAP_BYTES: u64 = 64 << 30;
 
 enum Message {
     Job(Job<Done>),
@@ -133,6 +135,11 @@ fn connect(path: &PathBuf, read_only: bool) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    // SQLite's default page cache (2 MB) is far smaller than a user directory's indexes: every
+    // write then re-reads index pages from the OS, a system call each (most of a bulk load's
+    // time). Pages are mapped instead of copied, and the writer keeps a larger cache.
+    let cache_kib = if read_only { 8 * 1024 } else { 64 * 1024 };
+    conn.execute_batch(&format!("PRAGMA mmap_size = {MMAP_BYTES}; PRAGMA cache_size = -{cache_kib};"))?;
     if read_only {
         conn.execute_batch("PRAGMA query_only = ON")?;
     }
@@ -331,14 +338,19 @@ impl ToSql for Value<'_> {
     }
 }
 
-/// Prepares (from the connection's cache) and binds `$n` to `args[n - 1]`: SQLite numbers
-/// `$n` parameters in the order they first appear, which need not be n.
+/// Prepares (from the connection's cache) and binds `$n` to `args[n - 1]` (SQLite numbers `$n`
+/// parameters in the order they first appear, which need not be n) and an anonymous `?` to the
+/// argument at its position.
 fn bound<'c>(conn: &'c Connection, sql: &str, args: &[Value<'_>]) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
     let mut statement = conn.prepare_cached(sql)?;
     for index in 1..=statement.parameter_count() {
-        let name = statement.parameter_name(index).unwrap_or_default();
-        let value = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).and_then(|n| args.get(n - 1));
-        let value = value.ok_or_else(|| rusqlite::Error::InvalidParameterName(name.to_owned()))?;
+        let name = statement.parameter_name(index);
+        let position = match name {
+            None => Some(index),
+            Some(name) => name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()),
+        };
+        let value = position.and_then(|n| args.get(n - 1));
+        let value = value.ok_or_else(|| rusqlite::Error::InvalidParameterName(name.unwrap_or("?").to_owned()))?;
         statement.raw_bind_parameter(index, value)?;
     }
     Ok(statement)

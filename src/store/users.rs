@@ -3,7 +3,7 @@
 //! make concurrent duplicate creates fail), and its metadata leaves in a search side table, all
 //! written in one transaction so that searches see a write at once.
 
-use super::db::{Conn, DbError, Row, Value, args, insert_rows, job, value_rows};
+use super::db::{Conn, DbError, Row, Value, args, insert_rows, job};
 use super::{Store, StoreError};
 use crate::domain::metadata;
 use crate::domain::user::{Identity, User};
@@ -117,18 +117,14 @@ fn user_values(user: &User) -> Vec<Value<'_>> {
     ]
 }
 
-/// Writes every column of `user` (insert, or full replace of the row); returns its `seq`.
-async fn write_user_row(conn: &mut Conn<'_>, user: &User, insert: bool) -> Result<i64, StoreError> {
-    static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!("INSERT INTO users ({WRITTEN_COLUMNS}) VALUES {} RETURNING seq", value_rows(1, 29))
-    });
+/// Rewrites every column of the stored `user`; returns its `seq`.
+async fn write_user_row(conn: &mut Conn<'_>, user: &User) -> Result<i64, StoreError> {
     static UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let set: Vec<String> =
             WRITTEN_COLUMNS.split(", ").take(28).enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
         format!("UPDATE users SET {} WHERE user_id = $29 RETURNING seq", set.join(", "))
     });
-    let sql = if insert { INSERT.as_str() } else { UPDATE.as_str() };
-    let row = conn.fetch_one(sql, &user_values(user)).await?;
+    let row = conn.fetch_one(&UPDATE, &user_values(user)).await?;
     Ok(row.get("seq")?)
 }
 
@@ -219,7 +215,7 @@ pub(super) async fn refresh_search_index(mut conn: Conn<'_>) -> anyhow::Result<(
         after = last.get("seq")?;
         for row in &rows {
             let user = user_from_row(row)?;
-            let seq = write_user_row(&mut conn, &user, false).await?;
+            let seq = write_user_row(&mut conn, &user).await?;
             write_metadata_leaves(&mut conn, seq, &user).await?;
         }
         conn.execute("COMMIT", &[]).await?;
@@ -291,7 +287,7 @@ impl Store {
                 };
                 let mut user = user_from_row(&row)?;
                 edit(&mut user);
-                let seq = write_user_row(&mut conn, &user, false).await?;
+                let seq = write_user_row(&mut conn, &user).await?;
                 write_metadata_leaves(&mut conn, seq, &user).await?;
                 let identity = user.primary_identity();
                 let keys = user.credential_keys();

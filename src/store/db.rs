@@ -387,8 +387,13 @@ impl Db {
         }
     }
 
+    /// A row found through an index (a key lookup), outside a transaction. On SQLite it runs in
+    /// place, as it takes microseconds; statements that may scan go through `fetch_all`.
     pub async fn fetch_optional(&self, sql: &str, args: &[Value<'_>]) -> Result<Option<Row>, DbError> {
-        Ok(self.fetch_all(sql, args).await?.into_iter().next())
+        match self {
+            Db::Sqlite(db) => Ok(db.lookup(sql, args)?.into_iter().next().map(Row::Sqlite)),
+            Db::Postgres(_) => Ok(self.fetch_all(sql, args).await?.into_iter().next()),
+        }
     }
 
     pub async fn exists(&self, sql: &str, args: &[Value<'_>]) -> Result<bool, DbError> {
@@ -397,7 +402,7 @@ impl Db {
 
     /// The `total` of a `SELECT COUNT(*) AS total …`.
     pub async fn count(&self, sql: &str, args: &[Value<'_>]) -> anyhow::Result<u64> {
-        let row = self.fetch_optional(sql, args).await?.context("a count returned no row")?;
+        let row = self.fetch_all(sql, args).await?.into_iter().next().context("a count returned no row")?;
         Ok(row.get::<i64>("total")? as u64)
     }
 
@@ -426,6 +431,16 @@ impl Db {
         T: Send + 'static,
         E: From<anyhow::Error> + Send + 'static,
     {
+        self.submit(job).await.await
+    }
+
+    /// Queues `job` as `write` does; the future answers once it is durable.
+    pub async fn submit<T, E, F>(&self, job: F) -> impl Future<Output = Result<T, E>> + use<T, E, F>
+    where
+        F: for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<anyhow::Error> + Send + 'static,
+    {
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let job: Job<Done> = Box::new(move |conn| {
             Box::pin(async move {
@@ -447,7 +462,9 @@ impl Db {
         }
         // The job is dropped unrun only if the writer stopped, its transaction could not begin
         // or it panicked; the engine logs why.
-        receiver.await.unwrap_or_else(|_| Err(E::from(anyhow::anyhow!("the write did not run (see the log)"))))
+        async {
+            receiver.await.unwrap_or_else(|_| Err(E::from(anyhow::anyhow!("the write did not run (see the log)"))))
+        }
     }
 
     pub async fn close(&self) {

@@ -13,6 +13,7 @@ pub mod organizations;
 pub mod rbac;
 pub mod tenant_admin;
 
+mod bulk;
 pub(crate) mod db;
 mod postgres;
 #[cfg(test)]
@@ -20,9 +21,9 @@ mod property_tests;
 mod sqlite;
 mod users;
 
+pub use bulk::{BulkLoad, ImportError};
 use db::Db;
 pub use postgres::display_url;
-pub use users::ImportError;
 
 use crate::domain::time::Timestamp;
 

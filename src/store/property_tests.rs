@@ -183,3 +183,55 @@ proptest! {
         check(&writes)?;
     }
 }
+
+/// A bulk load into an empty directory (indexes deferred on SQLite) and into one with users:
+/// a user that repeats another's email refuses the whole load, named by its position across
+/// batches, and leaves nothing written; a good load is searchable at once; an abandoned one
+/// leaves nothing.
+#[test]
+fn bulk_loads_are_all_or_nothing_and_name_the_user_at_fault() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        for (name, store, _dir) in stores().await {
+            let batch = |from: usize, to: usize| -> Vec<(User, Option<String>)> {
+                (from..to).map(|i| (user(&format!("b{i}"), format!("bulk{i}@example.com")), None)).collect()
+            };
+            for existing in [false, true] {
+                let load = store.bulk_load().await;
+                assert!(load.add(batch(0, 3)).await && load.add(batch(3, 6)).await);
+                let mut faulty = batch(6, 9);
+                faulty[1].0.email = Some(if existing { "kept@example.com" } else { "bulk2@example.com" }.into());
+                load.add(faulty).await;
+                let refused = load.finish().await.expect_err("a repeated email");
+                assert_eq!(refused.at, Some(7), "{name}: {refused}");
+                assert!(matches!(refused.error, StoreError::Conflict(Conflict::Email)), "{name}: {refused}");
+                assert!(store.user("email|b0").await.unwrap().is_none(), "{name}: nothing of a refused load");
+                // The rules hold again after the load, deferred indexes included.
+                let kept = user("kept", "kept@example.com".into());
+                if !existing {
+                    store.create_user(&kept, None).await.unwrap();
+                }
+                let again = store.create_user(&user("again", "kept@example.com".into()), None).await;
+                assert!(matches!(again, Err(StoreError::Conflict(Conflict::Email))), "{name}: {again:?}");
+            }
+            let load = store.bulk_load().await;
+            load.add(batch(0, 2)).await;
+            load.abandon().await;
+            assert!(store.user("email|b0").await.unwrap().is_none(), "{name}: nothing of an abandoned load");
+
+            let load = store.bulk_load().await;
+            load.add(batch(0, 4)).await;
+            assert_eq!(load.finish().await.unwrap(), 4);
+            let query = crate::search::parse("email:*ulk3*").unwrap();
+            let search = crate::search::UserSearch {
+                query,
+                sort: None,
+                window: crate::search::Window::Page { offset: 0, limit: 10 },
+                with_total: true,
+            };
+            let found = store.search_users(&search).await.unwrap();
+            assert_eq!((found.total, found.users[0].user_id.as_str()), (Some(1), "email|b3"), "{name}");
+            store.close().await;
+        }
+    });
+}

@@ -423,8 +423,9 @@ impl Store {
 
     /// The connection named `name`.
     pub async fn connection_by_name(&self, name: &str) -> anyhow::Result<Option<Connection>> {
-        let filter = ConnectionFilter { name: Some(name.to_owned()), ..Default::default() };
-        Ok(self.list_connections(&filter).await?.pop().map(|record| record.connection))
+        let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE name = $1");
+        let row = self.db.fetch_optional(&sql, args![name]).await?;
+        row.as_ref().map(connection_from_row).transpose()
     }
 
     /// Stores `client` unless a client with the same id exists or, when `by_name`, one with

@@ -10,20 +10,6 @@ use crate::domain::user::{Identity, User};
 use crate::search::listing::{self, SearchPage, UserSearch, Window};
 use crate::search::sql::Bind;
 
-/// A bulk load refused: the user at `at` (its index) broke `error`'s rule, or the write failed.
-#[derive(Debug, thiserror::Error)]
-#[error("{}{error}", at.map(|at| format!("user {at}: ")).unwrap_or_default())]
-pub struct ImportError {
-    pub at: Option<usize>,
-    pub error: StoreError,
-}
-
-impl<E: Into<StoreError>> From<E> for ImportError {
-    fn from(error: E) -> Self {
-        Self { at: None, error: error.into() }
-    }
-}
-
 /// `user_metadata_values.source`
 const APP_METADATA: i64 = 0;
 const USER_METADATA: i64 = 1;
@@ -154,7 +140,7 @@ fn without_nul(text: String) -> String {
 
 /// Inserts new users, their primary identities and their metadata leaves, in multi-row
 /// statements (one row each for a single user).
-async fn insert_users(conn: &mut Conn<'_>, users: &[(User, Option<String>)]) -> Result<(), StoreError> {
+pub(super) async fn insert_users(conn: &mut Conn<'_>, users: &[(User, Option<String>)]) -> Result<(), StoreError> {
     let rows: Vec<Value> = users.iter().flat_map(|(user, _)| user_values(user)).collect();
     let into = format!("users ({WRITTEN_COLUMNS})");
     // Rows come back in no set order: seqs are matched to users by id.
@@ -241,26 +227,6 @@ impl Store {
     pub async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
         let users = [(user.clone(), password_hash.map(str::to_owned))];
         self.db.write(job!(|conn| { insert_users(&mut conn, &users).await })).await
-    }
-
-    /// Stores many new users in one transaction, in multi-row statements: all or none. When a
-    /// user breaks a uniqueness rule, the error names it by its index in `users`.
-    pub async fn import_users(&self, users: Vec<(User, Option<String>)>) -> Result<(), ImportError> {
-        self.db
-            .write(job!(|conn| {
-                conn.execute("SAVEPOINT bulk", &[]).await?;
-                let Err(error) = insert_users(&mut conn, &users).await else { return Ok(()) };
-                // Find the first user that cannot be written, one at a time, each seeing those
-                // before it; the job fails either way, and nothing of it is kept.
-                conn.execute("ROLLBACK TO SAVEPOINT bulk", &[]).await?;
-                for (at, user) in users.chunks(1).enumerate() {
-                    if let Err(error) = insert_users(&mut conn, user).await {
-                        return Err(ImportError { at: Some(at), error });
-                    }
-                }
-                Err(ImportError { at: None, error })
-            }))
-            .await
     }
 
     pub async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>> {

@@ -1,0 +1,206 @@
+//! Bulk loads: many new users (a tenant file's, an import's) written in one transaction that
+//! takes them in batches as they are read, so that a file streams through with flat memory and
+//! a load that fails, or is abandoned, leaves nothing behind.
+//!
+//! Into an empty directory on SQLite, the secondary indexes and the trigram index's trigger are
+//! dropped for the load and built again at its end, inside the same transaction (readers keep
+//! their snapshot, old schema included): building an index sorts its keys once, where a million
+//! inserts would each walk a dozen indexes at random. A uniqueness rule the load breaks then
+//! shows when its index is built, and the first user breaking it is found by its `seq`.
+
+use tokio::sync::mpsc;
+
+use super::db::{Conn, Engine, args, job};
+use super::users::insert_users;
+use super::{Conflict, Store, StoreError};
+use crate::domain::user::User;
+
+type Users = Vec<(User, Option<String>)>;
+
+/// A bulk load refused: the user at `at` (its position in the load) broke `error`'s rule, or
+/// the write failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{error}", at.map(|at| format!("user {at}: ")).unwrap_or_default())]
+pub struct ImportError {
+    pub at: Option<usize>,
+    pub error: StoreError,
+}
+
+impl<E: Into<StoreError>> From<E> for ImportError {
+    fn from(error: E) -> Self {
+        Self { at: None, error: error.into() }
+    }
+}
+
+enum Feed {
+    Users(Users),
+    Abandon,
+}
+
+/// A load under way: `add` batches, then `finish` (commit) or `abandon` (roll back).
+pub struct BulkLoad {
+    feed: mpsc::Sender<Feed>,
+    outcome: std::pin::Pin<Box<dyn Future<Output = Result<usize, ImportError>> + Send>>,
+}
+
+impl BulkLoad {
+    /// Adds users to the load; `false` if it has failed already (`finish` says why). Positions
+    /// in errors count users across every batch, from 0.
+    pub async fn add(&self, users: Users) -> bool {
+        self.feed.send(Feed::Users(users)).await.is_ok()
+    }
+
+    /// Builds what was deferred and commits; the number of users written.
+    pub async fn finish(self) -> Result<usize, ImportError> {
+        drop(self.feed);
+        self.outcome.await
+    }
+
+    /// Rolls everything back.
+    pub async fn abandon(self) {
+        let _ = self.feed.send(Feed::Abandon).await;
+        drop(self.feed);
+        let _ = self.outcome.await;
+    }
+}
+
+/// The next feed: on SQLite the job runs on the writer's own thread, where it may wait.
+async fn next(engine: Engine, feed: &mut mpsc::Receiver<Feed>) -> Option<Feed> {
+    match engine {
+        Engine::Sqlite => feed.blocking_recv(),
+        Engine::Postgres => feed.recv().await,
+    }
+}
+
+impl Store {
+    /// Starts a bulk load. It holds the write transaction until it ends: other writes wait.
+    pub async fn bulk_load(&self) -> BulkLoad {
+        // Two batches in flight at most: reading the file runs ahead of writing by no more.
+        let (feed, mut inbox) = mpsc::channel(2);
+        let outcome = self
+            .db
+            .submit(job!(|conn| {
+                let engine = conn.engine();
+                let empty = conn.count("SELECT COUNT(*) AS total FROM users", &[]).await? == 0;
+                let deferred = if engine == Engine::Sqlite && empty { defer(&mut conn).await? } else { Vec::new() };
+                let rebuilt = !deferred.is_empty();
+                let loaded = feed_in(&mut conn, &mut inbox, deferred).await;
+                if rebuilt {
+                    conn.execute(&format!("PRAGMA cache_size = {}", super::sqlite::CACHE_SIZE), &[]).await?;
+                }
+                loaded
+            }))
+            .await;
+        BulkLoad { feed, outcome: Box::pin(outcome) }
+    }
+
+    /// Stores many new users in one transaction, in multi-row statements: all or none. When a
+    /// user breaks a uniqueness rule, the error names it by its index in `users`.
+    pub async fn import_users(&self, users: Users) -> Result<(), ImportError> {
+        self.db.write(job!(|conn| { load(&mut conn, &users).await })).await
+    }
+}
+
+/// Writes the batches as they come, then builds what was deferred; the users written.
+async fn feed_in(
+    conn: &mut Conn<'_>,
+    inbox: &mut mpsc::Receiver<Feed>,
+    deferred: Vec<String>,
+) -> Result<usize, ImportError> {
+    let engine = conn.engine();
+    let mut written = 0;
+    while let Some(feed) = next(engine, inbox).await {
+        let Feed::Users(users) = feed else {
+            return Err(anyhow::anyhow!("the load was abandoned").into());
+        };
+        load(conn, &users).await.map_err(|e| ImportError { at: e.at.map(|at| at + written), ..e })?;
+        written += users.len();
+    }
+    rebuild(conn, deferred).await?;
+    Ok(written)
+}
+
+/// Writes one batch; when a user cannot be written, finds the first that cannot, one at a time,
+/// each seeing those before it (the load fails either way, and nothing of it is kept).
+async fn load(conn: &mut Conn<'_>, users: &[(User, Option<String>)]) -> Result<(), ImportError> {
+    conn.execute("SAVEPOINT batch", &[]).await?;
+    let Err(error) = insert_users(conn, users).await else {
+        conn.execute("RELEASE SAVEPOINT batch", &[]).await?;
+        return Ok(());
+    };
+    conn.execute("ROLLBACK TO SAVEPOINT batch", &[]).await?;
+    for (at, user) in users.chunks(1).enumerate() {
+        if let Err(error) = insert_users(conn, user).await {
+            return Err(ImportError { at: Some(at), error });
+        }
+    }
+    Err(ImportError { at: None, error })
+}
+
+/// Drops the indexes and triggers the schema created on the users' tables (not those of their
+/// keys and primary keys); returns the SQL that creates them again.
+async fn defer(conn: &mut Conn<'_>) -> anyhow::Result<Vec<String>> {
+    let rows = conn
+        .fetch_all(
+            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL \
+             AND tbl_name IN ('users', 'identities', 'user_metadata_values')",
+            &[],
+        )
+        .await?;
+    // Building an index sorts its keys: in memory, with room for a million users' keys.
+    conn.execute("PRAGMA cache_size = -524288", &[]).await?;
+    let mut creates = Vec::new();
+    for row in rows {
+        let (kind, name): (String, String) = (row.get("type")?, row.get("name")?);
+        // Names from the schema itself, quoted as identifiers.
+        conn.execute(&format!("DROP {kind} \"{}\"", name.replace('"', "\"\"")), &[]).await?;
+        creates.push(row.get("sql")?);
+    }
+    Ok(creates)
+}
+
+/// Creates again what `defer` dropped and refills the trigram index; a unique index that cannot
+/// be built names the first user breaking its rule.
+async fn rebuild(conn: &mut Conn<'_>, creates: Vec<String>) -> Result<(), ImportError> {
+    if creates.is_empty() {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    tracing::info!(indexes = creates.len(), "bulk load: building the indexes");
+    for create in &creates {
+        if let Err(error) = conn.execute(create, &[]).await {
+            return Err(first_duplicate(conn).await?.unwrap_or(ImportError { at: None, error: error.into() }));
+        }
+    }
+    // Merging the trigram index's segments as the rebuild writes them would merge the same
+    // entries again and again: once, at the end, instead.
+    tracing::info!(seconds = started.elapsed().as_secs(), "bulk load: building the trigram index");
+    for command in ["'automerge', 0", "'rebuild', NULL", "'optimize', NULL", "'automerge', 4"] {
+        let sql = format!("INSERT INTO users_trigram (users_trigram, rank) VALUES ({command})");
+        conn.execute(&sql, &[]).await?;
+    }
+    tracing::info!(seconds = started.elapsed().as_secs(), "bulk load: indexes built");
+    Ok(())
+}
+
+/// The first user (by load position) whose credential another user of its connection has.
+async fn first_duplicate(conn: &mut Conn<'_>) -> anyhow::Result<Option<ImportError>> {
+    let first: i64 = conn.fetch_one("SELECT MIN(seq) AS seq FROM users", &[]).await?.get("seq")?;
+    let mut found: Option<(i64, Conflict)> = None;
+    for (column, conflict) in
+        [("email", Conflict::Email), ("username", Conflict::Username), ("phone_number", Conflict::PhoneNumber)]
+    {
+        // The second holder of a credential, by seq, is the first to break its rule.
+        let sql = format!(
+            "SELECT MIN(seq) AS seq FROM (SELECT u.seq, ROW_NUMBER() OVER \
+             (PARTITION BY i.connection, i.{column} ORDER BY u.seq) AS holder FROM identities i \
+             JOIN users u ON u.user_id = i.user_id WHERE i.{column} IS NOT NULL) AS holders WHERE holder = 2"
+        );
+        let seq: Option<i64> = conn.fetch_one(&sql, args![]).await?.get("seq")?;
+        if let Some(seq) = seq.filter(|seq| found.is_none_or(|(earliest, _)| seq < &earliest)) {
+            found = Some((seq, conflict));
+        }
+    }
+    Ok(found
+        .map(|(seq, conflict)| ImportError { at: Some((seq - first) as usize), error: StoreError::Conflict(conflict) }))
+}

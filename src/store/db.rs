@@ -157,6 +157,14 @@ pub(crate) async fn page<T>(
     Ok((items, conn.count(count, args).await?))
 }
 
+/// Why a database a newer roster migrated is refused.
+pub(crate) fn newer_schema(version: i64) -> String {
+    format!(
+        "the database schema is newer than this roster binary (it has migration {version}, which this binary does \
+         not know); run a newer roster"
+    )
+}
+
 /// A statement that failed, on either engine.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum DbError {

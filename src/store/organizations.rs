@@ -115,18 +115,19 @@ impl Store {
         let organization = organization.clone();
         self.db
             .write(job!(|conn| {
-                    conn.execute(
-                        "INSERT INTO organizations (id, name, display_name, document, created_at) VALUES ($1, $2, $3, $4, $5)",
-                        args![
-                            &organization.id,
-                            &organization.name,
-                            &organization.display_name,
-                            Value::json(&organization.settings),
-                            &organization.created_at
-                        ],
-                    )
-                    .await?;
-                    Ok(())
+                conn.execute(
+                    "INSERT INTO organizations (id, name, display_name, document, created_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    args![
+                        &organization.id,
+                        &organization.name,
+                        &organization.display_name,
+                        Value::json(&organization.settings),
+                        &organization.created_at
+                    ],
+                )
+                .await?;
+                Ok(())
             }))
             .await
     }
@@ -174,7 +175,8 @@ impl Store {
             }
             Slice::After { after, limit } => {
                 let sql = format!(
-                    "SELECT {ORGANIZATION_COLUMNS} FROM organizations o WHERE $1 IS NULL OR o.name > $1 ORDER BY o.name LIMIT $2"
+                    "SELECT {ORGANIZATION_COLUMNS} FROM organizations o WHERE $1 IS NULL OR o.name > $1 \
+                     ORDER BY o.name LIMIT $2"
                 );
                 // One row more than asked tells whether another page follows.
                 let mut rows =
@@ -404,16 +406,17 @@ impl Store {
         let (organization_id, user_id, role_ids) = (organization_id.to_owned(), user_id.to_owned(), distinct(role_ids));
         self.db
             .write(job!(|conn| {
-                    require_organization(&mut conn, &organization_id, true).await?;
-                    require_user(&mut conn, &user_id, true).await?;
-                    let sql = format!(
-                        "DELETE FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2 AND role_id IN ({})",
-                        placeholders(3, role_ids.len())
-                    );
-                    let mut values = vec![Value::from(&organization_id), Value::from(&user_id)];
-                    values.extend(role_ids.iter().map(Value::from));
-                    conn.execute(&sql, &values).await?;
-                    Ok(())
+                require_organization(&mut conn, &organization_id, true).await?;
+                require_user(&mut conn, &user_id, true).await?;
+                let sql = format!(
+                    "DELETE FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2 \
+                         AND role_id IN ({})",
+                    placeholders(3, role_ids.len())
+                );
+                let mut values = vec![Value::from(&organization_id), Value::from(&user_id)];
+                values.extend(role_ids.iter().map(Value::from));
+                conn.execute(&sql, &values).await?;
+                Ok(())
             }))
             .await
     }
@@ -455,13 +458,14 @@ impl Store {
         let user_id = user_id.to_owned();
         self.db
             .read(job!(|conn| {
-let user_id = user_id.as_str();
+                let user_id = user_id.as_str();
                 if !missing(&mut conn, "users", "user_id", &[user_id.to_owned()], false).await?.is_empty() {
                     return Ok(None);
                 }
                 let sql = format!(
                     "SELECT {ORGANIZATION_COLUMNS} FROM organization_members m \
-                     JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 ORDER BY o.name LIMIT $2 OFFSET $3"
+                     JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 \
+                     ORDER BY o.name LIMIT $2 OFFSET $3"
                 );
                 let count = "SELECT COUNT(*) AS total FROM organization_members WHERE user_id = $1";
                 let (items, total) =

@@ -155,9 +155,7 @@ async fn start_up(
     let mut lock = pool.acquire().await?;
     sqlx::query("SELECT pg_advisory_lock(hashtext('roster.start-up'))").execute(&mut *lock).await?;
     MIGRATOR.run(&pool).await.map_err(|error| match error {
-        sqlx::migrate::MigrateError::VersionMissing(version) => anyhow::anyhow!(
-            "the database schema is newer than this roster binary (it has migration {version}, which this binary does not know); run a newer roster"
-        ),
+        sqlx::migrate::MigrateError::VersionMissing(version) => anyhow::anyhow!(super::db::newer_schema(version)),
         other => anyhow::Error::new(other).context("cannot migrate the database"),
     })?;
     prepare(Conn::Postgres(&mut lock)).await?;

@@ -245,6 +245,10 @@ async fn revoke(
     Ok(())
 }
 
+/// Binds: user, role, time. Assigning again changes nothing.
+const ASSIGN_ROLE: &str =
+    "INSERT INTO user_roles (user_id, role_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+
 /// Ordering of role listings: by name, then id, byte-wise.
 const ROLE_ORDER: &str = "r.name, r.id COLLATE \"C\"";
 
@@ -404,7 +408,8 @@ impl Store {
                 let role_id = role_id.as_str();
                 require(&mut conn, PermissionHolder::Role, role_id, false).await?;
                 let sql = (
-                    "SELECT u.user_id, u.email, u.picture, u.name FROM user_roles ur JOIN users u ON u.user_id = ur.user_id \
+                    "SELECT u.user_id, u.email, u.picture, u.name FROM user_roles ur \
+                     JOIN users u ON u.user_id = ur.user_id \
                      WHERE ur.role_id = $1 ORDER BY ur.created_at, ur.user_id LIMIT $2 OFFSET $3",
                     "SELECT COUNT(*) AS total FROM user_roles WHERE role_id = $1",
                 );
@@ -455,17 +460,15 @@ impl Store {
         let (role_id, user_ids, at) = (role_id.to_owned(), user_ids.to_vec(), *at);
         self.db
             .write(job!(|conn| {
-                    require(&mut conn, PermissionHolder::Role, &role_id, true).await?;
-                    for user_id in &user_ids {
-                        require(&mut conn, PermissionHolder::User, user_id, true).await.map_err(|_| RbacError::UnknownUsers)?;
-                        conn.execute(
-                            "INSERT INTO user_roles (user_id, role_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                            args![user_id, &role_id, &at],
-                        )
+                require(&mut conn, PermissionHolder::Role, &role_id, true).await?;
+                for user_id in &user_ids {
+                    let user = require(&mut conn, PermissionHolder::User, user_id, true).await;
+                    user.map_err(|_| RbacError::UnknownUsers)?;
+                    conn.execute(ASSIGN_ROLE, args![user_id, &role_id, &at])
                         .await
                         .map_err(|e| lost_to_delete(e, RbacError::UnknownUsers))?;
-                    }
-                    Ok(())
+                }
+                Ok(())
             }))
             .await
     }
@@ -494,25 +497,22 @@ impl Store {
         let (user_id, role_ids, at) = (user_id.to_owned(), role_ids.to_vec(), *at);
         self.db
             .write(job!(|conn| {
-                    require(&mut conn, PermissionHolder::User, &user_id, true).await?;
-                    let mut missing = Vec::new();
-                    for role_id in &role_ids {
-                        if require(&mut conn, PermissionHolder::Role, role_id, true).await.is_err() {
-                            missing.push(role_id.clone());
-                        }
+                require(&mut conn, PermissionHolder::User, &user_id, true).await?;
+                let mut missing = Vec::new();
+                for role_id in &role_ids {
+                    if require(&mut conn, PermissionHolder::Role, role_id, true).await.is_err() {
+                        missing.push(role_id.clone());
                     }
-                    if !missing.is_empty() {
-                        return Err(RbacError::UnknownRoles(missing));
-                    }
-                    for role_id in &role_ids {
-                        conn.execute(
-                            "INSERT INTO user_roles (user_id, role_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                            args![&user_id, role_id, &at],
-                        )
+                }
+                if !missing.is_empty() {
+                    return Err(RbacError::UnknownRoles(missing));
+                }
+                for role_id in &role_ids {
+                    conn.execute(ASSIGN_ROLE, args![&user_id, role_id, &at])
                         .await
                         .map_err(|e| lost_to_delete(e, RbacError::UnknownRoles(vec![role_id.clone()])))?;
-                    }
-                    Ok(())
+                }
+                Ok(())
             }))
             .await
     }
@@ -576,15 +576,22 @@ impl Store {
         let server = server.clone();
         self.db
             .write(job!(|conn| {
-                    conn.execute(
-                        "INSERT INTO resource_servers (id, identifier, name, document, created_at) VALUES ($1, $2, $3, $4, $5)",
-                        args![&server.id, &server.identifier, &server.name, Value::json(&server.document()), &server.created_at],
-                    )
-                    .await?;
-                    if let Some(scopes) = &server.scopes {
-                        write_scopes(&mut conn, &server.id, scopes).await?;
-                    }
-                    Ok(())
+                conn.execute(
+                    "INSERT INTO resource_servers (id, identifier, name, document, created_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    args![
+                        &server.id,
+                        &server.identifier,
+                        &server.name,
+                        Value::json(&server.document()),
+                        &server.created_at
+                    ],
+                )
+                .await?;
+                if let Some(scopes) = &server.scopes {
+                    write_scopes(&mut conn, &server.id, scopes).await?;
+                }
+                Ok(())
             }))
             .await
     }

@@ -170,10 +170,7 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
         let (version, checksum, success): (i64, Vec<u8>, bool) =
             (row.get("version")?, row.get("checksum")?, row.get("success")?);
         anyhow::ensure!(success, "migration {version} failed part-way earlier; the database needs repair");
-        anyhow::ensure!(
-            MIGRATOR.iter().any(|m| m.version == version),
-            "the database schema is newer than this roster binary (it has migration {version}, which this binary does not know); run a newer roster"
-        );
+        anyhow::ensure!(MIGRATOR.iter().any(|m| m.version == version), super::db::newer_schema(version));
         applied.insert(version, checksum);
     }
     for migration in MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()) {
@@ -185,9 +182,11 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
         let started = Instant::now();
         let tx = conn.transaction()?;
         tx.execute_batch(migration.sql.as_str()).with_context(|| format!("migration {}", migration.version))?;
+        let elapsed = started.elapsed().as_nanos() as i64;
         tx.execute(
-            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (?1, ?2, TRUE, ?3, ?4)",
-            rusqlite::params![migration.version, &*migration.description, &*migration.checksum, started.elapsed().as_nanos() as i64],
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (?1, ?2, TRUE, ?3, ?4)",
+            rusqlite::params![migration.version, &*migration.description, &*migration.checksum, elapsed],
         )?;
         tx.commit()?;
     }
@@ -422,5 +421,6 @@ pub(super) fn unique_key(error: &rusqlite::Error) -> Option<String> {
 }
 
 pub(super) fn is_foreign_key_violation(error: &rusqlite::Error) -> bool {
-    matches!(error, rusqlite::Error::SqliteFailure(failure, _) if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+    let foreign_key = rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY;
+    matches!(error, rusqlite::Error::SqliteFailure(failure, _) if failure.extended_code == foreign_key)
 }

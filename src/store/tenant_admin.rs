@@ -326,7 +326,8 @@ impl Store {
 
     pub async fn list_client_grants(&self, filter: &ClientGrantFilter) -> anyhow::Result<Vec<ClientGrantRecord>> {
         let sql = format!(
-            "SELECT {GRANT_COLUMNS} FROM client_grants WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR audience = $2)"
+            "SELECT {GRANT_COLUMNS} FROM client_grants \
+             WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR audience = $2)"
         );
         let rows = self.db.fetch_all(&sql, args![&filter.client_id, &filter.audience]).await?;
         let records = rows.iter().map(grant_record).collect::<anyhow::Result<Vec<_>>>()?;

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use serde_json::json;
 
+use crate::domain::connection::Connection;
+use crate::domain::create_user::new_user;
 use crate::domain::time;
-use crate::domain::user::{Identity, User};
+use crate::domain::user::User;
 use crate::search::property_tests::stores;
 use crate::store::{Conflict, Store, StoreError};
 
@@ -41,39 +43,11 @@ fn write() -> impl Strategy<Value = Write> {
     ]
 }
 
+/// A new passwordless user, as `POST /users` builds it (`email|<user_id>`).
 fn user(user_id: &str, email: String) -> User {
-    let now = time::now();
-    User {
-        user_id: format!("email|{user_id}"),
-        email: Some(email),
-        email_verified: Some(false),
-        username: None,
-        phone_number: None,
-        phone_verified: None,
-        name: None,
-        nickname: None,
-        given_name: None,
-        family_name: None,
-        picture: None,
-        blocked: None,
-        app_metadata: None,
-        user_metadata: None,
-        identities: vec![Identity {
-            connection: "email".into(),
-            user_id: user_id.into(),
-            provider: "email".into(),
-            is_social: false,
-            profile_data: None,
-        }],
-        multifactor: None,
-        multifactor_last_modified: None,
-        last_ip: None,
-        last_login: None,
-        logins_count: None,
-        last_password_reset: None,
-        created_at: now,
-        updated_at: now,
-    }
+    let body = json!({"connection": "email", "email": email, "user_id": user_id});
+    let connection = Connection::passwordless("con_email".into(), "email");
+    new_user(body.as_object().unwrap(), &connection, time::now()).unwrap().user
 }
 
 async fn run(store: Arc<Store>, writes: &[Write]) -> Vec<Outcome> {

@@ -324,6 +324,16 @@ impl Conn<'_> {
         Ok(self.fetch_all(sql, args).await?.into_iter().next())
     }
 
+    /// The row `sql` finds, if any, made an item.
+    pub async fn find<T>(
+        &mut self,
+        sql: &str,
+        args: &[Value<'_>],
+        item: impl FnOnce(&Row) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Option<T>> {
+        self.fetch_optional(sql, args).await?.as_ref().map(item).transpose()
+    }
+
     pub async fn fetch_one(&mut self, sql: &str, args: &[Value<'_>]) -> Result<Row, DbError> {
         let row = self.fetch_optional(sql, args).await?;
         row.ok_or(DbError::Postgres(sqlx::Error::RowNotFound))
@@ -402,6 +412,16 @@ impl Db {
             Db::Sqlite(db) => Ok(db.lookup(sql, args)?.into_iter().next().map(Row::Sqlite)),
             Db::Postgres(_) => Ok(self.fetch_all(sql, args).await?.into_iter().next()),
         }
+    }
+
+    /// The row a key lookup finds, if any, made an item.
+    pub async fn find<T>(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
+        item: impl FnOnce(&Row) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Option<T>> {
+        self.fetch_optional(sql, args).await?.as_ref().map(item).transpose()
     }
 
     pub async fn exists(&self, sql: &str, args: &[Value<'_>]) -> Result<bool, DbError> {

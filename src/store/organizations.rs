@@ -134,14 +134,12 @@ impl Store {
 
     pub async fn organization(&self, id: &str) -> anyhow::Result<Option<Organization>> {
         let sql = format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations o WHERE o.id = $1");
-        let row = self.db.fetch_optional(&sql, args![id]).await?;
-        row.as_ref().map(organization_from_row).transpose()
+        self.db.find(&sql, args![id], organization_from_row).await
     }
 
     pub async fn organization_by_name(&self, name: &str) -> anyhow::Result<Option<Organization>> {
         let sql = format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations o WHERE o.name = $1");
-        let row = self.db.fetch_optional(&sql, args![name]).await?;
-        row.as_ref().map(organization_from_row).transpose()
+        self.db.find(&sql, args![name], organization_from_row).await
     }
 
     /// Offset pages in `sort` order; after a cursor (the last name seen), by name.
@@ -203,10 +201,9 @@ impl Store {
                     "SELECT {ORGANIZATION_COLUMNS} FROM organizations o WHERE o.id = $1{}",
                     conn.engine().for_update()
                 );
-                let Some(row) = conn.fetch_optional(&sql, args![&id]).await? else {
+                let Some(mut organization) = conn.find(&sql, args![&id], organization_from_row).await? else {
                     return Ok(None);
                 };
-                let mut organization = organization_from_row(&row)?;
                 edit(&mut organization);
                 conn.execute(
                     "UPDATE organizations SET name = $1, display_name = $2, document = $3 WHERE id = $4",

@@ -269,11 +269,7 @@ impl Store {
     }
 
     pub async fn role(&self, id: &str) -> anyhow::Result<Option<Role>> {
-        let row = self
-            .db
-            .fetch_optional("SELECT r.id, r.name, r.description FROM roles r WHERE r.id = $1", args![id])
-            .await?;
-        row.as_ref().map(role_from_row).transpose()
+        self.db.find("SELECT r.id, r.name, r.description FROM roles r WHERE r.id = $1", args![id], role_from_row).await
     }
 
     /// Roles by name (then id); with `name_filter`, those whose name contains it, case folded.

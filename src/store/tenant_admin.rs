@@ -184,8 +184,7 @@ impl Store {
 
     pub async fn connection_by_id(&self, id: &str) -> anyhow::Result<Option<ConnectionRecord>> {
         let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = $1");
-        let row = self.db.fetch_optional(&sql, args![id]).await?;
-        row.as_ref().map(connection_record).transpose()
+        self.db.find(&sql, args![id], connection_record).await
     }
 
     /// Refused when the name is taken or an enabled client does not exist.
@@ -214,10 +213,9 @@ impl Store {
             .write(job!(|conn| {
                 conn.lock(TENANT_WRITE).await?;
                 let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = $1");
-                let Some(row) = conn.fetch_optional(&sql, args![&id]).await? else {
+                let Some(mut record) = conn.find(&sql, args![&id], connection_record).await? else {
                     return Ok(None);
                 };
-                let mut record = connection_record(&row)?;
                 edit(&mut record);
                 if let Some(client_id) = missing_client(&mut conn, &record.connection.enabled_clients).await? {
                     return Err(AdminError::MissingClient(client_id));
@@ -263,8 +261,7 @@ impl Store {
 
     pub async fn client_record(&self, client_id: &str) -> anyhow::Result<Option<ClientRecord>> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
-        let row = self.db.fetch_optional(&sql, args![client_id]).await?;
-        row.as_ref().map(client_record).transpose()
+        self.db.find(&sql, args![client_id], client_record).await
     }
 
     pub async fn create_client(&self, record: &ClientRecord) -> anyhow::Result<()> {
@@ -288,10 +285,9 @@ impl Store {
             .write(job!(|conn| {
                 conn.lock(TENANT_WRITE).await?;
                 let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
-                let Some(row) = conn.fetch_optional(&sql, args![&client_id]).await? else {
+                let Some(mut record) = conn.find(&sql, args![&client_id], client_record).await? else {
                     return Ok(None);
                 };
-                let mut record = client_record(&row)?;
                 edit(&mut record);
                 write_client(&mut conn, &record).await?;
                 Ok(Some(record))
@@ -336,8 +332,7 @@ impl Store {
 
     pub async fn client_grant_by_id(&self, id: &str) -> anyhow::Result<Option<ClientGrantRecord>> {
         let sql = format!("SELECT {GRANT_COLUMNS} FROM client_grants WHERE id = $1");
-        let row = self.db.fetch_optional(&sql, args![id]).await?;
-        row.as_ref().map(grant_record).transpose()
+        self.db.find(&sql, args![id], grant_record).await
     }
 
     /// Refused when the client does not exist or already has a grant for the audience.
@@ -365,10 +360,9 @@ impl Store {
             .write(job!(|conn| {
                 conn.lock(TENANT_WRITE).await?;
                 let sql = format!("SELECT {GRANT_COLUMNS} FROM client_grants WHERE id = $1");
-                let Some(row) = conn.fetch_optional(&sql, args![&id]).await? else {
+                let Some(mut record) = conn.find(&sql, args![&id], grant_record).await? else {
                     return Ok(None);
                 };
-                let mut record = grant_record(&row)?;
                 edit(&mut record);
                 write_grant(&mut conn, &record).await?;
                 Ok(Some(record))
@@ -425,8 +419,7 @@ impl Store {
     /// The connection named `name`.
     pub async fn connection_by_name(&self, name: &str) -> anyhow::Result<Option<Connection>> {
         let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE name = $1");
-        let row = self.db.fetch_optional(&sql, args![name]).await?;
-        row.as_ref().map(connection_from_row).transpose()
+        self.db.find(&sql, args![name], connection_from_row).await
     }
 
     /// Stores `client` unless a client with the same id exists or, when `by_name`, one with

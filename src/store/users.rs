@@ -231,8 +231,7 @@ impl Store {
 
     pub async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| select_user_sql(""));
-        let row = self.db.fetch_optional(&SQL, args![user_id]).await?;
-        row.as_ref().map(user_from_row).transpose()
+        self.db.find(&SQL, args![user_id], user_from_row).await
     }
 
     /// Applies `edit` to the user as stored (inside the write transaction, so concurrent edits
@@ -248,10 +247,9 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 let sql = select_user_sql(conn.engine().for_update());
-                let Some(row) = conn.fetch_optional(&sql, args![&user_id]).await? else {
+                let Some(mut user) = conn.find(&sql, args![&user_id], user_from_row).await? else {
                     return Ok(None);
                 };
-                let mut user = user_from_row(&row)?;
                 edit(&mut user);
                 let seq = write_user_row(&mut conn, &user).await?;
                 write_metadata_leaves(&mut conn, seq, &user).await?;

@@ -25,13 +25,26 @@ pub struct Applied {
 const PROGRESS_EVERY: usize = 1000;
 
 pub async fn apply(store: &Store, plan: Plan) -> anyhow::Result<Applied> {
+    let writes = plan.writes();
     let mut applied =
         Applied { unchanged: plan.unchanged, generated_secrets: plan.generated_secrets, ..Applied::default() };
     let now = time::now();
-    let total = plan.steps.len();
-    if total > PROGRESS_EVERY {
-        tracing::info!("tenant file: {total} writes to make");
+    if writes > PROGRESS_EVERY {
+        tracing::info!("tenant file: {writes} writes to make");
     }
+    // New users first, in their own transaction: the steps after may name them.
+    if let Some(new_users) = plan.new_users {
+        applied.created += new_users.load.finish().await.map_err(|refused| {
+            match refused.at.and_then(|at| new_users.entries.get(at)) {
+                Some((index, line)) => anyhow!("users[{index}] (line {line}): {}", refused.error),
+                None => anyhow!("writing the new users: {refused}"),
+            }
+        })?;
+        if writes > PROGRESS_EVERY {
+            tracing::info!("tenant file: {} new users committed", applied.created);
+        }
+    }
+    let total = plan.steps.len();
     for (done, step) in plan.steps.into_iter().enumerate() {
         if done > 0 && done % PROGRESS_EVERY == 0 {
             tracing::info!("tenant file: {done} of {total} writes made");
@@ -43,7 +56,6 @@ pub async fn apply(store: &Store, plan: Plan) -> anyhow::Result<Applied> {
                 | Step::CreateGrant(_)
                 | Step::CreateConnection(_)
                 | Step::CreateRole(_)
-                | Step::CreateUser { .. }
                 | Step::CreateOrganization(_)
         );
         let assignments = matches!(
@@ -111,10 +123,6 @@ async fn run(store: &Store, step: Step, now: time::Timestamp) -> anyhow::Result<
                 store.add_role_permissions(&role_id, &add, &now).await.context("adding a role's permissions")?;
             }
         }
-        Step::CreateUser { user, password_hash } => store
-            .create_user(&user, password_hash.as_deref())
-            .await
-            .map_err(|error| anyhow!("creating the user {}: {error}", user.user_id))?,
         Step::UpdateUser { user_id, patch, password_hash } => {
             store
                 .update_user(&user_id, password_hash.clone().as_deref(), move |user| {

@@ -11,9 +11,13 @@
 //! every problem with its line; only a plan without problems is carried out by `apply`.
 
 use std::fmt;
+use std::fs::File;
+use std::io::BufReader;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
+use tokio::sync::mpsc;
 
 use crate::auth::token::Issuer;
 use crate::store::Store;
@@ -64,18 +68,49 @@ impl fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+/// Resolves a `##NAME##` keyword; `None` when it names none.
+type Keyword = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Entries of `users` read ahead of the checks, at most.
+const USERS_READ_AHEAD: usize = 2048;
+
 /// Applies the tenant file at `path` to `store`. Keywords (`##NAME##`) come from the
 /// environment, and `##ROSTER_DOMAIN##` is the domain the tenant serves.
+///
+/// The file is read twice, never held whole: once for its sections but `users` (few objects,
+/// which users may name), then for its users, checked and written as they stream in.
 pub async fn apply_file(store: &Store, issuer: &Issuer, domain: &str, path: &Path) -> anyhow::Result<Applied> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read the tenant file {}", path.display()))?;
     let file = path.display().to_string();
-    let keyword = |name: &str| {
-        if name == "ROSTER_DOMAIN" { Some(domain.to_owned()) } else { std::env::var(name).ok() }
+    let domain = domain.to_owned();
+    let keyword: Keyword =
+        Arc::new(
+            move |name: &str| {
+                if name == "ROSTER_DOMAIN" { Some(domain.clone()) } else { std::env::var(name).ok() }
+            },
+        );
+    let open = {
+        let path = path.to_owned();
+        move || {
+            File::open(&path)
+                .map(BufReader::new)
+                .with_context(|| format!("cannot read the tenant file {}", path.display()))
+        }
     };
-    let (document, mut problems) =
-        yaml::parse(&text, &keyword).map_err(|problems| Refused { file: file.clone(), problems })?;
-    match plan::plan(store, issuer, &document).await? {
+    let source = open()?;
+    let first_read = keyword.clone();
+    let parsed = tokio::task::spawn_blocking(move || yaml::read(source, &*first_read, Some(&mut drop))).await?;
+    let (document, mut problems) = parsed.map_err(|problems| Refused { file: file.clone(), problems })?;
+    let (entries, users) = mpsc::channel(USERS_READ_AHEAD);
+    if document.streamed > 0 {
+        let source = open()?;
+        // Its problems were found by the first read.
+        tokio::task::spawn_blocking(move || {
+            let _ = yaml::read(source, &*keyword, Some(&mut |entry| drop(entries.blocking_send(entry))));
+        });
+    } else {
+        drop(entries);
+    }
+    match plan::plan(store, issuer, &document, users).await? {
         Ok(plan) if problems.is_empty() => apply::apply(store, plan).await,
         Ok(_) => Err(Refused { file, problems }.into()),
         Err(found) => {

@@ -9,8 +9,10 @@
 //! exactly what the file lists, when the file lists them.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
 
 use super::Problem;
 use super::yaml::Document;
@@ -38,6 +40,7 @@ use crate::domain::user_schemas::{CREATE_USER, UPDATE_USER};
 use crate::error::ApiError;
 use crate::search::UserSearch;
 use crate::search::query::{Column, Query, Scalar, Target, Test};
+use crate::store::BulkLoad;
 use crate::store::Store;
 use crate::store::tenant_admin::ClientGrantFilter;
 use crate::tenant::MANAGEMENT_CLIENT_NAME;
@@ -63,7 +66,6 @@ pub enum Step {
     CreateRole(Role),
     UpdateRole { id: String, patch: RolePatch },
     RolePermissions { role_id: String, add: Vec<PermissionRef>, remove: Vec<PermissionRef> },
-    CreateUser { user: Box<User>, password_hash: Option<String> },
     UpdateUser { user_id: String, patch: Box<UserPatch>, password_hash: Option<String> },
     UserRoles { user_id: String, add: Vec<String>, remove: Vec<String> },
     UserPermissions { user_id: String, add: Vec<PermissionRef>, remove: Vec<PermissionRef> },
@@ -91,7 +93,6 @@ impl Step {
             Self::RolePermissions { role_id, add, remove } => {
                 format!("permissions of role {role_id}: {}", counts(add.len(), remove.len()))
             }
-            Self::CreateUser { user, .. } => format!("create user {}", user.user_id),
             Self::UpdateUser { user_id, .. } => format!("update user {user_id}"),
             Self::UserRoles { user_id, add, remove } => {
                 format!("roles of user {user_id}: {}", counts(add.len(), remove.len()))
@@ -112,13 +113,35 @@ impl Step {
     }
 }
 
+/// New users a file creates go into one bulk load as they are checked, rather than one step
+/// each: it commits first when the plan is carried out, and is rolled back when it is refused.
+const NEW_USERS_BATCH: usize = 1000;
+
+/// Users checked between two progress lines.
+const PROGRESS_EVERY: usize = 100_000;
+
+/// The new users of a plan: a bulk load under way, and the entry of each user in it (its
+/// `users` index and line), to name the entry a refused load points at.
+pub struct NewUsers {
+    pub load: BulkLoad,
+    pub entries: Vec<(u32, u32)>,
+}
+
 #[derive(Default)]
 pub struct Plan {
     pub steps: Vec<Step>,
+    pub new_users: Option<NewUsers>,
     /// Objects the file names that are already as it says.
     pub unchanged: usize,
     /// Secrets generated for new clients the file gives none (name, client id, secret).
     pub generated_secrets: Vec<(String, String, String)>,
+}
+
+impl Plan {
+    /// How many writes carrying out the plan makes (each new user counts as one).
+    pub fn writes(&self) -> usize {
+        self.steps.len() + self.new_users.as_ref().map_or(0, |new| new.entries.len())
+    }
 }
 
 /// The tenant as the steps planned so far leave it: what later entries may name.
@@ -130,11 +153,18 @@ struct Tenant {
     connections: HashMap<String, Connection>,
     /// Role name → id.
     roles: HashMap<String, String>,
-    /// Users the file creates or updates, by the email, username and phone number that name
-    /// them (`<connection>/email/<email>`).
+    /// Users the file creates or updates, by the emails organizations' members name them by
+    /// (`<connection>/email/<email>`).
     users: HashMap<String, String>,
-    /// The ids of every user the file creates or updates, with the entry that does.
+    /// The ids of the stored users the file updates, and of those organizations' members name,
+    /// with the entry that creates or updates them.
     user_ids: HashMap<String, String>,
+    /// The emails (folded) and user ids organizations' members name: only those users are
+    /// remembered, so that a file of a million users is checked in flat memory.
+    member_emails: HashSet<String>,
+    member_ids: HashSet<String>,
+    /// Whether the database had users: if not, no entry can be one (nothing to look up).
+    had_users: bool,
     /// Every client, read once.
     client_records: HashMap<String, ClientRecord>,
     /// Clients an entry already describes, with that entry.
@@ -148,24 +178,41 @@ struct Planner<'a> {
     store: &'a Store,
     issuer: &'a Issuer,
     doc: &'a Document,
+    /// The `users` entry being checked, a document of its own (the file streams them).
+    entry: Option<Document>,
+    /// New users checked, not yet handed to the bulk load.
+    pending: Vec<(User, Option<String>)>,
+    /// The entry (`users` index, line) of each new user, in load order.
+    new_entries: Vec<(u32, u32)>,
     problems: Vec<Problem>,
     plan: Plan,
     tenant: Tenant,
     now: Timestamp,
 }
 
-/// The plan for `doc`, or every problem found in it.
-pub async fn plan(store: &Store, issuer: &Issuer, doc: &Document) -> anyhow::Result<Result<Plan, Vec<Problem>>> {
+/// The plan for `doc` and the `users` entries streamed from the same file, or every problem
+/// found in them. New users are written into a bulk load as they are checked; the plan holds
+/// it open (refused, it is rolled back here).
+pub async fn plan(
+    store: &Store,
+    issuer: &Issuer,
+    doc: &Document,
+    users: mpsc::Receiver<Document>,
+) -> anyhow::Result<Result<Plan, Vec<Problem>>> {
     let mut planner = Planner {
         store,
         issuer,
         doc,
+        entry: None,
+        pending: Vec::new(),
+        new_entries: Vec::new(),
         problems: Vec::new(),
         plan: Plan::default(),
         tenant: Tenant::default(),
         now: time::now(),
     };
     let objects: usize = SECTIONS.iter().filter_map(|section| doc.value.get(*section)?.as_array().map(Vec::len)).sum();
+    let objects = objects + doc.streamed;
     if objects > 1000 {
         tracing::info!("tenant file: checking {objects} objects against the database");
     }
@@ -192,10 +239,16 @@ pub async fn plan(store: &Store, issuer: &Issuer, doc: &Document) -> anyhow::Res
     planner.client_grants().await?;
     planner.connections().await?;
     planner.roles().await?;
-    planner.users().await?;
+    planner.users(users).await?;
     planner.organizations().await?;
+    if planner.problems.is_empty() {
+        return Ok(Ok(planner.plan));
+    }
+    if let Some(new_users) = planner.plan.new_users.take() {
+        new_users.load.abandon().await;
+    }
     planner.problems.sort_by_key(|problem| problem.line);
-    Ok(if planner.problems.is_empty() { Ok(planner.plan) } else { Err(planner.problems) })
+    Ok(Err(planner.problems))
 }
 
 /// `base.key`, or `key` at the top.
@@ -228,7 +281,11 @@ impl Planner<'_> {
     }
 
     fn problem(&mut self, path: &str, message: impl Into<String>) {
-        self.problems.push(self.doc.problem(path, message));
+        let doc = match &self.entry {
+            Some(entry) if path.starts_with("users[") => entry,
+            _ => self.doc,
+        };
+        self.problems.push(doc.problem(path, message));
     }
 
     /// A Management API refusal of an entry, each of its problems pointed at the property it
@@ -335,6 +392,16 @@ impl Planner<'_> {
         }
         for role in self.store.roles(None, EVERYTHING).await?.items {
             self.tenant.roles.insert(role.name, role.id);
+        }
+        self.tenant.had_users = self.store.has_users().await?;
+        let members = self.doc.value.get("organizations").and_then(Value::as_array).into_iter().flatten();
+        for member in members.filter_map(|o| o.get("members")?.as_array()).flatten() {
+            if let Some(id) = member.get("user_id").and_then(Value::as_str) {
+                self.tenant.member_ids.insert(id.to_owned());
+            }
+            if let Some(email) = member.get("email").and_then(Value::as_str) {
+                self.tenant.member_emails.insert(fold_case(email));
+            }
         }
         Ok(())
     }
@@ -766,20 +833,66 @@ impl Planner<'_> {
         Ok(())
     }
 
-    async fn users(&mut self) -> anyhow::Result<()> {
-        let mut seen = BTreeSet::new();
-        for (path, entry) in self.entries("users") {
-            self.user(&path, &entry, &mut seen).await?;
+    /// Checks the `users` entries as the file streams them in; new users go to a bulk load.
+    async fn users(&mut self, mut entries: mpsc::Receiver<Document>) -> anyhow::Result<()> {
+        if let Some(users) = self.doc.value.get("users")
+            && !users.is_array()
+            && !users.is_null()
+        {
+            self.problem("users", "users must be a list");
+        }
+        // Hashes of the credentials seen (128 bits: no two differ by chance), not the strings.
+        let mut seen = HashSet::new();
+        let mut index = 0;
+        while let Some(mut entry) = entries.recv().await {
+            let path = format!("users[{index}]");
+            index += 1;
+            let value = std::mem::take(&mut entry.value);
+            self.entry = Some(entry);
+            match value {
+                Value::Object(fields) => self.user(&path, &fields, &mut seen).await?,
+                _ => self.problem(&path, "each entry must be a mapping"),
+            }
+            if index % PROGRESS_EVERY == 0 {
+                tracing::info!("tenant file: {index} users checked");
+            }
+        }
+        self.entry = None;
+        self.load_new_users().await;
+        if let Some(new_users) = &mut self.plan.new_users {
+            new_users.entries = std::mem::take(&mut self.new_entries);
         }
         Ok(())
     }
 
-    async fn user(
-        &mut self,
-        path: &str,
-        entry: &Map<String, Value>,
-        seen: &mut BTreeSet<String>,
-    ) -> anyhow::Result<()> {
+    /// Hands the new users checked so far to the bulk load (opened with the first), unless
+    /// the file has problems: it will be refused, and writing more would be wasted.
+    async fn load_new_users(&mut self) {
+        if self.pending.is_empty() || !self.problems.is_empty() {
+            self.pending.clear();
+            return;
+        }
+        let new_users = match &mut self.plan.new_users {
+            Some(new_users) => new_users,
+            None => self.plan.new_users.insert(NewUsers { load: self.store.bulk_load().await, entries: Vec::new() }),
+        };
+        // A refused batch makes the load fail: `finish` says at which user.
+        new_users.load.add(std::mem::take(&mut self.pending)).await;
+    }
+
+    /// A new user to create: into the bulk load, with the entry that describes it.
+    async fn create_user(&mut self, path: &str, user: User, password_hash: Option<String>) {
+        let index = path.trim_start_matches("users[").trim_end_matches(']').parse().unwrap_or(u32::MAX);
+        let line = self.entry.as_ref().map_or(0, |entry| entry.line(path)) as u32;
+        tracing::debug!(step = %format!("create user {}", user.user_id), "bulk load");
+        self.pending.push((user, password_hash));
+        self.new_entries.push((index, line));
+        if self.pending.len() >= NEW_USERS_BATCH {
+            self.load_new_users().await;
+        }
+    }
+
+    async fn user(&mut self, path: &str, entry: &Map<String, Value>, seen: &mut HashSet<u128>) -> anyhow::Result<()> {
         let mut body = without(entry, &["roles", "permissions", "password_hash"]);
         body.entry("connection").or_insert_with(|| Value::String(DEFAULT_DATABASE.to_owned()));
         let connection_name = text(&body, "connection").unwrap_or_default().to_owned();
@@ -842,19 +955,23 @@ impl Planner<'_> {
         .into_iter()
         .flatten()
         .collect();
-        if let Some(key) = keys.iter().find(|key| seen.contains(*key)) {
+        if let Some(key) = keys.iter().find(|key| seen.contains(&fingerprint(key))) {
             self.problem(
                 path,
                 format!("this user appears twice in the file ({})", key.rsplit('/').next().unwrap_or(key)),
             );
             return Ok(());
         }
-        seen.extend(keys.iter().cloned());
+        seen.extend(keys.iter().map(|key| fingerprint(key)));
 
         // The stored users holding the entry's credentials; the first is the entry's user unless
         // the file names it by id.
-        let holders = self.credential_holders(&new.user, &connection_name).await?;
-        let stored = if text(&body, "user_id").is_some() {
+        let holders = if self.tenant.had_users {
+            self.credential_holders(&new.user, &connection_name).await?
+        } else {
+            Vec::new()
+        };
+        let stored = if text(&body, "user_id").is_some() && self.tenant.had_users {
             self.store.user(&new.user.user_id).await?
         } else {
             holders.first().map(|(_, holder)| holder.clone())
@@ -910,7 +1027,7 @@ impl Planner<'_> {
                     (None, None) => None,
                 };
                 let user_id = new.user.user_id.clone();
-                self.plan.steps.push(Step::CreateUser { user: Box::new(new.user), password_hash: hash });
+                self.create_user(path, new.user, hash).await;
                 (user_id, Vec::new(), Vec::new())
             }
             Some(stored) => {
@@ -930,6 +1047,7 @@ impl Planner<'_> {
             }
         };
         let (user_id, current_roles, current_permissions) = user_id;
+        let updated = own_id.is_some();
         if let Some(wanted) = roles {
             let (add, remove) = difference(&current_roles, &wanted);
             if !add.is_empty() || !remove.is_empty() {
@@ -943,9 +1061,14 @@ impl Planner<'_> {
             }
         }
         for key in keys {
-            self.tenant.users.insert(key, user_id.clone());
+            let email = key.strip_prefix(&format!("{connection_name}/email/"));
+            if email.is_some_and(|email| self.tenant.member_emails.contains(&fold_case(email))) {
+                self.tenant.users.insert(key, user_id.clone());
+            }
         }
-        self.tenant.user_ids.insert(user_id, path.to_owned());
+        if updated || self.tenant.member_ids.contains(&user_id) {
+            self.tenant.user_ids.insert(user_id, path.to_owned());
+        }
         Ok(())
     }
 
@@ -1264,6 +1387,16 @@ fn difference<T: Clone + PartialEq>(current: &[T], wanted: &[T]) -> (Vec<T>, Vec
 
 fn scope_values(server: &ResourceServer) -> BTreeSet<String> {
     server.scopes.iter().flatten().map(|scope| scope.value.clone()).collect()
+}
+
+/// A 128-bit hash of `key`: two keys share one by chance with odds far below a disk error's.
+fn fingerprint(key: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut hasher = std::hash::DefaultHasher::new();
+        (salt, key).hash(&mut hasher);
+        hasher.finish() as u128
+    };
+    (half(0) << 64) | half(1)
 }
 
 fn is_bcrypt(hash: &str) -> bool {

@@ -301,16 +301,28 @@ fn base_tenant() -> Value {
     })
 }
 
+/// The `users` entries of a file, as `apply_file` streams them.
+fn streamed(users: &[yaml::Document]) -> tokio::sync::mpsc::Receiver<yaml::Document> {
+    let (entries, receiver) = tokio::sync::mpsc::channel(users.len().max(1));
+    for entry in users {
+        entries.try_send(entry.clone()).expect("room for every entry");
+    }
+    receiver
+}
+
 async fn check_files(store: &Store, files: &[Value], outcomes: &mut Outcomes) -> Result<(), String> {
     let issuer = Issuer::new("roster.test");
     crate::tenant::bootstrap(store, &Default::default(), &issuer).await.map_err(|e| e.to_string())?;
     let files: Vec<Value> = std::iter::once(base_tenant()).chain(files.iter().cloned()).collect();
     for (index, file) in files.iter().enumerate() {
         let text = serde_json::to_string_pretty(file).unwrap();
-        let (doc, problems) = yaml::parse(&text, &|_| None).map_err(|p| format!("file {index} is not YAML: {p:?}"))?;
+        let mut users = Vec::new();
+        let (doc, problems) = yaml::read(text.as_bytes(), &|_| None, Some(&mut |entry| users.push(entry)))
+            .map_err(|p| format!("file {index} is not YAML: {p:?}"))?;
         assert!(problems.is_empty(), "{problems:?}");
         let before = snapshot(store).await;
-        match plan::plan(store, &issuer, &doc).await.map_err(|e| format!("file {index}: planning failed: {e:#}"))? {
+        let planned = plan::plan(store, &issuer, &doc, streamed(&users)).await;
+        match planned.map_err(|e| format!("file {index}: planning failed: {e:#}"))? {
             Err(problems) => {
                 if std::env::var("SEED_PROPERTY_DEBUG").is_ok() {
                     eprintln!("refused: {:?}", problems.iter().map(|p| &p.message).collect::<Vec<_>>());
@@ -322,14 +334,17 @@ async fn check_files(store: &Store, files: &[Value], outcomes: &mut Outcomes) ->
             }
             Ok(planned) => {
                 outcomes.applied += 1;
-                outcomes.writes += planned.steps.len();
+                outcomes.writes += planned.writes();
                 apply::apply(store, planned)
                     .await
                     .map_err(|e| format!("file {index}: a write failed after the plan accepted it: {e:#}\n{text}"))?;
-                match plan::plan(store, &issuer, &doc).await.map_err(|e| e.to_string())? {
-                    Ok(again) if again.steps.is_empty() => {}
+                match plan::plan(store, &issuer, &doc, streamed(&users)).await.map_err(|e| e.to_string())? {
+                    Ok(again) if again.writes() == 0 => {}
                     Ok(again) => {
-                        let left: Vec<String> = again.steps.iter().map(|s| s.describe()).collect();
+                        let mut left: Vec<String> = again.steps.iter().map(|s| s.describe()).collect();
+                        if let Some(new_users) = &again.new_users {
+                            left.push(format!("{} new users", new_users.entries.len()));
+                        }
                         return Err(format!("file {index} applied, then planned again still writes {left:?}:\n{text}"));
                     }
                     Err(problems) => {

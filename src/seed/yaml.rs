@@ -7,6 +7,7 @@
 //! Auth0 Deploy CLI's keyword replacement), so secrets can stay out of the file.
 
 use std::collections::{HashMap, HashSet};
+use std::io::BufRead;
 
 use serde_json::{Map, Number, Value};
 use yaml_rust2::Yaml;
@@ -20,10 +21,14 @@ use super::Problem;
 const ALIAS_EXPANSION_LIMIT: usize = 100_000;
 
 /// A parsed file: its value and the line of each value, by path (`roles[0].permissions[1]`).
-#[derive(Debug, Default)]
+/// Read with its users streamed, a file's document holds the other sections, and each entry of
+/// `users` is a document of its own (paths from the file's root: `users[7].email`).
+#[derive(Debug, Default, Clone)]
 pub struct Document {
     pub value: Value,
     lines: HashMap<String, usize>,
+    /// How many `users` entries were streamed instead of kept.
+    pub streamed: usize,
 }
 
 impl Document {
@@ -50,7 +55,18 @@ impl Document {
 /// Reads `text`; `keyword` resolves `##NAME##` (None: unknown keyword). A file that is not
 /// YAML is refused here; problems with a readable file (a duplicate key, an unknown keyword)
 /// come back beside its document, so that they are reported with the plan's.
+#[cfg(test)]
 pub fn parse(text: &str, keyword: &dyn Fn(&str) -> Option<String>) -> Result<(Document, Vec<Problem>), Vec<Problem>> {
+    read(text.as_bytes(), keyword, None)
+}
+
+/// As `parse`, from `source` as it is read; with `users`, each entry of the file's `users` list
+/// goes to it as soon as it is read, and is not kept: a file of a million users streams through.
+pub fn read(
+    source: impl BufRead,
+    keyword: &dyn Fn(&str) -> Option<String>,
+    users: Option<&mut dyn FnMut(Document)>,
+) -> Result<(Document, Vec<Problem>), Vec<Problem>> {
     let mut builder = Builder {
         keyword,
         stack: Vec::new(),
@@ -61,39 +77,99 @@ pub fn parse(text: &str, keyword: &dyn Fn(&str) -> Option<String>) -> Result<(Do
         lines: HashMap::new(),
         keywords_seen: HashSet::new(),
         problems: Vec::new(),
+        users,
+        entry_lines: HashMap::new(),
+        streamed: 0,
     };
-    let mut parser = Parser::new_from_str(text);
-    if let Err(error) = parser.load(&mut builder, true) {
+    let mut chars = Chars::new(source);
+    let loaded = Parser::new(&mut chars).load(&mut builder, true);
+    if let Some(error) = chars.error.take() {
+        return Err(vec![Problem { line: chars.line, path: String::new(), message: format!("cannot read: {error}") }]);
+    }
+    if let Err(error) = loaded {
         let mark = error.marker();
         return Err(vec![Problem { line: mark.line(), path: String::new(), message: error.info().to_owned() }]);
     }
     // A keyword in the text that no string held was read as something else: unquoted after a
     // space, `#` starts a YAML comment.
-    for (index, line) in text.lines().enumerate() {
-        for name in keywords_in(line) {
-            if !builder.keywords_seen.contains(name) {
-                builder.problems.push(Problem {
-                    line: index + 1,
-                    path: String::new(),
-                    message: format!("##{name}## is read as a YAML comment here: quote the value (\"##{name}##\")"),
-                });
-            }
+    for (line, name) in chars.keywords {
+        if !builder.keywords_seen.contains(&name) {
+            builder.problems.push(Problem {
+                line,
+                path: String::new(),
+                message: format!("##{name}## is read as a YAML comment here: quote the value (\"##{name}##\")"),
+            });
         }
     }
     let value = builder.root.unwrap_or(Value::Null);
     let mut lines = builder.lines;
     lines.entry(String::new()).or_insert(1);
-    Ok((Document { value, lines }, builder.problems))
+    Ok((Document { value, lines, streamed: builder.streamed }, builder.problems))
+}
+
+/// The characters of a UTF-8 source, a line at a time, noting the `##NAME##` keywords of each
+/// line (few: they stay) and the first read error (which ends the characters).
+struct Chars<R> {
+    source: R,
+    buffer: String,
+    next: usize,
+    /// The line of the characters being handed out, from 1.
+    line: usize,
+    keywords: Vec<(usize, String)>,
+    error: Option<std::io::Error>,
+}
+
+impl<R: BufRead> Chars<R> {
+    fn new(source: R) -> Self {
+        Self { source, buffer: String::new(), next: 0, line: 0, keywords: Vec::new(), error: None }
+    }
+}
+
+impl<R: BufRead> Iterator for Chars<R> {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        if self.next >= self.buffer.len() {
+            self.buffer.clear();
+            self.next = 0;
+            match self.source.read_line(&mut self.buffer) {
+                Ok(0) => return None,
+                Ok(_) => {
+                    self.line += 1;
+                    let line = self.line;
+                    self.keywords.extend(keywords_in(&self.buffer).into_iter().map(|name| (line, name.to_owned())));
+                }
+                Err(error) => {
+                    self.error = Some(error);
+                    return None;
+                }
+            }
+        }
+        let next = self.buffer[self.next..].chars().next()?;
+        self.next += next.len_utf8();
+        Some(next)
+    }
 }
 
 /// A collection being read: its path, and either its items or its entries with the key that
 /// waits for a value.
 enum Open {
-    Sequence { path: String, items: Vec<Value>, anchor: usize },
-    Mapping { path: String, entries: Map<String, Value>, key: Option<String>, anchor: usize },
+    /// `streamed`: items handed to the users' stream instead of kept.
+    Sequence {
+        path: String,
+        items: Vec<Value>,
+        anchor: usize,
+        streamed: usize,
+    },
+    Mapping {
+        path: String,
+        entries: Map<String, Value>,
+        key: Option<String>,
+        anchor: usize,
+    },
 }
 
-struct Builder<'k> {
+struct Builder<'k, 'u> {
     keyword: &'k dyn Fn(&str) -> Option<String>,
     stack: Vec<Open>,
     root: Option<Value>,
@@ -106,6 +182,11 @@ struct Builder<'k> {
     /// Keyword names found in strings.
     keywords_seen: HashSet<String>,
     problems: Vec<Problem>,
+    /// Where the entries of `users` go, when they are streamed.
+    users: Option<&'u mut dyn FnMut(Document)>,
+    /// The lines of the streamed entry being read.
+    entry_lines: HashMap<String, usize>,
+    streamed: usize,
 }
 
 /// The `NAME`s of the `##NAME##` keywords in `text`.
@@ -153,12 +234,12 @@ fn size(value: &Value) -> usize {
     }
 }
 
-impl Builder<'_> {
+impl Builder<'_, '_> {
     /// Where the next value goes, or `None` when it is a mapping's key.
     fn next_path(&self) -> Option<String> {
         match self.stack.last() {
             None => Some(String::new()),
-            Some(Open::Sequence { path, items, .. }) => Some(format!("{path}[{}]", items.len())),
+            Some(Open::Sequence { path, items, streamed, .. }) => Some(format!("{path}[{}]", items.len() + streamed)),
             Some(Open::Mapping { key: None, .. }) => None,
             Some(Open::Mapping { path, key: Some(key), .. }) => {
                 Some(if path.is_empty() { key.clone() } else { format!("{path}.{key}") })
@@ -166,10 +247,36 @@ impl Builder<'_> {
         }
     }
 
+    /// Whether the value being read belongs to an entry of `users` that is streamed.
+    fn in_streamed_entry(&self) -> bool {
+        self.users.is_some() && matches!(self.stack.get(1), Some(Open::Sequence { path, .. }) if path == "users")
+    }
+
+    /// Notes the line of the value at `path` (a key's line wins over its value's: `replace`).
+    fn note_line(&mut self, path: String, line: usize, replace: bool) {
+        let lines = if self.in_streamed_entry() { &mut self.entry_lines } else { &mut self.lines };
+        if replace {
+            lines.insert(path, line);
+        } else {
+            lines.entry(path).or_insert(line);
+        }
+    }
+
     fn push_value(&mut self, value: Value, anchor: usize) {
         if anchor > 0 {
             let count = size(&value);
             self.anchors.insert(anchor, (value.clone(), count));
+        }
+        // An entry of `users`, complete: streamed on, not kept.
+        if self.stack.len() == 2
+            && let Some(users) = self.users.as_mut()
+            && let Some(Open::Sequence { path, streamed, .. }) = self.stack.last_mut()
+            && path == "users"
+        {
+            *streamed += 1;
+            self.streamed += 1;
+            users(Document { value, lines: std::mem::take(&mut self.entry_lines), streamed: 0 });
+            return;
         }
         match self.stack.last_mut() {
             // Only the first document is kept; the others are refused (see `on_event`).
@@ -197,10 +304,10 @@ impl Builder<'_> {
             *key = Some(text);
             // A problem with a key's value names the key's line (`roles:`), not the line below
             // where its list starts.
-            self.lines.insert(at, line);
+            self.note_line(at, line, true);
             return;
         };
-        self.lines.entry(path.clone()).or_insert(line);
+        self.note_line(path.clone(), line, false);
         let value = if style == TScalarStyle::Plain { resolve(&text) } else { Value::String(text) };
         let value = match value {
             Value::String(text) => Value::String(self.replace_keywords(&text, &path, line)),
@@ -252,9 +359,9 @@ impl Builder<'_> {
             self.open(sequence, anchor, line);
             return;
         };
-        self.lines.entry(path.clone()).or_insert(line);
+        self.note_line(path.clone(), line, false);
         self.stack.push(if sequence {
-            Open::Sequence { path, items: Vec::new(), anchor }
+            Open::Sequence { path, items: Vec::new(), anchor, streamed: 0 }
         } else {
             Open::Mapping { path, entries: Map::new(), key: None, anchor }
         });
@@ -270,7 +377,7 @@ impl Builder<'_> {
     }
 }
 
-impl MarkedEventReceiver for Builder<'_> {
+impl MarkedEventReceiver for Builder<'_, '_> {
     fn on_event(&mut self, event: Event, mark: Marker) {
         let line = mark.line();
         match event {
@@ -297,7 +404,7 @@ impl MarkedEventReceiver for Builder<'_> {
                 Some((value, count)) => match self.next_path() {
                     Some(path) => {
                         self.expanded += count;
-                        self.lines.entry(path).or_insert(line);
+                        self.note_line(path, line, false);
                         self.push_value(value, 0);
                     }
                     None => self.problems.push(Problem {
@@ -418,6 +525,27 @@ mod tests {
         );
         assert_eq!(doc.value["c"], json!({"name": "x", "strategy": "email", "options": {"a": 1}}));
         assert_eq!(doc.value["n"], json!("12"));
+    }
+
+    #[test]
+    fn streams_the_users_entries_each_with_its_lines() {
+        let text = "roles:\n  - name: r\nusers:\n  - email: a@example.com\n    roles: [r]\n  - email: b@example.com\n  - 12\nx-after: 1\n";
+        let mut users = Vec::new();
+        let streamed = super::read(text.as_bytes(), &|_| None, Some(&mut |entry| users.push(entry)));
+        let (doc, problems) = streamed.expect("YAML");
+        assert_eq!(problems, []);
+        assert_eq!(doc.value, json!({"roles": [{"name": "r"}], "users": [], "x-after": 1}));
+        assert_eq!(doc.streamed, 3);
+        let values: Vec<&Value> = users.iter().map(|entry| &entry.value).collect();
+        assert_eq!(
+            values,
+            [&json!({"email": "a@example.com", "roles": ["r"]}), &json!({"email": "b@example.com"}), &json!(12)]
+        );
+        assert_eq!(users[0].line("users[0].roles[0]"), 5);
+        assert_eq!(users[1].line("users[1].email"), 6);
+        assert_eq!(users[1].line("users[1].missing"), 6);
+        assert_eq!(users[2].line("users[2]"), 7);
+        assert_eq!(doc.line("x-after"), 8);
     }
 
     #[test]

@@ -34,7 +34,7 @@ impl<E: Into<StoreError>> From<E> for ImportError {
 
 enum Feed {
     Users(Users),
-    Abandon,
+    Finish,
 }
 
 /// A load under way: `add` batches, then `finish` (commit) or `abandon` (roll back).
@@ -52,13 +52,13 @@ impl BulkLoad {
 
     /// Builds what was deferred and commits; the number of users written.
     pub async fn finish(self) -> Result<usize, ImportError> {
-        drop(self.feed);
+        let _ = self.feed.send(Feed::Finish).await;
         self.outcome.await
     }
 
-    /// Rolls everything back.
+    /// Rolls everything back. (A load dropped unfinished is rolled back too: only `finish`
+    /// commits.)
     pub async fn abandon(self) {
-        let _ = self.feed.send(Feed::Abandon).await;
         drop(self.feed);
         let _ = self.outcome.await;
     }
@@ -109,12 +109,15 @@ async fn feed_in(
 ) -> Result<usize, ImportError> {
     let engine = conn.engine();
     let mut written = 0;
-    while let Some(feed) = next(engine, inbox).await {
-        let Feed::Users(users) = feed else {
-            return Err(anyhow::anyhow!("the load was abandoned").into());
-        };
-        load(conn, &users).await.map_err(|e| ImportError { at: e.at.map(|at| at + written), ..e })?;
-        written += users.len();
+    loop {
+        match next(engine, inbox).await {
+            Some(Feed::Users(users)) => {
+                load(conn, &users).await.map_err(|e| ImportError { at: e.at.map(|at| at + written), ..e })?;
+                written += users.len();
+            }
+            Some(Feed::Finish) => break,
+            None => return Err(anyhow::anyhow!("the load was abandoned").into()),
+        }
     }
     rebuild(conn, deferred).await?;
     Ok(written)

@@ -162,8 +162,8 @@ proptest! {
 
 /// A bulk load into an empty directory (indexes deferred on SQLite) and into one with users:
 /// a user that repeats another's email refuses the whole load, named by its position across
-/// batches, and leaves nothing written; a good load is searchable at once; an abandoned one
-/// leaves nothing.
+/// batches, and leaves nothing written; a good load is searchable at once; an abandoned or
+/// dropped one leaves nothing.
 #[test]
 fn bulk_loads_are_all_or_nothing_and_name_the_user_at_fault() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -194,6 +194,12 @@ fn bulk_loads_are_all_or_nothing_and_name_the_user_at_fault() {
             load.add(batch(0, 2)).await;
             load.abandon().await;
             assert!(store.user("email|b0").await.unwrap().is_none(), "{name}: nothing of an abandoned load");
+            // Dropped unfinished (its caller failed): rolled back, not committed.
+            let load = store.bulk_load().await;
+            load.add(batch(0, 2)).await;
+            drop(load);
+            store.create_user(&user("after", "after@example.com".into()), None).await.unwrap();
+            assert!(store.user("email|b0").await.unwrap().is_none(), "{name}: nothing of a dropped load");
 
             let load = store.bulk_load().await;
             load.add(batch(0, 4)).await;

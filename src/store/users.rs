@@ -229,6 +229,11 @@ impl Store {
         self.db.write(job!(|conn| { insert_users(&mut conn, &users).await })).await
     }
 
+    /// Whether any user is stored.
+    pub async fn has_users(&self) -> anyhow::Result<bool> {
+        Ok(self.db.exists("SELECT 1 FROM users LIMIT 1", &[]).await?)
+    }
+
     pub async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| select_user_sql(""));
         self.db.find(&SQL, args![user_id], user_from_row).await

@@ -11,8 +11,8 @@
 # on it to create the tenant and its `email` connection; a second start and stop checkpoints
 # the WAL and gathers planner statistics, then the file is copied for the ceiling), and with
 # --postgres the same users into PostgreSQL (then ANALYZE); the ceiling always serves the SQLite
-# copy. Writing the data set takes minutes (roster's bulk import: ~11 min for 100,000 users on
-# the shared 2-core machine; BENCH_USERS=5000 for a quick check of the script). Each row is a
+# copy. Writing the data set takes 13-20 s for 100,000 users on the shared 2-core machine
+# (roster's bulk import; BENCH_USERS=5000 for a quick check of the script). Each row is a
 # pair measured back to back, the ceiling first, then roster (wrk -t2 -c CONNECTIONS -d DURATION,
 # same machine):
 #   GET    /api/v2/users/{id}             a user picked at random per request (wrk/read_random.lua)

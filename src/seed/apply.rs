@@ -3,6 +3,7 @@
 //! so a run that is interrupted (a crash, a lost database) is completed by running it again.
 
 use anyhow::{Context, anyhow};
+use futures_util::{StreamExt, stream};
 
 use super::plan::{Plan, Step};
 use crate::domain::time;
@@ -22,7 +23,20 @@ pub struct Applied {
 }
 
 /// Writes between two progress lines.
-const PROGRESS_EVERY: usize = 1000;
+const PROGRESS_EVERY: usize = 10_000;
+
+/// Assignments written at once.
+const IN_FLIGHT: usize = 64;
+
+/// The kind of an assignment that may be written beside others of its kind.
+fn concurrent_kind(step: &Step) -> Option<u8> {
+    match step {
+        Step::UserRoles { .. } => Some(0),
+        Step::UserPermissions { .. } => Some(1),
+        Step::MemberRoles { .. } => Some(2),
+        _ => None,
+    }
+}
 
 pub async fn apply(store: &Store, plan: Plan) -> anyhow::Result<Applied> {
     let writes = plan.writes();
@@ -45,36 +59,45 @@ pub async fn apply(store: &Store, plan: Plan) -> anyhow::Result<Applied> {
         }
     }
     let total = plan.steps.len();
-    for (done, step) in plan.steps.into_iter().enumerate() {
-        if done > 0 && done % PROGRESS_EVERY == 0 {
-            tracing::info!("tenant file: {done} of {total} writes made");
+    let mut steps = plan.steps.into_iter().peekable();
+    let mut done = 0;
+    while let Some(step) = steps.next() {
+        // A run of one kind of assignment (each for another user or member) is written
+        // concurrently: group commit makes one transaction, and one fsync, of many.
+        let mut batch = vec![step];
+        while let (Some(kind), Some(next)) = (concurrent_kind(&batch[0]), steps.peek())
+            && concurrent_kind(next) == Some(kind)
+            && batch.len() < IN_FLIGHT * 4
+        {
+            batch.extend(steps.next());
         }
-        let created = matches!(
-            step,
-            Step::CreateResourceServer(_)
+        for step in &batch {
+            match step {
+                Step::CreateResourceServer(_)
                 | Step::CreateClient(_)
                 | Step::CreateGrant(_)
                 | Step::CreateConnection(_)
                 | Step::CreateRole(_)
-                | Step::CreateOrganization(_)
-        );
-        let assignments = matches!(
-            step,
-            Step::RolePermissions { .. }
+                | Step::CreateOrganization(_) => applied.created += 1,
+                Step::NewUserRoles(users) => applied.assignments += users.len(),
+                Step::RolePermissions { .. }
                 | Step::UserRoles { .. }
                 | Step::UserPermissions { .. }
                 | Step::Members { .. }
-                | Step::MemberRoles { .. }
-        );
-        // What is written, by name: never the records, which hold secrets and password hashes.
-        tracing::debug!(step = %step.describe(), "applying");
-        run(store, step, now).await?;
-        if created {
-            applied.created += 1;
-        } else if assignments {
-            applied.assignments += 1;
-        } else {
-            applied.updated += 1;
+                | Step::MemberRoles { .. } => applied.assignments += 1,
+                _ => applied.updated += 1,
+            }
+            // What is written, by name: never the records, which hold secrets and password hashes.
+            tracing::debug!(step = %step.describe(), "applying");
+        }
+        let before = done;
+        done += batch.len();
+        let mut writes = stream::iter(batch).map(|step| run(store, step, now)).buffer_unordered(IN_FLIGHT);
+        while let Some(written) = writes.next().await {
+            written?;
+        }
+        if done / PROGRESS_EVERY > before / PROGRESS_EVERY {
+            tracing::info!("tenant file: {done} of {total} writes made");
         }
     }
     Ok(applied)
@@ -141,6 +164,9 @@ async fn run(store: &Store, step: Step, now: time::Timestamp) -> anyhow::Result<
             if !add.is_empty() {
                 store.assign_user_roles(&user_id, &add, &now).await.context("assigning a user's roles")?;
             }
+        }
+        Step::NewUserRoles(users) => {
+            store.assign_roles_in_bulk(users, &now).await.context("assigning new users' roles")?;
         }
         Step::UserPermissions { user_id, add, remove } => {
             if !remove.is_empty() {

@@ -56,23 +56,69 @@ const EVERYTHING: Window = Window { offset: 0, limit: i64::MAX as u64 };
 /// hashes; `describe` names it for logs.
 pub enum Step {
     CreateResourceServer(ResourceServer),
-    UpdateResourceServer { id: String, patch: ResourceServerPatch },
+    UpdateResourceServer {
+        id: String,
+        patch: ResourceServerPatch,
+    },
     CreateClient(ClientRecord),
-    UpdateClient { client_id: String, patch: ClientPatch },
+    UpdateClient {
+        client_id: String,
+        patch: ClientPatch,
+    },
     CreateGrant(ClientGrantRecord),
-    UpdateGrant { id: String, body: Map<String, Value> },
+    UpdateGrant {
+        id: String,
+        body: Map<String, Value>,
+    },
     CreateConnection(ConnectionRecord),
-    UpdateConnection { id: String, patch: ConnectionPatch },
+    UpdateConnection {
+        id: String,
+        patch: ConnectionPatch,
+    },
     CreateRole(Role),
-    UpdateRole { id: String, patch: RolePatch },
-    RolePermissions { role_id: String, add: Vec<PermissionRef>, remove: Vec<PermissionRef> },
-    UpdateUser { user_id: String, patch: Box<UserPatch>, password_hash: Option<String> },
-    UserRoles { user_id: String, add: Vec<String>, remove: Vec<String> },
-    UserPermissions { user_id: String, add: Vec<PermissionRef>, remove: Vec<PermissionRef> },
+    UpdateRole {
+        id: String,
+        patch: RolePatch,
+    },
+    RolePermissions {
+        role_id: String,
+        add: Vec<PermissionRef>,
+        remove: Vec<PermissionRef>,
+    },
+    UpdateUser {
+        user_id: String,
+        patch: Box<UserPatch>,
+        password_hash: Option<String>,
+    },
+    UserRoles {
+        user_id: String,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+    /// The roles of many new users, written at once.
+    NewUserRoles(Vec<(String, Vec<String>)>),
+    UserPermissions {
+        user_id: String,
+        add: Vec<PermissionRef>,
+        remove: Vec<PermissionRef>,
+    },
     CreateOrganization(Organization),
-    UpdateOrganization { id: String, patch: OrganizationPatch, enabled_connections: Option<Vec<Map<String, Value>>> },
-    Members { organization_id: String, add: Vec<String>, remove: Vec<String> },
-    MemberRoles { organization_id: String, user_id: String, add: Vec<String>, remove: Vec<String> },
+    UpdateOrganization {
+        id: String,
+        patch: OrganizationPatch,
+        enabled_connections: Option<Vec<Map<String, Value>>>,
+    },
+    Members {
+        organization_id: String,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+    MemberRoles {
+        organization_id: String,
+        user_id: String,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
 }
 
 impl Step {
@@ -97,6 +143,7 @@ impl Step {
             Self::UserRoles { user_id, add, remove } => {
                 format!("roles of user {user_id}: {}", counts(add.len(), remove.len()))
             }
+            Self::NewUserRoles(users) => format!("roles of {} new users", users.len()),
             Self::UserPermissions { user_id, add, remove } => {
                 format!("permissions of user {user_id}: {}", counts(add.len(), remove.len()))
             }
@@ -153,9 +200,9 @@ struct Tenant {
     connections: HashMap<String, Connection>,
     /// Role name → id.
     roles: HashMap<String, String>,
-    /// Users the file creates or updates, by the emails organizations' members name them by
-    /// (`<connection>/email/<email>`).
-    users: HashMap<String, String>,
+    /// Users the file creates or updates, by the (folded) emails organizations' members name
+    /// them by: one email may be a user's in each connection.
+    users: HashMap<String, BTreeSet<String>>,
     /// The ids of the stored users the file updates, and of those organizations' members name,
     /// with the entry that creates or updates them.
     user_ids: HashMap<String, String>,
@@ -184,6 +231,8 @@ struct Planner<'a> {
     pending: Vec<(User, Option<String>)>,
     /// The entry (`users` index, line) of each new user, in load order.
     new_entries: Vec<(u32, u32)>,
+    /// New users' roles not yet in a step.
+    new_user_roles: Vec<(String, Vec<String>)>,
     problems: Vec<Problem>,
     plan: Plan,
     tenant: Tenant,
@@ -206,6 +255,7 @@ pub async fn plan(
         entry: None,
         pending: Vec::new(),
         new_entries: Vec::new(),
+        new_user_roles: Vec::new(),
         problems: Vec::new(),
         plan: Plan::default(),
         tenant: Tenant::default(),
@@ -859,6 +909,9 @@ impl Planner<'_> {
         }
         self.entry = None;
         self.load_new_users().await;
+        if !self.new_user_roles.is_empty() {
+            self.plan.steps.push(Step::NewUserRoles(std::mem::take(&mut self.new_user_roles)));
+        }
         if let Some(new_users) = &mut self.plan.new_users {
             new_users.entries = std::mem::take(&mut self.new_entries);
         }
@@ -955,6 +1008,7 @@ impl Planner<'_> {
         .into_iter()
         .flatten()
         .collect();
+        let new_email = new.user.email.clone();
         if let Some(key) = keys.iter().find(|key| seen.contains(&fingerprint(key))) {
             self.problem(
                 path,
@@ -1048,7 +1102,12 @@ impl Planner<'_> {
         };
         let (user_id, current_roles, current_permissions) = user_id;
         let updated = own_id.is_some();
-        if let Some(wanted) = roles {
+        if let Some(wanted) = roles.clone().filter(|roles| !updated && !roles.is_empty()) {
+            self.new_user_roles.push((user_id.clone(), wanted));
+            if self.new_user_roles.len() >= NEW_USERS_BATCH {
+                self.plan.steps.push(Step::NewUserRoles(std::mem::take(&mut self.new_user_roles)));
+            }
+        } else if let Some(wanted) = roles {
             let (add, remove) = difference(&current_roles, &wanted);
             if !add.is_empty() || !remove.is_empty() {
                 self.plan.steps.push(Step::UserRoles { user_id: user_id.clone(), add, remove });
@@ -1060,11 +1119,10 @@ impl Planner<'_> {
                 self.plan.steps.push(Step::UserPermissions { user_id: user_id.clone(), add, remove });
             }
         }
-        for key in keys {
-            let email = key.strip_prefix(&format!("{connection_name}/email/"));
-            if email.is_some_and(|email| self.tenant.member_emails.contains(&fold_case(email))) {
-                self.tenant.users.insert(key, user_id.clone());
-            }
+        if let Some(email) = new_email.map(|email| fold_case(&email))
+            && self.tenant.member_emails.contains(&email)
+        {
+            self.tenant.users.entry(email).or_default().insert(user_id.clone());
         }
         if updated || self.tenant.member_ids.contains(&user_id) {
             self.tenant.user_ids.insert(user_id, path.to_owned());
@@ -1178,13 +1236,7 @@ impl Planner<'_> {
             return Ok(None);
         };
         let folded = fold_case(email);
-        let in_file: BTreeSet<&String> = self
-            .tenant
-            .users
-            .iter()
-            .filter(|(key, _)| key.ends_with(&format!("/email/{folded}")))
-            .map(|(_, id)| id)
-            .collect();
+        let in_file: BTreeSet<&String> = self.tenant.users.get(&folded).into_iter().flatten().collect();
         if in_file.len() == 1 {
             return Ok(in_file.into_iter().next().cloned());
         }
@@ -1278,14 +1330,14 @@ impl Planner<'_> {
             if !add.is_empty() || !remove.is_empty() {
                 self.plan.steps.push(Step::Members { organization_id: organization_id.clone(), add, remove });
             }
+            let current_roles: HashMap<&str, Vec<String>> = current_members
+                .iter()
+                .map(|m| (m.user_id.as_str(), m.roles.iter().map(|r| r.id.clone()).collect()))
+                .collect();
             for (user_id, roles) in members {
                 // Without `roles`, the member's roles are left as they are.
                 let Some(roles) = roles else { continue };
-                let current: Vec<String> = current_members
-                    .iter()
-                    .find(|m| m.user_id == user_id)
-                    .map(|m| m.roles.iter().map(|r| r.id.clone()).collect())
-                    .unwrap_or_default();
+                let current = current_roles.get(user_id.as_str()).cloned().unwrap_or_default();
                 let (add, remove) = difference(&current, &roles);
                 if !add.is_empty() || !remove.is_empty() {
                     self.plan.steps.push(Step::MemberRoles {
@@ -1348,6 +1400,7 @@ impl Planner<'_> {
             return Ok(None);
         };
         let mut members: Vec<(String, Option<Vec<String>>)> = Vec::new();
+        let mut seen = HashSet::new();
         for (index, item) in items.iter().enumerate() {
             let at = format!("{path}[{index}]");
             if let Some(unknown) =
@@ -1361,7 +1414,7 @@ impl Planner<'_> {
             }
             let Some(user_id) = self.member_id(&at, item).await? else { continue };
             let roles = item.as_object().and_then(|entry| self.role_ids(&at, entry));
-            if members.iter().any(|(id, _)| *id == user_id) {
+            if !seen.insert(user_id.clone()) {
                 self.problem(&at, "this member appears twice");
                 continue;
             }
@@ -1378,10 +1431,12 @@ fn patched<T: Clone>(stored: &T, change: impl FnOnce(&mut T)) -> T {
     copy
 }
 
-/// What to add to `current` and remove from it to make it `wanted`.
-fn difference<T: Clone + PartialEq>(current: &[T], wanted: &[T]) -> (Vec<T>, Vec<T>) {
-    let add = wanted.iter().filter(|item| !current.contains(item)).cloned().collect();
-    let remove = current.iter().filter(|item| !wanted.contains(item)).cloned().collect();
+/// What to add to `current` and remove from it to make it `wanted` (lists of an
+/// organization's hundred thousand members included).
+fn difference<T: Clone + Eq + Hash>(current: &[T], wanted: &[T]) -> (Vec<T>, Vec<T>) {
+    let (current_set, wanted_set): (HashSet<&T>, HashSet<&T>) = (current.iter().collect(), wanted.iter().collect());
+    let add = wanted.iter().filter(|item| !current_set.contains(item)).cloned().collect();
+    let remove = current.iter().filter(|item| !wanted_set.contains(item)).cloned().collect();
     (add, remove)
 }
 

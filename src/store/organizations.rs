@@ -78,11 +78,16 @@ async fn missing(
     lock: bool,
 ) -> anyhow::Result<Vec<String>> {
     let lock = if lock { conn.engine().for_key_share() } else { "" };
-    let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({}){lock}", placeholders(1, ids.len()));
-    let values: Vec<Value> = ids.iter().map(Value::from).collect();
-    let found = conn.fetch_all(&sql, &values).await?;
-    let found: Vec<String> = found.iter().map(|row| row.get(key)).collect::<anyhow::Result<_>>()?;
-    Ok(ids.iter().filter(|id| !found.contains(id)).cloned().collect())
+    let mut found = std::collections::HashSet::new();
+    // A tenant file may add a hundred thousand members at once: a bounded IN list at a time.
+    for chunk in ids.chunks(1000) {
+        let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({}){lock}", placeholders(1, chunk.len()));
+        let values: Vec<Value> = chunk.iter().map(Value::from).collect();
+        for row in conn.fetch_all(&sql, &values).await? {
+            found.insert(row.get::<String>(key)?);
+        }
+    }
+    Ok(ids.iter().filter(|id| !found.contains(*id)).cloned().collect())
 }
 
 /// `OrganizationNotFound`, else the organization is held until the transaction ends.
@@ -253,13 +258,15 @@ impl Store {
             .write(job!(|conn| {
                 require_organization(&mut conn, &organization_id, true).await?;
                 // The members' roles in the organization go with the memberships (cascade).
-                let sql = format!(
-                    "DELETE FROM organization_members WHERE organization_id = $1 AND user_id IN ({})",
-                    placeholders(2, user_ids.len())
-                );
-                let values: Vec<Value> =
-                    [Value::from(&organization_id)].into_iter().chain(user_ids.iter().map(Value::from)).collect();
-                conn.execute(&sql, &values).await?;
+                for chunk in user_ids.chunks(1000) {
+                    let sql = format!(
+                        "DELETE FROM organization_members WHERE organization_id = $1 AND user_id IN ({})",
+                        placeholders(2, chunk.len())
+                    );
+                    let values: Vec<Value> =
+                        [Value::from(&organization_id)].into_iter().chain(chunk.iter().map(Value::from)).collect();
+                    conn.execute(&sql, &values).await?;
+                }
                 Ok(())
             }))
             .await
@@ -322,21 +329,24 @@ impl Store {
                         })
                     })
                     .collect::<anyhow::Result<Vec<_>>>()?;
-                if with_roles && !members.is_empty() {
-                    let sql = format!(
-                        "SELECT mr.user_id, r.id, r.name, r.description FROM organization_member_roles mr \
-                         JOIN roles r ON r.id = mr.role_id WHERE mr.organization_id = $1 AND mr.user_id IN ({}) \
-                         ORDER BY r.name, r.id",
-                        placeholders(2, members.len())
-                    );
-                    let values: Vec<Value> = [Value::from(organization_id)]
-                        .into_iter()
-                        .chain(members.iter().map(|m| Value::from(&m.user_id)))
-                        .collect();
-                    for row in conn.fetch_all(&sql, &values).await? {
-                        let user_id: String = row.get("user_id")?;
-                        if let Some(member) = members.iter_mut().find(|m| m.user_id == user_id) {
-                            member.roles.push(role_from_row(&row)?);
+                if with_roles {
+                    let index: std::collections::HashMap<String, usize> =
+                        members.iter().enumerate().map(|(at, m)| (m.user_id.clone(), at)).collect();
+                    // A tenant file lists every member: a bounded IN list at a time.
+                    let ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+                    for chunk in ids.chunks(1000) {
+                        let sql = format!(
+                            "SELECT mr.user_id, r.id, r.name, r.description FROM organization_member_roles mr \
+                             JOIN roles r ON r.id = mr.role_id WHERE mr.organization_id = $1 AND mr.user_id IN ({}) \
+                             ORDER BY r.name, r.id",
+                            placeholders(2, chunk.len())
+                        );
+                        let values: Vec<Value> =
+                            [Value::from(organization_id)].into_iter().chain(chunk.iter().map(Value::from)).collect();
+                        for row in conn.fetch_all(&sql, &values).await? {
+                            if let Some(at) = index.get(&row.get::<String>("user_id")?) {
+                                members[*at].roles.push(role_from_row(&row)?);
+                            }
                         }
                     }
                 }

@@ -513,6 +513,28 @@ impl Store {
             .await
     }
 
+    /// Gives many users (a tenant file's new ones) their roles in one transaction, in
+    /// multi-row statements: all or none (an unknown user or role fails the whole).
+    pub async fn assign_roles_in_bulk(
+        &self,
+        assignments: Vec<(String, Vec<String>)>,
+        at: &Timestamp,
+    ) -> anyhow::Result<()> {
+        let at = *at;
+        self.db
+            .write(job!(|conn| {
+                let rows: Vec<Value> = assignments
+                    .iter()
+                    .flat_map(|(user_id, role_ids)| role_ids.iter().map(move |role_id| (user_id, role_id)))
+                    .flat_map(|(user_id, role_id)| [Value::from(user_id), Value::from(role_id), Value::from(&at)])
+                    .collect();
+                insert_rows(&mut conn, "user_roles (user_id, role_id, created_at)", 3, &rows, "ON CONFLICT DO NOTHING")
+                    .await?;
+                Ok(())
+            }))
+            .await
+    }
+
     /// Roles the user does not have are ignored; `UserNotFound`.
     pub async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> Result<(), RbacError> {
         let (user_id, role_ids) = (user_id.to_owned(), role_ids.to_vec());

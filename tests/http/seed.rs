@@ -554,3 +554,59 @@ async fn serve_applies_a_seed_file_before_serving_and_refuses_to_start_on_a_bad_
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("tenant.yaml:2: roles[0]: missing name"), "{stderr}");
 }
+
+/// Users beyond a batch of the bulk load, a problem after them, then the file fixed.
+fn many_users_file(users: usize, late_problem: bool) -> String {
+    const HASH: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+    let mut file = String::from("roles:\n  - name: Member\nusers:\n");
+    for n in 0..users {
+        file.push_str(&format!("  - {{email: many{n}@example.com, password_hash: '{HASH}', roles: [Member]}}\n"));
+    }
+    if late_problem {
+        file.push_str("  - {email: not-an-email, password: Passw0rd!}\n");
+    }
+    file.push_str("organizations:\n  - name: many\n    members:\n");
+    for n in (0..users).step_by(100) {
+        file.push_str(&format!("      - {{email: many{n}@example.com, roles: [Member]}}\n"));
+    }
+    file
+}
+
+#[tokio::test]
+async fn a_large_file_streams_its_users_and_a_late_problem_leaves_none_of_them() {
+    let database = TestDatabase::new().await;
+    // 2,500 new users: two batches are in the bulk load before the bad entry is read.
+    let file = TenantFile::new(&many_users_file(2500, true));
+    let output = seed(&database, &file.path());
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is refused (1 problem); nothing was applied:"), "{stderr}");
+    assert!(stderr.contains(":2504: users[2500].email: Payload validation error"), "{stderr}");
+    {
+        let mut server = serve(database.clone()).await;
+        let users = ok(&mut server, "/api/v2/users?include_totals=true&per_page=1").await;
+        assert_eq!(users["total"], 0, "nothing of the refused file was written: {users}");
+        assert_eq!(ok(&mut server, "/api/v2/roles").await, json!([]));
+    }
+
+    file.rewrite(&many_users_file(2500, false));
+    // Assignment lists: the 2,500 users' roles, the members, and 25 members' roles.
+    let first = seeded(&seed(&database, &file.path()));
+    assert!(first.contains(": 2502 created, 0 updated, 0 unchanged; 2526 assignment lists changed"), "{first}");
+    let second = seeded(&seed(&database, &file.path()));
+    assert!(second.contains(": 0 created, 0 updated, 2502 unchanged; 0 assignment lists changed"), "{second}");
+
+    let mut server = serve(database).await;
+    let users = ok(&mut server, "/api/v2/users?include_totals=true&per_page=1&q=email:many2499@example.com").await;
+    assert_eq!(users["total"], 1, "{users}");
+    let user_id = users["users"][0]["user_id"].as_str().expect("user_id").to_owned();
+    let roles = ok(&mut server, &format!("/api/v2/users/{}/roles", encode(&user_id))).await;
+    assert_eq!(names(&roles, "name"), ["Member"]);
+    let role_id = ok(&mut server, "/api/v2/roles").await[0]["id"].as_str().expect("id").to_owned();
+    let holders = ok(&mut server, &format!("/api/v2/roles/{role_id}/users?include_totals=true&per_page=1")).await;
+    assert_eq!(holders["total"], 2500, "{holders}");
+    let organization = ok(&mut server, "/api/v2/organizations/name/many").await;
+    let id = organization["id"].as_str().expect("id");
+    let members = ok(&mut server, &format!("/api/v2/organizations/{id}/members?include_totals=true&per_page=1")).await;
+    assert_eq!(members["total"], 25, "{members}");
+}

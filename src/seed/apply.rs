@@ -34,6 +34,7 @@ fn concurrent_kind(step: &Step) -> Option<u8> {
         Step::UserRoles { .. } => Some(0),
         Step::UserPermissions { .. } => Some(1),
         Step::MemberRoles { .. } => Some(2),
+        Step::NewUserRoles(_) => Some(3),
         _ => None,
     }
 }

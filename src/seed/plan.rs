@@ -52,73 +52,28 @@ pub const SECTIONS: &[&str] =
 
 const EVERYTHING: Window = Window { offset: 0, limit: i64::MAX as u64 };
 
-/// One write, in the order it must happen. Not `Debug`: its records hold secrets and password
-/// hashes; `describe` names it for logs.
+/// One write, in the order it must happen (`NewUserRoles`: the roles of many new users at once).
+/// Not `Debug`: its records hold secrets and password hashes; `describe` names it for logs.
 pub enum Step {
     CreateResourceServer(ResourceServer),
-    UpdateResourceServer {
-        id: String,
-        patch: ResourceServerPatch,
-    },
+    UpdateResourceServer { id: String, patch: ResourceServerPatch },
     CreateClient(ClientRecord),
-    UpdateClient {
-        client_id: String,
-        patch: ClientPatch,
-    },
+    UpdateClient { client_id: String, patch: ClientPatch },
     CreateGrant(ClientGrantRecord),
-    UpdateGrant {
-        id: String,
-        body: Map<String, Value>,
-    },
+    UpdateGrant { id: String, body: Map<String, Value> },
     CreateConnection(ConnectionRecord),
-    UpdateConnection {
-        id: String,
-        patch: ConnectionPatch,
-    },
+    UpdateConnection { id: String, patch: ConnectionPatch },
     CreateRole(Role),
-    UpdateRole {
-        id: String,
-        patch: RolePatch,
-    },
-    RolePermissions {
-        role_id: String,
-        add: Vec<PermissionRef>,
-        remove: Vec<PermissionRef>,
-    },
-    UpdateUser {
-        user_id: String,
-        patch: Box<UserPatch>,
-        password_hash: Option<String>,
-    },
-    UserRoles {
-        user_id: String,
-        add: Vec<String>,
-        remove: Vec<String>,
-    },
-    /// The roles of many new users, written at once.
+    UpdateRole { id: String, patch: RolePatch },
+    RolePermissions { role_id: String, add: Vec<PermissionRef>, remove: Vec<PermissionRef> },
+    UpdateUser { user_id: String, patch: Box<UserPatch>, password_hash: Option<String> },
+    UserRoles { user_id: String, add: Vec<String>, remove: Vec<String> },
     NewUserRoles(Vec<(String, Vec<String>)>),
-    UserPermissions {
-        user_id: String,
-        add: Vec<PermissionRef>,
-        remove: Vec<PermissionRef>,
-    },
+    UserPermissions { user_id: String, add: Vec<PermissionRef>, remove: Vec<PermissionRef> },
     CreateOrganization(Organization),
-    UpdateOrganization {
-        id: String,
-        patch: OrganizationPatch,
-        enabled_connections: Option<Vec<Map<String, Value>>>,
-    },
-    Members {
-        organization_id: String,
-        add: Vec<String>,
-        remove: Vec<String>,
-    },
-    MemberRoles {
-        organization_id: String,
-        user_id: String,
-        add: Vec<String>,
-        remove: Vec<String>,
-    },
+    UpdateOrganization { id: String, patch: OrganizationPatch, enabled_connections: Option<Vec<Map<String, Value>>> },
+    Members { organization_id: String, add: Vec<String>, remove: Vec<String> },
+    MemberRoles { organization_id: String, user_id: String, add: Vec<String>, remove: Vec<String> },
 }
 
 impl Step {
@@ -1224,7 +1179,10 @@ impl Planner<'_> {
             _ => (None, None),
         };
         if let Some(user_id) = user_id {
-            if self.tenant.user_ids.contains_key(user_id) || self.store.user(user_id).await?.is_some() {
+            // Without stored users there is nothing to look up (and on PostgreSQL a bulk load into
+            // the empty tables holds them locked until it commits).
+            let stored = self.tenant.had_users && self.store.user(user_id).await?.is_some();
+            if self.tenant.user_ids.contains_key(user_id) || stored {
                 return Ok(Some(user_id.to_owned()));
             }
             let hint = if user_id.contains('|') { "" } else { " (a user id names its provider: auth0|…)" };
@@ -1246,7 +1204,7 @@ impl Planner<'_> {
             window: crate::search::Window::Page { offset: 0, limit: 2 },
             with_total: false,
         };
-        let found = self.store.search_users(&search).await?.users;
+        let found = if self.tenant.had_users { self.store.search_users(&search).await?.users } else { Vec::new() };
         match (in_file.len(), found.as_slice()) {
             (0, [user]) => Ok(Some(user.user_id.clone())),
             (0, []) => {
@@ -1319,7 +1277,9 @@ impl Planner<'_> {
                         }
                     }
                     let slice = Slice::Page { offset: 0, limit: i64::MAX as u64 };
-                    let listed = self.store.members(&stored.id, &slice, true).await?;
+                    // Members are users: none without stored users.
+                    let listed =
+                        if self.tenant.had_users { self.store.members(&stored.id, &slice, true).await? } else { None };
                     (stored.id, listed.map(|l| l.items).unwrap_or_default())
                 }
             };

@@ -2,11 +2,12 @@
 //! takes them in batches as they are read, so that a file streams through with flat memory and
 //! a load that fails, or is abandoned, leaves nothing behind.
 //!
-//! Into an empty directory on SQLite, the secondary indexes and the trigram index's trigger are
-//! dropped for the load and built again at its end, inside the same transaction (readers keep
-//! their snapshot, old schema included): building an index sorts its keys once, where a million
-//! inserts would each walk a dozen indexes at random. A uniqueness rule the load breaks then
-//! shows when its index is built, and the first user breaking it is found by its `seq`.
+//! Into an empty directory, the secondary indexes (and on SQLite the trigram index's trigger)
+//! are dropped for the load and built again at its end, inside the same transaction (SQLite's
+//! readers keep their snapshot, old schema included; PostgreSQL's wait for the commit):
+//! building an index sorts its keys once, where a million inserts would each walk a dozen
+//! indexes at random. A uniqueness rule the load breaks then shows when its index is built, and
+//! the first user breaking it is found by its `seq`.
 
 use tokio::sync::mpsc;
 
@@ -82,10 +83,10 @@ impl Store {
             .submit(job!(|conn| {
                 let engine = conn.engine();
                 let empty = conn.count("SELECT COUNT(*) AS total FROM users", &[]).await? == 0;
-                let deferred = if engine == Engine::Sqlite && empty { defer(&mut conn).await? } else { Vec::new() };
+                let deferred = if empty { defer(&mut conn).await? } else { Vec::new() };
                 let rebuilt = !deferred.is_empty();
                 let loaded = feed_in(&mut conn, &mut inbox, deferred).await;
-                if rebuilt {
+                if rebuilt && engine == Engine::Sqlite {
                     conn.execute(&format!("PRAGMA cache_size = {}", super::sqlite::CACHE_SIZE), &[]).await?;
                 }
                 loaded
@@ -141,17 +142,29 @@ async fn load(conn: &mut Conn<'_>, users: &[(User, Option<String>)]) -> Result<(
 }
 
 /// Drops the indexes and triggers the schema created on the users' tables (not those of their
-/// keys and primary keys); returns the SQL that creates them again.
+/// keys and primary keys); returns the SQL that creates them again. On PostgreSQL, dropping an
+/// index locks its table until the load commits: readers of the (empty) users wait for it.
 async fn defer(conn: &mut Conn<'_>) -> anyhow::Result<Vec<String>> {
-    let rows = conn
-        .fetch_all(
+    let (list, settings): (&str, &[&str]) = match conn.engine() {
+        Engine::Sqlite => (
             "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL \
              AND tbl_name IN ('users', 'identities', 'user_metadata_values')",
-            &[],
-        )
-        .await?;
-    // Building an index sorts its keys: in memory, with room for a million users' keys.
-    conn.execute("PRAGMA cache_size = -524288", &[]).await?;
+            // Building an index sorts its keys: in memory, with room for a million users' keys.
+            &["PRAGMA cache_size = -524288"],
+        ),
+        Engine::Postgres => (
+            "SELECT 'index' AS type, i.indexname AS name, i.indexdef AS sql FROM pg_indexes i \
+             WHERE i.schemaname = current_schema() AND i.tablename IN ('users', 'identities', 'user_metadata_values') \
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint c \
+             WHERE c.conindid = to_regclass(quote_ident(i.schemaname) || '.' || quote_ident(i.indexname)))",
+            // Building an index of a million users' keys may take longer than a request may.
+            &["SET LOCAL maintenance_work_mem = '512MB'", "SET LOCAL statement_timeout = 0"],
+        ),
+    };
+    let rows = conn.fetch_all(list, &[]).await?;
+    for setting in settings {
+        conn.execute(setting, &[]).await?;
+    }
     let mut creates = Vec::new();
     for row in rows {
         let (kind, name): (String, String) = (row.get("type")?, row.get("name")?);
@@ -171,16 +184,23 @@ async fn rebuild(conn: &mut Conn<'_>, creates: Vec<String>) -> Result<(), Import
     let started = std::time::Instant::now();
     tracing::info!(indexes = creates.len(), "bulk load: building the indexes");
     for create in &creates {
+        // In a savepoint: on PostgreSQL a failed statement spoils the transaction, and the
+        // user at fault is looked up after.
+        conn.execute("SAVEPOINT build", &[]).await?;
         if let Err(error) = conn.execute(create, &[]).await {
+            conn.execute("ROLLBACK TO SAVEPOINT build", &[]).await?;
             return Err(first_duplicate(conn).await?.unwrap_or(ImportError { at: None, error: error.into() }));
         }
+        conn.execute("RELEASE SAVEPOINT build", &[]).await?;
     }
     // Merging the trigram index's segments as the rebuild writes them would merge the same
     // entries again and again: once, at the end, instead.
-    tracing::info!(seconds = started.elapsed().as_secs(), "bulk load: building the trigram index");
-    for command in ["'automerge', 0", "'rebuild', NULL", "'optimize', NULL", "'automerge', 4"] {
-        let sql = format!("INSERT INTO users_trigram (users_trigram, rank) VALUES ({command})");
-        conn.execute(&sql, &[]).await?;
+    if conn.engine() == Engine::Sqlite {
+        tracing::info!(seconds = started.elapsed().as_secs(), "bulk load: building the trigram index");
+        for command in ["'automerge', 0", "'rebuild', NULL", "'optimize', NULL", "'automerge', 4"] {
+            let sql = format!("INSERT INTO users_trigram (users_trigram, rank) VALUES ({command})");
+            conn.execute(&sql, &[]).await?;
+        }
     }
     tracing::info!(seconds = started.elapsed().as_secs(), "bulk load: indexes built");
     Ok(())

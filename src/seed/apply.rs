@@ -35,6 +35,7 @@ fn concurrent_kind(step: &Step) -> Option<u8> {
         Step::UserPermissions { .. } => Some(1),
         Step::MemberRoles { .. } => Some(2),
         Step::NewUserRoles(_) => Some(3),
+        Step::NewMembersRoles { .. } => Some(4),
         _ => None,
     }
 }
@@ -81,6 +82,7 @@ pub async fn apply(store: &Store, plan: Plan) -> anyhow::Result<Applied> {
                 | Step::CreateRole(_)
                 | Step::CreateOrganization(_) => applied.created += 1,
                 Step::NewUserRoles(users) => applied.assignments += users.len(),
+                Step::NewMembersRoles { members, .. } => applied.assignments += members.len(),
                 Step::RolePermissions { .. }
                 | Step::UserRoles { .. }
                 | Step::UserPermissions { .. }
@@ -166,6 +168,10 @@ async fn run(store: &Store, step: Step, now: time::Timestamp) -> anyhow::Result<
                 store.assign_user_roles(&user_id, &add, &now).await.context("assigning a user's roles")?;
             }
         }
+        Step::NewMembersRoles { organization_id, members } => store
+            .assign_new_members_roles(&organization_id, members, now)
+            .await
+            .map_err(|error| anyhow!("assigning new members' roles: {error}"))?,
         Step::NewUserRoles(users) => {
             store.assign_roles_in_bulk(users, &now).await.context("assigning new users' roles")?;
         }

@@ -52,7 +52,8 @@ pub const SECTIONS: &[&str] =
 
 const EVERYTHING: Window = Window { offset: 0, limit: i64::MAX as u64 };
 
-/// One write, in the order it must happen (`NewUserRoles`: the roles of many new users at once).
+/// One write, in the order it must happen (`NewUserRoles`, `NewMembersRoles`: the roles of many
+/// new users, or new members, at once).
 /// Not `Debug`: its records hold secrets and password hashes; `describe` names it for logs.
 pub enum Step {
     CreateResourceServer(ResourceServer),
@@ -74,6 +75,7 @@ pub enum Step {
     UpdateOrganization { id: String, patch: OrganizationPatch, enabled_connections: Option<Vec<Map<String, Value>>> },
     Members { organization_id: String, add: Vec<String>, remove: Vec<String> },
     MemberRoles { organization_id: String, user_id: String, add: Vec<String>, remove: Vec<String> },
+    NewMembersRoles { organization_id: String, members: Vec<(String, Vec<String>)> },
 }
 
 impl Step {
@@ -106,6 +108,9 @@ impl Step {
             Self::UpdateOrganization { id, .. } => format!("update organization {id}"),
             Self::Members { organization_id, add, remove } => {
                 format!("members of organization {organization_id}: {}", counts(add.len(), remove.len()))
+            }
+            Self::NewMembersRoles { organization_id, members } => {
+                format!("roles of {} new members of organization {organization_id}", members.len())
             }
             Self::MemberRoles { organization_id, user_id, add, remove } => format!(
                 "roles of member {user_id} of organization {organization_id}: {}",
@@ -1294,9 +1299,16 @@ impl Planner<'_> {
                 .iter()
                 .map(|m| (m.user_id.as_str(), m.roles.iter().map(|r| r.id.clone()).collect()))
                 .collect();
+            let mut new_members_roles = Vec::new();
             for (user_id, roles) in members {
                 // Without `roles`, the member's roles are left as they are.
                 let Some(roles) = roles else { continue };
+                if !current_roles.contains_key(user_id.as_str()) {
+                    if !roles.is_empty() {
+                        new_members_roles.push((user_id, roles));
+                    }
+                    continue;
+                }
                 let current = current_roles.get(user_id.as_str()).cloned().unwrap_or_default();
                 let (add, remove) = difference(&current, &roles);
                 if !add.is_empty() || !remove.is_empty() {
@@ -1307,6 +1319,10 @@ impl Planner<'_> {
                         remove,
                     });
                 }
+            }
+            for chunk in new_members_roles.chunks(NEW_USERS_BATCH) {
+                let (organization_id, members) = (organization_id.clone(), chunk.to_vec());
+                self.plan.steps.push(Step::NewMembersRoles { organization_id, members });
             }
         }
         Ok(())

@@ -403,6 +403,36 @@ impl Store {
             .await
     }
 
+    /// Gives many new members of an organization (a tenant file's) their roles in one
+    /// transaction, in multi-row statements: all or none.
+    pub async fn assign_new_members_roles(
+        &self,
+        organization_id: &str,
+        members: Vec<(String, Vec<String>)>,
+        now: Timestamp,
+    ) -> Result<(), OrganizationError> {
+        let members: Vec<(String, Vec<String>)> =
+            members.into_iter().map(|(user_id, role_ids)| (user_id, distinct(&role_ids))).collect();
+        if members.iter().any(|(_, role_ids)| role_ids.len() as u64 > MAX_ROLES_PER_MEMBER) {
+            return Err(OrganizationError::TooManyRoles);
+        }
+        let organization_id = organization_id.to_owned();
+        self.db
+            .write(job!(|conn| {
+                let rows: Vec<Value> = members
+                    .iter()
+                    .flat_map(|(user_id, role_ids)| role_ids.iter().map(move |role_id| (user_id, role_id)))
+                    .flat_map(|(user_id, role_id)| {
+                        [Value::from(&organization_id), Value::from(user_id), Value::from(&now), Value::from(role_id)]
+                    })
+                    .collect();
+                let into = "organization_member_roles (organization_id, user_id, created_at, role_id)";
+                insert_rows(&mut conn, into, 4, &rows, "ON CONFLICT DO NOTHING").await?;
+                Ok(())
+            }))
+            .await
+    }
+
     /// Takes these roles from the member; roles it does not have are ignored.
     pub async fn remove_member_roles(
         &self,

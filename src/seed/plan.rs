@@ -185,8 +185,10 @@ struct Planner<'a> {
     store: &'a Store,
     issuer: &'a Issuer,
     doc: &'a Document,
-    /// The `users` entry being checked, a document of its own (the file streams them).
+    /// The `users` entry being checked, a document of its own (the file streams them), and its
+    /// index in the list.
     entry: Option<Document>,
+    entry_index: u32,
     /// New users checked, not yet handed to the bulk load.
     pending: Vec<(User, Option<String>)>,
     /// The entry (`users` index, line) of each new user, in load order.
@@ -213,6 +215,7 @@ pub async fn plan(
         issuer,
         doc,
         entry: None,
+        entry_index: 0,
         pending: Vec::new(),
         new_entries: Vec::new(),
         new_user_roles: Vec::new(),
@@ -856,6 +859,7 @@ impl Planner<'_> {
         let mut index = 0;
         while let Some(mut entry) = entries.recv().await {
             let path = format!("users[{index}]");
+            self.entry_index = index as u32;
             index += 1;
             let value = std::mem::take(&mut entry.value);
             self.entry = Some(entry);
@@ -895,11 +899,10 @@ impl Planner<'_> {
 
     /// A new user to create: into the bulk load, with the entry that describes it.
     async fn create_user(&mut self, path: &str, user: User, password_hash: Option<String>) {
-        let index = path.trim_start_matches("users[").trim_end_matches(']').parse().unwrap_or(u32::MAX);
         let line = self.entry.as_ref().map_or(0, |entry| entry.line(path)) as u32;
         tracing::debug!(step = %format!("create user {}", user.user_id), "bulk load");
         self.pending.push((user, password_hash));
-        self.new_entries.push((index, line));
+        self.new_entries.push((self.entry_index, line));
         if self.pending.len() >= NEW_USERS_BATCH {
             self.load_new_users().await;
         }
@@ -969,14 +972,15 @@ impl Planner<'_> {
         .flatten()
         .collect();
         let new_email = new.user.email.clone();
-        if let Some(key) = keys.iter().find(|key| seen.contains(&fingerprint(key))) {
+        let prints: Vec<u128> = keys.iter().map(|key| fingerprint(key)).collect();
+        if let Some(key) = keys.iter().zip(&prints).find(|(_, print)| seen.contains(*print)).map(|(key, _)| key) {
             self.problem(
                 path,
                 format!("this user appears twice in the file ({})", key.rsplit('/').next().unwrap_or(key)),
             );
             return Ok(());
         }
-        seen.extend(keys.iter().map(|key| fingerprint(key)));
+        seen.extend(prints);
 
         // The stored users holding the entry's credentials; the first is the entry's user unless
         // the file names it by id.
@@ -1062,16 +1066,20 @@ impl Planner<'_> {
         };
         let (user_id, current_roles, current_permissions) = user_id;
         let updated = own_id.is_some();
-        if let Some(wanted) = roles.clone().filter(|roles| !updated && !roles.is_empty()) {
-            self.new_user_roles.push((user_id.clone(), wanted));
-            if self.new_user_roles.len() >= NEW_USERS_BATCH {
-                self.plan.steps.push(Step::NewUserRoles(std::mem::take(&mut self.new_user_roles)));
+        match roles {
+            Some(wanted) if !updated && !wanted.is_empty() => {
+                self.new_user_roles.push((user_id.clone(), wanted));
+                if self.new_user_roles.len() >= NEW_USERS_BATCH {
+                    self.plan.steps.push(Step::NewUserRoles(std::mem::take(&mut self.new_user_roles)));
+                }
             }
-        } else if let Some(wanted) = roles {
-            let (add, remove) = difference(&current_roles, &wanted);
-            if !add.is_empty() || !remove.is_empty() {
-                self.plan.steps.push(Step::UserRoles { user_id: user_id.clone(), add, remove });
+            Some(wanted) => {
+                let (add, remove) = difference(&current_roles, &wanted);
+                if !add.is_empty() || !remove.is_empty() {
+                    self.plan.steps.push(Step::UserRoles { user_id: user_id.clone(), add, remove });
+                }
             }
+            None => {}
         }
         if let Some(wanted) = permissions {
             let (add, remove) = difference(&current_permissions, &wanted);
@@ -1186,8 +1194,9 @@ impl Planner<'_> {
         if let Some(user_id) = user_id {
             // Without stored users there is nothing to look up (and on PostgreSQL a bulk load into
             // the empty tables holds them locked until it commits).
-            let stored = self.tenant.had_users && self.store.user(user_id).await?.is_some();
-            if self.tenant.user_ids.contains_key(user_id) || stored {
+            if self.tenant.user_ids.contains_key(user_id)
+                || (self.tenant.had_users && self.store.user(user_id).await?.is_some())
+            {
                 return Ok(Some(user_id.to_owned()));
             }
             let hint = if user_id.contains('|') { "" } else { " (a user id names its provider: auth0|…)" };
@@ -1303,14 +1312,13 @@ impl Planner<'_> {
             for (user_id, roles) in members {
                 // Without `roles`, the member's roles are left as they are.
                 let Some(roles) = roles else { continue };
-                if !current_roles.contains_key(user_id.as_str()) {
+                let Some(current) = current_roles.get(user_id.as_str()) else {
                     if !roles.is_empty() {
                         new_members_roles.push((user_id, roles));
                     }
                     continue;
-                }
-                let current = current_roles.get(user_id.as_str()).cloned().unwrap_or_default();
-                let (add, remove) = difference(&current, &roles);
+                };
+                let (add, remove) = difference(current, &roles);
                 if !add.is_empty() || !remove.is_empty() {
                     self.plan.steps.push(Step::MemberRoles {
                         organization_id: organization_id.clone(),

@@ -4,32 +4,27 @@
 //! big-endian), then 8 bytes that make it unique, all as 24 lowercase hex digits. Tenant
 //! objects use a prefix and 16 alphanumerics (`con_…`, `cgr_…`).
 
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use rand::RngExt;
 
 use super::time::Timestamp;
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
+/// As MongoDB makes them: 5 random bytes drawn once per process, then a process-wide counter
+/// that starts at a random value. Ids from two processes differ by the first; ids from one
+/// process by the second, and they follow the order they were made in: a million users
+/// created together go into the user id indexes in order, not at random places.
+static PROCESS: LazyLock<[u8; 5]> = LazyLock::new(|| rand::rng().random());
+static COUNTER: LazyLock<AtomicU32> = LazyLock::new(|| AtomicU32::new(rand::rng().random()));
 
-/// A 24-hex ObjectId-like id whose first 8 digits are `created`'s Unix time.
+/// A 24-hex ObjectId whose first 8 digits are `created`'s Unix time.
 pub fn object_id(created: &Timestamp) -> String {
     let seconds = created.timestamp().clamp(0, u32::MAX as i64) as u32;
-    let mut rng = rand::rng();
-    let random: [u8; 5] = rng.random();
-    // A process-wide counter (seeded randomly once) keeps ids from one second distinct even
-    // if the random part collided.
-    let counter = match COUNTER.fetch_add(1, Ordering::Relaxed) {
-        0 => {
-            let seed = rng.random::<u32>() | 1;
-            COUNTER.store(seed, Ordering::Relaxed);
-            seed
-        }
-        n => n,
-    };
+    let counter = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut bytes = [0u8; 12];
     bytes[..4].copy_from_slice(&seconds.to_be_bytes());
-    bytes[4..9].copy_from_slice(&random);
+    bytes[4..9].copy_from_slice(&*PROCESS);
     bytes[9..].copy_from_slice(&counter.to_be_bytes()[1..]);
     hex::encode(bytes)
 }
@@ -67,6 +62,16 @@ mod tests {
         // 0x63d17c4a == 1674673226 == 2023-01-25T19:00:26Z, as in the recordings.
         assert_eq!(&id[..8], "63d17c4a");
         assert_ne!(object_id(&created), object_id(&created));
+    }
+
+    #[test]
+    fn object_ids_of_one_second_follow_each_other() {
+        let created = time::parse("2023-01-25T19:00:26.187Z").unwrap();
+        let ids: Vec<String> = (0..1000).map(|_| object_id(&created)).collect();
+        // The 24-bit counter wraps at most once in a thousand.
+        let steps_down = ids.windows(2).filter(|pair| pair[1] <= pair[0]).count();
+        assert!(steps_down <= 1, "{steps_down} ids out of order");
+        assert!(ids.iter().all(|id| id[8..18] == ids[0][8..18]));
     }
 
     #[test]

@@ -20,6 +20,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use roster::domain::time;
 use roster::domain::user::{Identity, User};
+use roster::store::NewUser;
 use serde_json::{Map, json};
 
 #[rustfmt::skip]
@@ -126,7 +127,7 @@ async fn main() -> anyhow::Result<()> {
         let user = generate(index, &mut rng);
         writeln!(ids, "{}", utf8_percent_encode(&user.user_id, COMPONENT))?;
         writeln!(emails, "{}", utf8_percent_encode(user.email.as_deref().unwrap_or_default(), COMPONENT))?;
-        batch.push((user, None));
+        batch.push(NewUser::without_roles(user, None));
         if batch.len() == 5_000 || index + 1 == users {
             store.import_users(std::mem::take(&mut batch)).await.map_err(|e| anyhow::anyhow!("import: {e}"))?;
         }

@@ -15,7 +15,7 @@ use roster::domain::time;
 use roster::domain::user::{Identity, Projection, User};
 use roster::search;
 use roster::search::{Sort, SortField, UserSearch, Window};
-use roster::store::Store;
+use roster::store::{NewUser, Store};
 use serde_json::{Map, Value, json};
 
 const FIRST: &[&str] = &[
@@ -252,7 +252,7 @@ async fn main() -> anyhow::Result<()> {
             let user = generate(index, &mut rng);
             let password = (user.identities[0].provider == "auth0").then(|| hash.clone());
             if index >= existing {
-                batch.push((user, password));
+                batch.push(NewUser::without_roles(user, password));
             }
             if batch.len() == 10_000 || (index + 1 == users && !batch.is_empty()) {
                 anyhow::ensure!(load.add(std::mem::take(&mut batch)).await, "the load failed");

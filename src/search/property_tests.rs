@@ -10,7 +10,7 @@ use super::reference;
 use crate::domain::time;
 use crate::domain::user::{Identity, User};
 use crate::search::{UserSearch, Window};
-use crate::store::Store;
+use crate::store::{NewUser, Store};
 
 const CONNECTIONS: [(&str, &str); 3] =
     [("Username-Password-Authentication", "auth0"), ("email", "email"), ("sms", "sms")];
@@ -263,7 +263,7 @@ fn check(users: &[User], memberships: &[Vec<&str>], queries: &[String]) -> Resul
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         for (name, store, _dir) in stores().await {
-            let batch: Vec<(User, Option<String>)> = users.iter().map(|u| (u.clone(), None)).collect();
+            let batch: Vec<NewUser> = users.iter().map(|u| NewUser::without_roles(u.clone(), None)).collect();
             store.import_users(batch).await.map_err(|e| TestCaseError::fail(format!("{name}: import: {e}")))?;
             add_memberships(store.as_ref(), users, memberships)
                 .await

@@ -34,8 +34,7 @@ fn concurrent_kind(step: &Step) -> Option<u8> {
         Step::UserRoles { .. } => Some(0),
         Step::UserPermissions { .. } => Some(1),
         Step::MemberRoles { .. } => Some(2),
-        Step::NewUserRoles(_) => Some(3),
-        Step::NewMembersRoles { .. } => Some(4),
+        Step::NewMembersRoles { .. } => Some(3),
         _ => None,
     }
 }
@@ -50,6 +49,8 @@ pub async fn apply(store: &Store, plan: Plan) -> anyhow::Result<Applied> {
     }
     // New users first, in their own transaction: the steps after may name them.
     if let Some(new_users) = plan.new_users {
+        applied.created += new_users.roles_created;
+        applied.assignments += new_users.with_roles;
         applied.created += new_users.load.finish().await.map_err(|refused| {
             match refused.at.and_then(|at| new_users.entries.get(at)) {
                 Some((index, line)) => anyhow!("users[{index}] (line {line}): {}", refused.error),
@@ -57,7 +58,7 @@ pub async fn apply(store: &Store, plan: Plan) -> anyhow::Result<Applied> {
             }
         })?;
         if writes > PROGRESS_EVERY {
-            tracing::info!("tenant file: {} new users committed", applied.created);
+            tracing::info!("tenant file: {} new users and roles committed", applied.created);
         }
     }
     let total = plan.steps.len();
@@ -81,7 +82,6 @@ pub async fn apply(store: &Store, plan: Plan) -> anyhow::Result<Applied> {
                 | Step::CreateConnection(_)
                 | Step::CreateRole(_)
                 | Step::CreateOrganization(_) => applied.created += 1,
-                Step::NewUserRoles(users) => applied.assignments += users.len(),
                 Step::NewMembersRoles { members, .. } => applied.assignments += members.len(),
                 Step::RolePermissions { .. }
                 | Step::UserRoles { .. }
@@ -172,9 +172,6 @@ async fn run(store: &Store, step: Step, now: time::Timestamp) -> anyhow::Result<
             .assign_new_members_roles(&organization_id, members, now)
             .await
             .map_err(|error| anyhow!("assigning new members' roles: {error}"))?,
-        Step::NewUserRoles(users) => {
-            store.assign_roles_in_bulk(users, &now).await.context("assigning new users' roles")?;
-        }
         Step::UserPermissions { user_id, add, remove } => {
             if !remove.is_empty() {
                 store.remove_user_permissions(&user_id, &remove).await.context("removing a user's permissions")?;

@@ -40,9 +40,8 @@ use crate::domain::user_schemas::{CREATE_USER, UPDATE_USER};
 use crate::error::ApiError;
 use crate::search::UserSearch;
 use crate::search::query::{Column, Query, Scalar, Target, Test};
-use crate::store::BulkLoad;
-use crate::store::Store;
 use crate::store::tenant_admin::ClientGrantFilter;
+use crate::store::{BulkLoad, NewUser, Store};
 use crate::tenant::MANAGEMENT_CLIENT_NAME;
 
 /// The sections a file may have, in the order they are applied (each may name what the ones
@@ -52,8 +51,8 @@ pub const SECTIONS: &[&str] =
 
 const EVERYTHING: Window = Window { offset: 0, limit: i64::MAX as u64 };
 
-/// One write, in the order it must happen (`NewUserRoles`, `NewMembersRoles`: the roles of many
-/// new users, or new members, at once).
+/// One write, in the order it must happen (`NewMembersRoles`: the roles of many new members at
+/// once).
 /// Not `Debug`: its records hold secrets and password hashes; `describe` names it for logs.
 pub enum Step {
     CreateResourceServer(ResourceServer),
@@ -69,7 +68,6 @@ pub enum Step {
     RolePermissions { role_id: String, add: Vec<PermissionRef>, remove: Vec<PermissionRef> },
     UpdateUser { user_id: String, patch: Box<UserPatch>, password_hash: Option<String> },
     UserRoles { user_id: String, add: Vec<String>, remove: Vec<String> },
-    NewUserRoles(Vec<(String, Vec<String>)>),
     UserPermissions { user_id: String, add: Vec<PermissionRef>, remove: Vec<PermissionRef> },
     CreateOrganization(Organization),
     UpdateOrganization { id: String, patch: OrganizationPatch, enabled_connections: Option<Vec<Map<String, Value>>> },
@@ -100,7 +98,6 @@ impl Step {
             Self::UserRoles { user_id, add, remove } => {
                 format!("roles of user {user_id}: {}", counts(add.len(), remove.len()))
             }
-            Self::NewUserRoles(users) => format!("roles of {} new users", users.len()),
             Self::UserPermissions { user_id, add, remove } => {
                 format!("permissions of user {user_id}: {}", counts(add.len(), remove.len()))
             }
@@ -128,10 +125,14 @@ const NEW_USERS_BATCH: usize = 1000;
 const PROGRESS_EVERY: usize = 100_000;
 
 /// The new users of a plan: a bulk load under way, and the entry of each user in it (its
-/// `users` index and line), to name the entry a refused load points at.
+/// `users` index and line), to name the entry a refused load points at. The roles the file
+/// creates go into the load too, before the users who may have them.
 pub struct NewUsers {
     pub load: BulkLoad,
     pub entries: Vec<(u32, u32)>,
+    pub roles_created: usize,
+    /// New users given roles.
+    pub with_roles: usize,
 }
 
 #[derive(Default)]
@@ -145,6 +146,13 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Rolls back what the plan wrote while it was made (its new users).
+    pub async fn abandon(self) {
+        if let Some(new_users) = self.new_users {
+            new_users.load.abandon().await;
+        }
+    }
+
     /// How many writes carrying out the plan makes (each new user counts as one).
     pub fn writes(&self) -> usize {
         self.steps.len() + self.new_users.as_ref().map_or(0, |new| new.entries.len())
@@ -190,11 +198,9 @@ struct Planner<'a> {
     entry: Option<Document>,
     entry_index: u32,
     /// New users checked, not yet handed to the bulk load.
-    pending: Vec<(User, Option<String>)>,
+    pending: Vec<NewUser>,
     /// The entry (`users` index, line) of each new user, in load order.
     new_entries: Vec<(u32, u32)>,
-    /// New users' roles not yet in a step.
-    new_user_roles: Vec<(String, Vec<String>)>,
     problems: Vec<Problem>,
     plan: Plan,
     tenant: Tenant,
@@ -218,7 +224,6 @@ pub async fn plan(
         entry_index: 0,
         pending: Vec::new(),
         new_entries: Vec::new(),
-        new_user_roles: Vec::new(),
         problems: Vec::new(),
         plan: Plan::default(),
         tenant: Tenant::default(),
@@ -873,9 +878,6 @@ impl Planner<'_> {
         }
         self.entry = None;
         self.load_new_users().await;
-        if !self.new_user_roles.is_empty() {
-            self.plan.steps.push(Step::NewUserRoles(std::mem::take(&mut self.new_user_roles)));
-        }
         if let Some(new_users) = &mut self.plan.new_users {
             new_users.entries = std::mem::take(&mut self.new_entries);
         }
@@ -889,19 +891,37 @@ impl Planner<'_> {
             self.pending.clear();
             return;
         }
-        let new_users = match &mut self.plan.new_users {
-            Some(new_users) => new_users,
-            None => self.plan.new_users.insert(NewUsers { load: self.store.bulk_load().await, entries: Vec::new() }),
-        };
-        // A refused batch makes the load fail: `finish` says at which user.
-        new_users.load.add(std::mem::take(&mut self.pending)).await;
+        if self.plan.new_users.is_none() {
+            let load = self.store.bulk_load().await;
+            // The roles are all planned by now (the section comes before users).
+            let (roles, steps) =
+                std::mem::take(&mut self.plan.steps).into_iter().partition(|step| matches!(step, Step::CreateRole(_)));
+            self.plan.steps = steps;
+            let roles: Vec<Role> = roles
+                .into_iter()
+                .filter_map(|step| match step {
+                    Step::CreateRole(role) => Some(role),
+                    _ => None,
+                })
+                .collect();
+            let roles_created = roles.len();
+            if roles_created > 0 {
+                load.create_roles(roles, self.now).await;
+            }
+            self.plan.new_users = Some(NewUsers { load, entries: Vec::new(), roles_created, with_roles: 0 });
+        }
+        if let Some(new_users) = &mut self.plan.new_users {
+            new_users.with_roles += self.pending.iter().filter(|new| !new.role_ids.is_empty()).count();
+            // A refused batch makes the load fail: `finish` says at which user.
+            new_users.load.add(std::mem::take(&mut self.pending)).await;
+        }
     }
 
-    /// A new user to create: into the bulk load, with the entry that describes it.
-    async fn create_user(&mut self, path: &str, user: User, password_hash: Option<String>) {
+    /// A new user to create, with its roles: into the bulk load, with the entry that describes it.
+    async fn create_user(&mut self, path: &str, user: User, password_hash: Option<String>, role_ids: Vec<String>) {
         let line = self.entry.as_ref().map_or(0, |entry| entry.line(path)) as u32;
         tracing::debug!(step = %format!("create user {}", user.user_id), "bulk load");
-        self.pending.push((user, password_hash));
+        self.pending.push(NewUser { user, password_hash, role_ids });
         self.new_entries.push((self.entry_index, line));
         if self.pending.len() >= NEW_USERS_BATCH {
             self.load_new_users().await;
@@ -951,7 +971,7 @@ impl Planner<'_> {
             checked.insert("password".into(), Value::String("Placeholder-for-a-given-hash-7Qz!".into()));
         }
         let permissions = self.permissions(path, entry);
-        let roles = self.role_ids(path, entry);
+        let mut roles = self.role_ids(path, entry);
         let new = match CREATE_USER
             .validate(&Value::Object(checked))
             .and_then(|valid| new_user(valid, &connection, self.now))
@@ -1045,7 +1065,7 @@ impl Planner<'_> {
                     (None, None) => None,
                 };
                 let user_id = new.user.user_id.clone();
-                self.create_user(path, new.user, hash).await;
+                self.create_user(path, new.user, hash, roles.take().unwrap_or_default()).await;
                 (user_id, Vec::new(), Vec::new())
             }
             Some(stored) => {
@@ -1066,20 +1086,12 @@ impl Planner<'_> {
         };
         let (user_id, current_roles, current_permissions) = user_id;
         let updated = own_id.is_some();
-        match roles {
-            Some(wanted) if !updated && !wanted.is_empty() => {
-                self.new_user_roles.push((user_id.clone(), wanted));
-                if self.new_user_roles.len() >= NEW_USERS_BATCH {
-                    self.plan.steps.push(Step::NewUserRoles(std::mem::take(&mut self.new_user_roles)));
-                }
+        // (A new user's roles went into the load with it.)
+        if let Some(wanted) = roles {
+            let (add, remove) = difference(&current_roles, &wanted);
+            if !add.is_empty() || !remove.is_empty() {
+                self.plan.steps.push(Step::UserRoles { user_id: user_id.clone(), add, remove });
             }
-            Some(wanted) => {
-                let (add, remove) = difference(&current_roles, &wanted);
-                if !add.is_empty() || !remove.is_empty() {
-                    self.plan.steps.push(Step::UserRoles { user_id: user_id.clone(), add, remove });
-                }
-            }
-            None => {}
         }
         if let Some(wanted) = permissions {
             let (add, remove) = difference(&current_permissions, &wanted);

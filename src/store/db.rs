@@ -117,9 +117,10 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// Inserts rows into `into` (`table (columns…)`), `values` holding each row's values in turn,
-/// in as few statements as the engines' limits on parameters allow (SQLite's is 32,766);
-/// `tail` ends each statement (`ON CONFLICT …`, `RETURNING …`). The rows each returned.
+/// Inserts rows into `into` (`table (columns…)`), `values` holding each row's values in turn;
+/// `tail` ends each statement (`ON CONFLICT …`, `RETURNING …`). The rows each returned. On
+/// SQLite in as few multi-row statements as its limit on parameters allows (32,766); on
+/// PostgreSQL in one, a column at a time (`postgres::insert_columns`).
 pub(crate) async fn insert_rows(
     conn: &mut Conn<'_>,
     into: &str,
@@ -127,16 +128,19 @@ pub(crate) async fn insert_rows(
     values: &[Value<'_>],
     tail: &str,
 ) -> Result<Vec<Row>, DbError> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let Conn::Postgres(pg) = conn {
+        let rows = postgres::insert_columns(pg, into, width, values, tail).await?;
+        return Ok(rows.into_iter().map(Row::Postgres).collect());
+    }
     let mut returned = Vec::new();
     for chunk in values.chunks((32_000 / width) * width) {
-        // `($1, $2), ($3, $4), …`; on SQLite anonymous `?`s, which it binds by position: it
-        // looks a named parameter up among the others, so thousands of `$n` cost it seconds.
-        let row = |r: usize| match conn.engine() {
-            Engine::Sqlite => format!("({})", vec!["?"; width].join(", ")),
-            Engine::Postgres => format!("({})", placeholders(r * width + 1, width)),
-        };
-        let rows: Vec<String> = (0..chunk.len() / width).map(row).collect();
-        let sql = format!("INSERT INTO {into} VALUES {} {tail}", rows.join(", "));
+        // `(?, ?), (?, ?), …`: anonymous parameters, which SQLite binds by position (it looks a
+        // named parameter up among the others, so thousands of `$n` cost it seconds).
+        let row = format!("({})", vec!["?"; width].join(", "));
+        let sql = format!("INSERT INTO {into} VALUES {} {tail}", vec![row; chunk.len() / width].join(", "));
         returned.extend(conn.fetch_all(&sql, chunk).await?);
     }
     Ok(returned)

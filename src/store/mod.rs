@@ -24,6 +24,7 @@ mod users;
 pub use bulk::{BulkLoad, ImportError};
 use db::Db;
 pub use postgres::display_url;
+pub use users::NewUser;
 
 use crate::domain::time::Timestamp;
 

@@ -21,7 +21,9 @@ use chrono::SubsecRound;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::types::Oid;
-use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo};
+use sqlx::postgres::{
+    PgArgumentBuffer, PgArguments, PgConnectOptions, PgHasArrayType, PgPool, PgPoolOptions, PgRow, PgTypeInfo,
+};
 use sqlx::types::Json;
 use sqlx::{Arguments, AssertSqlSafe, Connection as _, PgConnection, Postgres, Row};
 
@@ -235,6 +237,18 @@ impl sqlx::Encode<'_, Postgres> for JsonText<'_> {
     }
 }
 
+impl PgHasArrayType for JsonText<'_> {
+    fn array_type_info() -> PgTypeInfo {
+        PgTypeInfo::with_oid(Oid(199))
+    }
+}
+
+/// What the store keeps of a time: milliseconds, as Auth0 writes them and SQLite stores them,
+/// so that both engines order and render the same values alike.
+fn stored_time(at: &Option<chrono::DateTime<chrono::Utc>>) -> Option<chrono::DateTime<chrono::Utc>> {
+    at.map(|at| at.trunc_subsecs(3))
+}
+
 fn arguments(values: &[Value<'_>]) -> Result<PgArguments, sqlx::Error> {
     let mut arguments = PgArguments::default();
     for value in values {
@@ -242,9 +256,7 @@ fn arguments(values: &[Value<'_>]) -> Result<PgArguments, sqlx::Error> {
             Value::Text(text) => arguments.add(text.as_deref()),
             Value::Int(number) => arguments.add(*number),
             Value::Bool(flag) => arguments.add(*flag),
-            // What the store keeps of a time: milliseconds, as Auth0 writes them and SQLite
-            // stores them, so that both engines order and render the same values alike.
-            Value::Time(at) => arguments.add(at.map(|at| at.trunc_subsecs(3))),
+            Value::Time(at) => arguments.add(stored_time(at)),
             Value::Json(text) => arguments.add(text.as_deref().map(JsonText)),
             Value::Bytes(bytes) => arguments.add(bytes.as_ref()),
         }
@@ -260,6 +272,46 @@ pub(super) async fn execute(conn: &mut PgConnection, sql: &str, args: &[Value<'_
 
 pub(super) async fn fetch(conn: &mut PgConnection, sql: &str, args: &[Value<'_>]) -> Result<Vec<PgRow>, DbError> {
     Ok(sqlx::query_with(AssertSqlSafe(sql), arguments(args)?).fetch_all(conn).await?)
+}
+
+/// Inserts `values` (`width` to a row) as columns, an array each:
+/// `INSERT INTO {into} SELECT * FROM UNNEST($1::text[], …) {tail}`. A thousand rows' values as
+/// parameters cost PostgreSQL more to parse and plan than to insert, and the statement's text
+/// would change with their number; this one's does not, so it is prepared once.
+pub(super) async fn insert_columns(
+    conn: &mut PgConnection,
+    into: &str,
+    width: usize,
+    values: &[Value<'_>],
+    tail: &str,
+) -> Result<Vec<PgRow>, DbError> {
+    let mut arguments = PgArguments::default();
+    let mut arrays = Vec::with_capacity(width);
+    for column in 0..width.min(values.len()) {
+        let cells = || values.iter().skip(column).step_by(width);
+        // Each column holds one kind of value: the first row's says which.
+        macro_rules! array {
+            ($kind:ident, $cast:literal, |$cell:ident| $item:expr) => {{
+                let items: Option<Vec<_>> =
+                    cells().map(|value| if let Value::$kind($cell) = value { Some($item) } else { None }).collect();
+                let items =
+                    items.ok_or_else(|| sqlx::Error::Protocol(format!("column {column} mixes kinds of values")))?;
+                (arguments.add(items), $cast)
+            }};
+        }
+        let (added, cast) = match &values[column] {
+            Value::Text(_) => array!(Text, "text", |text| text.as_deref()),
+            Value::Int(_) => array!(Int, "int8", |number| *number),
+            Value::Bool(_) => array!(Bool, "bool", |flag| *flag),
+            Value::Time(_) => array!(Time, "timestamptz", |at| stored_time(at)),
+            Value::Json(_) => array!(Json, "json", |text| text.as_deref().map(JsonText)),
+            Value::Bytes(_) => array!(Bytes, "bytea", |bytes| bytes.as_ref()),
+        };
+        added.map_err(sqlx::Error::Encode)?;
+        arrays.push(format!("${}::{cast}[]", column + 1));
+    }
+    let sql = format!("INSERT INTO {into} SELECT * FROM UNNEST({}) {tail}", arrays.join(", "));
+    Ok(sqlx::query_with(AssertSqlSafe(sql), arguments).fetch_all(conn).await?)
 }
 
 pub(super) fn json<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> anyhow::Result<Option<T>> {

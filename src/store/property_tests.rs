@@ -14,7 +14,7 @@ use crate::domain::create_user::new_user;
 use crate::domain::time;
 use crate::domain::user::User;
 use crate::search::property_tests::stores;
-use crate::store::{Conflict, Store, StoreError};
+use crate::store::{Conflict, NewUser, Store, StoreError};
 
 /// Emails creates compete for, users increments compete on, users deletes compete on.
 const EMAILS: usize = 3;
@@ -169,14 +169,16 @@ fn bulk_loads_are_all_or_nothing_and_name_the_user_at_fault() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         for (name, store, _dir) in stores().await {
-            let batch = |from: usize, to: usize| -> Vec<(User, Option<String>)> {
-                (from..to).map(|i| (user(&format!("b{i}"), format!("bulk{i}@example.com")), None)).collect()
+            let batch = |from: usize, to: usize| -> Vec<NewUser> {
+                (from..to)
+                    .map(|i| NewUser::without_roles(user(&format!("b{i}"), format!("bulk{i}@example.com")), None))
+                    .collect()
             };
             for existing in [false, true] {
                 let load = store.bulk_load().await;
                 assert!(load.add(batch(0, 3)).await && load.add(batch(3, 6)).await);
                 let mut faulty = batch(6, 9);
-                faulty[1].0.email = Some(if existing { "kept@example.com" } else { "bulk2@example.com" }.into());
+                faulty[1].user.email = Some(if existing { "kept@example.com" } else { "bulk2@example.com" }.into());
                 load.add(faulty).await;
                 let refused = load.finish().await.expect_err("a repeated email");
                 assert_eq!(refused.at, Some(7), "{name}: {refused}");

@@ -138,10 +138,24 @@ fn without_nul(text: String) -> String {
     if text.contains('\0') { text.replace('\0', "\u{FFFD}") } else { text }
 }
 
-/// Inserts new users, their primary identities and their metadata leaves, in multi-row
+/// A user to create: its profile, its primary identity's password hash, and the ids of the
+/// roles it starts with (which must exist).
+pub struct NewUser {
+    pub user: User,
+    pub password_hash: Option<String>,
+    pub role_ids: Vec<String>,
+}
+
+impl NewUser {
+    pub fn without_roles(user: User, password_hash: Option<String>) -> Self {
+        Self { user, password_hash, role_ids: Vec::new() }
+    }
+}
+
+/// Inserts new users, their primary identities, metadata leaves and roles, in multi-row
 /// statements (one row each for a single user).
-pub(super) async fn insert_users(conn: &mut Conn<'_>, users: &[(User, Option<String>)]) -> Result<(), StoreError> {
-    let rows: Vec<Value> = users.iter().flat_map(|(user, _)| user_values(user)).collect();
+pub(super) async fn insert_users(conn: &mut Conn<'_>, users: &[NewUser]) -> Result<(), StoreError> {
+    let rows: Vec<Value> = users.iter().flat_map(|new| user_values(&new.user)).collect();
     let into = format!("users ({WRITTEN_COLUMNS})");
     // Rows come back in no set order: seqs are matched to users by id.
     let mut seqs = std::collections::HashMap::with_capacity(users.len());
@@ -150,7 +164,7 @@ pub(super) async fn insert_users(conn: &mut Conn<'_>, users: &[(User, Option<Str
     }
     let identities: Vec<Value> = users
         .iter()
-        .flat_map(|(user, password_hash)| {
+        .flat_map(|NewUser { user, password_hash, .. }| {
             let (identity, keys) = (user.primary_identity(), user.credential_keys());
             [
                 Value::from(&identity.provider),
@@ -168,10 +182,16 @@ pub(super) async fn insert_users(conn: &mut Conn<'_>, users: &[(User, Option<Str
         "identities (provider, provider_user_id, user_id, connection, email, username, phone_number, password_hash)";
     insert_rows(conn, into, 8, &identities, "").await?;
     let mut leaves = Vec::new();
-    for (user, _) in users {
-        leaves.extend(metadata_leaves(seqs[&user.user_id], user));
+    for new in users {
+        leaves.extend(metadata_leaves(seqs[&new.user.user_id], &new.user));
     }
     insert_rows(conn, "user_metadata_values (seq, source, path, value)", 4, &leaves, "").await?;
+    let roles: Vec<Value> = users
+        .iter()
+        .flat_map(|new| new.role_ids.iter().map(move |role_id| (&new.user, role_id)))
+        .flat_map(|(user, role_id)| [Value::from(&user.user_id), Value::from(role_id), Value::from(&user.created_at)])
+        .collect();
+    insert_rows(conn, "user_roles (user_id, role_id, created_at)", 3, &roles, "").await?;
     Ok(())
 }
 
@@ -225,7 +245,7 @@ pub(super) async fn refresh_search_index(mut conn: Conn<'_>) -> anyhow::Result<(
 impl Store {
     /// Stores a new user, with the password hash of its primary identity.
     pub async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
-        let users = [(user.clone(), password_hash.map(str::to_owned))];
+        let users = [NewUser::without_roles(user.clone(), password_hash.map(str::to_owned))];
         self.db.write(job!(|conn| { insert_users(&mut conn, &users).await })).await
     }
 

@@ -90,29 +90,50 @@ pub async fn apply_file(store: &Store, issuer: &Issuer, domain: &str, path: &Pat
         );
     let open = {
         let path = path.to_owned();
-        move || {
+        Arc::new(move || {
             File::open(&path)
                 .map(BufReader::new)
                 .with_context(|| format!("cannot read the tenant file {}", path.display()))
-        }
+        })
     };
-    let source = open()?;
-    let first_read = keyword.clone();
-    let parsed = tokio::task::spawn_blocking(move || yaml::read(source, &*first_read, Some(&mut drop))).await?;
-    let (document, mut problems) = parsed.map_err(|problems| Refused { file: file.clone(), problems })?;
+    let first = {
+        let (open, keyword) = (open.clone(), keyword.clone());
+        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            // Quickly, passing the users over; again, whole, if that does not read cleanly.
+            match yaml::read_without_users(open()?, &*keyword) {
+                Ok((document, problems)) if problems.is_empty() => Ok(Ok((document, problems))),
+                _ => Ok(yaml::read(open()?, &*keyword, Some(&mut drop))),
+            }
+        })
+    };
+    let (document, mut problems) = first.await??.map_err(|problems| Refused { file: file.clone(), problems })?;
     let (entries, users) = mpsc::channel(USERS_READ_AHEAD);
-    if document.streamed > 0 {
-        let source = open()?;
-        // Its problems were found by the first read.
-        tokio::task::spawn_blocking(move || {
-            let _ = yaml::read(source, &*keyword, Some(&mut |entry| drop(entries.blocking_send(entry))));
-        });
-    } else {
-        drop(entries);
+    // The second read streams the users to the plan, and finds their problems.
+    let second = (document.streamed > 0).then(|| {
+        let source = open();
+        tokio::task::spawn_blocking(move || match source {
+            Ok(source) => match yaml::read(source, &*keyword, Some(&mut |entry| drop(entries.blocking_send(entry)))) {
+                Ok((_, problems)) | Err(problems) => Ok(problems),
+            },
+            Err(error) => Err(error),
+        })
+    });
+    let planned = plan::plan(store, issuer, &document, users).await?;
+    if let Some(second) = second {
+        for problem in second.await?? {
+            // The sections but users were read twice: their problems, twice.
+            if !problems.contains(&problem) {
+                problems.push(problem);
+            }
+        }
     }
-    match plan::plan(store, issuer, &document, users).await? {
+    match planned {
         Ok(plan) if problems.is_empty() => apply::apply(store, plan).await,
-        Ok(_) => Err(Refused { file, problems }.into()),
+        Ok(plan) => {
+            plan.abandon().await;
+            problems.sort_by_key(|problem| problem.line);
+            Err(Refused { file, problems }.into())
+        }
         Err(found) => {
             problems.extend(found);
             problems.sort_by_key(|problem| problem.line);

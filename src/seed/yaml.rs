@@ -67,6 +67,33 @@ pub fn read(
     keyword: &dyn Fn(&str) -> Option<String>,
     users: Option<&mut dyn FnMut(Document)>,
 ) -> Result<(Document, Vec<Problem>), Vec<Problem>> {
+    read_lines(Chars::new(source, None), keyword, users)
+}
+
+/// As `read`, but for a file's first read, which needs every section but `users`: the entries
+/// of a top-level block `users:` are passed over as blank lines (lines keep their numbers), only
+/// counted (`Document::streamed`), which is several times quicker than reading them. They are
+/// read, and checked, by the second read. Anything that goes wrong here (an alias elsewhere
+/// naming an anchor among the users, say) may be an artefact: the caller reads the file again,
+/// whole.
+pub fn read_without_users(
+    source: impl BufRead,
+    keyword: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Document, Vec<Problem>), Vec<Problem>> {
+    let mut chars = Chars::new(source, Some(UsersBlock::default()));
+    let mut read = read_lines(&mut chars, keyword, Some(&mut drop));
+    if let (Ok((document, _)), Some(block)) = (&mut read, &chars.skip) {
+        document.streamed += block.entries;
+    }
+    read
+}
+
+fn read_lines<R: BufRead>(
+    mut chars: impl std::borrow::BorrowMut<Chars<R>>,
+    keyword: &dyn Fn(&str) -> Option<String>,
+    users: Option<&mut dyn FnMut(Document)>,
+) -> Result<(Document, Vec<Problem>), Vec<Problem>> {
+    let chars = chars.borrow_mut();
     let mut builder = Builder {
         keyword,
         stack: Vec::new(),
@@ -81,8 +108,7 @@ pub fn read(
         entry_lines: HashMap::new(),
         streamed: 0,
     };
-    let mut chars = Chars::new(source);
-    let loaded = Parser::new(&mut chars).load(&mut builder, true);
+    let loaded = Parser::new(&mut *chars).load(&mut builder, true);
     if let Some(error) = chars.error.take() {
         return Err(vec![Problem { line: chars.line, path: String::new(), message: format!("cannot read: {error}") }]);
     }
@@ -92,7 +118,7 @@ pub fn read(
     }
     // A keyword in the text that no string held was read as something else: unquoted after a
     // space, `#` starts a YAML comment.
-    for (line, name) in chars.keywords {
+    for (line, name) in std::mem::take(&mut chars.keywords) {
         if !builder.keywords_seen.contains(&name) {
             builder.problems.push(Problem {
                 line,
@@ -117,11 +143,57 @@ struct Chars<R> {
     line: usize,
     keywords: Vec<(usize, String)>,
     error: Option<std::io::Error>,
+    /// The top-level `users` block to pass over, if any.
+    skip: Option<UsersBlock>,
 }
 
 impl<R: BufRead> Chars<R> {
-    fn new(source: R) -> Self {
-        Self { source, buffer: String::new(), next: 0, line: 0, keywords: Vec::new(), error: None }
+    fn new(source: R, skip: Option<UsersBlock>) -> Self {
+        Self { source, buffer: String::new(), next: 0, line: 0, keywords: Vec::new(), error: None, skip }
+    }
+}
+
+/// Where a file's lines stand to its top-level `users:` block (a key alone on its line, its
+/// entries on the lines after, each indented or a `- ` at the margin: the block ends at the
+/// next line that starts at the margin with anything else).
+#[derive(Default)]
+struct UsersBlock {
+    inside: bool,
+    ended: bool,
+    /// The indentation of the block's entries (its first `-`), and how many there were.
+    indent: Option<usize>,
+    entries: usize,
+}
+
+impl UsersBlock {
+    /// Whether `line` belongs to the block's entries; counts them.
+    fn takes(&mut self, line: &str) -> bool {
+        if self.ended {
+            return false;
+        }
+        if !self.inside {
+            let rest = line.strip_prefix("users:").map(str::trim_start);
+            self.inside = rest.is_some_and(|rest| rest.is_empty() || rest.starts_with('#'));
+            return false;
+        }
+        let margin = line.starts_with(|c: char| !matches!(c, ' ' | '\t' | '-' | '#' | '\r' | '\n'));
+        if margin || line.starts_with("---") || line.starts_with("...") {
+            self.ended = true;
+            return false;
+        }
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let item = &line[indent..];
+        if item.starts_with("- ") || item.trim_end() == "-" {
+            match self.indent {
+                None => {
+                    self.indent = Some(indent);
+                    self.entries += 1;
+                }
+                Some(first) if first == indent => self.entries += 1,
+                Some(_) => {}
+            }
+        }
+        true
     }
 }
 
@@ -136,6 +208,10 @@ impl<R: BufRead> Iterator for Chars<R> {
                 Ok(0) => return None,
                 Ok(_) => {
                     self.line += 1;
+                    if self.skip.as_mut().is_some_and(|block| block.takes(&self.buffer)) {
+                        self.buffer.clear();
+                        self.buffer.push('\n');
+                    }
                     let line = self.line;
                     self.keywords.extend(keywords_in(&self.buffer).into_iter().map(|name| (line, name.to_owned())));
                 }
@@ -546,6 +622,29 @@ mod tests {
         assert_eq!(users[1].line("users[1].missing"), 6);
         assert_eq!(users[2].line("users[2]"), 7);
         assert_eq!(doc.line("x-after"), 8);
+    }
+
+    #[test]
+    fn a_first_read_passes_the_users_block_over_keeping_lines() {
+        let text = "roles:\n  - name: r\nusers:   # the people\n  - email: a@example.com\n    roles:\n    - r\n\n  - \
+                    email: \"##NOT_READ##\"\n  # a comment\n  -\n    email: c@example.com\norganizations:\n  - name: o\n";
+        let (doc, problems) = super::read_without_users(text.as_bytes(), &|_| None).expect("YAML");
+        assert_eq!(problems, [], "keywords among the users are the second read's to check");
+        assert_eq!(doc.value, json!({"roles": [{"name": "r"}], "users": null, "organizations": [{"name": "o"}]}));
+        assert_eq!(doc.streamed, 3);
+        assert_eq!(doc.line("organizations[0].name"), 13);
+        // Entries at the margin, and a block that ends the file.
+        let text = "users:\n- email: a@example.com\n  roles:\n  - r\n- email: b@example.com\n";
+        let (doc, _) = super::read_without_users(text.as_bytes(), &|_| None).expect("YAML");
+        assert_eq!((doc.value, doc.streamed), (json!({"users": null}), 2));
+        // A flow list is read as the plain read reads it.
+        let text = "users: [{email: a@example.com}]\nroles: []\n";
+        let (doc, _) = super::read_without_users(text.as_bytes(), &|_| None).expect("YAML");
+        assert_eq!((doc.value, doc.streamed), (json!({"users": [], "roles": []}), 1));
+        // An alias naming an anchor among the users does not read: the caller reads again, whole.
+        let text = "users:\n  - &ann {email: ann@example.com}\nx-copy: *ann\n";
+        assert!(super::read_without_users(text.as_bytes(), &|_| None).is_err());
+        assert!(super::read(text.as_bytes(), &|_| None, Some(&mut drop)).is_ok());
     }
 
     #[test]

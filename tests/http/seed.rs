@@ -556,14 +556,16 @@ async fn serve_applies_a_seed_file_before_serving_and_refuses_to_start_on_a_bad_
 }
 
 /// Users beyond a batch of the bulk load, a problem after them, then the file fixed.
-fn many_users_file(users: usize, late_problem: bool) -> String {
+/// `users` new users with a role, then the `late` entry, and an organization naming every
+/// hundredth user.
+fn many_users_file(users: usize, late: Option<&str>) -> String {
     const HASH: &str = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
     let mut file = String::from("roles:\n  - name: Member\nusers:\n");
     for n in 0..users {
         file.push_str(&format!("  - {{email: many{n}@example.com, password_hash: '{HASH}', roles: [Member]}}\n"));
     }
-    if late_problem {
-        file.push_str("  - {email: not-an-email, password: Passw0rd!}\n");
+    if let Some(late) = late {
+        file.push_str(&format!("  - {late}\n"));
     }
     file.push_str("organizations:\n  - name: many\n    members:\n");
     for n in (0..users).step_by(100) {
@@ -576,7 +578,7 @@ fn many_users_file(users: usize, late_problem: bool) -> String {
 async fn a_large_file_streams_its_users_and_a_late_problem_leaves_none_of_them() {
     let database = TestDatabase::new().await;
     // 2,500 new users: two batches are in the bulk load before the bad entry is read.
-    let file = TenantFile::new(&many_users_file(2500, true));
+    let file = TenantFile::new(&many_users_file(2500, Some("{email: not-an-email, password: Passw0rd!}")));
     let output = seed(&database, &file.path());
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -589,7 +591,16 @@ async fn a_large_file_streams_its_users_and_a_late_problem_leaves_none_of_them()
         assert_eq!(ok(&mut server, "/api/v2/roles").await, json!([]));
     }
 
-    file.rewrite(&many_users_file(2500, false));
+    // A problem the YAML reader finds, late among the users, refuses the file as well.
+    file.rewrite(&many_users_file(
+        2500,
+        Some("{email: twice@example.com, email: again@example.com, password: Passw0rd!}"),
+    ));
+    let stderr = String::from_utf8_lossy(&seed(&database, &file.path()).stderr).into_owned();
+    assert!(stderr.contains("is refused (1 problem); nothing was applied:"), "{stderr}");
+    assert!(stderr.contains(":2504: users[2500].email: duplicate key \"email\""), "{stderr}");
+
+    file.rewrite(&many_users_file(2500, None));
     // Assignment lists: the 2,500 users' roles, the members, and 25 members' roles.
     let first = seeded(&seed(&database, &file.path()));
     assert!(first.contains(": 2502 created, 0 updated, 0 unchanged; 2526 assignment lists changed"), "{first}");

@@ -117,6 +117,17 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
+/// The placeholders of `list`'s values for an `IN (…)`, numbered after `fixed`'s (`NULL`, which
+/// matches nothing, when there are none); and the values to bind, `fixed`'s then `list`'s.
+pub(crate) fn in_list<'a, T: Into<Value<'a>>>(
+    fixed: &[Value<'a>],
+    list: impl IntoIterator<Item = T>,
+) -> (String, Vec<Value<'a>>) {
+    let mut values = fixed.to_vec();
+    values.extend(list.into_iter().map(Into::into));
+    (placeholders(fixed.len() + 1, values.len() - fixed.len()), values)
+}
+
 /// Inserts rows into `into` (`table (columns…)`), `values` holding each row's values in turn,
 /// in as few statements as the engines' limits on parameters allow (SQLite's is 32,766);
 /// `tail` ends each statement (`ON CONFLICT …`, `RETURNING …`). The rows each returned.

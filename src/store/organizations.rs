@@ -6,7 +6,7 @@
 //! user or role they point at. Listings read one snapshot.
 
 use super::Store;
-use super::db::{Conn, DbError, Row, Value, args, clamp, insert_rows, job, page, placeholders};
+use super::db::{Conn, DbError, Row, Value, args, clamp, in_list, insert_rows, job, page};
 use crate::domain::listing::{Listing, Slice};
 use crate::domain::organization::{
     MAX_ROLES_PER_MEMBER, Member, MemberCursor, Organization, OrganizationOrder, OrganizationSort, RoleSummary,
@@ -81,8 +81,8 @@ async fn missing(
     let mut found = std::collections::HashSet::new();
     // A tenant file may add a hundred thousand members at once: a bounded IN list at a time.
     for chunk in ids.chunks(1000) {
-        let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({}){lock}", placeholders(1, chunk.len()));
-        let values: Vec<Value> = chunk.iter().map(Value::from).collect();
+        let (list, values) = in_list(&[], chunk);
+        let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({list}){lock}");
         for row in conn.fetch_all(&sql, &values).await? {
             found.insert(row.get::<String>(key)?);
         }
@@ -259,12 +259,9 @@ impl Store {
                 require_organization(&mut conn, &organization_id, true).await?;
                 // The members' roles in the organization go with the memberships (cascade).
                 for chunk in user_ids.chunks(1000) {
-                    let sql = format!(
-                        "DELETE FROM organization_members WHERE organization_id = $1 AND user_id IN ({})",
-                        placeholders(2, chunk.len())
-                    );
-                    let values: Vec<Value> =
-                        [Value::from(&organization_id)].into_iter().chain(chunk.iter().map(Value::from)).collect();
+                    let (users, values) = in_list(args![&organization_id], chunk);
+                    let sql =
+                        format!("DELETE FROM organization_members WHERE organization_id = $1 AND user_id IN ({users})");
                     conn.execute(&sql, &values).await?;
                 }
                 Ok(())
@@ -335,14 +332,12 @@ impl Store {
                     // A tenant file lists every member: a bounded IN list at a time.
                     let ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
                     for chunk in ids.chunks(1000) {
+                        let (users, values) = in_list(args![organization_id], chunk);
                         let sql = format!(
                             "SELECT mr.user_id, r.id, r.name, r.description FROM organization_member_roles mr \
-                             JOIN roles r ON r.id = mr.role_id WHERE mr.organization_id = $1 AND mr.user_id IN ({}) \
-                             ORDER BY r.name, r.id",
-                            placeholders(2, chunk.len())
+                             JOIN roles r ON r.id = mr.role_id \
+                             WHERE mr.organization_id = $1 AND mr.user_id IN ({users}) ORDER BY r.name, r.id"
                         );
-                        let values: Vec<Value> =
-                            [Value::from(organization_id)].into_iter().chain(chunk.iter().map(Value::from)).collect();
                         for row in conn.fetch_all(&sql, &values).await? {
                             if let Some(at) = index.get(&row.get::<String>("user_id")?) {
                                 members[*at].roles.push(role_from_row(&row)?);
@@ -445,13 +440,11 @@ impl Store {
             .write(job!(|conn| {
                 require_organization(&mut conn, &organization_id, true).await?;
                 require_user(&mut conn, &user_id, true).await?;
+                let (roles, values) = in_list(args![&organization_id, &user_id], &role_ids);
                 let sql = format!(
-                    "DELETE FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2 \
-                         AND role_id IN ({})",
-                    placeholders(3, role_ids.len())
+                    "DELETE FROM organization_member_roles \
+                     WHERE organization_id = $1 AND user_id = $2 AND role_id IN ({roles})"
                 );
-                let mut values = vec![Value::from(&organization_id), Value::from(&user_id)];
-                values.extend(role_ids.iter().map(Value::from));
                 conn.execute(&sql, &values).await?;
                 Ok(())
             }))

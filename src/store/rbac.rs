@@ -8,7 +8,7 @@
 //! all or nothing. Listings read one snapshot. Text is ordered byte-wise (`COLLATE "C"`).
 
 use super::Store;
-use super::db::{Conn, DbError, Row, Value, args, clamp, insert_rows, job, page, placeholders};
+use super::db::{Conn, DbError, Row, Value, args, clamp, in_list, insert_rows, job, page};
 use super::tenant_admin::TENANT_WRITE;
 use crate::domain::listing::{Listed, Window};
 use crate::domain::rbac::{
@@ -179,15 +179,10 @@ async fn server_by(conn: &mut Conn<'_>, column: &str, key: &str, lock: bool) -> 
 /// deleted (and, by cascade, their assignments); kept ones are updated in place, so their
 /// assignments stay.
 async fn write_scopes(conn: &mut Conn<'_>, server_id: &str, scopes: &[Scope]) -> Result<(), DbError> {
+    let (kept, values) = in_list(args![server_id], scopes.iter().map(|scope| &scope.value));
     // `NOT IN (NULL)` would keep every scope: no scopes left means none kept.
-    let kept = if scopes.is_empty() {
-        "1 = 1".to_owned()
-    } else {
-        format!("value NOT IN ({})", placeholders(2, scopes.len()))
-    };
-    let sql = format!("DELETE FROM resource_server_scopes WHERE resource_server_id = $1 AND {kept}");
-    let mut values = vec![Value::from(server_id)];
-    values.extend(scopes.iter().map(|scope| Value::from(&scope.value)));
+    let gone = if scopes.is_empty() { "1 = 1".to_owned() } else { format!("value NOT IN ({kept})") };
+    let sql = format!("DELETE FROM resource_server_scopes WHERE resource_server_id = $1 AND {gone}");
     conn.execute(&sql, &values).await?;
     let rows = scopes.iter().enumerate().flat_map(|(position, scope)| {
         [
@@ -541,13 +536,9 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 require(&mut conn, PermissionHolder::User, &user_id, false).await?;
-                let sql = format!(
-                    "DELETE FROM user_roles WHERE user_id = $1 AND role_id IN ({})",
-                    placeholders(2, role_ids.len())
-                );
-                let mut values = vec![Value::from(&user_id)];
-                values.extend(role_ids.iter().map(Value::from));
-                conn.execute(&sql, &values).await?;
+                let (roles, values) = in_list(args![&user_id], &role_ids);
+                conn.execute(&format!("DELETE FROM user_roles WHERE user_id = $1 AND role_id IN ({roles})"), &values)
+                    .await?;
                 Ok(())
             }))
             .await
@@ -636,21 +627,17 @@ impl Store {
         let identifiers = identifiers.map(<[String]>::to_vec);
         self.db
             .read(job!(|conn| {
-                let identifiers = identifiers.as_deref();
                 // `$1…$n` for the identifiers, then the window's.
-                let ids = identifiers.unwrap_or_default();
-                let filter = match identifiers {
-                    Some(ids) => format!("WHERE identifier IN ({})", placeholders(1, ids.len())),
-                    None => String::new(),
-                };
-                let n = ids.len();
+                let (list, mut values) = in_list(&[], identifiers.as_deref().unwrap_or_default());
+                let filter =
+                    if identifiers.is_some() { format!("WHERE identifier IN ({list})") } else { String::new() };
+                let n = values.len();
                 let sql = format!(
                     "SELECT {SERVER_COLUMNS} FROM resource_servers {filter} ORDER BY created_at, id COLLATE \"C\" \
                          LIMIT ${} OFFSET ${}",
                     n + 1,
                     n + 2
                 );
-                let mut values: Vec<Value> = ids.iter().map(Value::from).collect();
                 let total =
                     conn.count(&format!("SELECT COUNT(*) AS total FROM resource_servers {filter}"), &values).await?;
                 values.extend([Value::from(clamp(window.limit)), Value::from(clamp(window.offset))]);

@@ -360,6 +360,28 @@ impl Conn<'_> {
         Ok(total as u64)
     }
 
+    /// Of `ids`, those `table` has no row for (in the order given); with `hold`, the others are
+    /// kept from being deleted until the transaction ends.
+    pub async fn missing(&mut self, table: &str, key: &str, ids: &[String], hold: bool) -> anyhow::Result<Vec<String>> {
+        let hold = if hold { self.engine().for_key_share() } else { "" };
+        let mut found = std::collections::HashSet::new();
+        // A tenant file may add a hundred thousand members at once: a bounded IN list at a time.
+        for chunk in ids.chunks(1000) {
+            let (list, values) = in_list(&[], chunk);
+            let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({list}){hold}");
+            for row in self.fetch_all(&sql, &values).await? {
+                found.insert(row.get::<String>(key)?);
+            }
+        }
+        Ok(ids.iter().filter(|id| !found.contains(*id)).cloned().collect())
+    }
+
+    /// Whether `table` has the row whose `key` is `id`; with `hold`, it is kept from being
+    /// deleted until the transaction ends.
+    pub async fn has(&mut self, table: &str, key: &str, id: &str, hold: bool) -> anyhow::Result<bool> {
+        Ok(self.missing(table, key, &[id.to_owned()], hold).await?.is_empty())
+    }
+
     /// Takes a lock named `name` until the transaction ends, so that checks and the writes they
     /// guard cannot interleave with another node's (PostgreSQL); SQLite has a single writer.
     pub async fn lock(&mut self, name: &str) -> Result<(), DbError> {

@@ -68,42 +68,14 @@ fn distinct(ids: &[String]) -> Vec<String> {
     ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
 }
 
-/// Of `ids`, those `table` has no row for (in the order given); the others are held (against
-/// deletion, when `lock`) until the transaction ends.
-async fn missing(
-    conn: &mut Conn<'_>,
-    table: &str,
-    key: &str,
-    ids: &[String],
-    lock: bool,
-) -> anyhow::Result<Vec<String>> {
-    let lock = if lock { conn.engine().for_key_share() } else { "" };
-    let mut found = std::collections::HashSet::new();
-    // A tenant file may add a hundred thousand members at once: a bounded IN list at a time.
-    for chunk in ids.chunks(1000) {
-        let (list, values) = in_list(&[], chunk);
-        let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({list}){lock}");
-        for row in conn.fetch_all(&sql, &values).await? {
-            found.insert(row.get::<String>(key)?);
-        }
-    }
-    Ok(ids.iter().filter(|id| !found.contains(*id)).cloned().collect())
+/// `OrganizationNotFound`, else the organization is held (with `hold`) until the transaction ends.
+async fn require_organization(conn: &mut Conn<'_>, id: &str, hold: bool) -> Result<(), OrganizationError> {
+    if conn.has("organizations", "id", id, hold).await? { Ok(()) } else { Err(OrganizationError::OrganizationNotFound) }
 }
 
-/// `OrganizationNotFound`, else the organization is held until the transaction ends.
-async fn require_organization(conn: &mut Conn<'_>, id: &str, lock: bool) -> Result<(), OrganizationError> {
-    match missing(conn, "organizations", "id", &[id.to_owned()], lock).await?.is_empty() {
-        true => Ok(()),
-        false => Err(OrganizationError::OrganizationNotFound),
-    }
-}
-
-/// `UserNotFound`, else the user is held until the transaction ends.
-async fn require_user(conn: &mut Conn<'_>, user_id: &str, lock: bool) -> Result<(), OrganizationError> {
-    match missing(conn, "users", "user_id", &[user_id.to_owned()], lock).await?.is_empty() {
-        true => Ok(()),
-        false => Err(OrganizationError::UserNotFound),
-    }
+/// `UserNotFound`, else the user is held (with `hold`) until the transaction ends.
+async fn require_user(conn: &mut Conn<'_>, user_id: &str, hold: bool) -> Result<(), OrganizationError> {
+    if conn.has("users", "user_id", user_id, hold).await? { Ok(()) } else { Err(OrganizationError::UserNotFound) }
 }
 
 /// Inserts one row per value of `ids`, after the `fixed` leading columns' values, ignoring rows
@@ -239,7 +211,7 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 require_organization(&mut conn, &organization_id, true).await?;
-                let missing = missing(&mut conn, "users", "user_id", &user_ids, true).await?;
+                let missing = conn.missing("users", "user_id", &user_ids, true).await?;
                 if !missing.is_empty() {
                     return Err(OrganizationError::UsersNotFound(missing));
                 }
@@ -280,7 +252,7 @@ impl Store {
         self.db
             .read(job!(|conn| {
                 let organization_id = organization_id.as_str();
-                if !missing(&mut conn, "organizations", "id", &[organization_id.to_owned()], false).await?.is_empty() {
+                if !conn.has("organizations", "id", organization_id, false).await? {
                     return Ok(None);
                 }
                 const SELECT: &str = "SELECT m.user_id, m.created_at AS joined_at, u.email, u.picture, u.name \
@@ -364,7 +336,7 @@ impl Store {
             .write(job!(|conn| {
                 require_organization(&mut conn, &organization_id, true).await?;
                 require_user(&mut conn, &user_id, true).await?;
-                let missing = missing(&mut conn, "roles", "id", &role_ids, true).await?;
+                let missing = conn.missing("roles", "id", &role_ids, true).await?;
                 if !missing.is_empty() {
                     return Err(OrganizationError::RolesNotFound(missing));
                 }
@@ -489,7 +461,7 @@ impl Store {
         self.db
             .read(job!(|conn| {
                 let user_id = user_id.as_str();
-                if !missing(&mut conn, "users", "user_id", &[user_id.to_owned()], false).await?.is_empty() {
+                if !conn.has("users", "user_id", user_id, false).await? {
                     return Ok(None);
                 }
                 let sql = format!(

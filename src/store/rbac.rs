@@ -108,13 +108,11 @@ fn role_user_from_row(row: &Row) -> anyhow::Result<RoleUser> {
 const PERMISSION_COLUMNS: &str = "rs.identifier, rs.name AS server_name, s.value, s.description";
 const SERVER_COLUMNS: &str = "id, identifier, name, document, created_at";
 
-/// Whether the holder exists; with `lock`, it stays so until the transaction ends. Its error
+/// Whether the holder exists; with `hold`, it stays so until the transaction ends. Its error
 /// when not.
-async fn require(conn: &mut Conn<'_>, holder: PermissionHolder, id: &str, lock: bool) -> Result<(), RbacError> {
+async fn require(conn: &mut Conn<'_>, holder: PermissionHolder, id: &str, hold: bool) -> Result<(), RbacError> {
     let (_, _, table, key) = holder.tables();
-    let sql =
-        format!("SELECT 1 FROM {table} WHERE {key} = $1{}", if lock { conn.engine().for_key_share() } else { "" });
-    if conn.exists(&sql, args![id]).await? { Ok(()) } else { Err(holder.missing()) }
+    if conn.has(table, key, id, hold).await? { Ok(()) } else { Err(holder.missing()) }
 }
 
 /// The stored (server id, scope) of each permission, held until the transaction ends; the
@@ -452,9 +450,10 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 require(&mut conn, PermissionHolder::Role, &role_id, true).await?;
+                if !conn.missing("users", "user_id", &user_ids, true).await?.is_empty() {
+                    return Err(RbacError::UnknownUsers);
+                }
                 for user_id in &user_ids {
-                    let user = require(&mut conn, PermissionHolder::User, user_id, true).await;
-                    user.map_err(|_| RbacError::UnknownUsers)?;
                     conn.execute(ASSIGN_ROLE, args![user_id, &role_id, &at])
                         .await
                         .map_err(|e| lost_to_delete(e, RbacError::UnknownUsers))?;
@@ -489,12 +488,7 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 require(&mut conn, PermissionHolder::User, &user_id, true).await?;
-                let mut missing = Vec::new();
-                for role_id in &role_ids {
-                    if require(&mut conn, PermissionHolder::Role, role_id, true).await.is_err() {
-                        missing.push(role_id.clone());
-                    }
-                }
+                let missing = conn.missing("roles", "id", &role_ids, true).await?;
                 if !missing.is_empty() {
                     return Err(RbacError::UnknownRoles(missing));
                 }

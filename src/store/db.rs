@@ -26,6 +26,7 @@ use sqlx::Postgres;
 use sqlx::postgres::{PgConnection, PgRow};
 
 use super::{postgres, sqlite};
+use crate::domain::listing::Listed;
 use crate::domain::time::Timestamp;
 
 /// A value bound to a placeholder.
@@ -161,11 +162,11 @@ pub(crate) async fn page<T>(
     args: &[Value<'_>],
     (offset, limit): (u64, u64),
     item: impl Fn(&Row) -> anyhow::Result<T>,
-) -> anyhow::Result<(Vec<T>, u64)> {
+) -> anyhow::Result<Listed<T>> {
     let mut values = args.to_vec();
     values.extend([Value::from(clamp(limit)), Value::from(clamp(offset))]);
     let items = conn.fetch_all(select, &values).await?.iter().map(item).collect::<anyhow::Result<_>>()?;
-    Ok((items, conn.count(count, args).await?))
+    Ok(Listed { items, total: conn.count(count, args).await? })
 }
 
 /// Why a database a newer roster migrated is refused.

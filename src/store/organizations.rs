@@ -7,7 +7,7 @@
 
 use super::Store;
 use super::db::{Conn, DbError, Row, Value, args, clamp, in_list, insert_rows, job, page};
-use crate::domain::listing::{Listing, Slice};
+use crate::domain::listing::{Listed, Listing, Slice};
 use crate::domain::organization::{
     MAX_ROLES_PER_MEMBER, Member, MemberCursor, Organization, OrganizationOrder, OrganizationSort, RoleSummary,
 };
@@ -143,7 +143,8 @@ impl Store {
                 self.db
                     .read(job!(|conn| {
                         let sql = (sql.as_str(), "SELECT COUNT(*) AS total FROM organizations");
-                        let (items, total) = page(&mut conn, sql, &[], (offset, limit), organization_from_row).await?;
+                        let Listed { items, total } =
+                            page(&mut conn, sql, &[], (offset, limit), organization_from_row).await?;
                         Ok(Listing { items, total, more: false })
                     }))
                     .await
@@ -444,7 +445,7 @@ impl Store {
                     MEMBER_ROLE_COUNT,
                 );
                 let values = args![organization_id, user_id];
-                let (items, total) = page(&mut conn, sql, values, (offset, limit), role_from_row).await?;
+                let Listed { items, total } = page(&mut conn, sql, values, (offset, limit), role_from_row).await?;
                 Ok(Listing { items, total, more: false })
             }))
             .await
@@ -470,7 +471,7 @@ impl Store {
                      ORDER BY o.name LIMIT $2 OFFSET $3"
                 );
                 let count = "SELECT COUNT(*) AS total FROM organization_members WHERE user_id = $1";
-                let (items, total) =
+                let Listed { items, total } =
                     page(&mut conn, (&sql, count), args![user_id], (offset, limit), organization_from_row).await?;
                 Ok(Some(Listing { items, total, more: false }))
             }))

@@ -285,9 +285,8 @@ impl Store {
         }
         self.db
             .read(job!(|conn| {
-                let sql = (format!("{all} LIMIT $1 OFFSET $2"), "SELECT COUNT(*) AS total FROM roles");
-                let (items, total) = page(&mut conn, (&sql.0, sql.1), &[], window.range(), role_from_row).await?;
-                Ok(Listed { items, total })
+                let sql = format!("{all} LIMIT $1 OFFSET $2");
+                page(&mut conn, (&sql, "SELECT COUNT(*) AS total FROM roles"), &[], window.range(), role_from_row).await
             }))
             .await
     }
@@ -322,24 +321,15 @@ impl Store {
 
     /// The permissions a role grants, by API identifier then name; `RoleNotFound`.
     pub async fn role_permissions(&self, role_id: &str, window: Window) -> Result<Listed<Permission>, RbacError> {
-        let role_id = role_id.to_owned();
-        self.db
-            .read(job!(|conn| {
-                let role_id = role_id.as_str();
-                require(&mut conn, PermissionHolder::Role, role_id, false).await?;
-                let sql = format!(
-                    "SELECT {PERMISSION_COLUMNS} FROM role_permissions rp \
-                         JOIN resource_servers rs ON rs.id = rp.resource_server_id \
-                         JOIN resource_server_scopes s ON s.resource_server_id = rp.resource_server_id \
-                         AND s.value = rp.permission_name \
-                         WHERE rp.role_id = $1 ORDER BY rs.identifier, s.value COLLATE \"C\" LIMIT $2 OFFSET $3"
-                );
-                let count = "SELECT COUNT(*) AS total FROM role_permissions WHERE role_id = $1";
-                let (items, total) =
-                    page(&mut conn, (&sql, count), args![role_id], window.range(), permission_from_row).await?;
-                Ok(Listed { items, total })
-            }))
-            .await
+        let select = format!(
+            "SELECT {PERMISSION_COLUMNS} FROM role_permissions rp \
+             JOIN resource_servers rs ON rs.id = rp.resource_server_id \
+             JOIN resource_server_scopes s ON s.resource_server_id = rp.resource_server_id \
+             AND s.value = rp.permission_name \
+             WHERE rp.role_id = $1 ORDER BY rs.identifier, s.value COLLATE \"C\" LIMIT $2 OFFSET $3"
+        );
+        let count = "SELECT COUNT(*) AS total FROM role_permissions WHERE role_id = $1";
+        self.page_of((PermissionHolder::Role, role_id), (&select, count), window, permission_from_row).await
     }
 
     /// Adds permissions to a role (those it has already stay as they are); `RoleNotFound`,
@@ -389,23 +379,32 @@ impl Store {
         self.db.write(job!(|conn| { revoke(&mut conn, holder, &id, &permissions).await })).await
     }
 
-    /// A role's members in assignment order (then user id); `RoleNotFound`.
-    pub async fn role_users(&self, role_id: &str, window: Window) -> Result<Listed<RoleUser>, RbacError> {
-        let role_id = role_id.to_owned();
+    /// A page of what the role or user `id` has: `select` and `count` bind the id, as `page`
+    /// says. The holder's error when it does not exist.
+    async fn page_of<T: Send + 'static>(
+        &self,
+        (holder, id): (PermissionHolder, &str),
+        (select, count): (&str, &'static str),
+        window: Window,
+        item: fn(&Row) -> anyhow::Result<T>,
+    ) -> Result<Listed<T>, RbacError> {
+        let (id, select) = (id.to_owned(), select.to_owned());
         self.db
             .read(job!(|conn| {
-                let role_id = role_id.as_str();
-                require(&mut conn, PermissionHolder::Role, role_id, false).await?;
-                let sql = (
-                    "SELECT u.user_id, u.email, u.picture, u.name FROM user_roles ur \
-                     JOIN users u ON u.user_id = ur.user_id \
-                     WHERE ur.role_id = $1 ORDER BY ur.created_at, ur.user_id LIMIT $2 OFFSET $3",
-                    "SELECT COUNT(*) AS total FROM user_roles WHERE role_id = $1",
-                );
-                let (items, total) = page(&mut conn, sql, args![role_id], window.range(), role_user_from_row).await?;
-                Ok(Listed { items, total })
+                require(&mut conn, holder, &id, false).await?;
+                Ok(page(&mut conn, (&select, count), args![&id], window.range(), item).await?)
             }))
             .await
+    }
+
+    /// A role's members in assignment order (then user id); `RoleNotFound`.
+    pub async fn role_users(&self, role_id: &str, window: Window) -> Result<Listed<RoleUser>, RbacError> {
+        let sql = (
+            "SELECT u.user_id, u.email, u.picture, u.name FROM user_roles ur JOIN users u ON u.user_id = ur.user_id \
+             WHERE ur.role_id = $1 ORDER BY ur.created_at, ur.user_id LIMIT $2 OFFSET $3",
+            "SELECT COUNT(*) AS total FROM user_roles WHERE role_id = $1",
+        );
+        self.page_of((PermissionHolder::Role, role_id), sql, window, role_user_from_row).await
     }
 
     /// Up to `take` members after `after`, in the same order; `RoleNotFound`.
@@ -465,21 +464,12 @@ impl Store {
 
     /// A user's roles, by name; `UserNotFound`.
     pub async fn user_roles(&self, user_id: &str, window: Window) -> Result<Listed<Role>, RbacError> {
-        let user_id = user_id.to_owned();
-        self.db
-            .read(job!(|conn| {
-                let user_id = user_id.as_str();
-                require(&mut conn, PermissionHolder::User, user_id, false).await?;
-                let sql = format!(
-                    "SELECT r.id, r.name, r.description FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
-                         WHERE ur.user_id = $1 ORDER BY {ROLE_ORDER} LIMIT $2 OFFSET $3"
-                );
-                let count = "SELECT COUNT(*) AS total FROM user_roles WHERE user_id = $1";
-                let (items, total) =
-                    page(&mut conn, (&sql, count), args![user_id], window.range(), role_from_row).await?;
-                Ok(Listed { items, total })
-            }))
-            .await
+        let select = format!(
+            "SELECT r.id, r.name, r.description FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+             WHERE ur.user_id = $1 ORDER BY {ROLE_ORDER} LIMIT $2 OFFSET $3"
+        );
+        let count = "SELECT COUNT(*) AS total FROM user_roles WHERE user_id = $1";
+        self.page_of((PermissionHolder::User, user_id), (&select, count), window, role_from_row).await
     }
 
     /// `UserNotFound`, `UnknownRoles`.

@@ -383,6 +383,27 @@ impl Conn<'_> {
         Ok(self.missing(table, key, &[id.to_owned()], hold).await?.is_empty())
     }
 
+    /// Up to `limit` rows of `select` (whose `WHERE` binds `id` as `$1`) after `after`, a cursor
+    /// over the columns `(time, user)`, in their order; and whether more follow.
+    pub async fn fetch_after(
+        &mut self,
+        select: &str,
+        id: &str,
+        (time, user): (&str, &str),
+        after: Option<(Timestamp, &str)>,
+        limit: u64,
+    ) -> Result<(Vec<Row>, bool), DbError> {
+        let sql = format!(
+            "{select} AND ($2 IS NULL OR {time} > $2 OR ({time} = $2 AND {user} > $3)) ORDER BY {time}, {user} LIMIT $4"
+        );
+        let (at, user_id) = after.unzip();
+        // One row more than asked tells whether another page follows.
+        let mut rows = self.fetch_all(&sql, args![id, &at, user_id, clamp(limit).saturating_add(1)]).await?;
+        let more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        Ok((rows, more))
+    }
+
     /// Takes a lock named `name` until the transaction ends, so that checks and the writes they
     /// guard cannot interleave with another node's (PostgreSQL); SQLite has a single writer.
     pub async fn lock(&mut self, name: &str) -> Result<(), DbError> {

@@ -62,6 +62,18 @@ fn role_from_row(row: &Row) -> anyhow::Result<RoleSummary> {
     Ok(RoleSummary { id: row.get("id")?, name: row.get("name")?, description: row.get("description")? })
 }
 
+/// A member without its roles.
+fn member_from_row(row: &Row) -> anyhow::Result<Member> {
+    Ok(Member {
+        user_id: row.get("user_id")?,
+        email: row.get("email")?,
+        picture: row.get("picture")?,
+        name: row.get("name")?,
+        joined_at: row.time("joined_at")?,
+        roles: Vec::new(),
+    })
+}
+
 /// The ids once each, in the order given.
 fn distinct(ids: &[String]) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
@@ -258,48 +270,25 @@ impl Store {
                 }
                 const SELECT: &str = "SELECT m.user_id, m.created_at AS joined_at, u.email, u.picture, u.name \
                      FROM organization_members m JOIN users u ON u.user_id = m.user_id WHERE m.organization_id = $1";
-                let (rows, total, more) = match &slice {
+                let mut listing = match &slice {
                     Slice::Page { offset, limit } => {
                         let sql = format!("{SELECT} ORDER BY m.created_at, m.user_id LIMIT $2 OFFSET $3");
-                        let rows = conn.fetch_all(&sql, args![organization_id, clamp(*limit), clamp(*offset)]).await?;
-                        let total = conn
-                            .count(
-                                "SELECT COUNT(*) AS total FROM organization_members WHERE organization_id = $1",
-                                args![organization_id],
-                            )
-                            .await?;
-                        (rows, total, false)
+                        let count = "SELECT COUNT(*) AS total FROM organization_members WHERE organization_id = $1";
+                        let values = args![organization_id];
+                        let Listed { items, total } =
+                            page(&mut conn, (&sql, count), values, (*offset, *limit), member_from_row).await?;
+                        Listing { items, total, more: false }
                     }
                     Slice::After { after, limit } => {
-                        let (joined_at, user_id) = match after {
-                            Some(cursor) => (Some(cursor.joined_at), Some(cursor.user_id.as_str())),
-                            None => (None, None),
-                        };
-                        let sql = format!(
-                            "{SELECT} AND ($2 IS NULL OR m.created_at > $2 OR (m.created_at = $2 AND m.user_id > $3)) \
-                             ORDER BY m.created_at, m.user_id LIMIT $4"
-                        );
-                        let values = args![organization_id, &joined_at, user_id, clamp(*limit).saturating_add(1)];
-                        let mut rows = conn.fetch_all(&sql, values).await?;
-                        let more = rows.len() as u64 > *limit;
-                        rows.truncate(*limit as usize);
-                        (rows, 0, more)
+                        let after = after.as_ref().map(|cursor| (cursor.joined_at, cursor.user_id.as_str()));
+                        let order = ("m.created_at", "m.user_id");
+                        let (rows, more) = conn.fetch_after(SELECT, organization_id, order, after, *limit).await?;
+                        let items = rows.iter().map(member_from_row).collect::<anyhow::Result<_>>()?;
+                        Listing { items, total: 0, more }
                     }
                 };
-                let mut members = rows
-                    .iter()
-                    .map(|row| {
-                        Ok(Member {
-                            user_id: row.get("user_id")?,
-                            email: row.get("email")?,
-                            picture: row.get("picture")?,
-                            name: row.get("name")?,
-                            joined_at: row.time("joined_at")?,
-                            roles: Vec::new(),
-                        })
-                    })
-                    .collect::<anyhow::Result<Vec<_>>>()?;
                 if with_roles {
+                    let members = &mut listing.items;
                     let index: std::collections::HashMap<String, usize> =
                         members.iter().enumerate().map(|(at, m)| (m.user_id.clone(), at)).collect();
                     // A tenant file lists every member: a bounded IN list at a time.
@@ -318,7 +307,7 @@ impl Store {
                         }
                     }
                 }
-                Ok(Some(Listing { items: members, total, more }))
+                Ok(Some(listing))
             }))
             .await
     }

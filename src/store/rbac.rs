@@ -419,24 +419,15 @@ impl Store {
             .read(job!(|conn| {
                 let (role_id, after) = (role_id.as_str(), after.as_ref());
                 require(&mut conn, PermissionHolder::Role, role_id, false).await?;
-                let (at, user_id) = after.map_or((None, None), |(at, user_id)| (Some(*at), Some(user_id.as_str())));
-                // One row more than asked tells whether another page follows.
-                let mut rows = conn
-                    .fetch_all(
-                        "SELECT u.user_id, u.email, u.picture, u.name, ur.created_at AS assigned_at FROM user_roles ur \
-                             JOIN users u ON u.user_id = ur.user_id WHERE ur.role_id = $1 \
-                             AND ($2 IS NULL OR ur.created_at > $2 OR (ur.created_at = $2 AND ur.user_id > $3)) \
-                             ORDER BY ur.created_at, ur.user_id LIMIT $4",
-                        args![role_id, &at, user_id, clamp(take).saturating_add(1)],
-                    )
-                    .await?;
-                let mut next = None;
-                if rows.len() as u64 > take {
-                    rows.truncate(take as usize);
-                    if let Some(last) = rows.last() {
-                        next = Some((last.time("assigned_at")?, last.get("user_id")?));
-                    }
-                }
+                let select = "SELECT u.user_id, u.email, u.picture, u.name, ur.created_at AS assigned_at \
+                     FROM user_roles ur JOIN users u ON u.user_id = ur.user_id WHERE ur.role_id = $1";
+                let after = after.map(|(at, user_id)| (*at, user_id.as_str()));
+                let order = ("ur.created_at", "ur.user_id");
+                let (rows, more) = conn.fetch_after(select, role_id, order, after, take).await?;
+                let next = match rows.last() {
+                    Some(last) if more => Some((last.time("assigned_at")?, last.get("user_id")?)),
+                    _ => None,
+                };
                 let users = rows.iter().map(role_user_from_row).collect::<anyhow::Result<_>>()?;
                 Ok(RoleMembers { users, next })
             }))

@@ -489,6 +489,15 @@ impl Db {
         Ok(row.get::<i64>("total")? as u64)
     }
 
+    /// Runs one statement as a write job of its own; the rows it changed.
+    pub async fn execute<E>(&self, sql: &'static str, args: &[Value<'_>]) -> Result<u64, E>
+    where
+        E: From<DbError> + From<anyhow::Error> + Send + 'static,
+    {
+        let args: Vec<Value<'static>> = args.iter().cloned().map(Value::into_owned).collect();
+        self.write(job!(|conn| { Ok(conn.execute(sql, &args).await?) })).await
+    }
+
     /// Runs `job` in a read-only transaction: its statements all see one snapshot.
     pub async fn read<T, E>(
         &self,

@@ -47,6 +47,7 @@ impl From<DbError> for OrganizationError {
 const MEMBER_ROLE_COUNT: &str =
     "SELECT COUNT(*) AS total FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2";
 const ORGANIZATION_COLUMNS: &str = "o.id, o.name, o.display_name, o.document, o.created_at";
+const MEMBERSHIPS: &str = "organization_members (organization_id, created_at, user_id)";
 
 fn organization_from_row(row: &Row) -> anyhow::Result<Organization> {
     Ok(Organization {
@@ -101,24 +102,10 @@ async fn insert_each(conn: &mut Conn<'_>, into: &str, fixed: &[Value<'_>], ids: 
 impl Store {
     /// `NameTaken` if another organization has the name.
     pub async fn create_organization(&self, organization: &Organization) -> Result<(), OrganizationError> {
-        let organization = organization.clone();
-        self.db
-            .write(job!(|conn| {
-                conn.execute(
-                    "INSERT INTO organizations (id, name, display_name, document, created_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    args![
-                        &organization.id,
-                        &organization.name,
-                        &organization.display_name,
-                        Value::json(&organization.settings),
-                        &organization.created_at
-                    ],
-                )
-                .await?;
-                Ok(())
-            }))
-            .await
+        let sql =
+            "INSERT INTO organizations (id, name, display_name, document, created_at) VALUES ($1, $2, $3, $4, $5)";
+        let Organization { id, name, display_name, settings, created_at } = organization;
+        self.db.execute(sql, args![id, name, display_name, Value::json(settings), created_at]).await.map(|_| ())
     }
 
     pub async fn organization(&self, id: &str) -> anyhow::Result<Option<Organization>> {
@@ -207,10 +194,7 @@ impl Store {
 
     /// Whether an organization was deleted (with its memberships and member roles).
     pub async fn delete_organization(&self, id: &str) -> anyhow::Result<bool> {
-        let id = id.to_owned();
-        self.db
-            .write(job!(|conn| { Ok(conn.execute("DELETE FROM organizations WHERE id = $1", args![&id]).await? > 0) }))
-            .await
+        self.db.execute("DELETE FROM organizations WHERE id = $1", args![id]).await.map(|deleted| deleted > 0)
     }
 
     /// Makes the users members (those already members stay as they were).
@@ -228,10 +212,7 @@ impl Store {
                 if !missing.is_empty() {
                     return Err(OrganizationError::UsersNotFound(missing));
                 }
-                let fixed = args![&organization_id, &now];
-                insert_each(&mut conn, "organization_members (organization_id, created_at, user_id)", fixed, &user_ids)
-                    .await?;
-                Ok(())
+                Ok(insert_each(&mut conn, MEMBERSHIPS, args![&organization_id, &now], &user_ids).await?)
             }))
             .await
     }
@@ -330,14 +311,8 @@ impl Store {
                 if !missing.is_empty() {
                     return Err(OrganizationError::RolesNotFound(missing));
                 }
-                let member = args![&organization_id, &now];
-                insert_each(
-                    &mut conn,
-                    "organization_members (organization_id, created_at, user_id)",
-                    member,
-                    std::slice::from_ref(&user_id),
-                )
-                .await?;
+                insert_each(&mut conn, MEMBERSHIPS, args![&organization_id, &now], std::slice::from_ref(&user_id))
+                    .await?;
                 // Locks the membership, so concurrent assignments to one member count one
                 // after the other.
                 let sql = format!(

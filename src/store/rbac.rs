@@ -248,17 +248,8 @@ const ROLE_ORDER: &str = "r.name, r.id COLLATE \"C\"";
 impl Store {
     /// Stores a new role; `RoleExists` if its name is taken.
     pub async fn create_role(&self, role: &Role, created_at: &Timestamp) -> Result<(), RbacError> {
-        let (role, at) = (role.clone(), *created_at);
-        self.db
-            .write(job!(|conn| {
-                conn.execute(
-                    "INSERT INTO roles (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
-                    args![&role.id, &role.name, &role.description, &at],
-                )
-                .await?;
-                Ok(())
-            }))
-            .await
+        let sql = "INSERT INTO roles (id, name, description, created_at) VALUES ($1, $2, $3, $4)";
+        self.db.execute(sql, args![&role.id, &role.name, &role.description, created_at]).await.map(|_| ())
     }
 
     pub async fn role(&self, id: &str) -> anyhow::Result<Option<Role>> {
@@ -315,8 +306,7 @@ impl Store {
 
     /// Whether a role was deleted (its assignments go with it).
     pub async fn delete_role(&self, id: &str) -> anyhow::Result<bool> {
-        let id = id.to_owned();
-        self.db.write(job!(|conn| { Ok(conn.execute("DELETE FROM roles WHERE id = $1", args![&id]).await? > 0) })).await
+        self.db.execute("DELETE FROM roles WHERE id = $1", args![id]).await.map(|deleted| deleted > 0)
     }
 
     /// The permissions a role grants, by API identifier then name; `RoleNotFound`.

@@ -10,7 +10,7 @@
 use super::Store;
 use super::db::{Conn, DbError, Row, Value, args, clamp, in_list, insert_rows, job, page};
 use super::tenant_admin::TENANT_WRITE;
-use crate::domain::listing::{Listed, Window};
+use crate::domain::listing::{self, Listed, Window};
 use crate::domain::rbac::{
     self, Permission, PermissionRef, PermissionSource, Role, RoleMemberKey, RoleMembers, RolePatch, RoleUser,
     UserPermission,
@@ -104,6 +104,7 @@ fn role_user_from_row(row: &Row) -> anyhow::Result<RoleUser> {
     })
 }
 
+const ROLE_COLUMNS: &str = "r.id, r.name, r.description";
 /// The columns of a permission joined to its scope and server (`permission_from_row`).
 const PERMISSION_COLUMNS: &str = "rs.identifier, rs.name AS server_name, s.value, s.description";
 const SERVER_COLUMNS: &str = "id, identifier, name, document, created_at";
@@ -197,47 +198,6 @@ async fn write_scopes(conn: &mut Conn<'_>, server_id: &str, scopes: &[Scope]) ->
     Ok(())
 }
 
-/// Assigns permissions to a role or user (those held already stay as they are).
-async fn grant(
-    conn: &mut Conn<'_>,
-    holder: PermissionHolder,
-    holder_id: &str,
-    permissions: &[PermissionRef],
-    at: &Timestamp,
-) -> Result<(), RbacError> {
-    require(conn, holder, holder_id, true).await?;
-    let (table, column, _, _) = holder.tables();
-    // Assigning again changes nothing.
-    let sql = format!(
-        "INSERT INTO {table} ({column}, resource_server_id, permission_name, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT DO NOTHING"
-    );
-    for (server, name) in resolve_permissions(conn, permissions).await? {
-        conn.execute(&sql, args![holder_id, &server, &name, at]).await?;
-    }
-    Ok(())
-}
-
-/// Takes permissions from a role or user; those it does not hold are ignored.
-async fn revoke(
-    conn: &mut Conn<'_>,
-    holder: PermissionHolder,
-    holder_id: &str,
-    permissions: &[PermissionRef],
-) -> Result<(), RbacError> {
-    require(conn, holder, holder_id, false).await?;
-    let (table, column, _, _) = holder.tables();
-    let sql = format!(
-        "DELETE FROM {table} WHERE {column} = $1 AND permission_name = $2 AND resource_server_id = \
-         (SELECT id FROM resource_servers WHERE identifier = $3)"
-    );
-    for permission in permissions {
-        let values = args![holder_id, &permission.permission_name, &permission.resource_server_identifier];
-        conn.execute(&sql, values).await?;
-    }
-    Ok(())
-}
-
 /// Binds: user, role, time. Assigning again changes nothing.
 const ASSIGN_ROLE: &str =
     "INSERT INTO user_roles (user_id, role_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
@@ -253,26 +213,20 @@ impl Store {
     }
 
     pub async fn role(&self, id: &str) -> anyhow::Result<Option<Role>> {
-        self.db.find("SELECT r.id, r.name, r.description FROM roles r WHERE r.id = $1", args![id], role_from_row).await
+        self.db.find(&format!("SELECT {ROLE_COLUMNS} FROM roles r WHERE r.id = $1"), args![id], role_from_row).await
     }
 
     /// Roles by name (then id); with `name_filter`, those whose name contains it, case folded.
     pub async fn roles(&self, name_filter: Option<&str>, window: Window) -> anyhow::Result<Listed<Role>> {
-        let all = format!("SELECT r.id, r.name, r.description FROM roles r ORDER BY {ROLE_ORDER}");
+        let all = format!("SELECT {ROLE_COLUMNS} FROM roles r ORDER BY {ROLE_ORDER}");
         if let Some(filter) = name_filter {
             // Case folding is Unicode-aware in Rust, not in SQL: filter here. A tenant's roles
             // are few.
-            let rows = self.db.fetch_all(&all, &[]).await?;
-            let mut matching = Vec::new();
-            for role in rows.iter().map(role_from_row) {
-                let role = role?;
-                if rbac::name_matches(&role.name, filter) {
-                    matching.push(role);
-                }
-            }
+            let roles =
+                self.db.fetch_all(&all, &[]).await?.iter().map(role_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+            let matching: Vec<Role> = roles.into_iter().filter(|role| rbac::name_matches(&role.name, filter)).collect();
             let total = matching.len() as u64;
-            let items = matching.into_iter().skip(window.offset as usize).take(window.limit as usize).collect();
-            return Ok(Listed { items, total });
+            return Ok(Listed { items: listing::page(matching, window.offset, window.limit), total });
         }
         self.db
             .read(job!(|conn| {
@@ -287,12 +241,8 @@ impl Store {
         let (id, patch) = (id.to_owned(), patch.clone());
         self.db
             .write(job!(|conn| {
-                let sql = format!(
-                    "SELECT r.id, r.name, r.description FROM roles r WHERE r.id = $1{}",
-                    conn.engine().for_update()
-                );
-                let row = conn.fetch_optional(&sql, args![&id]).await?.ok_or(RbacError::RoleNotFound)?;
-                let mut role = role_from_row(&row)?;
+                let sql = format!("SELECT {ROLE_COLUMNS} FROM roles r WHERE r.id = $1{}", conn.engine().for_update());
+                let mut role = conn.find(&sql, args![&id], role_from_row).await?.ok_or(RbacError::RoleNotFound)?;
                 patch.apply(&mut role);
                 conn.execute(
                     "UPDATE roles SET name = $1, description = $2 WHERE id = $3",
@@ -353,6 +303,7 @@ impl Store {
         self.revoke(PermissionHolder::User, user_id, permissions).await
     }
 
+    /// Assigns permissions to a role or user (those held already stay as they are).
     async fn grant(
         &self,
         holder: PermissionHolder,
@@ -361,12 +312,41 @@ impl Store {
         at: &Timestamp,
     ) -> Result<(), RbacError> {
         let (id, permissions, at) = (id.to_owned(), permissions.to_vec(), *at);
-        self.db.write(job!(|conn| { grant(&mut conn, holder, &id, &permissions, &at).await })).await
+        self.db
+            .write(job!(|conn| {
+                require(&mut conn, holder, &id, true).await?;
+                let (table, column, _, _) = holder.tables();
+                // Assigning again changes nothing.
+                let sql = format!(
+                    "INSERT INTO {table} ({column}, resource_server_id, permission_name, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+                );
+                for (server, name) in resolve_permissions(&mut conn, &permissions).await? {
+                    conn.execute(&sql, args![&id, &server, &name, &at]).await?;
+                }
+                Ok(())
+            }))
+            .await
     }
 
+    /// Takes permissions from a role or user; those it does not hold are ignored.
     async fn revoke(&self, holder: PermissionHolder, id: &str, permissions: &[PermissionRef]) -> Result<(), RbacError> {
         let (id, permissions) = (id.to_owned(), permissions.to_vec());
-        self.db.write(job!(|conn| { revoke(&mut conn, holder, &id, &permissions).await })).await
+        self.db
+            .write(job!(|conn| {
+                require(&mut conn, holder, &id, false).await?;
+                let (table, column, _, _) = holder.tables();
+                let sql = format!(
+                    "DELETE FROM {table} WHERE {column} = $1 AND permission_name = $2 AND resource_server_id = \
+                     (SELECT id FROM resource_servers WHERE identifier = $3)"
+                );
+                for permission in &permissions {
+                    let values = args![&id, &permission.permission_name, &permission.resource_server_identifier];
+                    conn.execute(&sql, values).await?;
+                }
+                Ok(())
+            }))
+            .await
     }
 
     /// A page of what the role or user `id` has: `select` and `count` bind the id, as `page`
@@ -446,7 +426,7 @@ impl Store {
     /// A user's roles, by name; `UserNotFound`.
     pub async fn user_roles(&self, user_id: &str, window: Window) -> Result<Listed<Role>, RbacError> {
         let select = format!(
-            "SELECT r.id, r.name, r.description FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+            "SELECT {ROLE_COLUMNS} FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
              WHERE ur.user_id = $1 ORDER BY {ROLE_ORDER} LIMIT $2 OFFSET $3"
         );
         let count = "SELECT COUNT(*) AS total FROM user_roles WHERE user_id = $1";

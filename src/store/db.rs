@@ -111,7 +111,7 @@ pub(crate) fn clamp(n: u64) -> i64 {
 }
 
 /// `$first, $first+1, …` for `n` values (`NULL`, which matches nothing in `IN (…)`, when none).
-pub(crate) fn placeholders(first: usize, n: usize) -> String {
+fn placeholders(first: usize, n: usize) -> String {
     if n == 0 {
         return "NULL".to_owned();
     }

@@ -26,6 +26,7 @@ use sqlx::Postgres;
 use sqlx::postgres::{PgConnection, PgRow};
 
 use super::{postgres, sqlite};
+use crate::domain::listing::Listed;
 use crate::domain::time::Timestamp;
 
 /// A value bound to a placeholder.
@@ -110,11 +111,22 @@ pub(crate) fn clamp(n: u64) -> i64 {
 }
 
 /// `$first, $first+1, …` for `n` values (`NULL`, which matches nothing in `IN (…)`, when none).
-pub(crate) fn placeholders(first: usize, n: usize) -> String {
+fn placeholders(first: usize, n: usize) -> String {
     if n == 0 {
         return "NULL".to_owned();
     }
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The placeholders of `list`'s values for an `IN (…)`, numbered after `fixed`'s (`NULL`, which
+/// matches nothing, when there are none); and the values to bind, `fixed`'s then `list`'s.
+pub(crate) fn in_list<'a, T: Into<Value<'a>>>(
+    fixed: &[Value<'a>],
+    list: impl IntoIterator<Item = T>,
+) -> (String, Vec<Value<'a>>) {
+    let mut values = fixed.to_vec();
+    values.extend(list.into_iter().map(Into::into));
+    (placeholders(fixed.len() + 1, values.len() - fixed.len()), values)
 }
 
 /// Inserts rows into `into` (`table (columns…)`), `values` holding each row's values in turn;
@@ -154,11 +166,11 @@ pub(crate) async fn page<T>(
     args: &[Value<'_>],
     (offset, limit): (u64, u64),
     item: impl Fn(&Row) -> anyhow::Result<T>,
-) -> anyhow::Result<(Vec<T>, u64)> {
+) -> anyhow::Result<Listed<T>> {
     let mut values = args.to_vec();
     values.extend([Value::from(clamp(limit)), Value::from(clamp(offset))]);
     let items = conn.fetch_all(select, &values).await?.iter().map(item).collect::<anyhow::Result<_>>()?;
-    Ok((items, conn.count(count, args).await?))
+    Ok(Listed { items, total: conn.count(count, args).await? })
 }
 
 /// Why a database a newer roster migrated is refused.
@@ -353,6 +365,49 @@ impl Conn<'_> {
         Ok(total as u64)
     }
 
+    /// Of `ids`, those `table` has no row for (in the order given); with `hold`, the others are
+    /// kept from being deleted until the transaction ends.
+    pub async fn missing(&mut self, table: &str, key: &str, ids: &[String], hold: bool) -> anyhow::Result<Vec<String>> {
+        let hold = if hold { self.engine().for_key_share() } else { "" };
+        let mut found = std::collections::HashSet::new();
+        // A tenant file may add a hundred thousand members at once: a bounded IN list at a time.
+        for chunk in ids.chunks(1000) {
+            let (list, values) = in_list(&[], chunk);
+            let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({list}){hold}");
+            for row in self.fetch_all(&sql, &values).await? {
+                found.insert(row.get::<String>(key)?);
+            }
+        }
+        Ok(ids.iter().filter(|id| !found.contains(*id)).cloned().collect())
+    }
+
+    /// Whether `table` has the row whose `key` is `id`; with `hold`, it is kept from being
+    /// deleted until the transaction ends.
+    pub async fn has(&mut self, table: &str, key: &str, id: &str, hold: bool) -> anyhow::Result<bool> {
+        Ok(self.missing(table, key, &[id.to_owned()], hold).await?.is_empty())
+    }
+
+    /// Up to `limit` rows of `select` (whose `WHERE` binds `id` as `$1`) after `after`, a cursor
+    /// over the columns `(time, user)`, in their order; and whether more follow.
+    pub async fn fetch_after(
+        &mut self,
+        select: &str,
+        id: &str,
+        (time, user): (&str, &str),
+        after: Option<(Timestamp, &str)>,
+        limit: u64,
+    ) -> Result<(Vec<Row>, bool), DbError> {
+        let sql = format!(
+            "{select} AND ($2 IS NULL OR {time} > $2 OR ({time} = $2 AND {user} > $3)) ORDER BY {time}, {user} LIMIT $4"
+        );
+        let (at, user_id) = after.unzip();
+        // One row more than asked tells whether another page follows.
+        let mut rows = self.fetch_all(&sql, args![id, &at, user_id, clamp(limit).saturating_add(1)]).await?;
+        let more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        Ok((rows, more))
+    }
+
     /// Takes a lock named `name` until the transaction ends, so that checks and the writes they
     /// guard cannot interleave with another node's (PostgreSQL); SQLite has a single writer.
     pub async fn lock(&mut self, name: &str) -> Result<(), DbError> {
@@ -436,6 +491,15 @@ impl Db {
     pub async fn count(&self, sql: &str, args: &[Value<'_>]) -> anyhow::Result<u64> {
         let row = self.fetch_all(sql, args).await?.into_iter().next().context("a count returned no row")?;
         Ok(row.get::<i64>("total")? as u64)
+    }
+
+    /// Runs one statement as a write job of its own; the rows it changed.
+    pub async fn execute<E>(&self, sql: &'static str, args: &[Value<'_>]) -> Result<u64, E>
+    where
+        E: From<DbError> + From<anyhow::Error> + Send + 'static,
+    {
+        let args: Vec<Value<'static>> = args.iter().cloned().map(Value::into_owned).collect();
+        self.write(job!(|conn| { Ok(conn.execute(sql, &args).await?) })).await
     }
 
     /// Runs `job` in a read-only transaction: its statements all see one snapshot.

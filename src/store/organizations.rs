@@ -6,8 +6,8 @@
 //! user or role they point at. Listings read one snapshot.
 
 use super::Store;
-use super::db::{Conn, DbError, Row, Value, args, clamp, insert_rows, job, page, placeholders};
-use crate::domain::listing::{Listing, Slice};
+use super::db::{Conn, DbError, Row, Value, args, clamp, in_list, insert_rows, job, page};
+use crate::domain::listing::{Listed, Listing, Slice};
 use crate::domain::organization::{
     MAX_ROLES_PER_MEMBER, Member, MemberCursor, Organization, OrganizationOrder, OrganizationSort, RoleSummary,
 };
@@ -47,6 +47,7 @@ impl From<DbError> for OrganizationError {
 const MEMBER_ROLE_COUNT: &str =
     "SELECT COUNT(*) AS total FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2";
 const ORGANIZATION_COLUMNS: &str = "o.id, o.name, o.display_name, o.document, o.created_at";
+const MEMBERSHIPS: &str = "organization_members (organization_id, created_at, user_id)";
 
 fn organization_from_row(row: &Row) -> anyhow::Result<Organization> {
     Ok(Organization {
@@ -62,48 +63,32 @@ fn role_from_row(row: &Row) -> anyhow::Result<RoleSummary> {
     Ok(RoleSummary { id: row.get("id")?, name: row.get("name")?, description: row.get("description")? })
 }
 
+/// A member without its roles.
+fn member_from_row(row: &Row) -> anyhow::Result<Member> {
+    Ok(Member {
+        user_id: row.get("user_id")?,
+        email: row.get("email")?,
+        picture: row.get("picture")?,
+        name: row.get("name")?,
+        joined_at: row.time("joined_at")?,
+        roles: Vec::new(),
+    })
+}
+
 /// The ids once each, in the order given.
 fn distinct(ids: &[String]) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
 }
 
-/// Of `ids`, those `table` has no row for (in the order given); the others are held (against
-/// deletion, when `lock`) until the transaction ends.
-async fn missing(
-    conn: &mut Conn<'_>,
-    table: &str,
-    key: &str,
-    ids: &[String],
-    lock: bool,
-) -> anyhow::Result<Vec<String>> {
-    let lock = if lock { conn.engine().for_key_share() } else { "" };
-    let mut found = std::collections::HashSet::new();
-    // A tenant file may add a hundred thousand members at once: a bounded IN list at a time.
-    for chunk in ids.chunks(1000) {
-        let sql = format!("SELECT {key} FROM {table} WHERE {key} IN ({}){lock}", placeholders(1, chunk.len()));
-        let values: Vec<Value> = chunk.iter().map(Value::from).collect();
-        for row in conn.fetch_all(&sql, &values).await? {
-            found.insert(row.get::<String>(key)?);
-        }
-    }
-    Ok(ids.iter().filter(|id| !found.contains(*id)).cloned().collect())
+/// `OrganizationNotFound`, else the organization is held (with `hold`) until the transaction ends.
+async fn require_organization(conn: &mut Conn<'_>, id: &str, hold: bool) -> Result<(), OrganizationError> {
+    if conn.has("organizations", "id", id, hold).await? { Ok(()) } else { Err(OrganizationError::OrganizationNotFound) }
 }
 
-/// `OrganizationNotFound`, else the organization is held until the transaction ends.
-async fn require_organization(conn: &mut Conn<'_>, id: &str, lock: bool) -> Result<(), OrganizationError> {
-    match missing(conn, "organizations", "id", &[id.to_owned()], lock).await?.is_empty() {
-        true => Ok(()),
-        false => Err(OrganizationError::OrganizationNotFound),
-    }
-}
-
-/// `UserNotFound`, else the user is held until the transaction ends.
-async fn require_user(conn: &mut Conn<'_>, user_id: &str, lock: bool) -> Result<(), OrganizationError> {
-    match missing(conn, "users", "user_id", &[user_id.to_owned()], lock).await?.is_empty() {
-        true => Ok(()),
-        false => Err(OrganizationError::UserNotFound),
-    }
+/// `UserNotFound`, else the user is held (with `hold`) until the transaction ends.
+async fn require_user(conn: &mut Conn<'_>, user_id: &str, hold: bool) -> Result<(), OrganizationError> {
+    if conn.has("users", "user_id", user_id, hold).await? { Ok(()) } else { Err(OrganizationError::UserNotFound) }
 }
 
 /// Inserts one row per value of `ids`, after the `fixed` leading columns' values, ignoring rows
@@ -117,24 +102,10 @@ async fn insert_each(conn: &mut Conn<'_>, into: &str, fixed: &[Value<'_>], ids: 
 impl Store {
     /// `NameTaken` if another organization has the name.
     pub async fn create_organization(&self, organization: &Organization) -> Result<(), OrganizationError> {
-        let organization = organization.clone();
-        self.db
-            .write(job!(|conn| {
-                conn.execute(
-                    "INSERT INTO organizations (id, name, display_name, document, created_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    args![
-                        &organization.id,
-                        &organization.name,
-                        &organization.display_name,
-                        Value::json(&organization.settings),
-                        &organization.created_at
-                    ],
-                )
-                .await?;
-                Ok(())
-            }))
-            .await
+        let sql =
+            "INSERT INTO organizations (id, name, display_name, document, created_at) VALUES ($1, $2, $3, $4, $5)";
+        let Organization { id, name, display_name, settings, created_at } = organization;
+        self.db.execute(sql, args![id, name, display_name, Value::json(settings), created_at]).await.map(|_| ())
     }
 
     pub async fn organization(&self, id: &str) -> anyhow::Result<Option<Organization>> {
@@ -171,7 +142,8 @@ impl Store {
                 self.db
                     .read(job!(|conn| {
                         let sql = (sql.as_str(), "SELECT COUNT(*) AS total FROM organizations");
-                        let (items, total) = page(&mut conn, sql, &[], (offset, limit), organization_from_row).await?;
+                        let Listed { items, total } =
+                            page(&mut conn, sql, &[], (offset, limit), organization_from_row).await?;
                         Ok(Listing { items, total, more: false })
                     }))
                     .await
@@ -222,10 +194,7 @@ impl Store {
 
     /// Whether an organization was deleted (with its memberships and member roles).
     pub async fn delete_organization(&self, id: &str) -> anyhow::Result<bool> {
-        let id = id.to_owned();
-        self.db
-            .write(job!(|conn| { Ok(conn.execute("DELETE FROM organizations WHERE id = $1", args![&id]).await? > 0) }))
-            .await
+        self.db.execute("DELETE FROM organizations WHERE id = $1", args![id]).await.map(|deleted| deleted > 0)
     }
 
     /// Makes the users members (those already members stay as they were).
@@ -239,14 +208,11 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 require_organization(&mut conn, &organization_id, true).await?;
-                let missing = missing(&mut conn, "users", "user_id", &user_ids, true).await?;
+                let missing = conn.missing("users", "user_id", &user_ids, true).await?;
                 if !missing.is_empty() {
                     return Err(OrganizationError::UsersNotFound(missing));
                 }
-                let fixed = args![&organization_id, &now];
-                insert_each(&mut conn, "organization_members (organization_id, created_at, user_id)", fixed, &user_ids)
-                    .await?;
-                Ok(())
+                Ok(insert_each(&mut conn, MEMBERSHIPS, args![&organization_id, &now], &user_ids).await?)
             }))
             .await
     }
@@ -259,12 +225,9 @@ impl Store {
                 require_organization(&mut conn, &organization_id, true).await?;
                 // The members' roles in the organization go with the memberships (cascade).
                 for chunk in user_ids.chunks(1000) {
-                    let sql = format!(
-                        "DELETE FROM organization_members WHERE organization_id = $1 AND user_id IN ({})",
-                        placeholders(2, chunk.len())
-                    );
-                    let values: Vec<Value> =
-                        [Value::from(&organization_id)].into_iter().chain(chunk.iter().map(Value::from)).collect();
+                    let (users, values) = in_list(args![&organization_id], chunk);
+                    let sql =
+                        format!("DELETE FROM organization_members WHERE organization_id = $1 AND user_id IN ({users})");
                     conn.execute(&sql, &values).await?;
                 }
                 Ok(())
@@ -283,66 +246,41 @@ impl Store {
         self.db
             .read(job!(|conn| {
                 let organization_id = organization_id.as_str();
-                if !missing(&mut conn, "organizations", "id", &[organization_id.to_owned()], false).await?.is_empty() {
+                if !conn.has("organizations", "id", organization_id, false).await? {
                     return Ok(None);
                 }
                 const SELECT: &str = "SELECT m.user_id, m.created_at AS joined_at, u.email, u.picture, u.name \
                      FROM organization_members m JOIN users u ON u.user_id = m.user_id WHERE m.organization_id = $1";
-                let (rows, total, more) = match &slice {
+                let mut listing = match &slice {
                     Slice::Page { offset, limit } => {
                         let sql = format!("{SELECT} ORDER BY m.created_at, m.user_id LIMIT $2 OFFSET $3");
-                        let rows = conn.fetch_all(&sql, args![organization_id, clamp(*limit), clamp(*offset)]).await?;
-                        let total = conn
-                            .count(
-                                "SELECT COUNT(*) AS total FROM organization_members WHERE organization_id = $1",
-                                args![organization_id],
-                            )
-                            .await?;
-                        (rows, total, false)
+                        let count = "SELECT COUNT(*) AS total FROM organization_members WHERE organization_id = $1";
+                        let values = args![organization_id];
+                        let Listed { items, total } =
+                            page(&mut conn, (&sql, count), values, (*offset, *limit), member_from_row).await?;
+                        Listing { items, total, more: false }
                     }
                     Slice::After { after, limit } => {
-                        let (joined_at, user_id) = match after {
-                            Some(cursor) => (Some(cursor.joined_at), Some(cursor.user_id.as_str())),
-                            None => (None, None),
-                        };
-                        let sql = format!(
-                            "{SELECT} AND ($2 IS NULL OR m.created_at > $2 OR (m.created_at = $2 AND m.user_id > $3)) \
-                             ORDER BY m.created_at, m.user_id LIMIT $4"
-                        );
-                        let values = args![organization_id, &joined_at, user_id, clamp(*limit).saturating_add(1)];
-                        let mut rows = conn.fetch_all(&sql, values).await?;
-                        let more = rows.len() as u64 > *limit;
-                        rows.truncate(*limit as usize);
-                        (rows, 0, more)
+                        let after = after.as_ref().map(|cursor| (cursor.joined_at, cursor.user_id.as_str()));
+                        let order = ("m.created_at", "m.user_id");
+                        let (rows, more) = conn.fetch_after(SELECT, organization_id, order, after, *limit).await?;
+                        let items = rows.iter().map(member_from_row).collect::<anyhow::Result<_>>()?;
+                        Listing { items, total: 0, more }
                     }
                 };
-                let mut members = rows
-                    .iter()
-                    .map(|row| {
-                        Ok(Member {
-                            user_id: row.get("user_id")?,
-                            email: row.get("email")?,
-                            picture: row.get("picture")?,
-                            name: row.get("name")?,
-                            joined_at: row.time("joined_at")?,
-                            roles: Vec::new(),
-                        })
-                    })
-                    .collect::<anyhow::Result<Vec<_>>>()?;
                 if with_roles {
+                    let members = &mut listing.items;
                     let index: std::collections::HashMap<String, usize> =
                         members.iter().enumerate().map(|(at, m)| (m.user_id.clone(), at)).collect();
                     // A tenant file lists every member: a bounded IN list at a time.
                     let ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
                     for chunk in ids.chunks(1000) {
+                        let (users, values) = in_list(args![organization_id], chunk);
                         let sql = format!(
                             "SELECT mr.user_id, r.id, r.name, r.description FROM organization_member_roles mr \
-                             JOIN roles r ON r.id = mr.role_id WHERE mr.organization_id = $1 AND mr.user_id IN ({}) \
-                             ORDER BY r.name, r.id",
-                            placeholders(2, chunk.len())
+                             JOIN roles r ON r.id = mr.role_id \
+                             WHERE mr.organization_id = $1 AND mr.user_id IN ({users}) ORDER BY r.name, r.id"
                         );
-                        let values: Vec<Value> =
-                            [Value::from(organization_id)].into_iter().chain(chunk.iter().map(Value::from)).collect();
                         for row in conn.fetch_all(&sql, &values).await? {
                             if let Some(at) = index.get(&row.get::<String>("user_id")?) {
                                 members[*at].roles.push(role_from_row(&row)?);
@@ -350,7 +288,7 @@ impl Store {
                         }
                     }
                 }
-                Ok(Some(Listing { items: members, total, more }))
+                Ok(Some(listing))
             }))
             .await
     }
@@ -369,18 +307,12 @@ impl Store {
             .write(job!(|conn| {
                 require_organization(&mut conn, &organization_id, true).await?;
                 require_user(&mut conn, &user_id, true).await?;
-                let missing = missing(&mut conn, "roles", "id", &role_ids, true).await?;
+                let missing = conn.missing("roles", "id", &role_ids, true).await?;
                 if !missing.is_empty() {
                     return Err(OrganizationError::RolesNotFound(missing));
                 }
-                let member = args![&organization_id, &now];
-                insert_each(
-                    &mut conn,
-                    "organization_members (organization_id, created_at, user_id)",
-                    member,
-                    std::slice::from_ref(&user_id),
-                )
-                .await?;
+                insert_each(&mut conn, MEMBERSHIPS, args![&organization_id, &now], std::slice::from_ref(&user_id))
+                    .await?;
                 // Locks the membership, so concurrent assignments to one member count one
                 // after the other.
                 let sql = format!(
@@ -445,13 +377,11 @@ impl Store {
             .write(job!(|conn| {
                 require_organization(&mut conn, &organization_id, true).await?;
                 require_user(&mut conn, &user_id, true).await?;
+                let (roles, values) = in_list(args![&organization_id, &user_id], &role_ids);
                 let sql = format!(
-                    "DELETE FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2 \
-                         AND role_id IN ({})",
-                    placeholders(3, role_ids.len())
+                    "DELETE FROM organization_member_roles \
+                     WHERE organization_id = $1 AND user_id = $2 AND role_id IN ({roles})"
                 );
-                let mut values = vec![Value::from(&organization_id), Value::from(&user_id)];
-                values.extend(role_ids.iter().map(Value::from));
                 conn.execute(&sql, &values).await?;
                 Ok(())
             }))
@@ -479,7 +409,7 @@ impl Store {
                     MEMBER_ROLE_COUNT,
                 );
                 let values = args![organization_id, user_id];
-                let (items, total) = page(&mut conn, sql, values, (offset, limit), role_from_row).await?;
+                let Listed { items, total } = page(&mut conn, sql, values, (offset, limit), role_from_row).await?;
                 Ok(Listing { items, total, more: false })
             }))
             .await
@@ -496,7 +426,7 @@ impl Store {
         self.db
             .read(job!(|conn| {
                 let user_id = user_id.as_str();
-                if !missing(&mut conn, "users", "user_id", &[user_id.to_owned()], false).await?.is_empty() {
+                if !conn.has("users", "user_id", user_id, false).await? {
                     return Ok(None);
                 }
                 let sql = format!(
@@ -505,7 +435,7 @@ impl Store {
                      ORDER BY o.name LIMIT $2 OFFSET $3"
                 );
                 let count = "SELECT COUNT(*) AS total FROM organization_members WHERE user_id = $1";
-                let (items, total) =
+                let Listed { items, total } =
                     page(&mut conn, (&sql, count), args![user_id], (offset, limit), organization_from_row).await?;
                 Ok(Some(Listing { items, total, more: false }))
             }))

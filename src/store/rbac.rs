@@ -8,9 +8,9 @@
 //! all or nothing. Listings read one snapshot. Text is ordered byte-wise (`COLLATE "C"`).
 
 use super::Store;
-use super::db::{Conn, DbError, Row, Value, args, clamp, insert_rows, job, page, placeholders};
+use super::db::{Conn, DbError, Row, Value, args, clamp, in_list, insert_rows, job, page};
 use super::tenant_admin::TENANT_WRITE;
-use crate::domain::listing::{Listed, Window};
+use crate::domain::listing::{self, Listed, Window};
 use crate::domain::rbac::{
     self, Permission, PermissionRef, PermissionSource, Role, RoleMemberKey, RoleMembers, RolePatch, RoleUser,
     UserPermission,
@@ -104,17 +104,16 @@ fn role_user_from_row(row: &Row) -> anyhow::Result<RoleUser> {
     })
 }
 
+const ROLE_COLUMNS: &str = "r.id, r.name, r.description";
 /// The columns of a permission joined to its scope and server (`permission_from_row`).
 const PERMISSION_COLUMNS: &str = "rs.identifier, rs.name AS server_name, s.value, s.description";
 const SERVER_COLUMNS: &str = "id, identifier, name, document, created_at";
 
-/// Whether the holder exists; with `lock`, it stays so until the transaction ends. Its error
+/// Whether the holder exists; with `hold`, it stays so until the transaction ends. Its error
 /// when not.
-async fn require(conn: &mut Conn<'_>, holder: PermissionHolder, id: &str, lock: bool) -> Result<(), RbacError> {
+async fn require(conn: &mut Conn<'_>, holder: PermissionHolder, id: &str, hold: bool) -> Result<(), RbacError> {
     let (_, _, table, key) = holder.tables();
-    let sql =
-        format!("SELECT 1 FROM {table} WHERE {key} = $1{}", if lock { conn.engine().for_key_share() } else { "" });
-    if conn.exists(&sql, args![id]).await? { Ok(()) } else { Err(holder.missing()) }
+    if conn.has(table, key, id, hold).await? { Ok(()) } else { Err(holder.missing()) }
 }
 
 /// The stored (server id, scope) of each permission, held until the transaction ends; the
@@ -179,15 +178,10 @@ async fn server_by(conn: &mut Conn<'_>, column: &str, key: &str, lock: bool) -> 
 /// deleted (and, by cascade, their assignments); kept ones are updated in place, so their
 /// assignments stay.
 async fn write_scopes(conn: &mut Conn<'_>, server_id: &str, scopes: &[Scope]) -> Result<(), DbError> {
+    let (kept, values) = in_list(args![server_id], scopes.iter().map(|scope| &scope.value));
     // `NOT IN (NULL)` would keep every scope: no scopes left means none kept.
-    let kept = if scopes.is_empty() {
-        "1 = 1".to_owned()
-    } else {
-        format!("value NOT IN ({})", placeholders(2, scopes.len()))
-    };
-    let sql = format!("DELETE FROM resource_server_scopes WHERE resource_server_id = $1 AND {kept}");
-    let mut values = vec![Value::from(server_id)];
-    values.extend(scopes.iter().map(|scope| Value::from(&scope.value)));
+    let gone = if scopes.is_empty() { "1 = 1".to_owned() } else { format!("value NOT IN ({kept})") };
+    let sql = format!("DELETE FROM resource_server_scopes WHERE resource_server_id = $1 AND {gone}");
     conn.execute(&sql, &values).await?;
     let rows = scopes.iter().enumerate().flat_map(|(position, scope)| {
         [
@@ -204,47 +198,6 @@ async fn write_scopes(conn: &mut Conn<'_>, server_id: &str, scopes: &[Scope]) ->
     Ok(())
 }
 
-/// Assigns permissions to a role or user (those held already stay as they are).
-async fn grant(
-    conn: &mut Conn<'_>,
-    holder: PermissionHolder,
-    holder_id: &str,
-    permissions: &[PermissionRef],
-    at: &Timestamp,
-) -> Result<(), RbacError> {
-    require(conn, holder, holder_id, true).await?;
-    let (table, column, _, _) = holder.tables();
-    // Assigning again changes nothing.
-    let sql = format!(
-        "INSERT INTO {table} ({column}, resource_server_id, permission_name, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT DO NOTHING"
-    );
-    for (server, name) in resolve_permissions(conn, permissions).await? {
-        conn.execute(&sql, args![holder_id, &server, &name, at]).await?;
-    }
-    Ok(())
-}
-
-/// Takes permissions from a role or user; those it does not hold are ignored.
-async fn revoke(
-    conn: &mut Conn<'_>,
-    holder: PermissionHolder,
-    holder_id: &str,
-    permissions: &[PermissionRef],
-) -> Result<(), RbacError> {
-    require(conn, holder, holder_id, false).await?;
-    let (table, column, _, _) = holder.tables();
-    let sql = format!(
-        "DELETE FROM {table} WHERE {column} = $1 AND permission_name = $2 AND resource_server_id = \
-         (SELECT id FROM resource_servers WHERE identifier = $3)"
-    );
-    for permission in permissions {
-        let values = args![holder_id, &permission.permission_name, &permission.resource_server_identifier];
-        conn.execute(&sql, values).await?;
-    }
-    Ok(())
-}
-
 /// Binds: user, role, time. Assigning again changes nothing.
 const ASSIGN_ROLE: &str =
     "INSERT INTO user_roles (user_id, role_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
@@ -255,46 +208,30 @@ const ROLE_ORDER: &str = "r.name, r.id COLLATE \"C\"";
 impl Store {
     /// Stores a new role; `RoleExists` if its name is taken.
     pub async fn create_role(&self, role: &Role, created_at: &Timestamp) -> Result<(), RbacError> {
-        let (role, at) = (role.clone(), *created_at);
-        self.db
-            .write(job!(|conn| {
-                conn.execute(
-                    "INSERT INTO roles (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
-                    args![&role.id, &role.name, &role.description, &at],
-                )
-                .await?;
-                Ok(())
-            }))
-            .await
+        let sql = "INSERT INTO roles (id, name, description, created_at) VALUES ($1, $2, $3, $4)";
+        self.db.execute(sql, args![&role.id, &role.name, &role.description, created_at]).await.map(|_| ())
     }
 
     pub async fn role(&self, id: &str) -> anyhow::Result<Option<Role>> {
-        self.db.find("SELECT r.id, r.name, r.description FROM roles r WHERE r.id = $1", args![id], role_from_row).await
+        self.db.find(&format!("SELECT {ROLE_COLUMNS} FROM roles r WHERE r.id = $1"), args![id], role_from_row).await
     }
 
     /// Roles by name (then id); with `name_filter`, those whose name contains it, case folded.
     pub async fn roles(&self, name_filter: Option<&str>, window: Window) -> anyhow::Result<Listed<Role>> {
-        let all = format!("SELECT r.id, r.name, r.description FROM roles r ORDER BY {ROLE_ORDER}");
+        let all = format!("SELECT {ROLE_COLUMNS} FROM roles r ORDER BY {ROLE_ORDER}");
         if let Some(filter) = name_filter {
             // Case folding is Unicode-aware in Rust, not in SQL: filter here. A tenant's roles
             // are few.
-            let rows = self.db.fetch_all(&all, &[]).await?;
-            let mut matching = Vec::new();
-            for role in rows.iter().map(role_from_row) {
-                let role = role?;
-                if rbac::name_matches(&role.name, filter) {
-                    matching.push(role);
-                }
-            }
+            let roles =
+                self.db.fetch_all(&all, &[]).await?.iter().map(role_from_row).collect::<anyhow::Result<Vec<_>>>()?;
+            let matching: Vec<Role> = roles.into_iter().filter(|role| rbac::name_matches(&role.name, filter)).collect();
             let total = matching.len() as u64;
-            let items = matching.into_iter().skip(window.offset as usize).take(window.limit as usize).collect();
-            return Ok(Listed { items, total });
+            return Ok(Listed { items: listing::page(matching, window.offset, window.limit), total });
         }
         self.db
             .read(job!(|conn| {
-                let sql = (format!("{all} LIMIT $1 OFFSET $2"), "SELECT COUNT(*) AS total FROM roles");
-                let (items, total) = page(&mut conn, (&sql.0, sql.1), &[], window.range(), role_from_row).await?;
-                Ok(Listed { items, total })
+                let sql = format!("{all} LIMIT $1 OFFSET $2");
+                page(&mut conn, (&sql, "SELECT COUNT(*) AS total FROM roles"), &[], window.range(), role_from_row).await
             }))
             .await
     }
@@ -304,12 +241,8 @@ impl Store {
         let (id, patch) = (id.to_owned(), patch.clone());
         self.db
             .write(job!(|conn| {
-                let sql = format!(
-                    "SELECT r.id, r.name, r.description FROM roles r WHERE r.id = $1{}",
-                    conn.engine().for_update()
-                );
-                let row = conn.fetch_optional(&sql, args![&id]).await?.ok_or(RbacError::RoleNotFound)?;
-                let mut role = role_from_row(&row)?;
+                let sql = format!("SELECT {ROLE_COLUMNS} FROM roles r WHERE r.id = $1{}", conn.engine().for_update());
+                let mut role = conn.find(&sql, args![&id], role_from_row).await?.ok_or(RbacError::RoleNotFound)?;
                 patch.apply(&mut role);
                 conn.execute(
                     "UPDATE roles SET name = $1, description = $2 WHERE id = $3",
@@ -323,30 +256,20 @@ impl Store {
 
     /// Whether a role was deleted (its assignments go with it).
     pub async fn delete_role(&self, id: &str) -> anyhow::Result<bool> {
-        let id = id.to_owned();
-        self.db.write(job!(|conn| { Ok(conn.execute("DELETE FROM roles WHERE id = $1", args![&id]).await? > 0) })).await
+        self.db.execute("DELETE FROM roles WHERE id = $1", args![id]).await.map(|deleted| deleted > 0)
     }
 
     /// The permissions a role grants, by API identifier then name; `RoleNotFound`.
     pub async fn role_permissions(&self, role_id: &str, window: Window) -> Result<Listed<Permission>, RbacError> {
-        let role_id = role_id.to_owned();
-        self.db
-            .read(job!(|conn| {
-                let role_id = role_id.as_str();
-                require(&mut conn, PermissionHolder::Role, role_id, false).await?;
-                let sql = format!(
-                    "SELECT {PERMISSION_COLUMNS} FROM role_permissions rp \
-                         JOIN resource_servers rs ON rs.id = rp.resource_server_id \
-                         JOIN resource_server_scopes s ON s.resource_server_id = rp.resource_server_id \
-                         AND s.value = rp.permission_name \
-                         WHERE rp.role_id = $1 ORDER BY rs.identifier, s.value COLLATE \"C\" LIMIT $2 OFFSET $3"
-                );
-                let count = "SELECT COUNT(*) AS total FROM role_permissions WHERE role_id = $1";
-                let (items, total) =
-                    page(&mut conn, (&sql, count), args![role_id], window.range(), permission_from_row).await?;
-                Ok(Listed { items, total })
-            }))
-            .await
+        let select = format!(
+            "SELECT {PERMISSION_COLUMNS} FROM role_permissions rp \
+             JOIN resource_servers rs ON rs.id = rp.resource_server_id \
+             JOIN resource_server_scopes s ON s.resource_server_id = rp.resource_server_id \
+             AND s.value = rp.permission_name \
+             WHERE rp.role_id = $1 ORDER BY rs.identifier, s.value COLLATE \"C\" LIMIT $2 OFFSET $3"
+        );
+        let count = "SELECT COUNT(*) AS total FROM role_permissions WHERE role_id = $1";
+        self.page_of((PermissionHolder::Role, role_id), (&select, count), window, permission_from_row).await
     }
 
     /// Adds permissions to a role (those it has already stay as they are); `RoleNotFound`,
@@ -380,6 +303,7 @@ impl Store {
         self.revoke(PermissionHolder::User, user_id, permissions).await
     }
 
+    /// Assigns permissions to a role or user (those held already stay as they are).
     async fn grant(
         &self,
         holder: PermissionHolder,
@@ -388,31 +312,69 @@ impl Store {
         at: &Timestamp,
     ) -> Result<(), RbacError> {
         let (id, permissions, at) = (id.to_owned(), permissions.to_vec(), *at);
-        self.db.write(job!(|conn| { grant(&mut conn, holder, &id, &permissions, &at).await })).await
+        self.db
+            .write(job!(|conn| {
+                require(&mut conn, holder, &id, true).await?;
+                let (table, column, _, _) = holder.tables();
+                // Assigning again changes nothing.
+                let sql = format!(
+                    "INSERT INTO {table} ({column}, resource_server_id, permission_name, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+                );
+                for (server, name) in resolve_permissions(&mut conn, &permissions).await? {
+                    conn.execute(&sql, args![&id, &server, &name, &at]).await?;
+                }
+                Ok(())
+            }))
+            .await
     }
 
+    /// Takes permissions from a role or user; those it does not hold are ignored.
     async fn revoke(&self, holder: PermissionHolder, id: &str, permissions: &[PermissionRef]) -> Result<(), RbacError> {
         let (id, permissions) = (id.to_owned(), permissions.to_vec());
-        self.db.write(job!(|conn| { revoke(&mut conn, holder, &id, &permissions).await })).await
+        self.db
+            .write(job!(|conn| {
+                require(&mut conn, holder, &id, false).await?;
+                let (table, column, _, _) = holder.tables();
+                let sql = format!(
+                    "DELETE FROM {table} WHERE {column} = $1 AND permission_name = $2 AND resource_server_id = \
+                     (SELECT id FROM resource_servers WHERE identifier = $3)"
+                );
+                for permission in &permissions {
+                    let values = args![&id, &permission.permission_name, &permission.resource_server_identifier];
+                    conn.execute(&sql, values).await?;
+                }
+                Ok(())
+            }))
+            .await
+    }
+
+    /// A page of what the role or user `id` has: `select` and `count` bind the id, as `page`
+    /// says. The holder's error when it does not exist.
+    async fn page_of<T: Send + 'static>(
+        &self,
+        (holder, id): (PermissionHolder, &str),
+        (select, count): (&str, &'static str),
+        window: Window,
+        item: fn(&Row) -> anyhow::Result<T>,
+    ) -> Result<Listed<T>, RbacError> {
+        let (id, select) = (id.to_owned(), select.to_owned());
+        self.db
+            .read(job!(|conn| {
+                require(&mut conn, holder, &id, false).await?;
+                Ok(page(&mut conn, (&select, count), args![&id], window.range(), item).await?)
+            }))
+            .await
     }
 
     /// A role's members in assignment order (then user id); `RoleNotFound`.
     pub async fn role_users(&self, role_id: &str, window: Window) -> Result<Listed<RoleUser>, RbacError> {
-        let role_id = role_id.to_owned();
-        self.db
-            .read(job!(|conn| {
-                let role_id = role_id.as_str();
-                require(&mut conn, PermissionHolder::Role, role_id, false).await?;
-                let sql = (
-                    "SELECT u.user_id, u.email, u.picture, u.name FROM user_roles ur \
-                     JOIN users u ON u.user_id = ur.user_id \
-                     WHERE ur.role_id = $1 ORDER BY ur.created_at, ur.user_id LIMIT $2 OFFSET $3",
-                    "SELECT COUNT(*) AS total FROM user_roles WHERE role_id = $1",
-                );
-                let (items, total) = page(&mut conn, sql, args![role_id], window.range(), role_user_from_row).await?;
-                Ok(Listed { items, total })
-            }))
-            .await
+        let sql = (
+            "SELECT u.user_id, u.email, u.picture, u.name FROM user_roles ur JOIN users u ON u.user_id = ur.user_id \
+             WHERE ur.role_id = $1 ORDER BY ur.created_at, ur.user_id LIMIT $2 OFFSET $3",
+            "SELECT COUNT(*) AS total FROM user_roles WHERE role_id = $1",
+        );
+        self.page_of((PermissionHolder::Role, role_id), sql, window, role_user_from_row).await
     }
 
     /// Up to `take` members after `after`, in the same order; `RoleNotFound`.
@@ -427,24 +389,15 @@ impl Store {
             .read(job!(|conn| {
                 let (role_id, after) = (role_id.as_str(), after.as_ref());
                 require(&mut conn, PermissionHolder::Role, role_id, false).await?;
-                let (at, user_id) = after.map_or((None, None), |(at, user_id)| (Some(*at), Some(user_id.as_str())));
-                // One row more than asked tells whether another page follows.
-                let mut rows = conn
-                    .fetch_all(
-                        "SELECT u.user_id, u.email, u.picture, u.name, ur.created_at AS assigned_at FROM user_roles ur \
-                             JOIN users u ON u.user_id = ur.user_id WHERE ur.role_id = $1 \
-                             AND ($2 IS NULL OR ur.created_at > $2 OR (ur.created_at = $2 AND ur.user_id > $3)) \
-                             ORDER BY ur.created_at, ur.user_id LIMIT $4",
-                        args![role_id, &at, user_id, clamp(take).saturating_add(1)],
-                    )
-                    .await?;
-                let mut next = None;
-                if rows.len() as u64 > take {
-                    rows.truncate(take as usize);
-                    if let Some(last) = rows.last() {
-                        next = Some((last.time("assigned_at")?, last.get("user_id")?));
-                    }
-                }
+                let select = "SELECT u.user_id, u.email, u.picture, u.name, ur.created_at AS assigned_at \
+                     FROM user_roles ur JOIN users u ON u.user_id = ur.user_id WHERE ur.role_id = $1";
+                let after = after.map(|(at, user_id)| (*at, user_id.as_str()));
+                let order = ("ur.created_at", "ur.user_id");
+                let (rows, more) = conn.fetch_after(select, role_id, order, after, take).await?;
+                let next = match rows.last() {
+                    Some(last) if more => Some((last.time("assigned_at")?, last.get("user_id")?)),
+                    _ => None,
+                };
                 let users = rows.iter().map(role_user_from_row).collect::<anyhow::Result<_>>()?;
                 Ok(RoleMembers { users, next })
             }))
@@ -457,9 +410,10 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 require(&mut conn, PermissionHolder::Role, &role_id, true).await?;
+                if !conn.missing("users", "user_id", &user_ids, true).await?.is_empty() {
+                    return Err(RbacError::UnknownUsers);
+                }
                 for user_id in &user_ids {
-                    let user = require(&mut conn, PermissionHolder::User, user_id, true).await;
-                    user.map_err(|_| RbacError::UnknownUsers)?;
                     conn.execute(ASSIGN_ROLE, args![user_id, &role_id, &at])
                         .await
                         .map_err(|e| lost_to_delete(e, RbacError::UnknownUsers))?;
@@ -471,21 +425,12 @@ impl Store {
 
     /// A user's roles, by name; `UserNotFound`.
     pub async fn user_roles(&self, user_id: &str, window: Window) -> Result<Listed<Role>, RbacError> {
-        let user_id = user_id.to_owned();
-        self.db
-            .read(job!(|conn| {
-                let user_id = user_id.as_str();
-                require(&mut conn, PermissionHolder::User, user_id, false).await?;
-                let sql = format!(
-                    "SELECT r.id, r.name, r.description FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
-                         WHERE ur.user_id = $1 ORDER BY {ROLE_ORDER} LIMIT $2 OFFSET $3"
-                );
-                let count = "SELECT COUNT(*) AS total FROM user_roles WHERE user_id = $1";
-                let (items, total) =
-                    page(&mut conn, (&sql, count), args![user_id], window.range(), role_from_row).await?;
-                Ok(Listed { items, total })
-            }))
-            .await
+        let select = format!(
+            "SELECT {ROLE_COLUMNS} FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+             WHERE ur.user_id = $1 ORDER BY {ROLE_ORDER} LIMIT $2 OFFSET $3"
+        );
+        let count = "SELECT COUNT(*) AS total FROM user_roles WHERE user_id = $1";
+        self.page_of((PermissionHolder::User, user_id), (&select, count), window, role_from_row).await
     }
 
     /// `UserNotFound`, `UnknownRoles`.
@@ -494,12 +439,7 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 require(&mut conn, PermissionHolder::User, &user_id, true).await?;
-                let mut missing = Vec::new();
-                for role_id in &role_ids {
-                    if require(&mut conn, PermissionHolder::Role, role_id, true).await.is_err() {
-                        missing.push(role_id.clone());
-                    }
-                }
+                let missing = conn.missing("roles", "id", &role_ids, true).await?;
                 if !missing.is_empty() {
                     return Err(RbacError::UnknownRoles(missing));
                 }
@@ -513,41 +453,15 @@ impl Store {
             .await
     }
 
-    /// Gives many users (a tenant file's new ones) their roles in one transaction, in
-    /// multi-row statements: all or none (an unknown user or role fails the whole).
-    pub async fn assign_roles_in_bulk(
-        &self,
-        assignments: Vec<(String, Vec<String>)>,
-        at: &Timestamp,
-    ) -> anyhow::Result<()> {
-        let at = *at;
-        self.db
-            .write(job!(|conn| {
-                let rows: Vec<Value> = assignments
-                    .iter()
-                    .flat_map(|(user_id, role_ids)| role_ids.iter().map(move |role_id| (user_id, role_id)))
-                    .flat_map(|(user_id, role_id)| [Value::from(user_id), Value::from(role_id), Value::from(&at)])
-                    .collect();
-                insert_rows(&mut conn, "user_roles (user_id, role_id, created_at)", 3, &rows, "ON CONFLICT DO NOTHING")
-                    .await?;
-                Ok(())
-            }))
-            .await
-    }
-
     /// Roles the user does not have are ignored; `UserNotFound`.
     pub async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> Result<(), RbacError> {
         let (user_id, role_ids) = (user_id.to_owned(), role_ids.to_vec());
         self.db
             .write(job!(|conn| {
                 require(&mut conn, PermissionHolder::User, &user_id, false).await?;
-                let sql = format!(
-                    "DELETE FROM user_roles WHERE user_id = $1 AND role_id IN ({})",
-                    placeholders(2, role_ids.len())
-                );
-                let mut values = vec![Value::from(&user_id)];
-                values.extend(role_ids.iter().map(Value::from));
-                conn.execute(&sql, &values).await?;
+                let (roles, values) = in_list(args![&user_id], &role_ids);
+                conn.execute(&format!("DELETE FROM user_roles WHERE user_id = $1 AND role_id IN ({roles})"), &values)
+                    .await?;
                 Ok(())
             }))
             .await
@@ -636,21 +550,17 @@ impl Store {
         let identifiers = identifiers.map(<[String]>::to_vec);
         self.db
             .read(job!(|conn| {
-                let identifiers = identifiers.as_deref();
                 // `$1…$n` for the identifiers, then the window's.
-                let ids = identifiers.unwrap_or_default();
-                let filter = match identifiers {
-                    Some(ids) => format!("WHERE identifier IN ({})", placeholders(1, ids.len())),
-                    None => String::new(),
-                };
-                let n = ids.len();
+                let (list, mut values) = in_list(&[], identifiers.as_deref().unwrap_or_default());
+                let filter =
+                    if identifiers.is_some() { format!("WHERE identifier IN ({list})") } else { String::new() };
+                let n = values.len();
                 let sql = format!(
                     "SELECT {SERVER_COLUMNS} FROM resource_servers {filter} ORDER BY created_at, id COLLATE \"C\" \
                          LIMIT ${} OFFSET ${}",
                     n + 1,
                     n + 2
                 );
-                let mut values: Vec<Value> = ids.iter().map(Value::from).collect();
                 let total =
                     conn.count(&format!("SELECT COUNT(*) AS total FROM resource_servers {filter}"), &values).await?;
                 values.extend([Value::from(clamp(window.limit)), Value::from(clamp(window.offset))]);

@@ -11,7 +11,7 @@
 //! writes takes the tenant-write lock (`Conn::lock`), so that a check and the write it guards
 //! cannot interleave with another node's; users' writes do not take it.
 
-use super::db::{Conn, DbError, Row, Value, args, job, placeholders};
+use super::db::{Conn, DbError, Row, Value, args, in_list, job};
 use super::{SigningKey, Store};
 use crate::domain::client::ClientRecord;
 use crate::domain::client_grant::ClientGrantRecord;
@@ -58,11 +58,117 @@ impl From<DbError> for AdminError {
 /// The name of the lock tenant writes take.
 pub(super) const TENANT_WRITE: &str = "roster.tenant_admin";
 
-const CONNECTION_COLUMNS: &str = "id, name, strategy, options, enabled_clients, document";
-const CLIENT_COLUMNS: &str = "client_id, name, client_secret, app_type, created_at, document";
-const GRANT_COLUMNS: &str = "id, client_id, audience, scope, document";
+/// Connections, clients and client grants: each a row of its table, read, written and listed
+/// alike.
+trait TenantObject: Clone + Send + Sync + 'static {
+    const TABLE: &'static str;
+    const KEY: &'static str;
+    const COLUMNS: &'static str;
+    /// Inserts the object, or updates what may change of the one stored under its key.
+    const UPSERT: &'static str;
 
-pub(super) fn connection_from_row(row: &Row) -> anyhow::Result<Connection> {
+    fn from_row(row: &Row) -> anyhow::Result<Self>;
+    /// What `UPSERT` binds.
+    fn values(&self) -> Vec<Value<'_>>;
+    /// The clients it names, which must exist.
+    fn clients(&self) -> &[String] {
+        &[]
+    }
+}
+
+impl TenantObject for ConnectionRecord {
+    const TABLE: &'static str = "connections";
+    const KEY: &'static str = "id";
+    const COLUMNS: &'static str = "id, name, strategy, options, enabled_clients, document";
+    const UPSERT: &'static str = "INSERT INTO connections (id, name, strategy, options, enabled_clients, document) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET options = excluded.options, \
+         enabled_clients = excluded.enabled_clients, document = excluded.document";
+
+    fn from_row(row: &Row) -> anyhow::Result<Self> {
+        Ok(ConnectionRecord { connection: connection_from_row(row)?, attributes: row.json("document")? })
+    }
+
+    fn values(&self) -> Vec<Value<'_>> {
+        let connection = &self.connection;
+        args![
+            &connection.id,
+            &connection.name,
+            &connection.strategy,
+            Value::json(&connection.options),
+            Value::json(&connection.enabled_clients),
+            Value::json(&self.attributes)
+        ]
+        .to_vec()
+    }
+
+    fn clients(&self) -> &[String] {
+        &self.connection.enabled_clients
+    }
+}
+
+impl TenantObject for ClientRecord {
+    const TABLE: &'static str = "clients";
+    const KEY: &'static str = "client_id";
+    const COLUMNS: &'static str = "client_id, name, client_secret, app_type, created_at, document";
+    const UPSERT: &'static str = "INSERT INTO clients (client_id, name, client_secret, app_type, created_at, document) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, \
+         client_secret = excluded.client_secret, app_type = excluded.app_type, document = excluded.document";
+
+    fn from_row(row: &Row) -> anyhow::Result<Self> {
+        let app_type: String = row.get("app_type")?;
+        Ok(ClientRecord {
+            client_id: row.get("client_id")?,
+            name: row.get("name")?,
+            client_secret: row.get("client_secret")?,
+            // The column predates clients without a type; empty means none.
+            app_type: (!app_type.is_empty()).then_some(app_type),
+            created_at: row.time("created_at")?,
+            attributes: row.json("document")?,
+        })
+    }
+
+    fn values(&self) -> Vec<Value<'_>> {
+        args![
+            &self.client_id,
+            &self.name,
+            &self.client_secret,
+            self.app_type.as_deref().unwrap_or_default(),
+            &self.created_at,
+            Value::json(&self.attributes)
+        ]
+        .to_vec()
+    }
+}
+
+impl TenantObject for ClientGrantRecord {
+    const TABLE: &'static str = "client_grants";
+    const KEY: &'static str = "id";
+    const COLUMNS: &'static str = "id, client_id, audience, scope, document";
+    const UPSERT: &'static str = "INSERT INTO client_grants (id, client_id, audience, scope, document) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, document = excluded.document";
+
+    fn from_row(row: &Row) -> anyhow::Result<Self> {
+        Ok(ClientGrantRecord {
+            id: row.get("id")?,
+            client_id: row.get("client_id")?,
+            audience: row.get("audience")?,
+            scope: row.json("scope")?,
+            attributes: row.json("document")?,
+        })
+    }
+
+    fn values(&self) -> Vec<Value<'_>> {
+        args![&self.id, &self.client_id, &self.audience, Value::json(&self.scope), Value::json(&self.attributes)]
+            .to_vec()
+    }
+
+    fn clients(&self) -> &[String] {
+        std::slice::from_ref(&self.client_id)
+    }
+}
+
+fn connection_from_row(row: &Row) -> anyhow::Result<Connection> {
     Ok(Connection {
         id: row.get("id")?,
         name: row.get("name")?,
@@ -72,133 +178,81 @@ pub(super) fn connection_from_row(row: &Row) -> anyhow::Result<Connection> {
     })
 }
 
-fn connection_record(row: &Row) -> anyhow::Result<ConnectionRecord> {
-    Ok(ConnectionRecord { connection: connection_from_row(row)?, attributes: row.json("document")? })
+/// `SELECT`s `T`'s columns, `filter` (a `WHERE` clause, or nothing) after.
+fn select<T: TenantObject>(filter: &str) -> String {
+    format!("SELECT {} FROM {} {filter}", T::COLUMNS, T::TABLE)
 }
 
-fn client_record(row: &Row) -> anyhow::Result<ClientRecord> {
-    let app_type: String = row.get("app_type")?;
-    Ok(ClientRecord {
-        client_id: row.get("client_id")?,
-        name: row.get("name")?,
-        client_secret: row.get("client_secret")?,
-        // The column predates clients without a type; empty means none.
-        app_type: (!app_type.is_empty()).then_some(app_type),
-        created_at: row.time("created_at")?,
-        attributes: row.json("document")?,
-    })
+fn select_by_key<T: TenantObject>() -> String {
+    select::<T>(&format!("WHERE {} = $1", T::KEY))
 }
 
-fn grant_record(row: &Row) -> anyhow::Result<ClientGrantRecord> {
-    Ok(ClientGrantRecord {
-        id: row.get("id")?,
-        client_id: row.get("client_id")?,
-        audience: row.get("audience")?,
-        scope: row.json("scope")?,
-        attributes: row.json("document")?,
-    })
-}
-
-/// Sorts by id in byte order, whatever order (or collation) the database used.
-fn sorted<T>(mut items: Vec<T>, key: impl Fn(&T) -> &str) -> Vec<T> {
-    items.sort_by(|a, b| key(a).as_bytes().cmp(key(b).as_bytes()));
-    items
-}
-
-/// The first of `client_ids` that names no client.
-async fn missing_client(conn: &mut Conn<'_>, client_ids: &[String]) -> anyhow::Result<Option<String>> {
-    let sql = format!("SELECT client_id FROM clients WHERE client_id IN ({})", placeholders(1, client_ids.len()));
-    let values: Vec<Value> = client_ids.iter().map(Value::from).collect();
-    let found = conn.fetch_all(&sql, &values).await?;
-    let found: Vec<String> = found.iter().map(|row| row.get("client_id")).collect::<anyhow::Result<_>>()?;
-    Ok(client_ids.iter().find(|id| !found.contains(id)).cloned())
-}
-
-async fn write_connection(conn: &mut Conn<'_>, record: &ConnectionRecord) -> Result<(), DbError> {
-    let connection = &record.connection;
-    conn.execute(
-        "INSERT INTO connections (id, name, strategy, options, enabled_clients, document) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET options = excluded.options, \
-         enabled_clients = excluded.enabled_clients, document = excluded.document",
-        args![
-            &connection.id,
-            &connection.name,
-            &connection.strategy,
-            Value::json(&connection.options),
-            Value::json(&connection.enabled_clients),
-            Value::json(&record.attributes)
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
-async fn write_client(conn: &mut Conn<'_>, record: &ClientRecord) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT INTO clients (client_id, name, client_secret, app_type, created_at, document) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, \
-         client_secret = excluded.client_secret, app_type = excluded.app_type, document = excluded.document",
-        args![
-            &record.client_id,
-            &record.name,
-            &record.client_secret,
-            record.app_type.as_deref().unwrap_or_default(),
-            &record.created_at,
-            Value::json(&record.attributes)
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
-async fn write_grant(conn: &mut Conn<'_>, record: &ClientGrantRecord) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT INTO client_grants (id, client_id, audience, scope, document) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, document = excluded.document",
-        args![
-            &record.id,
-            &record.client_id,
-            &record.audience,
-            Value::json(&record.scope),
-            Value::json(&record.attributes)
-        ],
-    )
-    .await?;
+/// Writes `object`; `MissingClient` when a client it names does not exist.
+async fn write<T: TenantObject>(conn: &mut Conn<'_>, object: &T) -> Result<(), AdminError> {
+    if let Some(client_id) = conn.missing("clients", "client_id", object.clients(), false).await?.into_iter().next() {
+        return Err(AdminError::MissingClient(client_id));
+    }
+    conn.execute(T::UPSERT, &object.values()).await?;
     Ok(())
 }
 
 impl Store {
+    /// The objects `filter` matches, by key in byte order.
+    async fn tenant_objects<T: TenantObject>(&self, filter: &str, values: &[Value<'_>]) -> anyhow::Result<Vec<T>> {
+        let sql = select::<T>(&format!("{filter} ORDER BY {} COLLATE \"C\"", T::KEY));
+        self.db.fetch_all(&sql, values).await?.iter().map(T::from_row).collect()
+    }
+
+    async fn tenant_object<T: TenantObject>(&self, key: &str) -> anyhow::Result<Option<T>> {
+        self.db.find(&select_by_key::<T>(), args![key], T::from_row).await
+    }
+
+    /// `MissingClient` when a client the object names does not exist.
+    async fn create_tenant_object<T: TenantObject>(&self, object: &T) -> Result<(), AdminError> {
+        let object = object.clone();
+        self.db
+            .write(job!(|conn| {
+                conn.lock(TENANT_WRITE).await?;
+                write(&mut conn, &object).await
+            }))
+            .await
+    }
+
+    /// Applies `edit` to the stored object; `None` if there is none, `MissingClient` when a
+    /// client it names does not exist.
+    async fn update_tenant_object<T: TenantObject>(
+        &self,
+        key: &str,
+        edit: impl FnOnce(&mut T) + Send + 'static,
+    ) -> Result<Option<T>, AdminError> {
+        let key = key.to_owned();
+        self.db
+            .write(job!(|conn| {
+                conn.lock(TENANT_WRITE).await?;
+                let Some(mut object) = conn.find(&select_by_key::<T>(), args![&key], T::from_row).await? else {
+                    return Ok(None);
+                };
+                edit(&mut object);
+                write(&mut conn, &object).await?;
+                Ok(Some(object))
+            }))
+            .await
+    }
+
     pub async fn list_connections(&self, filter: &ConnectionFilter) -> anyhow::Result<Vec<ConnectionRecord>> {
-        let strategies = placeholders(2, filter.strategies.len());
-        let sql = format!(
-            "SELECT {CONNECTION_COLUMNS} FROM connections \
-             WHERE ($1 IS NULL OR name = $1) AND ({} OR strategy IN ({strategies}))",
-            if filter.strategies.is_empty() { "1 = 1" } else { "1 = 0" }
-        );
-        let mut values = vec![Value::from(&filter.name)];
-        values.extend(filter.strategies.iter().map(Value::from));
-        let rows = self.db.fetch_all(&sql, &values).await?;
-        let records = rows.iter().map(connection_record).collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(sorted(records, |r| &r.connection.id))
+        let (strategies, values) = in_list(args![&filter.name], &filter.strategies);
+        let any_strategy = if filter.strategies.is_empty() { "1 = 1" } else { "1 = 0" };
+        let filter = format!("WHERE ($1 IS NULL OR name = $1) AND ({any_strategy} OR strategy IN ({strategies}))");
+        self.tenant_objects(&filter, &values).await
     }
 
     pub async fn connection_by_id(&self, id: &str) -> anyhow::Result<Option<ConnectionRecord>> {
-        let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = $1");
-        self.db.find(&sql, args![id], connection_record).await
+        self.tenant_object(id).await
     }
 
     /// Refused when the name is taken or an enabled client does not exist.
     pub async fn create_connection(&self, record: &ConnectionRecord) -> Result<(), AdminError> {
-        let record = record.clone();
-        self.db
-            .write(job!(|conn| {
-                conn.lock(TENANT_WRITE).await?;
-                if let Some(client_id) = missing_client(&mut conn, &record.connection.enabled_clients).await? {
-                    return Err(AdminError::MissingClient(client_id));
-                }
-                Ok(write_connection(&mut conn, &record).await?)
-            }))
-            .await
+        self.create_tenant_object(record).await
     }
 
     /// Applies `edit` to the stored connection (its name cannot change); `None` if there is no
@@ -208,22 +262,7 @@ impl Store {
         id: &str,
         edit: impl FnOnce(&mut ConnectionRecord) + Send + 'static,
     ) -> Result<Option<ConnectionRecord>, AdminError> {
-        let id = id.to_owned();
-        self.db
-            .write(job!(|conn| {
-                conn.lock(TENANT_WRITE).await?;
-                let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = $1");
-                let Some(mut record) = conn.find(&sql, args![&id], connection_record).await? else {
-                    return Ok(None);
-                };
-                edit(&mut record);
-                if let Some(client_id) = missing_client(&mut conn, &record.connection.enabled_clients).await? {
-                    return Err(AdminError::MissingClient(client_id));
-                }
-                write_connection(&mut conn, &record).await.map_err(anyhow::Error::from)?;
-                Ok(Some(record))
-            }))
-            .await
+        self.update_tenant_object(id, edit).await
     }
 
     /// Deletes the connection and every user whose (primary) identity is in it, at once;
@@ -233,11 +272,9 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 conn.lock(TENANT_WRITE).await?;
-                let Some(row) = conn.fetch_optional("SELECT name FROM connections WHERE id = $1", args![&id]).await?
-                else {
-                    return Ok(false);
-                };
-                let name: String = row.get("name")?;
+                let sql = "DELETE FROM connections WHERE id = $1 RETURNING name";
+                let Some(deleted) = conn.fetch_optional(sql, args![&id]).await? else { return Ok(false) };
+                let name: String = deleted.get("name")?;
                 // A user whose primary identity is in the connection goes, with everything
                 // that references it (identities, search leaves, assignments cascade).
                 conn.execute(
@@ -246,32 +283,21 @@ impl Store {
                     args![&name],
                 )
                 .await?;
-                conn.execute("DELETE FROM connections WHERE id = $1", args![&id]).await?;
                 Ok(true)
             }))
             .await
     }
 
     pub async fn list_clients(&self) -> anyhow::Result<Vec<ClientRecord>> {
-        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients");
-        let rows = self.db.fetch_all(&sql, &[]).await?;
-        let records = rows.iter().map(client_record).collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(sorted(records, |r| &r.client_id))
+        self.tenant_objects("", &[]).await
     }
 
     pub async fn client_record(&self, client_id: &str) -> anyhow::Result<Option<ClientRecord>> {
-        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
-        self.db.find(&sql, args![client_id], client_record).await
+        self.tenant_object(client_id).await
     }
 
     pub async fn create_client(&self, record: &ClientRecord) -> anyhow::Result<()> {
-        let record = record.clone();
-        self.db
-            .write(job!(|conn| {
-                conn.lock(TENANT_WRITE).await?;
-                Ok(write_client(&mut conn, &record).await?)
-            }))
-            .await
+        Ok(self.create_tenant_object(record).await?)
     }
 
     /// Applies `edit` to the stored client (its id cannot change); `None` if there is none.
@@ -280,19 +306,7 @@ impl Store {
         client_id: &str,
         edit: impl FnOnce(&mut ClientRecord) + Send + 'static,
     ) -> anyhow::Result<Option<ClientRecord>> {
-        let client_id = client_id.to_owned();
-        self.db
-            .write(job!(|conn| {
-                conn.lock(TENANT_WRITE).await?;
-                let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
-                let Some(mut record) = conn.find(&sql, args![&client_id], client_record).await? else {
-                    return Ok(None);
-                };
-                edit(&mut record);
-                write_client(&mut conn, &record).await?;
-                Ok(Some(record))
-            }))
-            .await
+        Ok(self.update_tenant_object(client_id, edit).await?)
     }
 
     /// Deletes the client, its grants (cascade), and its place among connections' enabled
@@ -321,32 +335,17 @@ impl Store {
     }
 
     pub async fn list_client_grants(&self, filter: &ClientGrantFilter) -> anyhow::Result<Vec<ClientGrantRecord>> {
-        let sql = format!(
-            "SELECT {GRANT_COLUMNS} FROM client_grants \
-             WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR audience = $2)"
-        );
-        let rows = self.db.fetch_all(&sql, args![&filter.client_id, &filter.audience]).await?;
-        let records = rows.iter().map(grant_record).collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(sorted(records, |r| &r.id))
+        let filter_sql = "WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR audience = $2)";
+        self.tenant_objects(filter_sql, args![&filter.client_id, &filter.audience]).await
     }
 
     pub async fn client_grant_by_id(&self, id: &str) -> anyhow::Result<Option<ClientGrantRecord>> {
-        let sql = format!("SELECT {GRANT_COLUMNS} FROM client_grants WHERE id = $1");
-        self.db.find(&sql, args![id], grant_record).await
+        self.tenant_object(id).await
     }
 
     /// Refused when the client does not exist or already has a grant for the audience.
     pub async fn create_client_grant(&self, record: &ClientGrantRecord) -> Result<(), AdminError> {
-        let record = record.clone();
-        self.db
-            .write(job!(|conn| {
-                conn.lock(TENANT_WRITE).await?;
-                if let Some(client_id) = missing_client(&mut conn, std::slice::from_ref(&record.client_id)).await? {
-                    return Err(AdminError::MissingClient(client_id));
-                }
-                Ok(write_grant(&mut conn, &record).await?)
-            }))
-            .await
+        self.create_tenant_object(record).await
     }
 
     /// Applies `edit` to the stored grant (its client and audience cannot change).
@@ -355,27 +354,12 @@ impl Store {
         id: &str,
         edit: impl FnOnce(&mut ClientGrantRecord) + Send + 'static,
     ) -> anyhow::Result<Option<ClientGrantRecord>> {
-        let id = id.to_owned();
-        self.db
-            .write(job!(|conn| {
-                conn.lock(TENANT_WRITE).await?;
-                let sql = format!("SELECT {GRANT_COLUMNS} FROM client_grants WHERE id = $1");
-                let Some(mut record) = conn.find(&sql, args![&id], grant_record).await? else {
-                    return Ok(None);
-                };
-                edit(&mut record);
-                write_grant(&mut conn, &record).await?;
-                Ok(Some(record))
-            }))
-            .await
+        Ok(self.update_tenant_object(id, edit).await?)
     }
 
     /// Whether the grant existed.
     pub async fn delete_client_grant(&self, id: &str) -> anyhow::Result<bool> {
-        let id = id.to_owned();
-        self.db
-            .write(job!(|conn| { Ok(conn.execute("DELETE FROM client_grants WHERE id = $1", args![&id]).await? > 0) }))
-            .await
+        self.db.execute("DELETE FROM client_grants WHERE id = $1", args![id]).await.map(|deleted| deleted > 0)
     }
 
     /// Whether an API (resource server) other than the Management API has this identifier.
@@ -418,8 +402,7 @@ impl Store {
 
     /// The connection named `name`.
     pub async fn connection_by_name(&self, name: &str) -> anyhow::Result<Option<Connection>> {
-        let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE name = $1");
-        self.db.find(&sql, args![name], connection_from_row).await
+        self.db.find(&select::<ConnectionRecord>("WHERE name = $1"), args![name], connection_from_row).await
     }
 
     /// Stores `client` unless a client with the same id exists or, when `by_name`, one with
@@ -431,15 +414,15 @@ impl Store {
             .write(job!(|conn| {
                 // Names are not unique: the lock makes the check and the insert one step.
                 conn.lock(TENANT_WRITE).await?;
-                let sql = format!(
-                    "SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1 OR ($2 AND name = $3) \
-                     ORDER BY client_id = $1 DESC, created_at, client_id LIMIT 1"
+                let sql = select::<ClientRecord>(
+                    "WHERE client_id = $1 OR ($2 AND name = $3) \
+                     ORDER BY client_id = $1 DESC, created_at, client_id LIMIT 1",
                 );
                 let values = args![&client.client_id, by_name, &client.name];
-                if let Some(stored) = conn.fetch_optional(&sql, values).await? {
-                    return client_record(&stored);
+                if let Some(stored) = conn.find(&sql, values, ClientRecord::from_row).await? {
+                    return Ok(stored);
                 }
-                write_client(&mut conn, &client).await?;
+                conn.execute(ClientRecord::UPSERT, &client.values()).await?;
                 Ok(client)
             }))
             .await
@@ -447,23 +430,8 @@ impl Store {
 
     /// Inserts a grant, or gives the client's grant for the same audience these scopes.
     pub async fn save_client_grant(&self, grant: &ClientGrantRecord) -> anyhow::Result<()> {
-        let grant = grant.clone();
-        self.db
-            .write(job!(|conn| {
-                conn.execute(
-                    "INSERT INTO client_grants (id, client_id, audience, scope, document) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (client_id, audience) DO UPDATE SET scope = excluded.scope",
-                    args![
-                        &grant.id,
-                        &grant.client_id,
-                        &grant.audience,
-                        Value::json(&grant.scope),
-                        Value::json(&grant.attributes)
-                    ],
-                )
-                .await?;
-                anyhow::Ok(())
-            }))
-            .await
+        let sql = "INSERT INTO client_grants (id, client_id, audience, scope, document) VALUES ($1, $2, $3, $4, $5) \
+                   ON CONFLICT (client_id, audience) DO UPDATE SET scope = excluded.scope";
+        self.db.execute(sql, &grant.values()).await.map(|_| ())
     }
 }

@@ -111,11 +111,11 @@ pub async fn apply_file(store: &Store, issuer: &Issuer, domain: &str, path: &Pat
     // The second read streams the users to the plan, and finds their problems.
     let second = (document.streamed > 0).then(|| {
         let source = open();
-        tokio::task::spawn_blocking(move || match source {
-            Ok(source) => match yaml::read(source, &*keyword, Some(&mut |entry| drop(entries.blocking_send(entry)))) {
-                Ok((_, problems)) | Err(problems) => Ok(problems),
-            },
-            Err(error) => Err(error),
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Problem>> {
+            let read = yaml::read(source?, &*keyword, Some(&mut |entry| drop(entries.blocking_send(entry))));
+            Ok(match read {
+                Ok((_, problems)) | Err(problems) => problems,
+            })
         })
     });
     let planned = plan::plan(store, issuer, &document, users).await?;

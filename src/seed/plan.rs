@@ -262,9 +262,7 @@ pub async fn plan(
     if planner.problems.is_empty() {
         return Ok(Ok(planner.plan));
     }
-    if let Some(new_users) = planner.plan.new_users.take() {
-        new_users.load.abandon().await;
-    }
+    std::mem::take(&mut planner.plan).abandon().await;
     planner.problems.sort_by_key(|problem| problem.line);
     Ok(Err(planner.problems))
 }
@@ -894,16 +892,13 @@ impl Planner<'_> {
         if self.plan.new_users.is_none() {
             let load = self.store.bulk_load().await;
             // The roles are all planned by now (the section comes before users).
-            let (roles, steps) =
-                std::mem::take(&mut self.plan.steps).into_iter().partition(|step| matches!(step, Step::CreateRole(_)));
-            self.plan.steps = steps;
-            let roles: Vec<Role> = roles
-                .into_iter()
-                .filter_map(|step| match step {
-                    Step::CreateRole(role) => Some(role),
-                    _ => None,
-                })
-                .collect();
+            let mut roles = Vec::new();
+            for step in std::mem::take(&mut self.plan.steps) {
+                match step {
+                    Step::CreateRole(role) => roles.push(role),
+                    other => self.plan.steps.push(other),
+                }
+            }
             let roles_created = roles.len();
             if roles_created > 0 {
                 load.create_roles(roles, self.now).await;

@@ -11,7 +11,8 @@
 
 use tokio::sync::mpsc;
 
-use super::db::{Conn, Engine, Value, args, insert_rows, job};
+use super::db::{Conn, Engine, args, job};
+use super::rbac::insert_roles;
 use super::users::{NewUser, insert_users};
 use super::{Conflict, Store, StoreError};
 use crate::domain::rbac::Role;
@@ -121,13 +122,7 @@ async fn feed_in(
     let mut written = 0;
     loop {
         match next(engine, inbox).await {
-            Some(Feed::Roles(roles, at)) => {
-                let rows: Vec<Value> = roles
-                    .iter()
-                    .flat_map(|role| [(&role.id).into(), (&role.name).into(), (&role.description).into(), (&at).into()])
-                    .collect();
-                insert_rows(conn, "roles (id, name, description, created_at)", 4, &rows, "").await?;
-            }
+            Some(Feed::Roles(roles, at)) => insert_roles(conn, &roles, &at).await?,
             Some(Feed::Users(users)) => {
                 load(conn, &users).await.map_err(|e| ImportError { at: e.at.map(|at| at + written), ..e })?;
                 written += users.len();

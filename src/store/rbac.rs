@@ -198,6 +198,16 @@ async fn write_scopes(conn: &mut Conn<'_>, server_id: &str, scopes: &[Scope]) ->
     Ok(())
 }
 
+/// Stores new roles (a role API call's one, or a tenant file's in its bulk load).
+pub(super) async fn insert_roles(conn: &mut Conn<'_>, roles: &[Role], at: &Timestamp) -> Result<(), DbError> {
+    let rows: Vec<Value> = roles
+        .iter()
+        .flat_map(|role| [(&role.id).into(), (&role.name).into(), (&role.description).into(), at.into()])
+        .collect();
+    insert_rows(conn, "roles (id, name, description, created_at)", 4, &rows, "").await?;
+    Ok(())
+}
+
 /// Binds: user, role, time. Assigning again changes nothing.
 const ASSIGN_ROLE: &str =
     "INSERT INTO user_roles (user_id, role_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
@@ -208,8 +218,8 @@ const ROLE_ORDER: &str = "r.name, r.id COLLATE \"C\"";
 impl Store {
     /// Stores a new role; `RoleExists` if its name is taken.
     pub async fn create_role(&self, role: &Role, created_at: &Timestamp) -> Result<(), RbacError> {
-        let sql = "INSERT INTO roles (id, name, description, created_at) VALUES ($1, $2, $3, $4)";
-        self.db.execute(sql, args![&role.id, &role.name, &role.description, created_at]).await.map(|_| ())
+        let (roles, at) = ([role.clone()], *created_at);
+        self.db.write(job!(|conn| { Ok(insert_roles(&mut conn, &roles, &at).await?) })).await
     }
 
     pub async fn role(&self, id: &str) -> anyhow::Result<Option<Role>> {

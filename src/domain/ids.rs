@@ -33,8 +33,13 @@ const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 /// `len` random alphanumerics from the OS CSPRNG; used for tenant ids and client credentials.
 pub fn random_alphanumeric(len: usize) -> String {
+    random_from(ALPHANUMERIC, len)
+}
+
+/// `len` characters drawn at random from `alphabet` (ASCII), from the OS CSPRNG.
+pub fn random_from(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::rng();
-    (0..len).map(|_| ALPHANUMERIC[rng.random_range(0..ALPHANUMERIC.len())] as char).collect()
+    (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
 }
 
 /// `con_` + 16 alphanumerics, and the like.

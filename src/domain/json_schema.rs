@@ -218,12 +218,17 @@ impl Schema {
 
     /// Checks a request payload against this schema (an object at the top), by its rules.
     pub fn validate_payload<'v>(&self, value: &'v Value) -> Result<&'v Map<String, Value>, ApiError> {
+        self.validate(value)?;
+        value.as_object().ok_or_else(|| Location::Payload.single(&type_problem(Type::Object, false, value), None))
+    }
+}
+
+impl Schema {
+    /// Checks a request payload of any JSON type against this schema, by its rules.
+    pub fn validate(&self, value: &Value) -> Result<(), ApiError> {
         let mut walk = Walk { rules: self.rules, problems: Vec::new(), mark: 0 };
         walk.check(self, value, "", true);
-        if !walk.problems.is_empty() {
-            return Err(Location::Payload.error(&walk.problems));
-        }
-        value.as_object().ok_or_else(|| Location::Payload.single(&type_problem(Type::Object, false, value), None))
+        if walk.problems.is_empty() { Ok(()) } else { Err(Location::Payload.error(&walk.problems)) }
     }
 }
 

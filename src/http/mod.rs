@@ -16,11 +16,13 @@ use crate::auth::scopes;
 use crate::auth::token;
 use crate::error::ApiError;
 
+mod authentication_methods;
 mod client_grants;
 mod clients;
 mod connections;
 pub mod error;
 pub mod extract;
+mod multifactor;
 mod oauth;
 mod organizations;
 pub mod pagination;
@@ -46,6 +48,8 @@ const IMPLEMENTED: &[&[(&str, &str)]] = &[
     connections::IMPLEMENTED,
     clients::IMPLEMENTED,
     client_grants::IMPLEMENTED,
+    authentication_methods::IMPLEMENTED,
+    multifactor::IMPLEMENTED,
 ];
 
 fn implemented(method: &str, path: &str) -> bool {
@@ -65,7 +69,9 @@ pub fn router(app: AppState) -> Router {
         .merge(organizations::router())
         .merge(connections::router())
         .merge(clients::router())
-        .merge(client_grants::router());
+        .merge(client_grants::router())
+        .merge(authentication_methods::router())
+        .merge(multifactor::router());
     let api = pending_operations(resources)
         .route_layer(middleware::from_fn_with_state(app.clone(), authorize))
         .method_not_allowed_fallback(not_found);

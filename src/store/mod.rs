@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+pub mod authentication_methods;
 pub mod organizations;
 pub mod rbac;
 pub mod tenant_admin;

@@ -2,6 +2,7 @@
 //! and checks what a client sees.
 
 mod auth;
+mod authentication_methods;
 mod organizations;
 mod recordings;
 mod replay;

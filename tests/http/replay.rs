@@ -156,6 +156,11 @@ impl Mapping {
         if recorded != ours {
             self.ids.push((recorded.to_owned(), ours.to_owned()));
         }
+        // An authentication method's device id (`phone|dev_…`) also names its channels
+        // (`sms|dev_…`) and its enrollment (`dev_…`).
+        if let (Some((_, theirs)), Some((_, ours))) = (recorded.split_once("|dev_"), ours.split_once("|dev_")) {
+            self.learn(&format!("dev_{theirs}"), &format!("dev_{ours}"));
+        }
     }
 
     /// `text` with every recorded id, plain or percent-encoded, replaced by Roster's.
@@ -199,6 +204,10 @@ pub trait Expectations {
 
     /// Turns Auth0's answer (ids mapped) into Roster's where they differ as documented.
     fn adjust_expected(&self, _file: &str, _path: &str, _expected: &mut Value) {}
+
+    /// Applied to both answers before they are compared: replaces what neither side can
+    /// predict (creation times, generated secrets) with what it must look like.
+    fn normalize(&self, _path: &str, _answer: &mut Value) {}
 }
 
 /// Replays the recording `file` against a fresh server configured like its tenant: every
@@ -252,6 +261,17 @@ pub async fn replay<E: Expectations>(file: &str, expectations: &E) -> usize {
         let reply = server.call(method.clone(), &target, request_body).await;
         assert_eq!(reply.status.as_u16(), interaction.response.code, "{context}: {}", reply.text);
 
+        // Things a PUT created, in the order given: map their recorded ids to Roster's.
+        if method == Method::PUT
+            && let (Some(Value::Array(theirs)), Value::Array(ours)) = (&recorded, &reply.body)
+        {
+            assert_eq!(theirs.len(), ours.len(), "{context}: {}", reply.text);
+            for (theirs, ours) in theirs.iter().zip(ours) {
+                if let (Some(theirs), Some(ours)) = (theirs["id"].as_str(), ours["id"].as_str()) {
+                    mapping.learn(theirs, ours);
+                }
+            }
+        }
         // Created things: map their recorded ids to Roster's.
         if method == Method::POST
             && let Some(recorded) = &recorded
@@ -276,6 +296,8 @@ pub async fn replay<E: Expectations>(file: &str, expectations: &E) -> usize {
         let mut expected = mapping.value(&recorded);
         expectations.adjust_expected(file, path, &mut expected);
         let mut actual = reply.body.clone();
+        expectations.normalize(path, &mut expected);
+        expectations.normalize(path, &mut actual);
         if let Some(next) = expected.get("next").and_then(Value::as_str).map(str::to_owned) {
             // Auth0's cursor for Roster's (or for none: Roster's page was the last).
             let ours = actual.get("next").and_then(Value::as_str).map(str::to_owned);

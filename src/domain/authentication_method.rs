@@ -266,36 +266,50 @@ pub fn mask_phone(phone: &str) -> String {
 /// The method a valid `POST` body (checked with `CREATE_METHOD`) describes; each type's own
 /// requirements are checked here.
 pub fn method_to_create(body: &Map<String, Value>, at: Timestamp) -> Result<NewMethod, ApiError> {
+    new_method(body, at)
+}
+
+/// The methods a valid `PUT` body (checked with `SET_METHODS`) describes, in its order.
+pub fn methods_to_set(body: &Value, at: Timestamp) -> Result<Vec<NewMethod>, ApiError> {
+    let items = body.as_array().map(Vec::as_slice).unwrap_or_default();
+    items.iter().map(|item| new_method(item.as_object().expect("checked by SET_METHODS"), at)).collect()
+}
+
+/// What each type requires, and every attribute it takes.
+fn attributes_of(kind: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    match kind {
+        "phone" => (&["phone_number"], &["name", "phone_number", "preferred_authentication_method"]),
+        "email" => (&["email"], &["name", "email"]),
+        "totp" => (&["totp_secret"], &["name", "totp_secret"]),
+        "webauthn-roaming" => {
+            (&["key_id", "public_key"], &["name", "key_id", "public_key", "relying_party_identifier"])
+        }
+        _ => (
+            &["key_id", "public_key"],
+            &[
+                "name",
+                "key_id",
+                "public_key",
+                "aaguid",
+                "relying_party_identifier",
+                "credential_device_type",
+                "credential_backed_up",
+                "identity_user_id",
+                "user_agent",
+                "user_handle",
+                "transports",
+            ],
+        ),
+    }
+}
+
+fn new_method(body: &Map<String, Value>, at: Timestamp) -> Result<NewMethod, ApiError> {
     let kind = body["type"].as_str().unwrap_or_default();
-    let mut method = AuthenticationMethod::new(kind, at);
-    let required: &[&str] = match kind {
-        "phone" => &["phone_number"],
-        "email" => &["email"],
-        "totp" => &["totp_secret"],
-        _ => &["key_id", "public_key"],
-    };
+    let (required, allowed) = attributes_of(kind);
     require(body, required)?;
-    let allowed: &[&str] = match kind {
-        "phone" => &["name", "phone_number", "preferred_authentication_method"],
-        "email" => &["name", "email"],
-        "totp" => &["name", "totp_secret"],
-        "webauthn-roaming" => &["name", "key_id", "public_key", "relying_party_identifier"],
-        _ => &[
-            "name",
-            "key_id",
-            "public_key",
-            "aaguid",
-            "relying_party_identifier",
-            "credential_device_type",
-            "credential_backed_up",
-            "identity_user_id",
-            "user_agent",
-            "user_handle",
-            "transports",
-        ],
-    };
     refuse_others(body, kind, allowed)?;
     let secret = checked_secret(body)?;
+    let mut method = AuthenticationMethod::new(kind, at);
     for key in allowed.iter().filter(|key| **key != "totp_secret") {
         if let Some(value) = body.get(*key) {
             method.attributes.insert((*key).into(), value.clone());
@@ -303,33 +317,6 @@ pub fn method_to_create(body: &Map<String, Value>, at: Timestamp) -> Result<NewM
     }
     check_contact(&method)?;
     Ok(NewMethod { method, secret })
-}
-
-/// The methods a valid `PUT` body (checked with `SET_METHODS`) describes, in its order.
-pub fn methods_to_set(body: &Value, at: Timestamp) -> Result<Vec<NewMethod>, ApiError> {
-    let items = body.as_array().map(Vec::as_slice).unwrap_or_default();
-    let mut methods = Vec::with_capacity(items.len());
-    for item in items {
-        let item = item.as_object().expect("checked by SET_METHODS");
-        let kind = item["type"].as_str().unwrap_or_default();
-        let (required, allowed): (&str, &[&str]) = match kind {
-            "phone" => ("phone_number", &["name", "phone_number", "preferred_authentication_method"]),
-            "email" => ("email", &["name", "email"]),
-            _ => ("totp_secret", &["name", "totp_secret"]),
-        };
-        require(item, &[required])?;
-        refuse_others(item, kind, allowed)?;
-        let secret = checked_secret(item)?;
-        let mut method = AuthenticationMethod::new(kind, at);
-        for key in allowed.iter().filter(|key| **key != "totp_secret") {
-            if let Some(value) = item.get(*key) {
-                method.attributes.insert((*key).into(), value.clone());
-            }
-        }
-        check_contact(&method)?;
-        methods.push(NewMethod { method, secret });
-    }
-    Ok(methods)
 }
 
 /// Applies a valid `PATCH` body (checked with `UPDATE_METHOD`): a new name, and for a phone
@@ -444,10 +431,11 @@ pub fn multifactor(current: Option<&[String]>, methods: &[AuthenticationMethod])
     (!providers.is_empty()).then_some(providers)
 }
 
-/// The user's first confirmed Guardian enrollment (`GET /users/{id}/enrollments` answers it
-/// alone, or nothing), derived from their methods in creation order.
+/// The user's first confirmed enrollment (`GET /users/{id}/enrollments` answers it alone, or
+/// nothing), derived from their second factors in creation order. An email counts: Auth0
+/// answers a verified email as the first enrollment (auth0-java issue #472).
 pub fn first_enrollment(methods: &[AuthenticationMethod]) -> Option<Value> {
-    let method = methods.iter().find(|m| m.confirmed && is_second_factor(&m.kind) && m.kind != "email")?;
+    let method = methods.iter().find(|m| m.confirmed && is_second_factor(&m.kind))?;
     let (kind, auth_method) = match method.kind.as_str() {
         "totp" => ("authenticator", "authenticator"),
         "push" => ("pn", "guardian"),
@@ -458,9 +446,11 @@ pub fn first_enrollment(methods: &[AuthenticationMethod]) -> Option<Value> {
     out.insert("id".into(), json!(method.device_id()));
     out.insert("status".into(), json!("confirmed"));
     out.insert("type".into(), json!(kind));
-    if let Some(name) = method.text("name") {
-        out.insert("name".into(), json!(name));
-    }
+    match (method.text("name"), method.email()) {
+        (Some(name), _) => out.insert("name".into(), json!(name)),
+        (None, Some(email)) => out.insert("name".into(), json!(mask_email(email))),
+        (None, None) => None,
+    };
     if let Some(phone) = method.phone_number() {
         out.insert("phone_number".into(), json!(mask_phone(phone)));
     }
@@ -590,10 +580,16 @@ mod tests {
 
     #[test]
     fn the_first_second_factor_is_the_enrollment() {
-        let email = create(json!({"type": "email", "email": "a@example.com"})).unwrap().method;
+        let email = create(json!({"type": "email", "email": "someone@example.com"})).unwrap().method;
         let phone = create(json!({"type": "phone", "phone_number": "+15555550123"})).unwrap().method;
-        assert_eq!(first_enrollment(std::slice::from_ref(&email)), None);
-        let enrollment = first_enrollment(&[email, phone.clone()]).unwrap();
+        let (_, code) = new_recovery_code(at());
+        assert_eq!(first_enrollment(std::slice::from_ref(&code.method)), None);
+        let enrollment = first_enrollment(&[code.method, email.clone()]).unwrap();
+        assert_eq!(
+            (enrollment["type"].as_str(), enrollment["name"].as_str()),
+            (Some("email"), Some("some***@exam*******"))
+        );
+        let enrollment = first_enrollment(&[phone.clone(), email]).unwrap();
         assert_eq!(enrollment["id"], phone.device_id());
         assert_eq!(enrollment["auth_method"], "sms");
         assert_eq!(enrollment["phone_number"], "XXXXXXXX0123");

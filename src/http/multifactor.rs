@@ -92,10 +92,11 @@ async fn regenerate_recovery_code(
     Ok(response::json(StatusCode::OK, &json!({ "recovery_code": code })))
 }
 
-/// These actions take no body; SDKs send none or `{}`.
+/// These actions take no body; SDKs send none, `{}` or (go-auth0 v1) `null`.
 fn refuse_properties(body: &serde_json::Value) -> Result<(), ApiError> {
     match body.as_object() {
         Some(object) if object.is_empty() => Ok(()),
+        None if body.is_null() => Ok(()),
         Some(object) => {
             let names: Vec<&str> = object.keys().map(String::as_str).collect();
             Err(Location::Payload.single(&format!("Additional properties not allowed: {}", names.join(",")), None))

@@ -361,13 +361,13 @@ async fn scopes_are_checked() {
 }
 
 #[tokio::test]
-async fn enrollments_show_the_first_confirmed_guardian_factor() {
+async fn enrollments_show_the_first_confirmed_factor() {
     let mut server = Server::start().await;
     let user = server.create_user("enroll@example.com").await;
     let path = format!("{}/enrollments", user_path(&user));
     assert_eq!(server.get(&path).await.body, json!([]));
-    // Email is an MFA factor, but not a Guardian enrollment.
-    add(&mut server, &user, json!({"type": "email", "email": "a@example.com"})).await;
+    // A recovery code alone is no enrollment.
+    assert_eq!(server.post(&format!("{}/recovery-code-regeneration", user_path(&user)), json!({})).await.status, 200);
     assert_eq!(server.get(&path).await.body, json!([]));
     let totp = add(&mut server, &user, json!({"type": "totp", "name": "App", "totp_secret": TOTP_SECRET})).await;
     add(&mut server, &user, json!({"type": "phone", "phone_number": "+15555550123"})).await;

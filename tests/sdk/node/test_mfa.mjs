@@ -47,10 +47,10 @@ await test("users.authenticationMethods.list: the pager, get, update", ["methods
   eq((await client.users.authenticationMethods.get(state.user, state.methods[1])).name, "Work", "get after update");
 });
 
-await test("users.get: multifactor; users.enrollments.get: the first Guardian factor", ["methods"], async () => {
+await test("users.get: multifactor; users.enrollments.get: the first factor", ["methods"], async () => {
   eq((await client.users.get(state.user)).multifactor, ["guardian"], "multifactor");
   const enrollments = await client.users.enrollments.get(state.user);
-  eq(enrollments.map((e) => [e.id, e.auth_method]), [[state.methods[1].split("|")[1], "sms"]], "the phone");
+  eq(enrollments.map((e) => [e.id, e.type]), [[state.methods[0].split("|")[1], "email"]], "the email, made first");
 });
 
 await test("errors: ConflictError, BadRequestError, NotFoundError", ["methods"], async () => {

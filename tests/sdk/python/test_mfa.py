@@ -79,13 +79,13 @@ def _():
     assert u.multifactor_last_modified, "multifactor_last_modified"
 
 
-@test("users.enrollments.get: the first confirmed Guardian factor", needs=("methods",))
+@test("users.enrollments.get: the first confirmed factor (the email, made first)", needs=("methods",))
 def _():
     c, user = STATE["client"], STATE["user"]
     enrollments = c.users.enrollments.get(user)
     eq(len(enrollments), 1, "one enrollment")
-    eq((enrollments[0].id, enrollments[0].auth_method, enrollments[0].status),
-       (STATE["methods"][1].split("|", 1)[1], "sms", "confirmed"), "the phone")
+    eq((enrollments[0].id, enrollments[0].type, enrollments[0].status),
+       (STATE["methods"][0].split("|", 1)[1], "email", "confirmed"), "the email")
 
 
 @test("users.authentication_methods.create: duplicate -> ConflictError; bad body -> BadRequestError", needs=("methods",))

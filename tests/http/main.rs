@@ -2,6 +2,7 @@
 //! and checks what a client sees.
 
 mod auth;
+mod identities;
 mod organizations;
 mod recordings;
 mod replay;

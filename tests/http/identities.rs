@@ -219,7 +219,9 @@ async fn unlinks_into_a_standalone_user() {
 
     // It can be linked again, and deleted, which frees its email.
     assert_eq!(link(&mut server, &primary_id, &secondary_id).await.status, 201);
-    assert_eq!(server.delete(&unlink_path(&primary_id, &secondary_id)).await.status, 200);
+    // The docs allow the full `provider|id` in the unlink path too.
+    let full = format!("/api/v2/users/{}/identities/auth0/{}", encode(&primary_id), encode(&secondary_id));
+    assert_eq!(server.delete(&full).await.status, 200);
     assert_eq!(server.delete(&format!("/api/v2/users/{}", encode(&secondary_id))).await.status, 204);
     server.get(&format!("/api/v2/users/{}", encode(&secondary_id))).await.assert_error(
         404,
@@ -450,7 +452,7 @@ async fn links_with_an_id_token() {
     let refused = |message: &'static str| move |reply: Reply| reply.assert_error(400, Some("invalid_body"), message);
     let now = chrono::Utc::now().timestamp();
     for (overrides, check) in [
-        (json!({"exp": now - 10}), refused("Invalid token (link_with): jwt expired.")),
+        (json!({"exp": now - 10}), refused("Invalid token (link_with).")),
         (json!({"aud": "another-client"}), refused("JWT (link_with) contains an invalid aud claim.")),
         (
             json!({"aud": null}),
@@ -476,7 +478,7 @@ async fn links_with_an_id_token() {
     server.post(&path, json!({"link_with": tampered})).await.assert_error(
         400,
         Some("invalid_body"),
-        "Invalid token (link_with): invalid signature.",
+        "Invalid token (link_with).",
     );
     let (header, rest) = good.split_once('.').unwrap();
     let _ = header;

@@ -429,6 +429,32 @@ async fn concurrent_links_of_one_secondary_link_it_once() {
     assert_eq!(server.database.count("SELECT COUNT(*) FROM identities").await, 5);
 }
 
+#[tokio::test]
+async fn crossed_links_wait_for_each_other() {
+    // A into B and B into A at once: the rows are locked in one order, so one link waits for the
+    // other (no deadlock on PostgreSQL) and then finds its primary linked away.
+    let mut server = Server::start().await;
+    let token = server.token().await;
+    for round in 0..3 {
+        let a = id_of(&server.create_user(&format!("a{round}@example.com")).await);
+        let b = id_of(&server.create_user(&format!("b{round}@example.com")).await);
+        let (into_a, into_b) = (json!({"provider": "auth0", "user_id": b}), json!({"provider": "auth0", "user_id": a}));
+        let (path_a, path_b) = (identities_path(&a), identities_path(&b));
+        let (first, second) = tokio::join!(
+            server.send_raw(Method::POST, &path_a, Some(&token), Some(&into_a)),
+            server.send_raw(Method::POST, &path_b, Some(&token), Some(&into_b)),
+        );
+        let (won, lost) = if first.status == 201 { (first, second) } else { (second, first) };
+        assert_eq!(won.status, 201, "{}", won.text);
+        lost.assert_error(
+            400,
+            Some("invalid_body"),
+            "The primary account is linked to another user and cannot be a primary account.",
+        );
+    }
+    assert_eq!(server.get("/api/v2/users?include_totals=true").await.body["total"], 3);
+}
+
 /// An ID token for `sub` signed by the server's own key, for `aud` (the calling client by
 /// default), with `overrides`.
 async fn id_token(server: &Server, sub: &str, overrides: Value) -> String {

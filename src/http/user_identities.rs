@@ -75,10 +75,6 @@ impl<S: Send + Sync> FromRequestParts<S> for IdentityPath {
 fn link_error(error: LinkError) -> ApiError {
     match error {
         LinkError::PrimaryNotFound => ApiError::user_not_found(),
-        LinkError::PrimaryIsLinked => ApiError::bad_request(
-            Some("invalid_body"),
-            "The primary account is linked to another user and cannot be a primary account.",
-        ),
         LinkError::SecondaryNotFound => {
             ApiError::bad_request(Some("invalid_body"), "Provided secondary account not found.")
         }

@@ -18,11 +18,9 @@ use crate::domain::user::User;
 /// Why a link was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
+    /// No such user (the id of an identity linked into another user names no user either).
     #[error("the primary user does not exist")]
     PrimaryNotFound,
-    /// The primary's id names an identity that is linked to another user.
-    #[error("the primary user is linked to another user")]
-    PrimaryIsLinked,
     #[error("the secondary user does not exist")]
     SecondaryNotFound,
     /// The identity is one of the primary's already.
@@ -112,11 +110,7 @@ impl Store {
                     found.iter().position(|u| u.user_id == id).map(|i| found.swap_remove(i))
                 };
                 let Some(mut primary) = take(&mut found, &primary_id) else {
-                    let (provider, user_id) = primary_id.split_once('|').unwrap_or((&primary_id, ""));
-                    return Err(match identity_owner(&mut conn, provider, user_id).await? {
-                        Some(_) => LinkError::PrimaryIsLinked,
-                        None => LinkError::PrimaryNotFound,
-                    });
+                    return Err(LinkError::PrimaryNotFound);
                 };
                 let Some(linked) = take(&mut found, &secondary_id) else {
                     return Err(match identity_owner(&mut conn, &secondary.provider, &secondary.user_id).await? {

@@ -297,12 +297,8 @@ async fn link_errors() {
         Some("identity_conflict"),
         "Specified identity already exists.",
     );
-    // A linked identity cannot be a primary.
-    link(&mut server, &secondary, &other).await.assert_error(
-        400,
-        Some("invalid_body"),
-        "The primary account is linked to another user and cannot be a primary account.",
-    );
+    // A linked identity's id is no user's: it cannot be a primary.
+    link(&mut server, &secondary, &other).await.assert_error(404, Some("inexistent_user"), "The user does not exist.");
 
     // Bodies.
     let bad = |message: &str| message.to_owned();
@@ -432,7 +428,7 @@ async fn concurrent_links_of_one_secondary_link_it_once() {
 #[tokio::test]
 async fn crossed_links_wait_for_each_other() {
     // A into B and B into A at once: the rows are locked in one order, so one link waits for the
-    // other (no deadlock on PostgreSQL) and then finds its primary linked away.
+    // other (no deadlock on PostgreSQL) and then finds its primary linked away, no user any more.
     let mut server = Server::start().await;
     let token = server.token().await;
     for round in 0..3 {
@@ -446,11 +442,7 @@ async fn crossed_links_wait_for_each_other() {
         );
         let (won, lost) = if first.status == 201 { (first, second) } else { (second, first) };
         assert_eq!(won.status, 201, "{}", won.text);
-        lost.assert_error(
-            400,
-            Some("invalid_body"),
-            "The primary account is linked to another user and cannot be a primary account.",
-        );
+        lost.assert_error(404, Some("inexistent_user"), "The user does not exist.");
     }
     assert_eq!(server.get("/api/v2/users?include_totals=true").await.body["total"], 3);
 }

@@ -352,6 +352,12 @@ async fn link_errors() {
             Some("insufficient_scope"),
             "Insufficient scope, expected any of: update:users,update:current_user_identities",
         );
+    // `update:current_user_identities` acts on the token's own user only.
+    let own = server.token_with_scope(Some("update:current_user_identities")).await;
+    server
+        .send_raw(Method::POST, &path, Some(&own), Some(&json!({"provider": "auth0", "user_id": other})))
+        .await
+        .assert_error(403, None, "User to be acted on does not match subject in bearer token.");
     // Nothing above changed the other user.
     assert_eq!(server.get(&format!("/api/v2/users/{}", encode(&other))).await.status, 200);
 }

@@ -33,6 +33,8 @@ pub struct Claims {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub subject: String,
+    /// The client the token was issued to (`azp`); a `link_with` ID token must be for it.
+    pub azp: Option<String>,
     scopes: HashSet<String>,
     expires_at: i64,
 }
@@ -147,6 +149,7 @@ fn verify(keys: &KeyRing, issuer: &Issuer, token: &str) -> Result<Caller, ApiErr
     })?;
     Ok(Caller {
         subject: data.claims.sub,
+        azp: data.claims.azp,
         scopes: data.claims.scope.split_whitespace().map(str::to_owned).collect(),
         expires_at: data.claims.exp,
     })
@@ -155,4 +158,49 @@ fn verify(keys: &KeyRing, issuer: &Issuer, token: &str) -> Result<Caller, ApiErr
 fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+}
+
+/// Checks the `link_with` ID token of a client-side link (`POST /users/{id}/identities`): signed
+/// by this tenant's keys (RS256), unexpired, issued by this tenant, for the client that calls
+/// (`aud` = the calling token's `azp`). Returns its `sub`, the secondary user's id. Auth0's
+/// messages, from its spec; which check answers first, and which message an expired or badly
+/// signed token gets, are documented guesses (docs/COMPATIBILITY.md).
+pub fn verify_link_with(
+    keys: &KeyRing,
+    issuer: &Issuer,
+    token: &str,
+    caller_azp: Option<&str>,
+) -> Result<String, ApiError> {
+    let refuse = |message: &'static str| ApiError::bad_request(Some("invalid_body"), message);
+    let invalid = || refuse("Invalid token (link_with).");
+    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
+    if header.alg != Algorithm::RS256 {
+        return Err(refuse("JWT (link_with) must have an alg of RS256."));
+    }
+    let key = header.kid.as_deref().and_then(|kid| keys.verifying(kid)).ok_or_else(invalid)?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["exp"]);
+    validation.leeway = 0;
+    // Auth0's spec has no message of its own for an expired or badly signed token: its generic one.
+    let claims = jsonwebtoken::decode::<serde_json::Value>(token, key, &validation).map_err(|_| invalid())?.claims;
+    if claims.get("iss").and_then(serde_json::Value::as_str) != Some(issuer.issuer.as_str()) {
+        return Err(refuse("JWT (link_with) must have the same issuer as the calling user."));
+    }
+    let audiences: Vec<&str> = match claims.get("aud") {
+        None => {
+            return Err(refuse("JWT (link_with) must have an aud claim that matches that of the calling token's azp."));
+        }
+        Some(serde_json::Value::String(aud)) => vec![aud.as_str()],
+        Some(serde_json::Value::Array(auds)) => auds.iter().filter_map(serde_json::Value::as_str).collect(),
+        Some(_) => return Err(refuse("JWT (link_with) contains an invalid aud claim.")),
+    };
+    if !caller_azp.is_some_and(|azp| audiences.contains(&azp)) {
+        return Err(refuse("JWT (link_with) contains an invalid aud claim."));
+    }
+    let sub = match claims.get("sub") {
+        None => return Err(refuse("JWT (link_with) must contains sub claim.")),
+        Some(sub) => sub.as_str().filter(|s| crate::domain::ids::split_user_id(s).is_some() && !s.contains('\0')),
+    };
+    sub.map(str::to_owned).ok_or_else(|| refuse("JWT (link_with) contains an invalid sub claim."))
 }

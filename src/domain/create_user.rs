@@ -47,6 +47,32 @@ pub fn password_error(rejection: PasswordRejection) -> ApiError {
     }
 }
 
+/// What Auth0 shows for the display attributes a user was given none of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayDefaults {
+    pub name: String,
+    pub nickname: String,
+    pub picture: String,
+}
+
+/// `name` is the user's identifier (its email, else its phone number, else its username),
+/// `nickname` the email's local part (else the identifier), `picture` the email's Gravatar with
+/// the initials of `name` (the one given, else the default).
+pub fn display_defaults(
+    email: Option<&str>,
+    phone_number: Option<&str>,
+    username: Option<&str>,
+    name: Option<&str>,
+) -> DisplayDefaults {
+    let identifier = email.or(phone_number).or(username).unwrap_or_default();
+    let nickname = match email {
+        Some(email) => email.split('@').next().unwrap_or_default(),
+        None => identifier,
+    };
+    let picture = default_picture(email, name.unwrap_or(identifier));
+    DisplayDefaults { name: identifier.to_owned(), nickname: nickname.to_owned(), picture }
+}
+
 /// Builds the user that `body` (already checked against `CREATE_USER`) asks for.
 pub fn new_user(body: &Map<String, Value>, connection: &Connection, now: Timestamp) -> Result<NewUser, ApiError> {
     let kind = connection.kind();
@@ -112,13 +138,12 @@ pub fn new_user(body: &Map<String, Value>, connection: &Connection, now: Timesta
         Some(given) => given,
         None => ids::object_id(&now),
     };
-    let identifier = email.clone().or_else(|| phone_number.clone()).or_else(|| username.clone()).unwrap_or_default();
-    let name = text(body, "name").unwrap_or_else(|| identifier.clone());
-    let nickname = text(body, "nickname").unwrap_or_else(|| match &email {
-        Some(email) => email.split('@').next().unwrap_or_default().to_owned(),
-        None => identifier.clone(),
-    });
-    let picture = text(body, "picture").unwrap_or_else(|| default_picture(email.as_deref(), &name));
+    let given_name = text(body, "name");
+    let defaults =
+        display_defaults(email.as_deref(), phone_number.as_deref(), username.as_deref(), given_name.as_deref());
+    let name = given_name.unwrap_or(defaults.name);
+    let nickname = text(body, "nickname").unwrap_or(defaults.nickname);
+    let picture = text(body, "picture").unwrap_or(defaults.picture);
     let (email_verified, phone_verified) = match kind {
         ConnectionKind::Sms => (
             email.as_ref().map(|_| flag(body, "email_verified").unwrap_or(false)),

@@ -6,6 +6,7 @@ pub mod client_grant;
 pub mod connection;
 pub mod connection_admin;
 pub mod create_user;
+pub mod identity_link;
 pub mod ids;
 pub mod json_schema;
 pub mod listing;

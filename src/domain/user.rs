@@ -41,15 +41,15 @@ pub struct User {
 /// One entry of `identities`: a credential in one connection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Identity {
+    /// Profile of a linked (secondary) identity. Auth0 writes it first.
+    #[serde(rename = "profileData", default, skip_serializing_if = "Option::is_none")]
+    pub profile_data: Option<Metadata>,
     pub connection: String,
     /// The id inside the provider, without the `provider|` prefix.
     pub user_id: String,
     pub provider: String,
     #[serde(rename = "isSocial")]
     pub is_social: bool,
-    /// Profile of a linked (secondary) identity.
-    #[serde(rename = "profileData", default, skip_serializing_if = "Option::is_none")]
-    pub profile_data: Option<Metadata>,
 }
 
 impl User {

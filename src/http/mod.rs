@@ -30,6 +30,7 @@ pub mod query;
 mod resource_servers;
 pub mod response;
 mod roles;
+mod user_identities;
 mod user_organizations;
 mod user_permissions;
 mod user_roles;
@@ -42,6 +43,7 @@ const IMPLEMENTED: &[&[(&str, &str)]] = &[
     user_roles::IMPLEMENTED,
     user_permissions::IMPLEMENTED,
     user_organizations::IMPLEMENTED,
+    user_identities::IMPLEMENTED,
     roles::IMPLEMENTED,
     resource_servers::IMPLEMENTED,
     organizations::IMPLEMENTED,
@@ -64,6 +66,7 @@ pub fn router(app: AppState) -> Router {
         .merge(user_roles::router())
         .merge(user_permissions::router())
         .merge(user_organizations::router())
+        .merge(user_identities::router())
         .merge(roles::router())
         .merge(resource_servers::router())
         .merge(organizations::router())

@@ -16,6 +16,7 @@ pub mod tenant_admin;
 
 mod bulk;
 pub(crate) mod db;
+mod identities;
 mod postgres;
 #[cfg(test)]
 mod property_tests;
@@ -24,6 +25,7 @@ mod users;
 
 pub use bulk::{BulkLoad, ImportError};
 use db::Db;
+pub use identities::{LinkError, Secondary, UnlinkError};
 pub use postgres::display_url;
 pub use users::NewUser;
 

@@ -18,12 +18,12 @@ const USER_METADATA: i64 = 1;
 /// the next start recomputes it for every user.
 const SEARCH_INDEX_VERSION: &str = "1";
 
-const USER_COLUMNS: &str = "user_id, email, email_verified, username, phone_number, phone_verified, name, nickname, \
+pub(super) const USER_COLUMNS: &str = "user_id, email, email_verified, username, phone_number, phone_verified, name, nickname, \
      given_name, family_name, picture, blocked, app_metadata, user_metadata, identities, multifactor, \
      multifactor_last_modified, last_ip, last_login, logins_count, last_password_reset, created_at, updated_at";
 
 /// The columns `user_values` fills, in its order.
-const WRITTEN_COLUMNS: &str = "email, email_verified, username, phone_number, phone_verified, name, nickname, \
+pub(super) const WRITTEN_COLUMNS: &str = "email, email_verified, username, phone_number, phone_verified, name, nickname, \
      given_name, family_name, picture, blocked, app_metadata, user_metadata, identities, multifactor, \
      multifactor_last_modified, last_ip, last_login, logins_count, last_password_reset, created_at, updated_at, \
      email_ci, email_domain_ci, name_ci, given_name_ci, family_name_ci, nickname_ci, user_id";
@@ -37,7 +37,7 @@ pub(super) fn bound(bind: &Bind) -> Value<'_> {
     }
 }
 
-fn user_from_row(row: &Row) -> anyhow::Result<User> {
+pub(super) fn user_from_row(row: &Row) -> anyhow::Result<User> {
     let identities: Vec<Identity> = row.json("identities")?;
     anyhow::ensure!(!identities.is_empty(), "user without identities");
     Ok(User {
@@ -68,7 +68,7 @@ fn user_from_row(row: &Row) -> anyhow::Result<User> {
 }
 
 /// The values of `WRITTEN_COLUMNS` for `user`, its search keys included.
-fn user_values(user: &User) -> Vec<Value<'_>> {
+pub(super) fn user_values(user: &User) -> Vec<Value<'_>> {
     let keys = user.search_keys();
     vec![
         Value::from(&user.email),
@@ -104,7 +104,7 @@ fn user_values(user: &User) -> Vec<Value<'_>> {
 }
 
 /// Rewrites every column of the stored `user`; returns its `seq`.
-async fn write_user_row(conn: &mut Conn<'_>, user: &User) -> Result<i64, StoreError> {
+pub(super) async fn write_user_row(conn: &mut Conn<'_>, user: &User) -> Result<i64, StoreError> {
     static UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let set: Vec<String> =
             WRITTEN_COLUMNS.split(", ").take(28).enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();

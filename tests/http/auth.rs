@@ -162,7 +162,7 @@ async fn narrowed_scopes_limit_the_token() {
 
 /// Signs claims with the server's own key, read from its database, to forge tokens the
 /// server would accept but for one property.
-async fn forge(server: &Server, claims: Value) -> String {
+pub async fn forge(server: &Server, claims: Value) -> String {
     let store = server.store().await;
     let key = store.signing_keys().await.unwrap().into_iter().next().expect("a signing key");
     store.close().await;

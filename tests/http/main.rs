@@ -3,6 +3,7 @@
 
 mod auth;
 mod authentication_methods;
+mod identities;
 mod organizations;
 mod recordings;
 mod replay;

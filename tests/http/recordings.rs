@@ -88,9 +88,10 @@ impl Endpoint {
 enum Skip {
     /// Any other endpoint: roles, permissions, organizations, identities (link/unlink), jobs,
     /// tickets, authentication methods, sessions, logs, resource servers...
-    /// Roster does not implement them yet. None of them changes what the users CRUD endpoints
-    /// return for the users in these recordings (linking would, but the link recordings only
-    /// delete the users afterwards, which answers 204 either way).
+    /// Those Roster implements are replayed by their own suites (`roles.rs`, `organizations.rs`,
+    /// `identities.rs`). None of them changes what the users CRUD endpoints return for the users
+    /// in these recordings (linking does, but the link recordings only delete the users
+    /// afterwards, which answers 204 either way).
     OtherEndpoint,
     /// `POST /users` answered `409 custom_domain_conflict` (TestAccUserCustomDomains): the
     /// recorded tenant had several verified custom domains and the request did not pick one;

@@ -514,6 +514,53 @@ await test("search: invalid query -> BadRequestError 400 invalid_query_string", 
 });
 
 // ---------------------------------------------------------------------------
+// identities (account linking)
+
+await test("users.identities.link / delete: link a secondary, read the primary, unlink", ["client"], async () => {
+  const create = async (tag) => {
+    const u = await state.client.users.create({
+      connection: CONNECTION, email: `node.link.${tag}.${RUN}@example.com`, password: PASSWORD, given_name: "Linked",
+      user_metadata: { lost: true },
+    });
+    (state.cleanup ??= []).push(u.user_id);
+    return u;
+  };
+  const primary = await create("p");
+  const secondary = await create("s");
+  const bare = (u) => u.user_id.split("|")[1];
+  const linked = await state.client.users.identities.link(primary.user_id, { provider: "auth0", user_id: bare(secondary) });
+  eq(last().status, 201, "link HTTP status");
+  eq(linked.map((i) => [i.provider, i.user_id]), [["auth0", bare(primary)], ["auth0", bare(secondary)]], "linked identities");
+  const raw = lastJson();
+  eq(raw[1].profileData, { email: secondary.email, given_name: "Linked", email_verified: false }, "raw profileData of the secondary");
+  eq(raw[0].profileData?.email, primary.email, "the primary identity's profileData in the answer");
+  eq(linked[1].profileData?.email, secondary.email, "SDK model profileData.email");
+
+  const fetched = await state.client.users.get(primary.user_id);
+  eq(fetched.identities.length, 2, "identities of the primary");
+  ok(!("profileData" in lastJson().identities[0]), `primary identity has profileData: ${show(lastJson())}`);
+  eq(lastJson().identities[1].profileData?.email, secondary.email, "GET: linked identity's profileData");
+  const gone = await expectError(state.client.users.get(secondary.user_id), "get the linked secondary");
+  ok(gone instanceof Management.NotFoundError, `not a NotFoundError: ${inspect(gone)}`);
+
+  const self = await expectError(
+    state.client.users.identities.link(primary.user_id, { provider: "auth0", user_id: primary.user_id }),
+    "self link",
+  );
+  ok(self instanceof Management.BadRequestError, `not a BadRequestError: ${inspect(self)}`);
+  eq(self.body?.message, "Main identity and the new one are the same.", "self link: body.message");
+
+  const remaining = await state.client.users.identities.delete(primary.user_id, "auth0", bare(secondary));
+  eq(last().status, 200, "unlink HTTP status");
+  eq(remaining.map((i) => i.user_id), [bare(primary)], "identities after unlink");
+  const restored = await state.client.users.get(secondary.user_id);
+  eq([restored.email, restored.given_name, restored.user_metadata], [secondary.email, "Linked", undefined], "restored profile");
+  const main = await expectError(state.client.users.identities.delete(primary.user_id, "auth0", bare(primary)), "unlink main");
+  ok(main instanceof Management.BadRequestError, `not a BadRequestError: ${inspect(main)}`);
+  eq(main.body?.message, "Main identity cannot be removed.", "unlink main: body.message");
+});
+
+// ---------------------------------------------------------------------------
 // errors and delete
 
 await test("create duplicate (different case) -> ConflictError 409", ["user"], async () => {

@@ -569,6 +569,67 @@ def _():
 
 
 # ---------------------------------------------------------------------------
+# identities (account linking)
+
+
+@test("users.identities.link / delete: link a secondary, read the primary, unlink", needs=("client",))
+def _():
+    client = STATE["client"]
+
+    def create(tag: str):
+        u = client.users.create(connection=CONNECTION, email=f"py.link.{tag}.{RUN}@example.com", password=PASSWORD,
+                                given_name="Linked", user_metadata={"lost": True})
+        STATE.setdefault("cleanup", []).append(u.user_id)
+        return u
+
+    primary, secondary = create("p"), create("s")
+    bare = lambda u: u.user_id.split("|", 1)[1]  # noqa: E731
+    # The full `auth0|…` id, as go-auth0 sends it.
+    linked = client.users.identities.link(primary.user_id, provider="auth0", user_id=secondary.user_id)
+    eq(rec.last().status_code, 201, "link HTTP status")
+    eq([(i.provider, i.user_id) for i in linked], [("auth0", bare(primary)), ("auth0", bare(secondary))],
+       "linked identities")
+    raw = rec.last_json()
+    eq(raw[1]["profileData"], {"email": secondary.email, "given_name": "Linked", "email_verified": False},
+       "raw profileData of the secondary")
+    eq(raw[0]["profileData"]["email"], primary.email, "the primary identity's profileData in the answer")
+    eq(linked[1].profile_data.email, secondary.email, "SDK model profile_data.email")
+
+    fetched = client.users.get(primary.user_id)
+    eq(len(fetched.identities), 2, "identities of the primary")
+    raw_user = rec.last_json()
+    assert "profileData" not in raw_user["identities"][0], f"primary identity has profileData: {show(raw_user)}"
+    eq(raw_user["identities"][1]["profileData"]["email"], secondary.email, "GET: linked identity's profileData")
+    try:
+        client.users.get(secondary.user_id)
+    except NotFoundError as e:
+        eq(e.body.get("errorCode"), "inexistent_user", "secondary after link: body.errorCode")
+    else:
+        raise AssertionError("the linked secondary is still a user: " + show(rec.last_json()))
+
+    try:
+        client.users.identities.link(primary.user_id, provider="auth0", user_id=bare(primary))
+    except BadRequestError as e:
+        eq(e.status_code, 400, "self link: status_code")
+        eq(e.body.get("message"), "Main identity and the new one are the same.", "self link: body.message")
+    else:
+        raise AssertionError("linking a user to itself succeeded: " + show(rec.last_json()))
+
+    remaining = client.users.identities.delete(primary.user_id, "auth0", bare(secondary))
+    eq(rec.last().status_code, 200, "unlink HTTP status")
+    eq([i.user_id for i in remaining], [bare(primary)], "identities after unlink")
+    restored = client.users.get(secondary.user_id)
+    eq((restored.email, restored.given_name), (secondary.email, "Linked"), "restored profile")
+    eq(restored.user_metadata, None, "restored without metadata")
+    try:
+        client.users.identities.delete(primary.user_id, "auth0", bare(primary))
+    except BadRequestError as e:
+        eq(e.body.get("message"), "Main identity cannot be removed.", "unlink main: body.message")
+    else:
+        raise AssertionError("unlinking the main identity succeeded: " + show(rec.last_json()))
+
+
+# ---------------------------------------------------------------------------
 # errors and delete
 
 

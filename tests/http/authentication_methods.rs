@@ -522,3 +522,19 @@ mod replay {
         assert_eq!(crate::replay::replay("go-auth0/TestUserManager_RegenerateRecoveryCode.yaml", &Mfa).await, 1);
     }
 }
+
+#[tokio::test]
+async fn a_linked_secondary_takes_no_methods_to_the_primary() {
+    let mut server = Server::start().await;
+    let primary = server.create_user("primary@example.com").await;
+    let secondary = server.create_user("secondary@example.com").await;
+    add(&mut server, &primary, json!({"type": "email", "email": "primary@example.com"})).await;
+    add(&mut server, &secondary, json!({"type": "totp", "totp_secret": TOTP_SECRET})).await;
+    let link = json!({"provider": "auth0", "user_id": secondary["user_id"]});
+    let reply = server.post(&format!("{}/identities", user_path(&primary)), link).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let kinds: Vec<Value> = listed(&mut server, &primary).await.iter().map(|m| m["type"].clone()).collect();
+    assert_eq!(kinds, [json!("email")]);
+    assert_eq!(server.database.count("SELECT COUNT(*) FROM authentication_methods").await, 1);
+    assert_eq!(server.get(&methods_path(&secondary)).await.status, 404, "the secondary is no user any more");
+}

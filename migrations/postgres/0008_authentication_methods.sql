@@ -2,8 +2,8 @@
 -- remembered browsers stopped counting. See migrations/sqlite/0008 for the design.
 CREATE TABLE authentication_methods (
     seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    id TEXT COLLATE "C" NOT NULL UNIQUE,
+    user_id TEXT COLLATE "C" NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
     type TEXT NOT NULL,
     confirmed BOOLEAN NOT NULL,
     document JSON NOT NULL,

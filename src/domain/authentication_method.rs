@@ -397,16 +397,20 @@ pub const MAX_PER_TYPE: usize = 20;
 
 /// Checks `new` against the user's `existing` methods.
 pub fn admit(existing: &[AuthenticationMethod], new: &AuthenticationMethod) -> Result<(), Refusal> {
-    let same_type = existing.iter().filter(|m| m.kind == new.kind);
-    let repeats = |m: &&AuthenticationMethod| match new.kind.as_str() {
+    let is_credential = |kind: &str| matches!(kind, "webauthn-roaming" | "passkey");
+    let repeats = |m: &AuthenticationMethod| match new.kind.as_str() {
+        // A WebAuthn credential is one key, whichever of the two types registered it.
+        kind if is_credential(kind) => is_credential(&m.kind) && m.text("key_id") == new.text("key_id"),
+        kind if m.kind != kind => false,
         "totp" => true,
         "email" => m.email().map(str::to_lowercase) == new.email().map(str::to_lowercase),
         "phone" => m.phone_number() == new.phone_number(),
-        _ => m.text("key_id") == new.text("key_id"),
+        _ => false,
     };
-    if same_type.clone().any(|m| repeats(&m)) {
+    if existing.iter().any(repeats) {
         return Err(Refusal::Exists);
     }
+    let same_type = existing.iter().filter(|m| m.kind == new.kind);
     if same_type.count() >= MAX_PER_TYPE {
         return Err(Refusal::LimitReached);
     }
@@ -558,6 +562,10 @@ mod tests {
         assert_eq!(admit(std::slice::from_ref(&email), &other), Ok(()));
         let totp = create(json!({"type": "totp", "totp_secret": "JBSWY3DPEHPK3PXP"})).unwrap().method;
         assert_eq!(admit(std::slice::from_ref(&totp), &totp.clone()), Err(Refusal::Exists));
+        let key = create(json!({"type": "webauthn-roaming", "key_id": "k", "public_key": "p"})).unwrap().method;
+        let passkey = create(json!({"type": "passkey", "key_id": "k", "public_key": "p"})).unwrap().method;
+        assert_eq!(admit(std::slice::from_ref(&key), &passkey), Err(Refusal::Exists));
+        assert_eq!(admit(std::slice::from_ref(&email), &totp), Ok(()));
     }
 
     #[test]

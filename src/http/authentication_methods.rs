@@ -141,11 +141,11 @@ async fn list_methods(
     if !page.include_totals {
         return Ok(response::json(StatusCode::OK, &items));
     }
-    // Recorded: `total` comes before `start` and `limit`, and is left out of an empty page.
+    // Recorded: `total` comes before `start` and `limit`, and is left out when the user has no
+    // methods (a page past the end still counts them).
     let mut body = Map::new();
-    let empty = items.is_empty();
     body.insert("authenticators".into(), Value::Array(items));
-    if !empty {
+    if listed.total > 0 {
         body.insert("total".into(), Value::from(listed.total));
     }
     body.insert("start".into(), Value::from(page.offset));
@@ -201,7 +201,11 @@ async fn update_method(
     // for the method the write finds.
     let mut method = app.store.authentication_method(&user_id, &id).await.map_err(method_error)?;
     apply_update(&mut method, body)?;
-    let method = app.store.update_authentication_method(&user_id, &id, body.clone()).await.map_err(method_error)?;
+    let method = app
+        .store
+        .update_authentication_method(&user_id, &id, body.clone(), &time::now())
+        .await
+        .map_err(method_error)?;
     Ok(response::json(StatusCode::OK, &method.to_json(View::Written)))
 }
 

@@ -202,11 +202,12 @@ impl Store {
         user_id: &str,
         id: &str,
         attributes: Map<String, Value>,
+        at: &Timestamp,
     ) -> Result<AuthenticationMethod, MethodError> {
-        let (user_id, id) = (user_id.to_owned(), id.to_owned());
+        let (user_id, id, at) = (user_id.to_owned(), id.to_owned(), *at);
         self.db
             .write(job!(|conn| {
-                let (_, methods) = methods_of(&mut conn, &user_id, true).await?;
+                let (multifactor, methods) = methods_of(&mut conn, &user_id, true).await?;
                 let mut method = methods.into_iter().find(|m| m.id == id).ok_or(MethodError::MethodNotFound)?;
                 method.attributes.extend(attributes);
                 conn.execute(
@@ -214,6 +215,7 @@ impl Store {
                     args![Bound::json(&method.attributes), &id],
                 )
                 .await?;
+                refresh_multifactor(&mut conn, &user_id, multifactor, &at).await?;
                 Ok(method)
             }))
             .await
@@ -263,13 +265,14 @@ impl Store {
         let user_id = user_id.to_owned();
         self.db
             .write(job!(|conn| {
-                methods_of(&mut conn, &user_id, true).await?;
+                let (multifactor, _) = methods_of(&mut conn, &user_id, true).await?;
                 conn.execute(
                     "DELETE FROM authentication_methods WHERE user_id = $1 AND type = 'recovery-code'",
                     args![&user_id],
                 )
                 .await?;
-                Ok(insert_methods(&mut conn, &user_id, std::slice::from_ref(&code)).await?)
+                insert_methods(&mut conn, &user_id, std::slice::from_ref(&code)).await?;
+                refresh_multifactor(&mut conn, &user_id, multifactor, &code.method.created_at).await
             }))
             .await
     }

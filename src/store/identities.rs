@@ -163,11 +163,21 @@ impl Store {
                 let restored = standalone_user(&identity, now);
                 let into = format!("users ({WRITTEN_COLUMNS})");
                 insert_rows(&mut conn, &into, 29, &user_values(&restored), "").await?;
-                conn.execute(
-                    "UPDATE identities SET user_id = $1 WHERE provider = $2 AND provider_user_id = $3 AND user_id = $4",
-                    args![&restored.user_id, &provider, &user_id, &primary_id],
-                )
-                .await?;
+                let moved = conn
+                    .execute(
+                        "UPDATE identities SET user_id = $1 WHERE provider = $2 AND provider_user_id = $3 \
+                         AND user_id = $4",
+                        args![&restored.user_id, &provider, &user_id, &primary_id],
+                    )
+                    .await?;
+                // The identity's credentials row must come back with it, or the restored user
+                // could not sign in and its email would be free: refuse (and roll back) rather
+                // than commit a user without one.
+                if moved != 1 {
+                    return Err(UnlinkError::Other(anyhow::anyhow!(
+                        "identity {provider}|{user_id} of {primary_id} has no credentials row"
+                    )));
+                }
                 primary.updated_at = now;
                 write_user_row(&mut conn, &primary).await?;
                 Ok((primary, restored))

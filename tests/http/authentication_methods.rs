@@ -107,6 +107,9 @@ async fn listing_pages_and_wraps_as_recorded() {
         (json!(3), json!(2), json!(2))
     );
     assert_eq!(page.body["authenticators"][0]["email"], "****@exam*******");
+    // Past the end the page is empty, but the user has methods: `total` stays.
+    let past = server.get(&format!("{}?include_totals=true&page=5", methods_path(&user))).await;
+    assert_eq!(past.body, json!({"authenticators": [], "total": 3, "start": 250, "limit": 50}));
     let bad = server.get(&format!("{}?per_page=101", methods_path(&user))).await;
     assert_eq!(bad.status, 400, "{}", bad.text);
     assert_eq!(bad.body["errorCode"], "invalid_query_string");
@@ -177,6 +180,11 @@ async fn duplicates_conflict_and_each_type_has_a_limit() {
     let second_totp =
         server.post(&methods_path(&user), json!({"type": "totp", "totp_secret": "JBSWY3DPEHPK3PXP"})).await;
     assert_eq!(second_totp.status, 409, "one TOTP per user: {}", second_totp.text);
+    // One WebAuthn credential, whichever type registers it.
+    add(&mut server, &user, json!({"type": "webauthn-roaming", "key_id": "key-1", "public_key": "cA=="})).await;
+    let same_key =
+        server.post(&methods_path(&user), json!({"type": "passkey", "key_id": "key-1", "public_key": "cA=="})).await;
+    assert_eq!(same_key.status, 409, "{}", same_key.text);
     for n in 1..20 {
         add(&mut server, &user, json!({"type": "email", "email": format!("e{n}@example.com")})).await;
     }
@@ -186,7 +194,7 @@ async fn duplicates_conflict_and_each_type_has_a_limit() {
     let repeat = json!([{"type": "email", "email": "x@example.com"}, {"type": "email", "email": "x@example.com"}]);
     let reply = server.call(Method::PUT, &methods_path(&user), Some(repeat)).await;
     assert_eq!(reply.status, 409, "{}", reply.text);
-    assert_eq!(listed(&mut server, &user).await.len(), 21);
+    assert_eq!(listed(&mut server, &user).await.len(), 22);
 }
 
 #[tokio::test]
@@ -259,10 +267,14 @@ async fn patch_renames_and_changes_a_phones_channel() {
     let mut server = Server::start().await;
     let user = server.create_user("patch@example.com").await;
     let phone = add(&mut server, &user, json!({"type": "phone", "phone_number": "+15555550123"})).await;
+    let stamped = profile(&mut server, &user).await["multifactor_last_modified"].clone();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let reply = server
         .patch(&method_path(&user, &phone), json!({"name": "Work", "preferred_authentication_method": "voice"}))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
+    let restamped = profile(&mut server, &user).await["multifactor_last_modified"].clone();
+    assert!(restamped.as_str() > stamped.as_str(), "a change to a method stamps the profile: {stamped} {restamped}");
     assert_eq!(reply.body["name"], "Work");
     assert_eq!(reply.body["phone_number"], "XXXXXXXX0123");
     let read = server.get(&method_path(&user, &phone)).await.body;

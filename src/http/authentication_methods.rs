@@ -4,7 +4,8 @@
 //! Recorded (`TestUserManager_AuthenticationMethods.yaml`): `POST` answers 201 with the method
 //! masked and without `confirmed`; reads mask and show `confirmed`; `PUT` answers 200 with the
 //! new methods as given; deletes answer 204. With `include_totals` the listing is
-//! `{"authenticators":[…],"total":…,"start":…,"limit":…}`, and an empty one has no `total`.
+//! `{"authenticators":[…],"total":…,"start":…,"limit":…}`; a user without methods gets no
+//! `total`.
 
 use axum::Router;
 use axum::extract::{FromRequestParts, RawPathParams, RawQuery, State};

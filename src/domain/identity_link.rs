@@ -10,6 +10,7 @@
 
 use serde_json::{Map, Value};
 
+use super::connection_admin::STRATEGIES;
 use super::create_user::display_defaults;
 use super::ids;
 use super::json_schema::{Additional, Field, Schema};
@@ -18,64 +19,12 @@ use super::time::Timestamp;
 use super::user::{Identity, Metadata, User};
 use crate::error::ApiError;
 
-/// `UserIdentityProviderEnum`.
-pub const PROVIDERS: &[&str] = &[
-    "ad",
-    "adfs",
-    "amazon",
-    "apple",
-    "dropbox",
-    "bitbucket",
-    "auth0-oidc",
-    "auth0",
-    "baidu",
-    "bitly",
-    "box",
-    "custom",
-    "daccount",
-    "dwolla",
-    "email",
-    "evernote-sandbox",
-    "evernote",
-    "exact",
-    "facebook",
-    "fitbit",
-    "github",
-    "google-apps",
-    "google-oauth2",
-    "instagram",
-    "ip",
-    "line",
-    "linkedin",
-    "oauth1",
-    "oauth2",
-    "office365",
-    "oidc",
-    "okta",
-    "paypal",
-    "paypal-sandbox",
-    "pingfederate",
-    "planningcenter",
-    "salesforce-community",
-    "salesforce-sandbox",
-    "salesforce",
-    "samlp",
-    "sharepoint",
-    "shopify",
-    "shop",
-    "sms",
-    "soundcloud",
-    "thirtysevensignals",
-    "twitter",
-    "untappd",
-    "vkontakte",
-    "waad",
-    "weibo",
-    "windowslive",
-    "wordpress",
-    "yahoo",
-    "yandex",
-];
+/// `UserIdentityProviderEnum`: in Auth0's spec, the connection strategies
+/// (`ConnectionStrategyEnum`) but the last, `auth0-adldap`.
+pub const PROVIDERS: &[&str] = match STRATEGIES.split_last() {
+    Some((_, providers)) => providers,
+    None => &[],
+};
 
 fn is_connection_id(text: &str) -> bool {
     text.strip_prefix("con_").is_some_and(|rest| rest.len() == 16 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
@@ -392,5 +341,12 @@ mod tests {
     fn same_identity_compares_provider_and_id() {
         assert!(same_identity("auth0|abc", "auth0", "abc"));
         assert!(!same_identity("auth0|abc", "sms", "abc"));
+    }
+
+    #[test]
+    fn providers_are_the_strategies_but_ad_ldap() {
+        assert_eq!(STRATEGIES.last(), Some(&"auth0-adldap"));
+        assert_eq!(PROVIDERS.len(), 55);
+        assert!(PROVIDERS.contains(&"google-oauth2") && !PROVIDERS.contains(&"auth0-adldap"));
     }
 }

@@ -142,12 +142,9 @@ pub const SET_METHOD: Schema = Schema::object(
 /// The body of `PUT`: an array of `SET_METHOD`s.
 pub const SET_METHODS: Schema = Schema::array("", &SET_METHOD);
 
-/// The attributes a method keeps, in the order Auth0 renders them after `id`, `type` and
-/// `confirmed`; `created_at` and the phone's channels follow (see `to_json`).
-const ATTRIBUTES: &[&str] = &[
-    "name",
-    "email",
-    "phone_number",
+/// A WebAuthn credential's attributes (every one a passkey takes), in the order Auth0 renders
+/// them.
+const CREDENTIAL_ATTRIBUTES: &[&str] = &[
     "key_id",
     "public_key",
     "aaguid",
@@ -160,6 +157,13 @@ const ATTRIBUTES: &[&str] = &[
     "transports",
 ];
 
+/// The attributes a method keeps, in the order Auth0 renders them after `id`, `type` and
+/// `confirmed` (`name`, which every type takes, first); `created_at` and the phone's channels
+/// follow (see `to_json`).
+fn attributes() -> impl Iterator<Item = &'static str> {
+    ["name", "email", "phone_number"].into_iter().chain(CREDENTIAL_ATTRIBUTES.iter().copied())
+}
+
 /// A stored authentication method.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthenticationMethod {
@@ -168,7 +172,7 @@ pub struct AuthenticationMethod {
     pub kind: String,
     pub confirmed: bool,
     pub created_at: Timestamp,
-    /// What the request gave, unmasked: `ATTRIBUTES` and, for phones,
+    /// What the request gave, unmasked: `attributes()` and, for phones,
     /// `preferred_authentication_method`.
     pub attributes: Map<String, Value>,
 }
@@ -219,15 +223,15 @@ impl AuthenticationMethod {
         if view == View::Read {
             out.insert("confirmed".into(), json!(self.confirmed));
         }
-        for key in ATTRIBUTES {
-            let Some(value) = self.attributes.get(*key) else { continue };
-            let masked = match (view, *key, value.as_str()) {
+        for key in attributes() {
+            let Some(value) = self.attributes.get(key) else { continue };
+            let masked = match (view, key, value.as_str()) {
                 (View::Replaced, _, _) => None,
                 (_, "email", Some(email)) => Some(mask_email(email)),
                 (_, "phone_number", Some(phone)) => Some(mask_phone(phone)),
                 _ => None,
             };
-            out.insert((*key).into(), masked.map_or_else(|| value.clone(), Value::String));
+            out.insert(key.into(), masked.map_or_else(|| value.clone(), Value::String));
         }
         out.insert("created_at".into(), json!(time::format(&self.created_at)));
         if self.kind == "phone" {
@@ -275,31 +279,14 @@ pub fn methods_to_set(body: &Value, at: Timestamp) -> Result<Vec<NewMethod>, Api
     items.iter().map(|item| new_method(item.as_object().expect("checked by SET_METHODS"), at)).collect()
 }
 
-/// What each type requires, and every attribute it takes.
+/// What each type requires, and every attribute it takes besides `name`, which all take.
 fn attributes_of(kind: &str) -> (&'static [&'static str], &'static [&'static str]) {
     match kind {
-        "phone" => (&["phone_number"], &["name", "phone_number", "preferred_authentication_method"]),
-        "email" => (&["email"], &["name", "email"]),
-        "totp" => (&["totp_secret"], &["name", "totp_secret"]),
-        "webauthn-roaming" => {
-            (&["key_id", "public_key"], &["name", "key_id", "public_key", "relying_party_identifier"])
-        }
-        _ => (
-            &["key_id", "public_key"],
-            &[
-                "name",
-                "key_id",
-                "public_key",
-                "aaguid",
-                "relying_party_identifier",
-                "credential_device_type",
-                "credential_backed_up",
-                "identity_user_id",
-                "user_agent",
-                "user_handle",
-                "transports",
-            ],
-        ),
+        "phone" => (&["phone_number"], &["phone_number", "preferred_authentication_method"]),
+        "email" => (&["email"], &["email"]),
+        "totp" => (&["totp_secret"], &["totp_secret"]),
+        "webauthn-roaming" => (&["key_id", "public_key"], &["key_id", "public_key", "relying_party_identifier"]),
+        _ => (&["key_id", "public_key"], CREDENTIAL_ATTRIBUTES),
     }
 }
 
@@ -310,25 +297,22 @@ fn new_method(body: &Map<String, Value>, at: Timestamp) -> Result<NewMethod, Api
     refuse_others(body, kind, allowed)?;
     let secret = checked_secret(body)?;
     let mut method = AuthenticationMethod::new(kind, at);
-    for key in allowed.iter().filter(|key| **key != "totp_secret") {
-        if let Some(value) = body.get(*key) {
-            method.attributes.insert((*key).into(), value.clone());
+    for key in std::iter::once("name").chain(allowed.iter().copied()).filter(|key| *key != "totp_secret") {
+        if let Some(value) = body.get(key) {
+            method.attributes.insert(key.into(), value.clone());
         }
     }
     check_contact(&method)?;
     Ok(NewMethod { method, secret })
 }
 
-/// Applies a valid `PATCH` body (checked with `UPDATE_METHOD`): a new name, and for a phone
-/// its preferred channel.
-pub fn apply_update(method: &mut AuthenticationMethod, body: &Map<String, Value>) -> Result<(), ApiError> {
+/// Checks a valid `PATCH` body (checked with `UPDATE_METHOD`) against the method's type: any
+/// method takes a new name, only a phone a preferred channel. The store merges it.
+pub fn check_update(method: &AuthenticationMethod, body: &Map<String, Value>) -> Result<(), ApiError> {
     if body.contains_key("preferred_authentication_method") && method.kind != "phone" {
         return Err(ApiError::invalid_body(
             "preferred_authentication_method can only be set on phone authentication methods.",
         ));
-    }
-    for (key, value) in body {
-        method.attributes.insert(key.clone(), value.clone());
     }
     Ok(())
 }
@@ -342,8 +326,11 @@ fn require(body: &Map<String, Value>, names: &[&str]) -> Result<(), ApiError> {
 
 /// Attributes of other types are refused, naming them, rather than stored and never shown.
 fn refuse_others(body: &Map<String, Value>, kind: &str, allowed: &[&str]) -> Result<(), ApiError> {
-    let others: Vec<&str> =
-        body.keys().map(String::as_str).filter(|key| *key != "type" && !allowed.contains(key)).collect();
+    let others: Vec<&str> = body
+        .keys()
+        .map(String::as_str)
+        .filter(|key| !["type", "name"].contains(key) && !allowed.contains(key))
+        .collect();
     if others.is_empty() {
         return Ok(());
     }

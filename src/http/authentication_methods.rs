@@ -19,9 +19,10 @@ use super::extract::JsonBody;
 use super::pagination::{INCLUDE_TOTALS, Page};
 use super::query::{Param, QueryString};
 use super::response;
+use super::roles::IdPath;
 use crate::app::AppState;
 use crate::domain::authentication_method::{
-    CREATE_METHOD, SET_METHODS, UPDATE_METHOD, View, apply_update, method_to_create, methods_to_set,
+    CREATE_METHOD, SET_METHODS, UPDATE_METHOD, View, check_update, method_to_create, methods_to_set,
 };
 use crate::domain::listing::Window;
 use crate::domain::schema::Type;
@@ -61,8 +62,7 @@ impl<S: Send + Sync> FromRequestParts<S> for UserRef {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let params = path_params(parts, state).await?;
-        let id = params.iter().find(|(name, _)| *name == "id").map(|(_, v)| v.to_owned()).unwrap_or_default();
+        let IdPath(id) = IdPath::from_request_parts(parts, state).await?;
         if id.contains('\0') {
             return Err(ApiError::user_not_found());
         }
@@ -200,8 +200,8 @@ async fn update_method(
     let body = UPDATE_METHOD.validate_payload(&body)?;
     // A method's type never changes, so checking the change against the method as read holds
     // for the method the write finds.
-    let mut method = app.store.authentication_method(&user_id, &id).await.map_err(method_error)?;
-    apply_update(&mut method, body)?;
+    let method = app.store.authentication_method(&user_id, &id).await.map_err(method_error)?;
+    check_update(&method, body)?;
     let method = app
         .store
         .update_authentication_method(&user_id, &id, body.clone(), &time::now())

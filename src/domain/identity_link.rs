@@ -91,12 +91,18 @@ pub fn parse_link_request(body: &Value) -> Result<LinkRequest, ApiError> {
     let Some(user_id) = user_id else {
         return Err(Location::Payload.single("Missing required property: user_id", None));
     };
-    // go-auth0 sends the full `auth0|…` id, which Auth0 accepts: the provider prefix is dropped.
-    let user_id = match user_id.strip_prefix(&provider).and_then(|rest| rest.strip_prefix('|')) {
+    // go-auth0 sends the full `auth0|…` id, which Auth0 accepts.
+    let user_id = without_provider(&provider, user_id);
+    Ok(LinkRequest::Identity { provider, user_id, connection_id: text("connection_id") })
+}
+
+/// An identity's id inside its provider, given bare or (as go-auth0 links and Auth0's docs
+/// unlink) in the full `provider|id` form.
+pub fn without_provider(provider: &str, user_id: String) -> String {
+    match user_id.strip_prefix(provider).and_then(|rest| rest.strip_prefix('|')) {
         Some(bare) if !bare.is_empty() => bare.to_owned(),
         _ => user_id,
-    };
-    Ok(LinkRequest::Identity { provider, user_id, connection_id: text("connection_id") })
+    }
 }
 
 /// `link_with` sent with any of the server-side properties. The spec says they "must not be

@@ -123,11 +123,7 @@ async fn link(
 
 async fn unlink(State(app): State<AppState>, path: IdentityPath) -> ApiResult<Response> {
     let (provider, user_id) = (path.provider.unwrap_or_default(), path.user_id.unwrap_or_default());
-    // Auth0's docs allow the secondary's full `provider|id` here too.
-    let user_id = match user_id.strip_prefix(&provider).and_then(|rest| rest.strip_prefix('|')) {
-        Some(bare) if !bare.is_empty() => bare.to_owned(),
-        _ => user_id,
-    };
+    let user_id = identity_link::without_provider(&provider, user_id);
     let (primary, _) =
         app.store.unlink_identity(&path.id, &provider, &user_id, time::now()).await.map_err(|error| match error {
             UnlinkError::UserNotFound => ApiError::user_not_found(),

@@ -91,6 +91,8 @@ trap 'exit 130' INT TERM
 
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 CLIENT_ID="sdk-test-client"
+# A URL-safe secret may start with '-': it is passed as --client-secret=VALUE, never as a
+# separate argument, which clap would read as a flag (one run in 64 failed that way).
 CLIENT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
 ROSTER_URL="http://127.0.0.1:$PORT"
 
@@ -104,7 +106,7 @@ log "starting $BIN on 127.0.0.1:$PORT (database ${DATABASE_URL%%\?*}, tenant fil
   --listen "127.0.0.1:$PORT" \
   --database-url "$DATABASE_URL" \
   --client-id "$CLIENT_ID" \
-  --client-secret "$CLIENT_SECRET" \
+  --client-secret="$CLIENT_SECRET" \
   --seed "$HERE/tenant.yaml" \
   >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!

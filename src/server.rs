@@ -40,12 +40,23 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         print_seeded(path, &applied);
     }
 
+    // Log events are written in batches by one task (store/logs.rs).
+    let log_writer = tokio::spawn({
+        let store = store.clone();
+        async move {
+            loop {
+                store.log_recorded().await;
+                let _ = store.flush_logs().await;
+            }
+        }
+    });
     let app = Arc::new(App { store: store.clone(), keys: tenant.keys, issuer, verified_tokens: Default::default() });
     axum::serve(listener, http::router(app))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")?;
     tracing::info!("shutting down: requests finished, closing the database");
+    log_writer.abort();
     store.close().await;
     Ok(())
 }

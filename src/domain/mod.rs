@@ -10,6 +10,7 @@ pub mod identity_link;
 pub mod ids;
 pub mod json_schema;
 pub mod listing;
+pub mod log_event;
 pub mod metadata;
 pub mod organization;
 pub mod password_policy;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 pub mod authentication_methods;
+pub mod logs;
 pub mod organizations;
 pub mod rbac;
 pub mod tenant_admin;
@@ -73,6 +74,7 @@ impl From<db::DbError> for StoreError {
 pub struct Store {
     db: Db,
     totals: TotalsCache,
+    logs: logs::LogBuffer,
 }
 
 /// Opens the store a `--database-url` names, creating and migrating it as needed.
@@ -88,7 +90,7 @@ pub async fn open(database_url: &str) -> anyhow::Result<Arc<Store>> {
             display_url(database_url)
         )
     };
-    Ok(Arc::new(Store { db, totals: TotalsCache::default() }))
+    Ok(Arc::new(Store { db, totals: TotalsCache::default(), logs: Default::default() }))
 }
 
 impl Store {
@@ -98,8 +100,10 @@ impl Store {
         Ok(())
     }
 
-    /// Finishes the writes queued, flushes and closes; called once on shutdown.
+    /// Writes the log events recorded, finishes the writes queued, flushes and closes; called
+    /// once on shutdown.
     pub async fn close(&self) {
+        let _ = self.flush_logs().await;
         self.db.close().await;
     }
 }

@@ -1,0 +1,219 @@
+//! Log events: what happened in the tenant, as Auth0's Management API lists them.
+//!
+//! Auth0 answers every key of a log event, with `null` for what an event does not have, and
+//! `_id` equal to `log_id` (recorded, go-auth0 `TestLogManager*`). This is the one place where
+//! Roster writes `null`s, because Auth0 does. The type codes are Auth0's
+//! (<https://auth0.com/docs/deploy-monitor/logs/log-event-type-codes>).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Map, Value, json};
+
+use super::time::{self, Timestamp};
+
+/// Auth0's event type codes that Roster writes.
+pub mod kind {
+    /// Success Login (a password grant that issued tokens).
+    pub const SUCCESS_LOGIN: &str = "s";
+    /// Failed Login (for a reason other than the two below: a blocked user).
+    pub const FAILED_LOGIN: &str = "f";
+    /// Failed Login (Incorrect Password).
+    pub const WRONG_PASSWORD: &str = "fp";
+    /// Failed Login (Invalid Email/Username).
+    pub const UNKNOWN_USER: &str = "fu";
+    pub const SUCCESS_SIGNUP: &str = "ss";
+    pub const FAILED_SIGNUP: &str = "fs";
+    /// Success / Failed Exchange: Password for Access Token.
+    pub const SUCCESS_PASSWORD_EXCHANGE: &str = "sepft";
+    pub const FAILED_PASSWORD_EXCHANGE: &str = "fepft";
+    /// Success / Failed Exchange: Refresh Token for Access Token.
+    pub const SUCCESS_REFRESH_EXCHANGE: &str = "sertft";
+    pub const FAILED_REFRESH_EXCHANGE: &str = "fertft";
+    /// Failed Exchange of a Rotating Refresh Token: a spent token presented again.
+    pub const REFRESH_TOKEN_REUSE: &str = "ferrt";
+    /// Success / Failed Exchange: Client Credentials for Access Token.
+    pub const SUCCESS_CLIENT_CREDENTIALS: &str = "seccft";
+    pub const FAILED_CLIENT_CREDENTIALS: &str = "feccft";
+    /// Success / Failed Exchange: Password and OTP for Access Token.
+    pub const SUCCESS_OTP_EXCHANGE: &str = "seotpft";
+    pub const FAILED_OTP_EXCHANGE: &str = "feotpft";
+    /// Success / Failed Exchange: Password and MFA Recovery Code for Access Token.
+    pub const SUCCESS_RECOVERY_EXCHANGE: &str = "sercft";
+    pub const FAILED_RECOVERY_EXCHANGE: &str = "fercft";
+    /// MFA Required: a password grant answered `mfa_required`.
+    pub const MFA_REQUIRED: &str = "mfar";
+    pub const MFA_SUCCEEDED: &str = "gd_auth_succeed";
+    pub const MFA_FAILED: &str = "gd_auth_failed";
+    pub const RECOVERY_SUCCEEDED: &str = "gd_recovery_succeed";
+    pub const RECOVERY_FAILED: &str = "gd_recovery_failed";
+    /// Successfully revoked a refresh token.
+    pub const REFRESH_TOKEN_REVOKED: &str = "srrt";
+    /// Blocked Account: brute-force protection blocked a user from an IP address.
+    pub const BLOCKED_ACCOUNT: &str = "limit_wc";
+    /// Success API Operation: a Management API write.
+    pub const SUCCESS_API_OPERATION: &str = "sapi";
+    /// Failed API Operation (Auth0's older list; kept for writes that were refused).
+    pub const FAILED_API_OPERATION: &str = "fapi";
+}
+
+/// One event. Optional attributes left `None` are answered as `null`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogEvent {
+    pub log_id: String,
+    pub date: Timestamp,
+    pub kind: &'static str,
+    pub description: Option<String>,
+    pub connection: Option<String>,
+    pub connection_id: Option<String>,
+    pub client_id: Option<String>,
+    pub client_name: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: Option<Value>,
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+    pub audience: Option<String>,
+    pub scope: Option<String>,
+    pub strategy: Option<String>,
+    pub strategy_type: Option<String>,
+    pub hostname: Option<String>,
+}
+
+impl LogEvent {
+    /// An event of `kind` happening now, with a fresh id.
+    pub fn new(kind: &'static str) -> Self {
+        let date = time::now();
+        Self { log_id: log_id(&date), date, kind, ..Self::default() }
+    }
+
+    /// The event as `GET /logs` answers it: every key, in Auth0's order.
+    pub fn render(&self) -> Value {
+        let text = |v: &Option<String>| v.as_deref().map_or(Value::Null, |s| Value::String(s.to_owned()));
+        json!({
+            "_id": self.log_id,
+            "log_id": self.log_id,
+            "date": time::format(&self.date),
+            "type": self.kind,
+            "description": text(&self.description),
+            "connection": text(&self.connection),
+            "connection_id": text(&self.connection_id),
+            "organization_id": null,
+            "organization_name": null,
+            "client_id": text(&self.client_id),
+            "client_name": text(&self.client_name),
+            "ip": text(&self.ip),
+            "hostname": text(&self.hostname),
+            "details": self.details.clone().unwrap_or(Value::Null),
+            "user_id": text(&self.user_id),
+            "user_name": text(&self.user_name),
+            "user_agent": text(&self.user_agent),
+            "audience": text(&self.audience),
+            "scope": text(&self.scope),
+            "strategy": text(&self.strategy),
+            "strategy_type": text(&self.strategy_type),
+            "isMobile": false,
+            "location_info": null,
+        })
+    }
+
+    /// Reads back what `render` wrote (the store keeps the rendered document).
+    pub fn from_document(document: &Map<String, Value>) -> Option<Self> {
+        let text = |key: &str| document.get(key).and_then(Value::as_str).map(str::to_owned);
+        let kind = document.get("type").and_then(Value::as_str)?;
+        Some(Self {
+            log_id: text("log_id")?,
+            date: time::parse(document.get("date").and_then(Value::as_str)?)?,
+            kind: known_kind(kind),
+            description: text("description"),
+            connection: text("connection"),
+            connection_id: text("connection_id"),
+            client_id: text("client_id"),
+            client_name: text("client_name"),
+            ip: text("ip"),
+            user_agent: text("user_agent"),
+            details: document.get("details").filter(|d| !d.is_null()).cloned(),
+            user_id: text("user_id"),
+            user_name: text("user_name"),
+            audience: text("audience"),
+            scope: text("scope"),
+            strategy: text("strategy"),
+            strategy_type: text("strategy_type"),
+            hostname: text("hostname"),
+        })
+    }
+}
+
+/// Every code `kind` names, to give a stored code back its `'static` name.
+const KINDS: &[&str] = &[
+    kind::SUCCESS_LOGIN,
+    kind::FAILED_LOGIN,
+    kind::WRONG_PASSWORD,
+    kind::UNKNOWN_USER,
+    kind::SUCCESS_SIGNUP,
+    kind::FAILED_SIGNUP,
+    kind::SUCCESS_PASSWORD_EXCHANGE,
+    kind::FAILED_PASSWORD_EXCHANGE,
+    kind::SUCCESS_REFRESH_EXCHANGE,
+    kind::FAILED_REFRESH_EXCHANGE,
+    kind::REFRESH_TOKEN_REUSE,
+    kind::SUCCESS_CLIENT_CREDENTIALS,
+    kind::FAILED_CLIENT_CREDENTIALS,
+    kind::SUCCESS_OTP_EXCHANGE,
+    kind::FAILED_OTP_EXCHANGE,
+    kind::SUCCESS_RECOVERY_EXCHANGE,
+    kind::FAILED_RECOVERY_EXCHANGE,
+    kind::MFA_REQUIRED,
+    kind::MFA_SUCCEEDED,
+    kind::MFA_FAILED,
+    kind::RECOVERY_SUCCEEDED,
+    kind::RECOVERY_FAILED,
+    kind::REFRESH_TOKEN_REVOKED,
+    kind::BLOCKED_ACCOUNT,
+    kind::SUCCESS_API_OPERATION,
+    kind::FAILED_API_OPERATION,
+];
+
+fn known_kind(code: &str) -> &'static str {
+    KINDS.iter().find(|k| **k == code).copied().unwrap_or("unknown")
+}
+
+/// Auth0's log ids are 56 digits: a 3-digit prefix, the time as `yyyyMMddHHmmssSSS`, then 36
+/// digits that make it unique. Roster's last 36 are a per-process counter (which keeps the ids
+/// of one process in the order they were made, as the checkpoint listing reads them) and 16
+/// random digits (which keep two processes' ids apart).
+pub fn log_id(date: &Timestamp) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let counter = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let random: u64 = rand::random::<u64>() % 10_000_000_000_000_000;
+    format!("900{}{counter:020}{random:016}", date.format("%Y%m%d%H%M%S%3f"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_ids_are_56_digits_in_the_order_made() {
+        let date = time::parse("2023-06-02T10:58:01.495Z").unwrap();
+        let first = log_id(&date);
+        let second = log_id(&date);
+        assert_eq!(first.len(), 56);
+        assert!(first.bytes().all(|b| b.is_ascii_digit()));
+        assert!(first.starts_with("90020230602105801495"));
+        assert!(second > first);
+    }
+
+    #[test]
+    fn renders_every_key_with_nulls_and_reads_back() {
+        let mut event = LogEvent::new(kind::WRONG_PASSWORD);
+        event.description = Some("Wrong email or password.".into());
+        event.user_id = Some("auth0|1".into());
+        let rendered = event.render();
+        let keys: Vec<&str> = rendered.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys[..4], ["_id", "log_id", "date", "type"]);
+        assert_eq!(keys.len(), 23);
+        assert_eq!(rendered["connection"], Value::Null);
+        assert_eq!(rendered["isMobile"], false);
+        assert_eq!(LogEvent::from_document(rendered.as_object().unwrap()), Some(event));
+    }
+}

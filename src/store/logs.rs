@@ -1,0 +1,83 @@
+//! The log: events appended as they happen, read by id, by user and for the whole tenant.
+//!
+//! Events are recorded without waiting (`Store::log`): they go into a buffer that one task
+//! writes out (`Store::flush_logs`), all events waiting in one write job, so that a login or a
+//! Management API write does not pay a commit of its own for its log line. Readers flush first,
+//! so a log read sees every event recorded before it (Auth0's logs lag; Roster's do not).
+
+use std::sync::Mutex;
+
+use serde_json::{Map, Value};
+
+use super::Store;
+use super::db::{Row, Value as Bound, insert_rows, job};
+use crate::domain::log_event::LogEvent;
+
+/// Events recorded and not yet written.
+#[derive(Default)]
+pub(crate) struct LogBuffer {
+    pending: Mutex<Vec<LogEvent>>,
+    /// Wakes the task that writes them.
+    recorded: tokio::sync::Notify,
+    /// Held while a batch is written: a flush that finds the buffer empty still waits for the
+    /// batch another took to be committed.
+    writing: tokio::sync::Mutex<()>,
+}
+
+/// Columns of a log row, in insert order; the whole event is its `document`.
+const LOG_COLUMNS: &str = "logs (log_id, date, type, user_id, client_id, connection, ip, user_name, document)";
+
+pub(crate) fn event_from_row(row: &Row) -> anyhow::Result<LogEvent> {
+    let document: Map<String, Value> = row.json("document")?;
+    LogEvent::from_document(&document).ok_or_else(|| anyhow::anyhow!("corrupt log event {document:?}"))
+}
+
+impl Store {
+    /// Records `event`; it is written shortly after, with the others waiting.
+    pub fn log(&self, event: LogEvent) {
+        self.logs.pending.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+        self.logs.recorded.notify_one();
+    }
+
+    /// Resolves once an event has been recorded since the last call (for the writing task).
+    pub async fn log_recorded(&self) {
+        self.logs.recorded.notified().await;
+    }
+
+    /// Writes every event recorded so far, in one write job, and returns once they are durable.
+    pub async fn flush_logs(&self) -> anyhow::Result<()> {
+        let _writing = self.logs.writing.lock().await;
+        let events = std::mem::take(&mut *self.logs.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if events.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<Bound<'static>> = events
+            .iter()
+            .flat_map(|event| {
+                [
+                    Bound::from(event.log_id.clone()),
+                    Bound::Time(Some(event.date)),
+                    Bound::from(event.kind.to_owned()),
+                    Bound::from(event.user_id.clone()),
+                    Bound::from(event.client_id.clone()),
+                    Bound::from(event.connection.clone()),
+                    Bound::from(event.ip.clone()),
+                    Bound::from(event.user_name.clone()),
+                    Bound::json(&event.render()),
+                ]
+            })
+            .collect();
+        let count = events.len();
+        let written = self
+            .db
+            .write(job!(|conn| {
+                insert_rows(&mut conn, LOG_COLUMNS, 9, &rows, "").await?;
+                anyhow::Ok(())
+            }))
+            .await;
+        if let Err(error) = &written {
+            tracing::error!(error = %format!("{error:#}"), count, "log events were not written");
+        }
+        written
+    }
+}

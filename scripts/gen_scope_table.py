@@ -14,7 +14,8 @@ spec = json.load(open(sys.argv[1]))
 flows = spec["components"]["securitySchemes"]["oAuth2ClientCredentials"]["flows"]
 all_scopes = sorted(flows["clientCredentials"]["scopes"])
 
-RESOURCES = ["/users", "/users-by-email", "/roles", "/resource-servers", "/organizations",
+RESOURCES = ["/users", "/users-by-email", "/roles", "/resource-servers", "/organizations", "/sessions",
+             "/refresh-tokens", "/user-blocks", "/logs",
              "/connections", "/clients", "/client-grants"]
 
 operations = []

@@ -11,6 +11,8 @@ pub struct App {
     pub keys: KeyRing,
     pub issuer: Issuer,
     pub verified_tokens: VerifiedTokens,
+    /// The connection `grant_type=password` logs users into (Auth0's tenant "Default Directory").
+    pub default_directory: Option<String>,
 }
 
 pub type AppState = Arc<App>;

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use roster::domain::connection::DEFAULT_DATABASE;
 use roster::server::{self, ServeConfig};
 use roster::tenant::TenantSettings;
 use tracing_subscriber::EnvFilter;
@@ -64,6 +65,10 @@ struct ServeArgs {
     /// A tenant file to apply at start, before serving (as `roster seed FILE`).
     #[arg(long, env = "ROSTER_SEED")]
     seed: Option<PathBuf>,
+    /// The connection `grant_type=password` logs users into (Auth0's "Default Directory"); an
+    /// empty value sets none, and the password grant then fails as Auth0's does.
+    #[arg(long, env = "ROSTER_DEFAULT_DIRECTORY", default_value = DEFAULT_DATABASE)]
+    default_directory: String,
     /// Log format: text or json.
     #[arg(long, env = "ROSTER_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -119,6 +124,7 @@ async fn main() -> std::process::ExitCode {
                     requires_username: args.requires_username,
                 },
                 seed: args.seed,
+                default_directory: Some(args.default_directory).filter(|name| !name.is_empty()),
             })
             .await
         }

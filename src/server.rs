@@ -21,6 +21,8 @@ pub struct ServeConfig {
     pub tenant: TenantSettings,
     /// A tenant file to apply after the tenant is set up and before serving.
     pub seed: Option<std::path::PathBuf>,
+    /// The connection password grants log into.
+    pub default_directory: Option<String>,
 }
 
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
@@ -50,8 +52,15 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             }
         }
     });
-    let app = Arc::new(App { store: store.clone(), keys: tenant.keys, issuer, verified_tokens: Default::default() });
-    axum::serve(listener, http::router(app))
+    let app = Arc::new(App {
+        store: store.clone(),
+        keys: tenant.keys,
+        issuer,
+        verified_tokens: Default::default(),
+        default_directory: config.default_directory.clone(),
+    });
+    // The peer's address is what brute-force protection counts failed logins against.
+    axum::serve(listener, http::router(app).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")?;

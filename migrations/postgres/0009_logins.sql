@@ -49,7 +49,7 @@ CREATE TABLE login_failures (
     ip TEXT NOT NULL,
     connection TEXT NOT NULL,
     identifier TEXT NOT NULL,
-    failures INTEGER NOT NULL,
+    failures BIGINT NOT NULL,
     blocked_at TIMESTAMPTZ,
     PRIMARY KEY (user_id, ip)
 );

@@ -77,3 +77,15 @@ CREATE INDEX logs_user ON logs (user_id, date);
 CREATE INDEX logs_date ON logs (date);
 CREATE INDEX logs_type ON logs (type, seq);
 CREATE INDEX logs_client ON logs (client_id, seq);
+
+-- A login rewrites `last_login`, `last_ip` and `logins_count`; the trigram index only needs
+-- rewriting when a column it holds changes.
+DROP TRIGGER users_trigram_update;
+CREATE TRIGGER users_trigram_update
+AFTER UPDATE OF user_id, email_ci, name_ci, given_name_ci, family_name_ci, nickname_ci, username, phone_number ON users
+BEGIN
+    INSERT INTO users_trigram (users_trigram, rowid, user_id, email_ci, name_ci, given_name_ci, family_name_ci, nickname_ci, username, phone_number)
+    VALUES ('delete', old.seq, old.user_id, old.email_ci, old.name_ci, old.given_name_ci, old.family_name_ci, old.nickname_ci, old.username, old.phone_number);
+    INSERT INTO users_trigram (rowid, user_id, email_ci, name_ci, given_name_ci, family_name_ci, nickname_ci, username, phone_number)
+    VALUES (new.seq, new.user_id, new.email_ci, new.name_ci, new.given_name_ci, new.family_name_ci, new.nickname_ci, new.username, new.phone_number);
+END;

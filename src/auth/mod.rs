@@ -2,10 +2,13 @@
 
 pub mod client_credentials;
 pub mod keys;
+pub mod login;
+pub mod oauth;
 pub mod password;
 mod scope_table;
 pub mod scopes;
 pub mod token;
+pub mod user_tokens;
 
 /// Every operation of the scope table: (method, path, operationId, scopes).
 pub fn scope_table_operations() -> &'static [(&'static str, &'static str, &'static str, &'static [&'static str])] {

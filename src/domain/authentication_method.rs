@@ -7,7 +7,6 @@
 //! recorded, `TestUserManager_AuthenticationMethods.yaml`). What a login checks later (a TOTP
 //! secret, a recovery code's hash) is kept apart and never rendered.
 
-use aws_lc_rs::digest;
 use serde_json::{Map, Value, json};
 
 use super::ids;
@@ -462,7 +461,7 @@ pub fn new_recovery_code(at: Timestamp) -> (String, NewMethod) {
 
 /// What is stored of a recovery code.
 pub fn recovery_code_hash(code: &str) -> String {
-    hex::encode(digest::digest(&digest::SHA256, code.as_bytes()))
+    ids::sha256_hex(code)
 }
 
 fn is_uuid(text: &str) -> bool {

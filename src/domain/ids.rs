@@ -47,6 +47,12 @@ pub fn prefixed(prefix: &str) -> String {
     format!("{prefix}_{}", random_alphanumeric(16))
 }
 
+/// The SHA-256 of `text`, in hex: what is stored of random secrets (recovery codes, refresh
+/// tokens) that a login compares; they are long and random enough to need no slow hash.
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes()))
+}
+
 /// Splits `auth0|abc` into (`auth0`, `abc`). Auth0 ids always carry a provider prefix.
 pub fn split_user_id(user_id: &str) -> Option<(&str, &str)> {
     let (provider, rest) = user_id.split_once('|')?;

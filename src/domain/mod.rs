@@ -15,6 +15,7 @@ pub mod metadata;
 pub mod organization;
 pub mod password_policy;
 pub mod rbac;
+pub mod refresh_token;
 pub mod resource_server;
 pub mod schema;
 pub mod time;

@@ -30,10 +30,14 @@ pub mod query;
 mod resource_servers;
 pub mod response;
 mod roles;
+mod sessions;
+mod signup;
+mod user_blocks;
 mod user_identities;
 mod user_organizations;
 mod user_permissions;
 mod user_roles;
+mod userinfo;
 mod users;
 
 /// Operations Roster serves, each resource module listing its own; the rest of the scope
@@ -52,6 +56,8 @@ const IMPLEMENTED: &[&[(&str, &str)]] = &[
     client_grants::IMPLEMENTED,
     authentication_methods::IMPLEMENTED,
     multifactor::IMPLEMENTED,
+    sessions::IMPLEMENTED,
+    user_blocks::IMPLEMENTED,
 ];
 
 fn implemented(method: &str, path: &str) -> bool {
@@ -74,7 +80,9 @@ pub fn router(app: AppState) -> Router {
         .merge(clients::router())
         .merge(client_grants::router())
         .merge(authentication_methods::router())
-        .merge(multifactor::router());
+        .merge(multifactor::router())
+        .merge(sessions::router())
+        .merge(user_blocks::router());
     let api = pending_operations(resources)
         .route_layer(middleware::from_fn_with_state(app.clone(), authorize))
         .method_not_allowed_fallback(not_found);

@@ -1,8 +1,12 @@
-//! The Authentication API surface Roster needs: `POST /oauth/token` (client credentials) and
-//! the discovery documents that publish the signing keys.
+//! The Authentication API surface Roster serves: `POST /oauth/token` (client credentials,
+//! password, password-realm, refresh token, MFA OTP and recovery code), `POST /oauth/revoke`,
+//! `POST /dbconnections/signup`, `GET /userinfo`, and the discovery documents that publish the
+//! signing keys.
+
+use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,12 +16,21 @@ use serde_json::{Map, Value, json};
 
 use super::extract::read_body;
 use super::response;
+use crate::app::App;
 use crate::app::AppState;
-use crate::auth::client_credentials::{self, OAuthError, TokenRequest};
+use crate::auth::client_credentials;
+use crate::auth::login;
+use crate::auth::oauth::{
+    MFA_OTP, MFA_RECOVERY_CODE, OAuthError, OTHER_AUTH0_GRANTS, PASSWORD_REALM, TokenRequest, TokenResponse,
+};
+use crate::domain::log_event::{LogEvent, kind};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/oauth/token", post(token))
+        .route("/oauth/revoke", post(revoke))
+        .route("/dbconnections/signup", post(super::signup::signup))
+        .route("/userinfo", get(super::userinfo::userinfo))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/.well-known/openid-configuration", get(openid_configuration))
 }
@@ -28,10 +41,11 @@ impl IntoResponse for OAuthError {
     }
 }
 
-/// Reads the token request the three ways the SDKs send it: a JSON body, a form body, and
-/// client credentials in HTTP Basic authentication.
-async fn token_request(request: Request) -> Result<TokenRequest, OAuthError> {
+/// Reads an Authentication API request the three ways the SDKs send it: a JSON body, a form
+/// body, and client credentials in HTTP Basic authentication; with where it came from.
+pub(super) async fn token_request(request: Request) -> Result<TokenRequest, OAuthError> {
     let headers = request.headers().clone();
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string());
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -48,13 +62,14 @@ async fn token_request(request: Request) -> Result<TokenRequest, OAuthError> {
     } else {
         serde_json::from_slice(&bytes).map_err(|_| OAuthError::invalid_request("Invalid JSON body"))?
     };
-    let field = |name: &str| fields.get(name).and_then(Value::as_str).map(str::to_owned);
+    let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let mut request = TokenRequest {
-        grant_type: field("grant_type"),
-        client_id: field("client_id"),
-        client_secret: field("client_secret"),
-        audience: field("audience"),
-        scope: field("scope"),
+        client_id: fields.get("client_id").and_then(Value::as_str).map(str::to_owned),
+        client_secret: fields.get("client_secret").and_then(Value::as_str).map(str::to_owned),
+        fields,
+        ip: peer.unwrap_or_else(|| "0.0.0.0".to_owned()),
+        forwarded_for: header_text("auth0-forwarded-for"),
+        user_agent: header_text("user-agent"),
     };
     if let Some((id, secret)) = basic_credentials(&headers) {
         request.client_id.get_or_insert(id);
@@ -77,19 +92,68 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-async fn token(State(app): State<AppState>, request: Request) -> Response {
-    let result = match token_request(request).await {
-        Ok(request) => client_credentials::exchange(app.store.as_ref(), &app.keys, &app.issuer, request).await,
-        Err(error) => Err(error),
-    };
-    let mut response = match result {
-        Ok(token) => response::json(StatusCode::OK, &token),
-        Err(error) => error.into_response(),
-    };
-    // Tokens must not be cached by intermediaries (RFC 6749 §5.1).
+/// Runs the grant the request names.
+async fn exchange(app: &App, request: TokenRequest) -> Result<TokenResponse, OAuthError> {
+    let grant_type = request.grant_type().map(str::to_owned);
+    match grant_type.as_deref() {
+        None => Err(OAuthError::invalid_request("Missing required parameter: grant_type")),
+        Some("client_credentials") => {
+            let result = client_credentials::exchange(&app.store, &app.keys, &app.issuer, request.clone()).await;
+            let kind = if result.is_ok() { kind::SUCCESS_CLIENT_CREDENTIALS } else { kind::FAILED_CLIENT_CREDENTIALS };
+            let mut event = LogEvent::new(kind);
+            event.client_id = request.client_id.clone();
+            event.ip = Some(request.ip.clone());
+            event.user_agent = request.user_agent.clone();
+            event.audience = request.field("audience").map(str::to_owned);
+            match &result {
+                Ok(token) => event.scope = token.scope.clone(),
+                Err(error) => event.description = Some(error.error_description.clone()),
+            }
+            app.store.log(event);
+            result
+        }
+        Some(grant @ ("password" | PASSWORD_REALM)) => login::password_grant(app, &request, grant).await,
+        Some("refresh_token") => login::refresh_grant(app, &request).await,
+        Some(grant @ (MFA_OTP | MFA_RECOVERY_CODE)) => login::mfa_grant(app, &request, grant).await,
+        Some(other) if OTHER_AUTH0_GRANTS.contains(&other) => Err(OAuthError::unauthorized_client(other)),
+        Some(other) => Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!("Unsupported grant type: {other}"),
+        )),
+    }
+}
+
+/// Tokens must not be cached by intermediaries (RFC 6749 §5.1). Auth0 names no charset here
+/// (recorded), unlike its other JSON answers.
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
+}
+
+async fn token(State(app): State<AppState>, request: Request) -> Response {
+    let result = match token_request(request).await {
+        Ok(request) => exchange(&app, request).await,
+        Err(error) => Err(error),
+    };
+    no_store(match result {
+        Ok(token) => response::json(StatusCode::OK, &token),
+        Err(error) => error.into_response(),
+    })
+}
+
+/// `POST /oauth/revoke`: 200 with an empty body (recorded), whether or not the token was live.
+async fn revoke(State(app): State<AppState>, request: Request) -> Response {
+    let result = match token_request(request).await {
+        Ok(request) => login::revoke(&app, &request).await,
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")]).into_response(),
+        Err(error) => error.into_response(),
+    }
 }
 
 async fn jwks(State(app): State<AppState>) -> Response {
@@ -104,8 +168,12 @@ async fn openid_configuration(State(app): State<AppState>) -> Response {
             "issuer": issuer,
             "token_endpoint": format!("{issuer}oauth/token"),
             "jwks_uri": format!("{issuer}.well-known/jwks.json"),
-            "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "userinfo_endpoint": format!("{issuer}userinfo"),
+            "revocation_endpoint": format!("{issuer}oauth/revoke"),
+            "grant_types_supported": [
+                "client_credentials", "password", "refresh_token", PASSWORD_REALM, MFA_OTP, MFA_RECOVERY_CODE
+            ],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "response_types_supported": ["token"],
             "subject_types_supported": ["public"],

@@ -75,7 +75,7 @@ async fn methods_of(
     Ok((multifactor, methods))
 }
 
-async fn insert_methods(conn: &mut Conn<'_>, user_id: &str, methods: &[NewMethod]) -> Result<(), DbError> {
+pub(super) async fn insert_methods(conn: &mut Conn<'_>, user_id: &str, methods: &[NewMethod]) -> Result<(), DbError> {
     let rows: Vec<_> = methods
         .iter()
         .flat_map(|NewMethod { method, secret }| {

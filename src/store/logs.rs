@@ -27,6 +27,7 @@ pub(crate) struct LogBuffer {
 /// Columns of a log row, in insert order; the whole event is its `document`.
 const LOG_COLUMNS: &str = "logs (log_id, date, type, user_id, client_id, connection, ip, user_name, document)";
 
+#[allow(dead_code)] // read by the log endpoints, which come next
 pub(crate) fn event_from_row(row: &Row) -> anyhow::Result<LogEvent> {
     let document: Map<String, Value> = row.json("document")?;
     LogEvent::from_document(&document).ok_or_else(|| anyhow::anyhow!("corrupt log event {document:?}"))

@@ -10,9 +10,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 pub mod authentication_methods;
+pub mod logins;
 pub mod logs;
 pub mod organizations;
 pub mod rbac;
+pub mod sessions;
 pub mod tenant_admin;
 
 mod bulk;

@@ -23,18 +23,15 @@ async fn health_and_unknown_routes() {
 #[tokio::test]
 async fn pending_operations_are_authenticated_then_501() {
     let mut server = Server::start().await;
-    server.send_raw(Method::GET, "/api/v2/users/auth0%7Cx/sessions", None, None).await.assert_error(
-        401,
-        None,
-        "Missing authentication",
-    );
+    let path = "/api/v2/users/auth0%7Cx/revoke-access";
+    server.send_raw(Method::POST, path, None, None).await.assert_error(401, None, "Missing authentication");
     let reader = server.token_with_scope(Some("read:users")).await;
-    server.send_raw(Method::GET, "/api/v2/users/auth0%7Cx/sessions", Some(&reader), None).await.assert_error(
+    server.send_raw(Method::POST, path, Some(&reader), None).await.assert_error(
         403,
         Some("insufficient_scope"),
-        "Insufficient scope, expected any of: read:sessions",
+        "Insufficient scope, expected any of: delete:sessions,delete:refresh_tokens",
     );
-    server.get("/api/v2/users/auth0%7Cx/sessions").await.assert_error(
+    server.post(path, json!({})).await.assert_error(
         501,
         Some("not_implemented"),
         "Roster does not implement this endpoint yet; see docs/COMPATIBILITY.md.",

@@ -58,8 +58,9 @@ impl RefreshToken {
     }
 
     /// As `GET /users/{id}/refresh-tokens` lists it (recorded: `null` expiries and session
-    /// for tokens that have none; `resource_servers` with the scopes as one string).
-    pub fn to_json(&self) -> Value {
+    /// for tokens that have none; `resource_servers` with the scopes as one string; no `device`).
+    /// `userinfo` names the audience of a token granted no API (Auth0 lists one for every token).
+    pub fn to_json(&self, userinfo: &str) -> Value {
         let stamp = |t: &Option<Timestamp>| t.as_ref().map_or(Value::Null, |t| Value::String(time::format(t)));
         let mut out = json!({
             "id": self.id,
@@ -70,16 +71,14 @@ impl RefreshToken {
             "client_id": self.client_id,
             "session_id": self.session_id,
             "rotating": self.rotating,
-            "resource_servers": self.grant.audience.as_ref().map_or_else(Vec::new, |audience| {
-                vec![json!({"audience": audience, "scopes": self.grant.scope})]
-            }),
+            "resource_servers": [{
+                "audience": self.grant.audience.as_deref().unwrap_or(userinfo),
+                "scopes": self.grant.scope,
+            }],
         });
-        let object = out.as_object_mut().expect("an object");
-        if self.grant.device != Device::default() {
-            object.insert("device".into(), serde_json::to_value(&self.grant.device).expect("serializable"));
-        }
+        // The device is kept for the log and is not answered: the recorded tokens have none.
         if let Some(at) = &self.last_exchanged_at {
-            object.insert("last_exchanged_at".into(), Value::String(time::format(at)));
+            out["last_exchanged_at"] = Value::String(time::format(at));
         }
         out
     }
@@ -139,7 +138,7 @@ mod tests {
             },
         };
         assert_eq!(
-            token.to_json().to_string(),
+            token.to_json("https://t/userinfo").to_string(),
             r#"{"id":"tok","user_id":"auth0|1","created_at":"2024-05-01T13:00:30.038Z","idle_expires_at":null,"expires_at":null,"client_id":"c","session_id":null,"rotating":false,"resource_servers":[{"audience":"https://api/","scopes":"openid offline_access"}]}"#
         );
     }

@@ -15,7 +15,7 @@ use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use super::authentication_methods::UserRef;
-use super::pagination::{DEFAULT_PER_PAGE, FROM, INCLUDE_TOTALS, TAKE};
+use super::pagination::{DEFAULT_PER_PAGE, FROM, INCLUDE_TOTALS, PAGE, PER_PAGE, TAKE};
 use super::query::{Param, QueryString};
 use super::response;
 use super::roles::IdPath;
@@ -51,7 +51,8 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-const LIST_PARAMS: &[Param] = &[INCLUDE_TOTALS, FROM, TAKE];
+/// `page` and `per_page` are accepted and ignored, as Auth0 does (go-auth0 sends `per_page`).
+const LIST_PARAMS: &[Param] = &[INCLUDE_TOTALS, FROM, TAKE, PAGE, PER_PAGE];
 
 fn list_key(kind: Kind) -> &'static str {
     match kind {
@@ -84,9 +85,11 @@ async fn list(
         .user_checkpoint(kind, &user_id, query.text("from"), take)
         .await?
         .ok_or_else(ApiError::user_not_found)?;
+    let userinfo = format!("{}userinfo", app.issuer.issuer);
+    let items: Vec<Value> = page.items.iter().map(|item| item.to_json(&userinfo)).collect();
     let mut body = Map::new();
-    let last = page.items.last().and_then(|item| item.get("id")).cloned();
-    body.insert(list_key(kind).into(), Value::Array(page.items));
+    let last = items.last().and_then(|item| item.get("id")).cloned();
+    body.insert(list_key(kind).into(), Value::Array(items));
     if let Some(last) = last {
         body.insert("next".into(), last);
     }
@@ -109,7 +112,7 @@ async fn read(State(app): State<AppState>, IdPath(id): IdPath, kind: Kind) -> Ap
         return Err(not_found(kind));
     }
     let item = app.store.checkpoint_item(kind, &id).await?.ok_or_else(|| not_found(kind))?;
-    Ok(response::json(StatusCode::OK, &item))
+    Ok(response::json(StatusCode::OK, &item.to_json(&format!("{}userinfo", app.issuer.issuer))))
 }
 
 /// Deleting what is already gone succeeds: the caller's intent holds.

@@ -43,10 +43,27 @@ impl Kind {
         }
     }
 
-    fn render(self, row: &Row) -> anyhow::Result<Value> {
+    fn item(self, row: &Row) -> anyhow::Result<Item> {
         match self {
-            Kind::Sessions => session_from_row(row),
-            Kind::RefreshTokens => Ok(refresh_token_from_row(row)?.to_json()),
+            Kind::Sessions => Ok(Item::Session(session_from_row(row)?)),
+            Kind::RefreshTokens => Ok(Item::RefreshToken(Box::new(refresh_token_from_row(row)?))),
+        }
+    }
+}
+
+/// A session (as answered) or a refresh token.
+#[derive(Debug)]
+pub enum Item {
+    Session(Value),
+    RefreshToken(Box<RefreshToken>),
+}
+
+impl Item {
+    /// The answer; `userinfo` is the audience of a refresh token granted no API.
+    pub fn to_json(&self, userinfo: &str) -> Value {
+        match self {
+            Item::Session(session) => session.clone(),
+            Item::RefreshToken(token) => token.to_json(userinfo),
         }
     }
 }
@@ -80,7 +97,7 @@ impl Store {
         user_id: &str,
         from: Option<&str>,
         take: u64,
-    ) -> anyhow::Result<Option<Checkpoint<Value>>> {
+    ) -> anyhow::Result<Option<Checkpoint<Item>>> {
         let (user_id, from) = (user_id.to_owned(), from.map(str::to_owned));
         self.db
             .read(job!(|conn| {
@@ -90,7 +107,7 @@ impl Store {
                 let sql =
                     format!("{} WHERE user_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3", kind.select());
                 let rows = conn.fetch_all(&sql, args![&user_id, &from, clamp(take)]).await?;
-                let items = rows.iter().map(|row| kind.render(row)).collect::<anyhow::Result<_>>()?;
+                let items = rows.iter().map(|row| kind.item(row)).collect::<anyhow::Result<_>>()?;
                 let count = format!("SELECT COUNT(*) AS total FROM {} WHERE user_id = $1", kind.table());
                 Ok(Some(Checkpoint { items, total: conn.count(&count, args![&user_id]).await? }))
             }))
@@ -98,9 +115,9 @@ impl Store {
     }
 
     /// One session or refresh token by id.
-    pub async fn checkpoint_item(&self, kind: Kind, id: &str) -> anyhow::Result<Option<Value>> {
+    pub async fn checkpoint_item(&self, kind: Kind, id: &str) -> anyhow::Result<Option<Item>> {
         let sql = format!("{} WHERE id = $1", kind.select());
-        self.db.find(&sql, args![id], |row| kind.render(row)).await
+        self.db.find(&sql, args![id], |row| kind.item(row)).await
     }
 
     /// Deletes one session or refresh token; whether there was one.

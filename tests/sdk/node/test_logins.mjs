@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// SDK compatibility suite, logins: drives a running Roster server with the node SDK's
+// authentication client (`auth0/legacy` AuthenticationClient: database.signUp,
+// oauth.passwordGrant, refreshTokenGrant, revokeRefreshToken; UserInfoClient) and the v7
+// ManagementClient for what logins leave behind (refresh tokens, sessions, user blocks).
+// Same environment and conventions as every suite here (harness.mjs).
+//
+// The legacy client validates every ID token it is given, and fetches RS256 keys over https
+// without the custom fetch; the application here signs its ID tokens with HS256 (its
+// jwt_configuration.alg), which the client checks with the client secret.
+
+import { createRequire } from "node:module";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import {
+  CONNECTION, DOMAIN, PASSWORD, RUN, last, lastJson, managementClient, rewritingFetch, state, eq, ok, test, expectError,
+  all, begin, finish,
+} from "./harness.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const sdkDir = resolve(process.env.SDK_NODE_DIR ?? join(here, "..", "..", "..", ".sdk", "node"));
+const require = createRequire(join(sdkDir, "package.json"));
+const { AuthenticationClient, UserInfoClient } = require("auth0/legacy");
+
+const GRANTS = ["password", "http://auth0.com/oauth/grant-type/password-realm", "refresh_token"];
+const EMAIL = `node.login.${RUN}@example.com`;
+
+begin("logins");
+const client = managementClient();
+const auth = () =>
+  new AuthenticationClient({
+    domain: DOMAIN, clientId: state.app.client_id, clientSecret: state.app.client_secret, idTokenSigningAlg: "HS256",
+    fetch: rewritingFetch,
+  });
+
+await test("clients.create + connections.clients.update: an application that may log users in", [], async () => {
+  const app = await client.clients.create({
+    name: `Node Login App ${RUN}`, app_type: "regular_web", grant_types: GRANTS,
+    jwt_configuration: { alg: "HS256", lifetime_in_seconds: 36000 },
+  });
+  const db = (await client.connections.list({ name: CONNECTION })).data[0].id;
+  await client.connections.clients.update(db, [{ client_id: app.client_id, status: true }]);
+  state.app = app;
+});
+
+await test("database.signUp: 200 with _id", ["app"], async () => {
+  const { data } = await auth().database.signUp({ email: EMAIL, password: PASSWORD, connection: CONNECTION });
+  eq([data.email, data.email_verified], [EMAIL, false], "identifiers");
+  ok(/^[0-9a-f]{24}$/.test(data._id), `_id ${data._id}`);
+  state.user = `auth0|${data._id}`;
+});
+
+await test("oauth.passwordGrant (realm): an HS256 ID token the client validates, a refresh token", ["user"], async () => {
+  const { data } = await auth().oauth.passwordGrant({
+    username: EMAIL, password: PASSWORD, realm: CONNECTION, scope: "openid profile email offline_access",
+  });
+  eq(data.token_type, "Bearer", "token type");
+  ok(typeof data.id_token === "string" && typeof data.refresh_token === "string", "id and refresh tokens");
+  state.tokens = data;
+});
+
+await test("oauth.passwordGrant with a wrong password: 403 invalid_grant", ["user"], async () => {
+  const error = await expectError(
+    auth().oauth.passwordGrant({ username: EMAIL, password: "wrong", realm: CONNECTION }), "a wrong password");
+  eq([error.statusCode, error.error, error.error_description], [403, "invalid_grant", "Wrong email or password."], "error");
+});
+
+await test("UserInfoClient.getUserInfo: the profile claims", ["tokens"], async () => {
+  const info = new UserInfoClient({ domain: DOMAIN, fetch: rewritingFetch });
+  const { data } = await info.getUserInfo(state.tokens.access_token);
+  eq([data.sub, data.email], [state.user, EMAIL], "claims");
+});
+
+await test("oauth.refreshTokenGrant, then revokeRefreshToken: the token is refused", ["tokens"], async () => {
+  const { data } = await auth().oauth.refreshTokenGrant({ refresh_token: state.tokens.refresh_token });
+  ok(typeof data.access_token === "string", "refreshed");
+  await auth().oauth.revokeRefreshToken({ token: state.tokens.refresh_token });
+  eq(last().status, 200, "revoke status");
+  const error = await expectError(auth().oauth.refreshTokenGrant({ refresh_token: state.tokens.refresh_token }), "a revoked token");
+  eq([error.statusCode, error.error], [403, "invalid_grant"], "refused");
+});
+
+await test("users.refreshToken.list and delete", ["tokens"], async () => {
+  await auth().oauth.passwordGrant({ username: EMAIL, password: PASSWORD, realm: CONNECTION, scope: "offline_access" });
+  const tokens = await all(client.users.refreshToken.list(state.user));
+  eq(tokens.length, 1, "one token");
+  eq([tokens[0].client_id, tokens[0].session_id], [state.app.client_id, null], "token");
+  await client.users.refreshToken.delete(state.user);
+  eq([last().status, lastJson()], [202, {}], "delete answer");
+  eq((await all(client.users.refreshToken.list(state.user))).length, 0, "none left");
+});
+
+await test("users.sessions.list: password logins open no session", ["tokens"], async () => {
+  eq(await all(client.users.sessions.list(state.user)), [], "no sessions");
+});
+
+await test("userBlocks: blocked after ten wrong passwords; list, listByIdentifier, deleteByIdentifier", ["tokens"], async () => {
+  for (let i = 0; i < 10; i++) {
+    await expectError(auth().oauth.passwordGrant({ username: EMAIL, password: "wrong", realm: CONNECTION }), "wrong");
+  }
+  const error = await expectError(
+    auth().oauth.passwordGrant({ username: EMAIL, password: PASSWORD, realm: CONNECTION }), "a blocked login");
+  eq([error.statusCode, error.error], [429, "too_many_attempts"], "blocked");
+  const blocks = await client.userBlocks.list(state.user);
+  eq(blocks.blocked_for.map((b) => b.identifier), [EMAIL], "blocked_for");
+  eq((await client.userBlocks.listByIdentifier({ identifier: EMAIL })).blocked_for.length, 1, "by identifier");
+  await client.userBlocks.deleteByIdentifier({ identifier: EMAIL });
+  eq(last().status, 204, "unblock status");
+  eq((await client.userBlocks.list(state.user)).blocked_for, [], "unblocked");
+});
+
+finish();

@@ -261,7 +261,8 @@ impl Store {
 
     /// Applies `edit` to the user as stored (inside the write transaction, so concurrent edits
     /// do not lose each other's changes) and, if given, sets its primary identity's password
-    /// hash. `None` if there is no such user.
+    /// hash, which lifts the user's brute-force blocks (as a password change does on Auth0).
+    /// `None` if there is no such user.
     pub async fn update_user(
         &self,
         user_id: &str,
@@ -293,6 +294,9 @@ impl Store {
                     ],
                 )
                 .await?;
+                if password_hash.is_some() {
+                    conn.execute("DELETE FROM login_failures WHERE user_id = $1", args![&user_id]).await?;
+                }
                 Ok(Some(user))
             }))
             .await

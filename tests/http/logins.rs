@@ -276,6 +276,16 @@ async fn brute_force_protection_blocks_a_user_from_one_ip_until_unblocked() {
     assert_eq!(login_from(&server, &app, "cy@example.com", PASSWORD, "10.0.0.3").await.status, 429);
     assert_eq!(server.delete("/api/v2/user-blocks?identifier=cy%40example.com").await.status, 204);
     assert_eq!(login_from(&server, &app, "cy@example.com", PASSWORD, "10.0.0.3").await.status, 200);
+
+    // A password change lifts the blocks too.
+    for _ in 0..10 {
+        login_from(&server, &app, "cy@example.com", "wrong", "10.0.0.4").await;
+    }
+    assert_eq!(login_from(&server, &app, "cy@example.com", PASSWORD, "10.0.0.4").await.status, 429);
+    let changed = server.patch(&format!("/api/v2/users/{}", encode(&user_id)), json!({"password": "N3w-Passw0rd!"})).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(server.get(&blocks_path).await.body, json!({"blocked_for": []}));
+    assert_eq!(login_from(&server, &app, "cy@example.com", "N3w-Passw0rd!", "10.0.0.4").await.status, 200);
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use crate::domain::client::ClientRecord;
 use crate::domain::connection::{Connection, ConnectionKind};
 use crate::domain::log_event::{LogEvent, kind};
 use crate::domain::refresh_token::{Device, Grant, Lifetimes};
-use crate::domain::time::{self, Timestamp};
+use crate::domain::time;
 use crate::domain::{ids, user::User};
 use crate::store::logins::Exchange;
 
@@ -144,15 +144,15 @@ pub async fn password_grant(app: &App, request: &TokenRequest, grant_type: &str)
         challenge.mfa_token = Some(mfa_token);
         return Err(challenge);
     }
-    let session = Session { client: &client, connection: &connection, ip: &ip, granted, method: Method::Password };
-    let response = sign_in(app, request, &credential.user_id, session, None).await?;
+    let signed = SignIn { client: &client, connection: &connection, ip: &ip, granted, method: Method::Password };
+    let response = sign_in(app, request, &credential.user_id, signed, None).await?;
     app.store.log(with_user(kind::SUCCESS_LOGIN));
     app.store.log(with_user(kind::SUCCESS_PASSWORD_EXCHANGE));
     Ok(response)
 }
 
 /// What a completed login was granted, and by whom.
-struct Session<'a> {
+struct SignIn<'a> {
     client: &'a ClientRecord,
     connection: &'a Connection,
     ip: &'a str,
@@ -167,11 +167,11 @@ async fn sign_in(
     app: &App,
     request: &TokenRequest,
     user_id: &str,
-    session: Session<'_>,
+    sign_in: SignIn<'_>,
     recovery_code: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let now = time::now();
-    let Session { client, connection, ip, granted, method } = session;
+    let SignIn { client, connection, ip, granted, method } = sign_in;
     let refresh = (granted.has("offline_access") && granted.offline_allowed && client.allows_grant("refresh_token"))
         .then(|| {
             let device = Device {
@@ -317,9 +317,8 @@ pub async fn mfa_grant(app: &App, request: &TokenRequest, grant_type: &str) -> R
         Some(challenge.scope.as_str()),
     )
     .await?;
-    let session =
-        Session { client: &client, connection: &connection, ip: &ip, granted, method: Method::PasswordAndMfa };
-    let response = sign_in(app, request, &challenge.user_id, session, recovery_code).await?;
+    let signed = SignIn { client: &client, connection: &connection, ip: &ip, granted, method: Method::PasswordAndMfa };
+    let response = sign_in(app, request, &challenge.user_id, signed, recovery_code).await?;
     let exchanged = if grant_type == MFA_OTP { kind::SUCCESS_OTP_EXCHANGE } else { kind::SUCCESS_RECOVERY_EXCHANGE };
     app.store.log(logged(kind::SUCCESS_LOGIN));
     app.store.log(logged(exchanged));
@@ -404,9 +403,4 @@ pub async fn revoke(app: &App, request: &TokenRequest) -> Result<(), OAuthError>
         app.store.log(event);
     }
     Ok(())
-}
-
-/// When a brute-force block set at `blocked_at` no longer holds.
-pub fn block_ends(blocked_at: &Timestamp) -> Timestamp {
-    *blocked_at + chrono::Duration::days(BLOCK_DAYS)
 }

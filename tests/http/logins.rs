@@ -282,7 +282,8 @@ async fn brute_force_protection_blocks_a_user_from_one_ip_until_unblocked() {
         login_from(&server, &app, "cy@example.com", "wrong", "10.0.0.4").await;
     }
     assert_eq!(login_from(&server, &app, "cy@example.com", PASSWORD, "10.0.0.4").await.status, 429);
-    let changed = server.patch(&format!("/api/v2/users/{}", encode(&user_id)), json!({"password": "N3w-Passw0rd!"})).await;
+    let changed =
+        server.patch(&format!("/api/v2/users/{}", encode(&user_id)), json!({"password": "N3w-Passw0rd!"})).await;
     assert_eq!(changed.status, 200, "{}", changed.text);
     assert_eq!(server.get(&blocks_path).await.body, json!({"blocked_for": []}));
     assert_eq!(login_from(&server, &app, "cy@example.com", "N3w-Passw0rd!", "10.0.0.4").await.status, 200);

@@ -101,6 +101,7 @@ pub async fn password_grant(app: &App, request: &TokenRequest, grant_type: &str)
     };
     let now = time::now();
     let Some(credential) = app.store.login_credential(&connection.name, username, &ip).await? else {
+        password::waste_a_verification(password.to_owned()).await?;
         app.store.log(failure(logged(kind::UNKNOWN_USER), WRONG_CREDENTIALS));
         return Err(OAuthError::invalid_grant(WRONG_CREDENTIALS));
     };

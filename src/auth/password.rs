@@ -6,6 +6,12 @@ use anyhow::Context;
 
 pub const BCRYPT_COST: u32 = 10;
 
+/// A hash no password matches (of random bytes): see `waste_a_verification`.
+static UNMATCHABLE_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let random: [u8; 32] = rand::random();
+    bcrypt::hash(hex::encode(random), BCRYPT_COST).expect("bcrypt hashes any input")
+});
+
 pub async fn hash(password: String) -> anyhow::Result<String> {
     tokio::task::spawn_blocking(move || bcrypt::hash(password, BCRYPT_COST))
         .await
@@ -19,6 +25,16 @@ pub async fn verify(password: String, hash: String) -> anyhow::Result<bool> {
         .await
         .context("password verification task failed")?
         .context("stored password hash is malformed")
+}
+
+/// Takes as long as checking a password, for a login that names no user: the answer's timing
+/// must not tell who has an account.
+pub async fn waste_a_verification(password: String) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || bcrypt::verify(password, &UNMATCHABLE_HASH))
+        .await
+        .context("password verification task failed")?
+        .context("bcrypt failed")?;
+    Ok(())
 }
 
 #[cfg(test)]

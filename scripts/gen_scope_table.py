@@ -15,7 +15,7 @@ flows = spec["components"]["securitySchemes"]["oAuth2ClientCredentials"]["flows"
 all_scopes = sorted(flows["clientCredentials"]["scopes"])
 
 RESOURCES = ["/users", "/users-by-email", "/roles", "/resource-servers", "/organizations",
-             "/connections", "/clients", "/client-grants"]
+             "/connections", "/clients", "/client-grants", "/logs"]
 
 operations = []
 for path, item in spec["paths"].items():

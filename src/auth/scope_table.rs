@@ -386,6 +386,8 @@ pub const OPERATIONS: &[(&str, &str, &str, &[&str])] = &[
     ),
     ("GET", "/connections/{id}/status", "get_status", &["read:connections"]),
     ("DELETE", "/connections/{id}/users", "delete_users_by_email", &["delete:users"]),
+    ("GET", "/logs", "get_logs", &["read:logs", "read:logs_users"]),
+    ("GET", "/logs/{id}", "get_logs_by_id", &["read:logs", "read:logs_users"]),
     ("GET", "/organizations", "get_organizations", &["read:organizations", "read:organizations_summary"]),
     ("POST", "/organizations", "post_organizations", &["create:organizations", "create:organization_connections"]),
     ("GET", "/organizations/name/{name}", "get_name_by_name", &["read:organizations"]),

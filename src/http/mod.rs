@@ -22,6 +22,7 @@ mod clients;
 mod connections;
 pub mod error;
 pub mod extract;
+mod logs;
 mod multifactor;
 mod oauth;
 mod organizations;
@@ -52,6 +53,7 @@ const IMPLEMENTED: &[&[(&str, &str)]] = &[
     client_grants::IMPLEMENTED,
     authentication_methods::IMPLEMENTED,
     multifactor::IMPLEMENTED,
+    logs::IMPLEMENTED,
 ];
 
 fn implemented(method: &str, path: &str) -> bool {
@@ -74,7 +76,8 @@ pub fn router(app: AppState) -> Router {
         .merge(clients::router())
         .merge(client_grants::router())
         .merge(authentication_methods::router())
-        .merge(multifactor::router());
+        .merge(multifactor::router())
+        .merge(logs::router());
     let api = pending_operations(resources)
         .route_layer(middleware::from_fn_with_state(app.clone(), authorize))
         .method_not_allowed_fallback(not_found);

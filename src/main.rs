@@ -64,6 +64,10 @@ struct ServeArgs {
     /// A tenant file to apply at start, before serving (as `roster seed FILE`).
     #[arg(long, env = "ROSTER_SEED")]
     seed: Option<PathBuf>,
+    /// Days the tenant's log events (GET /api/v2/logs) are kept; older ones are deleted hourly.
+    /// 0 keeps them forever.
+    #[arg(long, env = "ROSTER_LOG_RETENTION_DAYS", default_value_t = 30)]
+    log_retention_days: u32,
     /// Log format: text or json.
     #[arg(long, env = "ROSTER_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -119,6 +123,7 @@ async fn main() -> std::process::ExitCode {
                     requires_username: args.requires_username,
                 },
                 seed: args.seed,
+                log_retention_days: args.log_retention_days,
             })
             .await
         }

@@ -16,6 +16,7 @@ use crate::auth::scopes;
 use crate::auth::token;
 use crate::error::ApiError;
 
+mod audit;
 mod authentication_methods;
 mod client_grants;
 mod clients;
@@ -79,6 +80,7 @@ pub fn router(app: AppState) -> Router {
         .merge(multifactor::router())
         .merge(logs::router());
     let api = pending_operations(resources)
+        .route_layer(middleware::from_fn_with_state(app.clone(), audit::record))
         .route_layer(middleware::from_fn_with_state(app.clone(), authorize))
         .method_not_allowed_fallback(not_found);
     Router::new()
@@ -144,14 +146,18 @@ async fn authorize(
     let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let caller = token::authenticate(&app.keys, &app.issuer, &app.verified_tokens, authorization)?;
     let held: Vec<&str> = required.iter().copied().filter(|s| caller.has_scope(s)).collect();
-    if held.is_empty() {
-        return Err(ApiError::insufficient_scope(required));
-    }
-    if held.iter().all(|s| scopes::is_current_user_scope(s)) {
-        let target = params.iter().find(|(name, _)| *name == "id").map(|(_, value)| value);
-        if target != Some(caller.subject.as_str()) {
-            return Err(ApiError::forbidden(None, "User to be acted on does not match subject in bearer token."));
-        }
+    let refusal = if held.is_empty() {
+        Some(ApiError::insufficient_scope(required))
+    } else if held.iter().all(|s| scopes::is_current_user_scope(s))
+        && params.iter().find(|(name, _)| *name == "id").map(|(_, value)| value) != Some(caller.subject.as_str())
+    {
+        Some(ApiError::forbidden(None, "User to be acted on does not match subject in bearer token."))
+    } else {
+        None
+    };
+    if let Some(error) = refusal {
+        audit::refused(&app, &request, &caller, &error);
+        return Err(error);
     }
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)

@@ -722,15 +722,15 @@ mod tests {
     fn log_fields() {
         let logs = |q: &str| parse_in(q, Fields::Logs);
         assert_eq!(logs("type:fp"), Ok(Query::Match(Target::Log(LogField::Type), Test::Equals(text("fp")))));
-        assert_eq!(
-            logs("user_name:Jo*"),
-            Ok(Query::Match(Target::Log(LogField::UserName), Test::Prefix("Jo".into())))
-        );
+        assert_eq!(logs("user_name:Jo*"), Ok(Query::Match(Target::Log(LogField::UserName), Test::Prefix("Jo".into()))));
         assert_eq!(
             logs("date:[2024-01 TO *]"),
             Ok(Query::Match(
                 Target::Log(LogField::Date),
-                Test::Range { lower: Some(Bound { value: text("2024-01-01T00:00:00.000Z"), inclusive: true }), upper: None }
+                Test::Range {
+                    lower: Some(Bound { value: text("2024-01-01T00:00:00.000Z"), inclusive: true }),
+                    upper: None
+                }
             ))
         );
         assert!(matches!(logs("sapi"), Ok(Query::Or(tests)) if tests.len() == DEFAULT_LOG_FIELDS.len()));

@@ -4,6 +4,7 @@
 mod auth;
 mod authentication_methods;
 mod identities;
+mod logs;
 mod organizations;
 mod recordings;
 mod replay;

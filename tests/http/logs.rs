@@ -289,3 +289,25 @@ async fn old_events_are_deleted_after_the_retention_period() {
     assert_eq!(server.get(&format!("/api/v2/logs/{}", old[0])).await.status, 404);
     assert_eq!(server.get(&format!("/api/v2/logs/{}", recent[0])).await.status, 200);
 }
+
+mod replays {
+    use crate::replay::{Expectations, replay};
+
+    struct Logs;
+
+    impl Expectations for Logs {
+        const CHECKPOINT_ITEMS: &str = "logs";
+
+        /// The user's log listing; the user itself is compared by the users replays.
+        fn compares(&self, path: &str) -> bool {
+            path.ends_with("/logs")
+        }
+    }
+
+    #[tokio::test]
+    async fn get_user_logs_go_auth0() {
+        // POST /users, GET /users/{id}/logs (`[]`: the create is a sapi event of no user),
+        // DELETE /users/{id}.
+        assert_eq!(replay("go-auth0/TestUserManager_GetUserLogs.yaml", &Logs).await, 1);
+    }
+}

@@ -69,6 +69,10 @@ struct ServeArgs {
     /// empty value sets none, and the password grant then fails as Auth0's does.
     #[arg(long, env = "ROSTER_DEFAULT_DIRECTORY", default_value = DEFAULT_DATABASE)]
     default_directory: String,
+    /// Days the tenant's log events (GET /api/v2/logs) are kept; older ones are deleted hourly.
+    /// 0 keeps them forever.
+    #[arg(long, env = "ROSTER_LOG_RETENTION_DAYS", default_value_t = 30)]
+    log_retention_days: u32,
     /// Log format: text or json.
     #[arg(long, env = "ROSTER_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -125,6 +129,7 @@ async fn main() -> std::process::ExitCode {
                 },
                 seed: args.seed,
                 default_directory: Some(args.default_directory).filter(|name| !name.is_empty()),
+                log_retention_days: args.log_retention_days,
             })
             .await
         }

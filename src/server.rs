@@ -23,7 +23,12 @@ pub struct ServeConfig {
     pub seed: Option<std::path::PathBuf>,
     /// The connection password grants log into.
     pub default_directory: Option<String>,
+    /// Days log events are kept; 0 keeps them forever.
+    pub log_retention_days: u32,
 }
+
+/// How often events older than the retention period are deleted.
+const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let store = store::open(&config.database_url).await?;
@@ -52,6 +57,24 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             }
         }
     });
+    // Retention: at start, then hourly. Each node of a PostgreSQL deployment does it; the
+    // deletes are idempotent.
+    let retention = (config.log_retention_days > 0).then(|| {
+        let store = store.clone();
+        let days = i64::from(config.log_retention_days);
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(RETENTION_INTERVAL);
+            loop {
+                interval.tick().await;
+                let cutoff = crate::domain::time::now() - chrono::Duration::days(days);
+                match store.delete_logs_before(cutoff).await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(deleted, days, "deleted log events older than the retention period"),
+                    Err(error) => tracing::error!(error = %format!("{error:#}"), "log retention failed"),
+                }
+            }
+        })
+    });
     let app = Arc::new(App {
         store: store.clone(),
         keys: tenant.keys,
@@ -66,6 +89,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .context("server failed")?;
     tracing::info!("shutting down: requests finished, closing the database");
     log_writer.abort();
+    if let Some(retention) = retention {
+        retention.abort();
+    }
+    // Events recorded by the last requests.
+    let _ = store.flush_logs().await;
     store.close().await;
     Ok(())
 }

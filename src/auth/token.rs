@@ -43,6 +43,13 @@ impl Caller {
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.contains(scope)
     }
+
+    /// The token's scopes, sorted.
+    pub fn scopes(&self) -> Vec<String> {
+        let mut scopes: Vec<String> = self.scopes.iter().cloned().collect();
+        scopes.sort();
+        scopes
+    }
 }
 
 /// The tenant's identity as tokens name it.

@@ -1,5 +1,6 @@
 //! Types and rules with no I/O: what a user is, how Auth0 validates, defaults and merges.
 
+pub mod api_operation;
 pub mod authentication_method;
 pub mod client;
 pub mod client_grant;

@@ -15,7 +15,12 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Reads the body up to `MAX_BODY_BYTES`.
 pub async fn read_body(request: Request) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await.map_err(|error| {
+    read_bytes(request.into_body()).await
+}
+
+/// Reads `body` up to `MAX_BODY_BYTES`.
+pub async fn read_bytes(body: axum::body::Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|error| {
         let too_large =
             std::error::Error::source(&error).is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
         if too_large {

@@ -16,12 +16,14 @@ use crate::auth::scopes;
 use crate::auth::token;
 use crate::error::ApiError;
 
+mod audit;
 mod authentication_methods;
 mod client_grants;
 mod clients;
 mod connections;
 pub mod error;
 pub mod extract;
+mod logs;
 mod multifactor;
 mod oauth;
 mod organizations;
@@ -58,6 +60,7 @@ const IMPLEMENTED: &[&[(&str, &str)]] = &[
     multifactor::IMPLEMENTED,
     sessions::IMPLEMENTED,
     user_blocks::IMPLEMENTED,
+    logs::IMPLEMENTED,
 ];
 
 fn implemented(method: &str, path: &str) -> bool {
@@ -82,8 +85,10 @@ pub fn router(app: AppState) -> Router {
         .merge(authentication_methods::router())
         .merge(multifactor::router())
         .merge(sessions::router())
-        .merge(user_blocks::router());
+        .merge(user_blocks::router())
+        .merge(logs::router());
     let api = pending_operations(resources)
+        .route_layer(middleware::from_fn_with_state(app.clone(), audit::record))
         .route_layer(middleware::from_fn_with_state(app.clone(), authorize))
         .method_not_allowed_fallback(not_found);
     Router::new()
@@ -149,14 +154,18 @@ async fn authorize(
     let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let caller = token::authenticate(&app.keys, &app.issuer, &app.verified_tokens, authorization)?;
     let held: Vec<&str> = required.iter().copied().filter(|s| caller.has_scope(s)).collect();
-    if held.is_empty() {
-        return Err(ApiError::insufficient_scope(required));
-    }
-    if held.iter().all(|s| scopes::is_current_user_scope(s)) {
-        let target = params.iter().find(|(name, _)| *name == "id").map(|(_, value)| value);
-        if target != Some(caller.subject.as_str()) {
-            return Err(ApiError::forbidden(None, "User to be acted on does not match subject in bearer token."));
-        }
+    let refusal = if held.is_empty() {
+        Some(ApiError::insufficient_scope(required))
+    } else if held.iter().all(|s| scopes::is_current_user_scope(s))
+        && params.iter().find(|(name, _)| *name == "id").map(|(_, value)| value) != Some(caller.subject.as_str())
+    {
+        Some(ApiError::forbidden(None, "User to be acted on does not match subject in bearer token."))
+    } else {
+        None
+    };
+    if let Some(error) = refusal {
+        audit::refused(&app, &request, &caller, &error);
+        return Err(error);
     }
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)

@@ -85,7 +85,7 @@ fn check_fields(value: &str) -> Result<(), String> {
     }
 }
 
-fn check_sort(value: &str) -> Result<(), String> {
+pub(super) fn check_sort(value: &str) -> Result<(), String> {
     let valid = value.rsplit_once(':').is_some_and(|(field, order)| {
         !field.is_empty()
             && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')

@@ -117,6 +117,75 @@ pub fn select(search: &UserSearch, columns: &str, dialect: &dyn Dialect) -> Cond
     Condition { sql: format!("SELECT u.seq, {columns} FROM users u WHERE {} {window}", condition.sql), binds }
 }
 
+/// Columns a log listing can be ordered by (`sort=field:1|-1`): the `logs` columns.
+pub const LOG_SORT_FIELDS: [(&str, &str); 8] = [
+    ("date", "date"),
+    ("log_id", "log_id"),
+    ("type", "type"),
+    ("user_id", "user_id"),
+    ("user_name", "user_name"),
+    ("client_id", "client_id"),
+    ("connection", "connection"),
+    ("ip", "ip"),
+];
+
+/// A log listing's order: a column of `LOG_SORT_FIELDS` (static SQL text), or, without one,
+/// newest first in the order events were written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogSort {
+    pub column: &'static str,
+    pub descending: bool,
+}
+
+impl LogSort {
+    pub fn parse(field: &str, descending: bool) -> Option<Self> {
+        LOG_SORT_FIELDS.iter().find(|(name, _)| *name == field).map(|(_, column)| Self { column, descending })
+    }
+}
+
+/// Which log events a listing returns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogWindow {
+    /// `page`/`per_page`, in `sort` order.
+    Page { query: Query, sort: Option<LogSort>, offset: u64, limit: u64 },
+    /// Auth0's checkpoint: the events after `from` (a log id) in log id order.
+    After { from: String, take: u64 },
+}
+
+/// `SELECT l.document FROM logs l …`: the events `window` asks for.
+pub fn select_logs(window: &LogWindow, dialect: &dyn Dialect) -> Condition {
+    let clamp = |n: u64| Bind::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+    match window {
+        LogWindow::Page { query, sort, offset, limit } => {
+            let condition = sql::compile(query, dialect);
+            let mut binds = condition.binds;
+            let order = match sort {
+                Some(sort) if sort.descending => format!("l.{} DESC NULLS LAST, l.seq DESC", sort.column),
+                Some(sort) => format!("l.{} ASC NULLS FIRST, l.seq ASC", sort.column),
+                None => "l.seq DESC".to_owned(),
+            };
+            binds.push(clamp(*limit));
+            binds.push(clamp(*offset));
+            let (limit, offset) = (binds.len() - 1, binds.len());
+            let sql = format!(
+                "SELECT l.document FROM logs l WHERE {} ORDER BY {order} LIMIT ${limit} OFFSET ${offset}",
+                condition.sql
+            );
+            Condition { sql, binds }
+        }
+        LogWindow::After { from, take } => Condition {
+            sql: "SELECT l.document FROM logs l WHERE l.log_id > $1 ORDER BY l.log_id ASC LIMIT $2".to_owned(),
+            binds: vec![Bind::Text(from.clone()), clamp(*take)],
+        },
+    }
+}
+
+/// `SELECT COUNT(*) AS total FROM logs l WHERE …`.
+pub fn count_logs(query: &Query, dialect: &dyn Dialect) -> Condition {
+    let condition = sql::compile(query, dialect);
+    Condition { sql: format!("SELECT COUNT(*) AS total FROM logs l WHERE {}", condition.sql), binds: condition.binds }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

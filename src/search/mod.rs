@@ -1,5 +1,6 @@
-//! User search: Auth0's query string syntax → a typed query (`query`) → parameterised SQL for
-//! each store's dialect. User input only ever reaches SQL as bound parameters.
+//! User and log search: Auth0's query string syntax → a typed query (`query`, over users' or
+//! log events' fields) → parameterised SQL for each store's dialect. User input only ever
+//! reaches SQL as bound parameters.
 
 pub mod listing;
 pub mod postgres;
@@ -13,5 +14,5 @@ pub(crate) mod property_tests;
 #[cfg(test)]
 mod reference;
 
-pub use listing::{SearchPage, Sort, SortField, UserSearch, Window};
-pub use query::{Query, QueryError, parse};
+pub use listing::{LogSort, LogWindow, SearchPage, Sort, SortField, UserSearch, Window};
+pub use query::{Fields, Query, QueryError, parse, parse_in};

@@ -14,8 +14,12 @@ impl Dialect for Postgres {
         format!("NOT COALESCE({inner}, FALSE)")
     }
 
-    fn pattern(&self, column: &str, pieces: &[Piece], _indexed: bool, params: &mut Params<'_>) -> String {
-        format!("u.{column} LIKE {}", params.add(Bind::Text(like(pieces))))
+    fn pattern(&self, column: &str, pieces: &[Piece], _trigram: Option<&str>, params: &mut Params<'_>) -> String {
+        format!("{column} LIKE {}", params.add(Bind::Text(like(pieces))))
+    }
+
+    fn json_text(&self, document: &str, key: &'static str) -> String {
+        format!("({document} ->> '{key}')")
     }
 
     fn date(&self, placeholder: String) -> String {

@@ -1,6 +1,10 @@
 //! The typed search query: what to match, on which of Auth0's searchable fields, checked
 //! against Auth0's rules. Both SQL dialects compile from this, and the tests' reference
 //! evaluator interprets it.
+//!
+//! One parser serves two field sets (`Fields`): users (`GET /users?q=`) and log events
+//! (`GET /logs?q=`). The syntax, the tests a value makes (equality, prefix, pattern, range,
+//! exists) and date periods are shared; which names exist and what kind each is differ.
 
 use super::syntax::{self, Expr, Piece, Value};
 use crate::domain::time;
@@ -24,7 +28,121 @@ pub enum Target {
     Metadata(Source, String),
     /// Membership of an organization, by its id (`organization_id:"org_…"`).
     Organization,
+    /// An attribute of a log event.
+    Log(LogField),
 }
+
+/// Which records a query searches: the fields it may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fields {
+    Users,
+    Logs,
+}
+
+/// Attributes of a log event that search can reach: those with a column of their own in
+/// `logs` (indexed: `type`, `user_id`, `client_id`, `date`, `log_id`), and the rest of the
+/// event's text attributes, read from its stored document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogField {
+    LogId,
+    Date,
+    Type,
+    UserId,
+    UserName,
+    ClientId,
+    Connection,
+    Ip,
+    Description,
+    ClientName,
+    ConnectionId,
+    UserAgent,
+    Hostname,
+    Audience,
+    Scope,
+    Strategy,
+    StrategyType,
+}
+
+impl LogField {
+    pub const ALL: [LogField; 17] = [
+        LogField::LogId,
+        LogField::Date,
+        LogField::Type,
+        LogField::UserId,
+        LogField::UserName,
+        LogField::ClientId,
+        LogField::Connection,
+        LogField::Ip,
+        LogField::Description,
+        LogField::ClientName,
+        LogField::ConnectionId,
+        LogField::UserAgent,
+        LogField::Hostname,
+        LogField::Audience,
+        LogField::Scope,
+        LogField::Strategy,
+        LogField::StrategyType,
+    ];
+
+    /// The name a query uses, which is also the key of the rendered event.
+    pub fn field_name(self) -> &'static str {
+        match self {
+            LogField::LogId => "log_id",
+            LogField::Date => "date",
+            LogField::Type => "type",
+            LogField::UserId => "user_id",
+            LogField::UserName => "user_name",
+            LogField::ClientId => "client_id",
+            LogField::Connection => "connection",
+            LogField::Ip => "ip",
+            LogField::Description => "description",
+            LogField::ClientName => "client_name",
+            LogField::ConnectionId => "connection_id",
+            LogField::UserAgent => "user_agent",
+            LogField::Hostname => "hostname",
+            LogField::Audience => "audience",
+            LogField::Scope => "scope",
+            LogField::Strategy => "strategy",
+            LogField::StrategyType => "strategy_type",
+        }
+    }
+
+    /// The `logs` column holding the field, or `None` for one read from the document.
+    pub fn column(self) -> Option<&'static str> {
+        match self {
+            LogField::LogId => Some("log_id"),
+            LogField::Date => Some("date"),
+            LogField::Type => Some("type"),
+            LogField::UserId => Some("user_id"),
+            LogField::UserName => Some("user_name"),
+            LogField::ClientId => Some("client_id"),
+            LogField::Connection => Some("connection"),
+            LogField::Ip => Some("ip"),
+            _ => None,
+        }
+    }
+
+    /// Every log field is text compared as written, but the date.
+    pub fn kind(self) -> Kind {
+        if self == LogField::Date { Kind::Date } else { Kind::Text }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        LogField::ALL.into_iter().find(|f| f.field_name() == name)
+    }
+}
+
+/// Fields a bare term searches in log events (Auth0's log query syntax page lists these seven;
+/// the spec's `search` parameter names the first three).
+pub const DEFAULT_LOG_FIELDS: [LogField; 7] = [
+    LogField::ClientName,
+    LogField::Connection,
+    LogField::UserName,
+    LogField::Type,
+    LogField::Ip,
+    LogField::LogId,
+    LogField::Description,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {
@@ -182,27 +300,35 @@ fn refuse<T>(message: impl Into<String>) -> Result<T> {
     Err(QueryError(message.into()))
 }
 
-/// Parses and checks a `q` value.
+/// Parses and checks a `q` value of a user search.
 pub fn parse(q: &str) -> Result<Query> {
-    let expr = syntax::parse(q).map_err(|e| QueryError(e.to_string()))?;
-    analyze(&expr)
+    parse_in(q, Fields::Users)
 }
 
-fn analyze(expr: &Expr) -> Result<Query> {
+/// Parses and checks a `q` value over `fields`.
+pub fn parse_in(q: &str, fields: Fields) -> Result<Query> {
+    let expr = syntax::parse(q).map_err(|e| QueryError(e.to_string()))?;
+    analyze(&expr, fields)
+}
+
+fn analyze(expr: &Expr, fields: Fields) -> Result<Query> {
+    let all = |items: &[Expr]| items.iter().map(|item| analyze(item, fields)).collect::<Result<_>>();
     Ok(match expr {
         Expr::All => Query::All,
-        Expr::And(items) => Query::And(items.iter().map(analyze).collect::<Result<_>>()?),
-        Expr::Or(items) => Query::Or(items.iter().map(analyze).collect::<Result<_>>()?),
-        Expr::Not(inner) => Query::Not(Box::new(analyze(inner)?)),
+        Expr::And(items) => Query::And(all(items)?),
+        Expr::Or(items) => Query::Or(all(items)?),
+        Expr::Not(inner) => Query::Not(Box::new(analyze(inner, fields)?)),
         Expr::Term(term) => {
             let at = |message: String| QueryError(format!("{message} (at position {})", term.position));
             match term.field.as_deref() {
                 None => {
-                    let tests: Vec<Query> = DEFAULT_FIELDS
-                        .iter()
-                        .map(|column| {
-                            text_test(*column, &term.value).map(|test| Query::Match(Target::Column(*column), test))
-                        })
+                    let defaults: Vec<Target> = match fields {
+                        Fields::Users => DEFAULT_FIELDS.iter().map(|c| Target::Column(*c)).collect(),
+                        Fields::Logs => DEFAULT_LOG_FIELDS.iter().map(|f| Target::Log(*f)).collect(),
+                    };
+                    let tests: Vec<Query> = defaults
+                        .into_iter()
+                        .map(|target| test_for(&target, &term.value).map(|test| Query::Match(target, test)))
                         .collect::<Result<_>>()
                         .map_err(|e| at(e.0))?;
                     Query::Or(tests)
@@ -211,10 +337,10 @@ fn analyze(expr: &Expr) -> Result<Query> {
                     let Some(name) = term.value.literal() else {
                         return Err(at("_exists_ takes a field name".into()));
                     };
-                    Query::Match(target(&name).map_err(|e| at(e.0))?, Test::Exists)
+                    Query::Match(target(&name, fields).map_err(|e| at(e.0))?, Test::Exists)
                 }
                 Some(name) => {
-                    let target = target(name).map_err(|e| at(e.0))?;
+                    let target = target(name, fields).map_err(|e| at(e.0))?;
                     let test = test_for(&target, &term.value).map_err(|e| at(e.0))?;
                     Query::Match(target, test)
                 }
@@ -223,7 +349,13 @@ fn analyze(expr: &Expr) -> Result<Query> {
     })
 }
 
-fn target(name: &str) -> Result<Target> {
+fn target(name: &str, fields: Fields) -> Result<Target> {
+    if fields == Fields::Logs {
+        return match LogField::parse(name) {
+            Some(field) => Ok(Target::Log(field)),
+            None => refuse(format!("the field {name} is not searchable")),
+        };
+    }
     if let Some(column) = Column::parse(name) {
         return Ok(Target::Column(column));
     }
@@ -249,16 +381,24 @@ fn target(name: &str) -> Result<Target> {
 
 fn test_for(target: &Target, value: &Value) -> Result<Test> {
     match target {
-        Target::Column(column) => match column.kind() {
-            Kind::Text | Kind::FoldedText => text_test(*column, value),
-            Kind::Boolean => match value.literal().as_deref() {
-                Some("true") => Ok(Test::Equals(Scalar::Boolean(true))),
-                Some("false") => Ok(Test::Equals(Scalar::Boolean(false))),
-                _ if is_star(value) => Ok(Test::Exists),
-                _ => refuse(format!("{} takes true or false", column.field_name())),
-            },
-            Kind::Integer => integer_test(*column, value),
-            Kind::Date => date_test(*column, value),
+        Target::Column(column) => {
+            let name = column.field_name();
+            match column.kind() {
+                Kind::Text => text_test(name, false, value),
+                Kind::FoldedText => text_test(name, true, value),
+                Kind::Boolean => match value.literal().as_deref() {
+                    Some("true") => Ok(Test::Equals(Scalar::Boolean(true))),
+                    Some("false") => Ok(Test::Equals(Scalar::Boolean(false))),
+                    _ if is_star(value) => Ok(Test::Exists),
+                    _ => refuse(format!("{name} takes true or false")),
+                },
+                Kind::Integer => integer_test(name, value),
+                Kind::Date => date_test(name, value),
+            }
+        }
+        Target::Log(field) => match field.kind() {
+            Kind::Date => date_test(field.field_name(), value),
+            _ => text_test(field.field_name(), false, value),
         },
         // An organization id, whole: Auth0's docs search members with `organization_id:"org_…"`.
         Target::Organization => match value {
@@ -296,13 +436,12 @@ fn is_star(value: &Value) -> bool {
     matches!(value, Value::Word(pieces) if pieces == &[Piece::Star])
 }
 
-/// Equality, prefix or pattern on a text column.
-fn text_test(column: Column, value: &Value) -> Result<Test> {
-    let folded = column.kind() == Kind::FoldedText;
+/// Equality, prefix or pattern on a text field (`folded`: compared case-folded).
+fn text_test(name: &str, folded: bool, value: &Value) -> Result<Test> {
     let fold = |text: &str| if folded { fold_case(text) } else { text.to_owned() };
     match value {
         Value::Phrase(text) => Ok(Test::Equals(Scalar::Text(fold(text)))),
-        Value::Range { .. } => refuse(format!("range searches are not supported on {}", column.field_name())),
+        Value::Range { .. } => refuse(format!("range searches are not supported on {name}")),
         Value::Word(pieces) => {
             let pieces: Vec<Piece> = pieces
                 .iter()
@@ -330,8 +469,7 @@ fn text_test(column: Column, value: &Value) -> Result<Test> {
                         .unwrap_or(0);
                     if longest < 3 {
                         return refuse(format!(
-                            "a wildcard search that starts with '*' needs at least 3 consecutive characters besides wildcards on {}",
-                            column.field_name()
+                            "a wildcard search that starts with '*' needs at least 3 consecutive characters besides wildcards on {name}"
                         ));
                     }
                     Ok(Test::Pattern { anchor: None, pieces })
@@ -341,11 +479,9 @@ fn text_test(column: Column, value: &Value) -> Result<Test> {
     }
 }
 
-fn integer_test(column: Column, value: &Value) -> Result<Test> {
+fn integer_test(name: &str, value: &Value) -> Result<Test> {
     let parse = |text: &str| {
-        text.parse::<i64>()
-            .map(Scalar::Integer)
-            .map_err(|_| QueryError(format!("{} takes an integer, not {text}", column.field_name())))
+        text.parse::<i64>().map(Scalar::Integer).map_err(|_| QueryError(format!("{name} takes an integer, not {text}")))
     };
     match value {
         Value::Range { lower, lower_inclusive, upper, upper_inclusive } => Ok(Test::Range {
@@ -355,20 +491,17 @@ fn integer_test(column: Column, value: &Value) -> Result<Test> {
         _ if is_star(value) => Ok(Test::Exists),
         _ => match value.literal() {
             Some(text) => Ok(Test::Equals(parse(&text)?)),
-            None => refuse(format!("wildcard searches are not supported on {}", column.field_name())),
+            None => refuse(format!("wildcard searches are not supported on {name}")),
         },
     }
 }
 
 /// Dates match by period: `2017-11` is the whole of November, so equality is a range, and a
 /// bound rounds to the start or the end of its period the way it is inclusive.
-fn date_test(column: Column, value: &Value) -> Result<Test> {
+fn date_test(name: &str, value: &Value) -> Result<Test> {
     let period = |text: &str| {
         period_of(text).ok_or_else(|| {
-            QueryError(format!(
-                "{} takes a date such as 2024-01-31 or 2024-01-31T12:00:00.000Z, not {text}",
-                column.field_name()
-            ))
+            QueryError(format!("{name} takes a date such as 2024-01-31 or 2024-01-31T12:00:00.000Z, not {text}"))
         })
     };
     let text = |t: String| Scalar::Text(t);
@@ -408,7 +541,7 @@ fn date_test(column: Column, value: &Value) -> Result<Test> {
                     upper: Some(Bound { value: text(end), inclusive: true }),
                 })
             }
-            None => refuse(format!("wildcard searches are not supported on {}", column.field_name())),
+            None => refuse(format!("wildcard searches are not supported on {name}")),
         },
     }
 }
@@ -583,6 +716,27 @@ mod tests {
         );
         assert!(err("app_metadata:gold").contains("search a path inside app_metadata"));
         assert!(err("name:x AND bogus:1").contains("position 12"));
+    }
+
+    #[test]
+    fn log_fields() {
+        let logs = |q: &str| parse_in(q, Fields::Logs);
+        assert_eq!(logs("type:fp"), Ok(Query::Match(Target::Log(LogField::Type), Test::Equals(text("fp")))));
+        assert_eq!(logs("user_name:Jo*"), Ok(Query::Match(Target::Log(LogField::UserName), Test::Prefix("Jo".into()))));
+        assert_eq!(
+            logs("date:[2024-01 TO *]"),
+            Ok(Query::Match(
+                Target::Log(LogField::Date),
+                Test::Range {
+                    lower: Some(Bound { value: text("2024-01-01T00:00:00.000Z"), inclusive: true }),
+                    upper: None
+                }
+            ))
+        );
+        assert!(matches!(logs("sapi"), Ok(Query::Or(tests)) if tests.len() == DEFAULT_LOG_FIELDS.len()));
+        assert_eq!(logs("email:x").unwrap_err().0, "the field email is not searchable (at position 1)");
+        assert!(logs("type:[a TO b]").unwrap_err().0.contains("range searches are not supported on type"));
+        assert!(parse("type:fp").unwrap_err().0.contains("the field type is not searchable"));
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub fn matches(query: &Query, user: &User, organizations: &[&str]) -> bool {
                 _ => false,
             },
             Target::Column(column) => column_matches(*column, test, user),
+            Target::Log(_) => unreachable!("a user query names no log field"),
             Target::Identity(field) => user.identities.iter().any(|identity| {
                 let value = match field {
                     IdentityField::Connection => &identity.connection,

@@ -1,4 +1,5 @@
-//! From a typed query to a parameterised `WHERE` condition over `users u`. The walk is shared;
+//! From a typed query to a parameterised `WHERE` condition over `users u` (or, for log fields,
+//! `logs l`). The walk is shared;
 //! what differs between SQL dialects (pattern matching, NULL handling, casts) is
 //! a `Dialect`, implemented once per store (`sqlite.rs`, `postgres.rs`).
 //!
@@ -7,7 +8,7 @@
 //! for B-trees; `*` patterns for the dialect's trigram index; identities, metadata and
 //! organization memberships through their own indexed tables.
 
-use super::query::{Bound, Column, IdentityField, Query, Scalar, Source, Target, Test};
+use super::query::{Bound, Column, IdentityField, LogField, Query, Scalar, Source, Target, Test};
 use super::syntax::Piece;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,9 +28,12 @@ pub struct Condition {
 pub trait Dialect: Sync {
     /// `NOT inner`, where a NULL inner (a missing attribute) must count as "no match".
     fn not(&self, inner: &str) -> String;
-    /// Text equal to `pattern` (whole value, `*` pieces as wildcards), case-sensitively.
-    /// `indexed` says whether the column is in the dialect's trigram index.
-    fn pattern(&self, column: &str, pieces: &[Piece], indexed: bool, params: &mut Params<'_>) -> String;
+    /// `column` (an expression) equal to the pattern (whole value, `*` pieces as wildcards),
+    /// case-sensitively. `trigram` names the `users` column when it is in the dialect's
+    /// trigram index.
+    fn pattern(&self, column: &str, pieces: &[Piece], trigram: Option<&str>, params: &mut Params<'_>) -> String;
+    /// The text at `key` of the JSON column `document` (NULL when absent or null).
+    fn json_text(&self, document: &str, key: &'static str) -> String;
     /// How a date parameter compares with a timestamp column.
     fn date(&self, placeholder: String) -> String {
         placeholder
@@ -167,14 +171,14 @@ fn prefix_range(column: &str, prefix: &str, params: &mut Params<'_>) -> String {
     match prefix_end(prefix) {
         Some(end) => {
             let high = params.add(Bind::Text(end));
-            format!("(u.{column} >= {low} AND u.{column} < {high})")
+            format!("({column} >= {low} AND {column} < {high})")
         }
-        None => format!("u.{column} >= {low}"),
+        None => format!("{column} >= {low}"),
     }
 }
 
-fn range(column: Column, lower: &Option<Bound>, upper: &Option<Bound>, params: &mut Params<'_>) -> String {
-    let name = column_name(column);
+/// Bounds on `name` (a column expression).
+fn range(name: &str, lower: &Option<Bound>, upper: &Option<Bound>, params: &mut Params<'_>) -> String {
     let value = |bound: &Bound, params: &mut Params<'_>| {
         let placeholder = params.add(scalar(&bound.value));
         if matches!(bound.value, Scalar::Text(_)) { params.dialect.date(placeholder) } else { placeholder }
@@ -182,14 +186,14 @@ fn range(column: Column, lower: &Option<Bound>, upper: &Option<Bound>, params: &
     let mut parts = Vec::new();
     if let Some(bound) = lower {
         let operator = if bound.inclusive { ">=" } else { ">" };
-        parts.push(format!("u.{name} {operator} {}", value(bound, params)));
+        parts.push(format!("{name} {operator} {}", value(bound, params)));
     }
     if let Some(bound) = upper {
         let operator = if bound.inclusive { "<=" } else { "<" };
-        parts.push(format!("u.{name} {operator} {}", value(bound, params)));
+        parts.push(format!("{name} {operator} {}", value(bound, params)));
     }
     if parts.is_empty() {
-        parts.push(format!("u.{name} IS NOT NULL"));
+        parts.push(format!("{name} IS NOT NULL"));
     }
     format!("({})", parts.join(" AND "))
 }
@@ -197,22 +201,25 @@ fn range(column: Column, lower: &Option<Bound>, upper: &Option<Bound>, params: &
 fn leaf(target: &Target, test: &Test, params: &mut Params<'_>) -> String {
     match target {
         Target::Column(column) => {
-            let name = column_name(*column);
+            let bare = column_name(*column);
+            let name = format!("u.{bare}");
             match test {
-                Test::Equals(value) => format!("u.{name} = {}", params.add(scalar(value))),
-                Test::Prefix(prefix) => prefix_range(name, prefix, params),
+                Test::Equals(value) => format!("{name} = {}", params.add(scalar(value))),
+                Test::Prefix(prefix) => prefix_range(&name, prefix, params),
                 Test::Pattern { pieces, anchor: Some(anchor) } => {
-                    let range = prefix_range(name, anchor, params);
-                    let pattern = params.dialect.pattern(name, pieces, false, params);
+                    let range = prefix_range(&name, anchor, params);
+                    let pattern = params.dialect.pattern(&name, pieces, None, params);
                     format!("({range} AND {pattern})")
                 }
                 Test::Pattern { pieces, anchor: None } => {
-                    params.dialect.pattern(name, pieces, in_trigram_index(*column), params)
+                    let trigram = in_trigram_index(*column).then_some(bare);
+                    params.dialect.pattern(&name, pieces, trigram, params)
                 }
-                Test::Range { lower, upper } => range(*column, lower, upper, params),
-                Test::Exists => format!("u.{name} IS NOT NULL"),
+                Test::Range { lower, upper } => range(&name, lower, upper, params),
+                Test::Exists => format!("{name} IS NOT NULL"),
             }
         }
+        Target::Log(field) => log_leaf(*field, test, params),
         Target::Identity(field) => {
             let name = match field {
                 IdentityField::Connection => "connection",
@@ -258,6 +265,26 @@ fn leaf(target: &Target, test: &Test, params: &mut Params<'_>) -> String {
                 }
             }
         }
+    }
+}
+
+/// A test on a log field. Prefixes and patterns go through the dialect's pattern operator
+/// (GLOB, LIKE), which is byte-exact whatever a PostgreSQL column's collation; equality and
+/// date ranges use the `logs` indexes.
+fn log_leaf(field: LogField, test: &Test, params: &mut Params<'_>) -> String {
+    let name = match field.column() {
+        Some(column) => format!("l.{column}"),
+        None => params.dialect.json_text("l.document", field.field_name()),
+    };
+    match test {
+        Test::Equals(value) => format!("{name} = {}", params.add(scalar(value))),
+        Test::Prefix(prefix) => {
+            let pieces = [Piece::Literal(prefix.clone()), Piece::Star];
+            params.dialect.pattern(&name, &pieces, None, params)
+        }
+        Test::Pattern { pieces, .. } => params.dialect.pattern(&name, pieces, None, params),
+        Test::Range { lower, upper } => range(&name, lower, upper, params),
+        Test::Exists => format!("{name} IS NOT NULL"),
     }
 }
 

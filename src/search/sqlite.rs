@@ -13,15 +13,19 @@ impl Dialect for Sqlite {
         format!("NOT IFNULL({inner}, 0)")
     }
 
-    fn pattern(&self, column: &str, pieces: &[Piece], indexed: bool, params: &mut Params<'_>) -> String {
-        if !indexed {
-            return format!("u.{column} GLOB {}", params.add(Bind::Text(glob(pieces))));
-        }
+    fn pattern(&self, column: &str, pieces: &[Piece], trigram: Option<&str>, params: &mut Params<'_>) -> String {
+        let Some(indexed) = trigram else {
+            return format!("{column} GLOB {}", params.add(Bind::Text(glob(pieces))));
+        };
         let candidates = params.add(Bind::Text(glob(pieces)));
         let check = params.add(Bind::Text(glob(pieces)));
         format!(
-            "(u.seq IN (SELECT rowid FROM users_trigram WHERE users_trigram.{column} GLOB {candidates}) AND u.{column} GLOB {check})"
+            "(u.seq IN (SELECT rowid FROM users_trigram WHERE users_trigram.{indexed} GLOB {candidates}) AND {column} GLOB {check})"
         )
+    }
+
+    fn json_text(&self, document: &str, key: &'static str) -> String {
+        format!("json_extract({document}, '$.{key}')")
     }
 }
 
@@ -78,6 +82,17 @@ mod tests {
         assert!(sql("identities.connection:sms").sql.contains("FROM identities i WHERE i.connection = $1"));
         assert!(sql("app_metadata.plan:gold").sql.contains("m.path = $2 AND m.value = $3"));
         assert_eq!(sql("").sql, "1 = 1");
+    }
+
+    #[test]
+    fn log_shapes() {
+        let sql = |q: &str| compile(&crate::search::parse_in(q, crate::search::Fields::Logs).unwrap());
+        assert_eq!(sql("type:fp").sql, "l.type = $1");
+        assert_eq!(sql("user_name:jo*").sql, "l.user_name GLOB $1");
+        assert_eq!(sql("user_name:jo*").binds, [Bind::Text("jo*".into())]);
+        assert_eq!(sql("description:\"Create a User\"").sql, "json_extract(l.document, '$.description') = $1");
+        assert_eq!(sql("date:[2024-01-01 TO 2024-01-31]").sql, "(l.date >= $1 AND l.date <= $2)");
+        assert_eq!(sql("NOT _exists_:user_id").sql, "NOT IFNULL(l.user_id IS NOT NULL, 0)");
     }
 
     #[test]

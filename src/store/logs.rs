@@ -7,11 +7,18 @@
 
 use std::sync::Mutex;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::Store;
 use super::db::{Row, Value as Bound, insert_rows, job};
+use super::users::bound;
 use crate::domain::log_event::LogEvent;
+use crate::domain::time::Timestamp;
+use crate::search::listing::{self, LogWindow};
+
+/// Events older than the retention period are deleted this many at a time, each batch a write
+/// job of its own, so that other writes are not held behind one long delete.
+const RETENTION_BATCH: i64 = 5000;
 
 /// Events recorded and not yet written.
 #[derive(Default)]
@@ -27,13 +34,54 @@ pub(crate) struct LogBuffer {
 /// Columns of a log row, in insert order; the whole event is its `document`.
 const LOG_COLUMNS: &str = "logs (log_id, date, type, user_id, client_id, connection, ip, user_name, document)";
 
-#[allow(dead_code)] // read by the log endpoints, which come next
-pub(crate) fn event_from_row(row: &Row) -> anyhow::Result<LogEvent> {
-    let document: Map<String, Value> = row.json("document")?;
-    LogEvent::from_document(&document).ok_or_else(|| anyhow::anyhow!("corrupt log event {document:?}"))
+fn document(row: &Row) -> anyhow::Result<Value> {
+    row.json::<Value>("document")
 }
 
 impl Store {
+    /// One event, by log id, as rendered when it was recorded.
+    pub async fn log_event(&self, log_id: &str) -> anyhow::Result<Option<Value>> {
+        self.flush_logs().await?;
+        self.db.find("SELECT document FROM logs WHERE log_id = $1", &[Bound::from(log_id)], document).await
+    }
+
+    /// The events `window` selects, rendered, and with `with_total` how many match its query.
+    pub async fn search_logs(&self, window: &LogWindow, with_total: bool) -> anyhow::Result<(Vec<Value>, Option<u64>)> {
+        self.flush_logs().await?;
+        let dialect = self.db.engine().search_dialect();
+        let select = listing::select_logs(window, dialect);
+        let values: Vec<Bound> = select.binds.iter().map(bound).collect();
+        let rows = self.db.fetch_all(&select.sql, &values).await?;
+        let events = rows.iter().map(document).collect::<anyhow::Result<Vec<_>>>()?;
+        let total = match (window, with_total) {
+            (LogWindow::Page { query, .. }, true) => Some(self.count(listing::count_logs(query, dialect)).await?),
+            _ => None,
+        };
+        Ok((events, total))
+    }
+
+    /// Deletes the events dated before `cutoff` (through the `logs_date` index), in batches;
+    /// returns how many.
+    pub async fn delete_logs_before(&self, cutoff: Timestamp) -> anyhow::Result<u64> {
+        let mut deleted = 0;
+        loop {
+            let batch: u64 = self
+                .db
+                .write(job!(|conn| {
+                    let sql =
+                        "DELETE FROM logs WHERE seq IN (SELECT seq FROM logs WHERE date < $1 ORDER BY date LIMIT $2)";
+                    anyhow::Ok(
+                        conn.execute(sql, &[Bound::Time(Some(cutoff)), Bound::Int(Some(RETENTION_BATCH))]).await?,
+                    )
+                }))
+                .await?;
+            deleted += batch;
+            if batch < RETENTION_BATCH as u64 {
+                return Ok(deleted);
+            }
+        }
+    }
+
     /// Records `event`; it is written shortly after, with the others waiting.
     pub fn log(&self, event: LogEvent) {
         self.logs.pending.lock().unwrap_or_else(|e| e.into_inner()).push(event);

@@ -5,6 +5,7 @@ mod auth;
 mod authentication_methods;
 mod identities;
 mod logins;
+mod logs;
 mod organizations;
 mod recordings;
 mod replay;

@@ -220,38 +220,34 @@ pub(crate) enum Engine {
 }
 
 impl Engine {
+    /// What this engine takes of the two.
+    fn pick<T>(self, sqlite: T, postgres: T) -> T {
+        match self {
+            Engine::Sqlite => sqlite,
+            Engine::Postgres => postgres,
+        }
+    }
+
     /// Locks the rows read until the transaction ends. SQLite needs none: one writer at a time.
     pub fn for_update(self) -> &'static str {
-        match self {
-            Engine::Sqlite => "",
-            Engine::Postgres => " FOR UPDATE",
-        }
+        self.pick("", " FOR UPDATE")
     }
 
     /// Keeps the rows read from being deleted (or their key changed) until the transaction ends.
     pub fn for_key_share(self) -> &'static str {
-        match self {
-            Engine::Sqlite => "",
-            Engine::Postgres => " FOR KEY SHARE",
-        }
+        self.pick("", " FOR KEY SHARE")
     }
 
     /// Begins a transaction that writes (SQLite takes the write lock at once, so that waiting
     /// for another process's write is the busy timeout's, not a failed upgrade).
     pub fn begin_write(self) -> &'static str {
-        match self {
-            Engine::Sqlite => "BEGIN IMMEDIATE",
-            Engine::Postgres => "BEGIN",
-        }
+        self.pick("BEGIN IMMEDIATE", "BEGIN")
     }
 
     /// Rebuilds SQLite's FTS5 trigram table after search columns were rewritten in bulk;
     /// PostgreSQL's pg_trgm indexes follow their table.
     pub fn rebuild_trigram_index(self) -> Option<&'static str> {
-        match self {
-            Engine::Sqlite => Some("INSERT INTO users_trigram (users_trigram) VALUES ('rebuild')"),
-            Engine::Postgres => None,
-        }
+        self.pick(Some("INSERT INTO users_trigram (users_trigram) VALUES ('rebuild')"), None)
     }
 
     pub fn search_dialect(self) -> &'static dyn crate::search::sql::Dialect {

@@ -7,10 +7,12 @@
 
 use super::Store;
 use super::db::{Conn, DbError, Row, Value, args, clamp, in_list, insert_rows, job, page};
+use super::rbac::role_from_row;
 use crate::domain::listing::{Listed, Listing, Slice};
 use crate::domain::organization::{
-    MAX_ROLES_PER_MEMBER, Member, MemberCursor, Organization, OrganizationOrder, OrganizationSort, RoleSummary,
+    MAX_ROLES_PER_MEMBER, Member, MemberCursor, Organization, OrganizationOrder, OrganizationSort,
 };
+use crate::domain::rbac::Role;
 use crate::domain::time::Timestamp;
 
 /// Why an organization write was refused.
@@ -57,10 +59,6 @@ fn organization_from_row(row: &Row) -> anyhow::Result<Organization> {
         settings: row.json("document")?,
         created_at: row.time("created_at")?,
     })
-}
-
-fn role_from_row(row: &Row) -> anyhow::Result<RoleSummary> {
-    Ok(RoleSummary { id: row.get("id")?, name: row.get("name")?, description: row.get("description")? })
 }
 
 /// A member without its roles.
@@ -395,7 +393,7 @@ impl Store {
         user_id: &str,
         offset: u64,
         limit: u64,
-    ) -> Result<Listing<RoleSummary>, OrganizationError> {
+    ) -> Result<Listing<Role>, OrganizationError> {
         let (organization_id, user_id) = (organization_id.to_owned(), user_id.to_owned());
         self.db
             .read(job!(|conn| {

@@ -82,7 +82,7 @@ impl PermissionHolder {
     }
 }
 
-fn role_from_row(row: &Row) -> anyhow::Result<Role> {
+pub(super) fn role_from_row(row: &Row) -> anyhow::Result<Role> {
     Ok(Role { id: row.get("id")?, name: row.get("name")?, description: row.get("description")? })
 }
 

@@ -158,8 +158,8 @@ pub(crate) async fn insert_rows(
     Ok(returned)
 }
 
-/// A page of `select`'s rows, made items, and the `total` that `count` answers: `select` binds
-/// `args` then the limit and the offset; `count` binds `args`.
+/// A page of `select`'s rows, made items, and the `total` that `count` answers: both bind
+/// `args`, and `select` (which ends with its `ORDER BY`) is given the window's `LIMIT` and `OFFSET`.
 pub(crate) async fn page<T>(
     conn: &mut Conn<'_>,
     (select, count): (&str, &str),
@@ -167,9 +167,10 @@ pub(crate) async fn page<T>(
     (offset, limit): (u64, u64),
     item: impl Fn(&Row) -> anyhow::Result<T>,
 ) -> anyhow::Result<Listed<T>> {
+    let sql = format!("{select} LIMIT ${} OFFSET ${}", args.len() + 1, args.len() + 2);
     let mut values = args.to_vec();
     values.extend([Value::from(clamp(limit)), Value::from(clamp(offset))]);
-    let items = conn.fetch_all(select, &values).await?.iter().map(item).collect::<anyhow::Result<_>>()?;
+    let items = conn.fetch_all(&sql, &values).await?.iter().map(item).collect::<anyhow::Result<_>>()?;
     Ok(Listed { items, total: conn.count(count, args).await? })
 }
 

@@ -134,15 +134,12 @@ impl Store {
                     }
                     OrganizationOrder::CreatedAt => format!("o.created_at {direction}, o.name {direction}"),
                 };
-                let sql =
-                    format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations o ORDER BY {order} LIMIT $1 OFFSET $2");
+                let sql = format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations o ORDER BY {order}");
                 let (limit, offset) = (*limit, *offset);
                 self.db
                     .read(job!(|conn| {
                         let sql = (sql.as_str(), "SELECT COUNT(*) AS total FROM organizations");
-                        let Listed { items, total } =
-                            page(&mut conn, sql, &[], (offset, limit), organization_from_row).await?;
-                        Ok(Listing { items, total, more: false })
+                        Ok(page(&mut conn, sql, &[], (offset, limit), organization_from_row).await?.into())
                     }))
                     .await
             }
@@ -251,12 +248,10 @@ impl Store {
                      FROM organization_members m JOIN users u ON u.user_id = m.user_id WHERE m.organization_id = $1";
                 let mut listing = match &slice {
                     Slice::Page { offset, limit } => {
-                        let sql = format!("{SELECT} ORDER BY m.created_at, m.user_id LIMIT $2 OFFSET $3");
+                        let sql = format!("{SELECT} ORDER BY m.created_at, m.user_id");
                         let count = "SELECT COUNT(*) AS total FROM organization_members WHERE organization_id = $1";
                         let values = args![organization_id];
-                        let Listed { items, total } =
-                            page(&mut conn, (&sql, count), values, (*offset, *limit), member_from_row).await?;
-                        Listing { items, total, more: false }
+                        page(&mut conn, (&sql, count), values, (*offset, *limit), member_from_row).await?.into()
                     }
                     Slice::After { after, limit } => {
                         let after = after.as_ref().map(|cursor| (cursor.joined_at, cursor.user_id.as_str()));
@@ -393,7 +388,7 @@ impl Store {
         user_id: &str,
         offset: u64,
         limit: u64,
-    ) -> Result<Listing<Role>, OrganizationError> {
+    ) -> Result<Listed<Role>, OrganizationError> {
         let (organization_id, user_id) = (organization_id.to_owned(), user_id.to_owned());
         self.db
             .read(job!(|conn| {
@@ -403,12 +398,10 @@ impl Store {
                 let sql = (
                     "SELECT r.id, r.name, r.description FROM organization_member_roles mr \
                      JOIN roles r ON r.id = mr.role_id WHERE mr.organization_id = $1 AND mr.user_id = $2 \
-                     ORDER BY r.name, r.id LIMIT $3 OFFSET $4",
+                     ORDER BY r.name, r.id",
                     MEMBER_ROLE_COUNT,
                 );
-                let values = args![organization_id, user_id];
-                let Listed { items, total } = page(&mut conn, sql, values, (offset, limit), role_from_row).await?;
-                Ok(Listing { items, total, more: false })
+                Ok(page(&mut conn, sql, args![organization_id, user_id], (offset, limit), role_from_row).await?)
             }))
             .await
     }
@@ -419,7 +412,7 @@ impl Store {
         user_id: &str,
         offset: u64,
         limit: u64,
-    ) -> anyhow::Result<Option<Listing<Organization>>> {
+    ) -> anyhow::Result<Option<Listed<Organization>>> {
         let user_id = user_id.to_owned();
         self.db
             .read(job!(|conn| {
@@ -430,12 +423,10 @@ impl Store {
                 let sql = format!(
                     "SELECT {ORGANIZATION_COLUMNS} FROM organization_members m \
                      JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 \
-                     ORDER BY o.name LIMIT $2 OFFSET $3"
+                     ORDER BY o.name"
                 );
                 let count = "SELECT COUNT(*) AS total FROM organization_members WHERE user_id = $1";
-                let Listed { items, total } =
-                    page(&mut conn, (&sql, count), args![user_id], (offset, limit), organization_from_row).await?;
-                Ok(Some(Listing { items, total, more: false }))
+                Ok(Some(page(&mut conn, (&sql, count), args![user_id], (offset, limit), organization_from_row).await?))
             }))
             .await
     }

@@ -8,7 +8,7 @@
 //! all or nothing. Listings read one snapshot. Text is ordered byte-wise (`COLLATE "C"`).
 
 use super::Store;
-use super::db::{Conn, DbError, Row, Value, args, clamp, in_list, insert_rows, job, page};
+use super::db::{Conn, DbError, Row, Value, args, in_list, insert_rows, job, page};
 use super::tenant_admin::TENANT_WRITE;
 use crate::domain::listing::{self, Listed, Window};
 use crate::domain::rbac::{
@@ -140,38 +140,37 @@ async fn resolve_permissions(
     Ok(resolved)
 }
 
-async fn scopes_of(conn: &mut Conn<'_>, server_id: &str) -> anyhow::Result<Vec<Scope>> {
-    let rows = conn
-        .fetch_all(
-            "SELECT value, description FROM resource_server_scopes WHERE resource_server_id = $1 ORDER BY position",
-            args![server_id],
-        )
-        .await?;
-    rows.iter().map(|row| Ok(Scope { value: row.get("value")?, description: row.get("description")? })).collect()
-}
-
-/// The server (with its scopes) of a `SELECT {SERVER_COLUMNS}` row.
-async fn server_from_row(conn: &mut Conn<'_>, row: &Row) -> anyhow::Result<ResourceServer> {
-    let id: String = row.get("id")?;
-    let scopes = scopes_of(conn, &id).await?;
+/// The server of a `SELECT {SERVER_COLUMNS}` row, its scopes (if it has them) still empty.
+fn server_from_row(row: &Row) -> anyhow::Result<ResourceServer> {
     Ok(ResourceServer::from_stored(
-        id,
+        row.get("id")?,
         row.get("identifier")?,
         row.get("name")?,
         row.json("document")?,
-        scopes,
+        Vec::new(),
         row.time("created_at")?,
     ))
+}
+
+/// Reads the stored scopes into a server that has them.
+async fn read_scopes(conn: &mut Conn<'_>, server: &mut ResourceServer) -> anyhow::Result<()> {
+    let Some(scopes) = &mut server.scopes else { return Ok(()) };
+    let sql = "SELECT value, description FROM resource_server_scopes WHERE resource_server_id = $1 ORDER BY position";
+    for row in conn.fetch_all(sql, args![&server.id]).await? {
+        scopes.push(Scope { value: row.get("value")?, description: row.get("description")? });
+    }
+    Ok(())
 }
 
 /// The server whose `column` is `key`, locked for update when `lock`.
 async fn server_by(conn: &mut Conn<'_>, column: &str, key: &str, lock: bool) -> anyhow::Result<Option<ResourceServer>> {
     let lock = if lock { conn.engine().for_update() } else { "" };
     let sql = format!("SELECT {SERVER_COLUMNS} FROM resource_servers WHERE {column} = $1{lock}");
-    match conn.fetch_optional(&sql, args![key]).await? {
-        Some(row) => server_from_row(conn, &row).await.map(Some),
-        None => Ok(None),
+    let mut server = conn.find(&sql, args![key], server_from_row).await?;
+    if let Some(server) = &mut server {
+        read_scopes(conn, server).await?;
     }
+    Ok(server)
 }
 
 /// Makes the stored scopes of `server_id` those given, in order: scopes that went away are
@@ -240,8 +239,7 @@ impl Store {
         }
         self.db
             .read(job!(|conn| {
-                let sql = format!("{all} LIMIT $1 OFFSET $2");
-                page(&mut conn, (&sql, "SELECT COUNT(*) AS total FROM roles"), &[], window.range(), role_from_row).await
+                page(&mut conn, (&all, "SELECT COUNT(*) AS total FROM roles"), &[], window.range(), role_from_row).await
             }))
             .await
     }
@@ -276,7 +274,7 @@ impl Store {
              JOIN resource_servers rs ON rs.id = rp.resource_server_id \
              JOIN resource_server_scopes s ON s.resource_server_id = rp.resource_server_id \
              AND s.value = rp.permission_name \
-             WHERE rp.role_id = $1 ORDER BY rs.identifier, s.value COLLATE \"C\" LIMIT $2 OFFSET $3"
+             WHERE rp.role_id = $1 ORDER BY rs.identifier, s.value COLLATE \"C\""
         );
         let count = "SELECT COUNT(*) AS total FROM role_permissions WHERE role_id = $1";
         self.page_of((PermissionHolder::Role, role_id), (&select, count), window, permission_from_row).await
@@ -381,7 +379,7 @@ impl Store {
     pub async fn role_users(&self, role_id: &str, window: Window) -> Result<Listed<RoleUser>, RbacError> {
         let sql = (
             "SELECT u.user_id, u.email, u.picture, u.name FROM user_roles ur JOIN users u ON u.user_id = ur.user_id \
-             WHERE ur.role_id = $1 ORDER BY ur.created_at, ur.user_id LIMIT $2 OFFSET $3",
+             WHERE ur.role_id = $1 ORDER BY ur.created_at, ur.user_id",
             "SELECT COUNT(*) AS total FROM user_roles WHERE role_id = $1",
         );
         self.page_of((PermissionHolder::Role, role_id), sql, window, role_user_from_row).await
@@ -437,7 +435,7 @@ impl Store {
     pub async fn user_roles(&self, user_id: &str, window: Window) -> Result<Listed<Role>, RbacError> {
         let select = format!(
             "SELECT {ROLE_COLUMNS} FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
-             WHERE ur.user_id = $1 ORDER BY {ROLE_ORDER} LIMIT $2 OFFSET $3"
+             WHERE ur.user_id = $1 ORDER BY {ROLE_ORDER}"
         );
         let count = "SELECT COUNT(*) AS total FROM user_roles WHERE user_id = $1";
         self.page_of((PermissionHolder::User, user_id), (&select, count), window, role_from_row).await
@@ -560,25 +558,18 @@ impl Store {
         let identifiers = identifiers.map(<[String]>::to_vec);
         self.db
             .read(job!(|conn| {
-                // `$1…$n` for the identifiers, then the window's.
-                let (list, mut values) = in_list(&[], identifiers.as_deref().unwrap_or_default());
+                let (list, values) = in_list(&[], identifiers.as_deref().unwrap_or_default());
                 let filter =
                     if identifiers.is_some() { format!("WHERE identifier IN ({list})") } else { String::new() };
-                let n = values.len();
-                let sql = format!(
-                    "SELECT {SERVER_COLUMNS} FROM resource_servers {filter} ORDER BY created_at, id COLLATE \"C\" \
-                         LIMIT ${} OFFSET ${}",
-                    n + 1,
-                    n + 2
+                let select = format!(
+                    "SELECT {SERVER_COLUMNS} FROM resource_servers {filter} ORDER BY created_at, id COLLATE \"C\""
                 );
-                let total =
-                    conn.count(&format!("SELECT COUNT(*) AS total FROM resource_servers {filter}"), &values).await?;
-                values.extend([Value::from(clamp(window.limit)), Value::from(clamp(window.offset))]);
-                let mut items = Vec::new();
-                for row in conn.fetch_all(&sql, &values).await? {
-                    items.push(server_from_row(&mut conn, &row).await?);
+                let count = format!("SELECT COUNT(*) AS total FROM resource_servers {filter}");
+                let mut listed = page(&mut conn, (&select, &count), &values, window.range(), server_from_row).await?;
+                for server in &mut listed.items {
+                    read_scopes(&mut conn, server).await?;
                 }
-                Ok(Listed { items, total })
+                Ok(listed)
             }))
             .await
     }

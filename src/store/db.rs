@@ -158,6 +158,34 @@ pub(crate) async fn insert_rows(
     Ok(returned)
 }
 
+/// Inserts into `into` (`table (columns…)`, the last column the ids') a row for each of `ids`,
+/// `fixed`'s values before it; rows that exist stay as they are (assigning again changes nothing).
+pub(crate) async fn insert_each(
+    conn: &mut Conn<'_>,
+    into: &str,
+    fixed: &[Value<'_>],
+    ids: &[String],
+) -> Result<(), DbError> {
+    let values: Vec<Value> = ids.iter().flat_map(|id| fixed.iter().cloned().chain([Value::from(id)])).collect();
+    insert_rows(conn, into, fixed.len() + 1, &values, "ON CONFLICT DO NOTHING").await?;
+    Ok(())
+}
+
+/// Runs `delete` (`DELETE FROM … WHERE … AND column`, binding `fixed`) for the rows whose column
+/// is one of `ids`, a bounded `IN` list at a time (a tenant file may name a hundred thousand).
+pub(crate) async fn delete_each(
+    conn: &mut Conn<'_>,
+    delete: &str,
+    fixed: &[Value<'_>],
+    ids: &[String],
+) -> Result<(), DbError> {
+    for chunk in ids.chunks(1000) {
+        let (list, values) = in_list(fixed, chunk);
+        conn.execute(&format!("{delete} IN ({list})"), &values).await?;
+    }
+    Ok(())
+}
+
 /// A page of `select`'s rows, made items, and the `total` that `count` answers: both bind
 /// `args`, and `select` (which ends with its `ORDER BY`) is given the window's `LIMIT` and `OFFSET`.
 pub(crate) async fn page<T>(
@@ -201,14 +229,6 @@ impl DbError {
                 db.constraint().map(postgres::unique_key)
             }
             DbError::Postgres(_) => None,
-        }
-    }
-
-    pub fn is_foreign_key_violation(&self) -> bool {
-        match self {
-            DbError::Sqlite(error) => sqlite::is_foreign_key_violation(error),
-            DbError::Postgres(sqlx::Error::Database(db)) => db.is_foreign_key_violation(),
-            DbError::Postgres(_) => false,
         }
     }
 }

@@ -6,7 +6,7 @@
 //! user or role they point at. Listings read one snapshot.
 
 use super::Store;
-use super::db::{Conn, DbError, Row, Value, args, clamp, in_list, insert_rows, job, page};
+use super::db::{Conn, DbError, Row, Value, args, clamp, delete_each, in_list, insert_each, insert_rows, job, page};
 use super::rbac::role_from_row;
 use crate::domain::listing::{Listed, Listing, Slice};
 use crate::domain::organization::{
@@ -87,14 +87,6 @@ async fn require_organization(conn: &mut Conn<'_>, id: &str, hold: bool) -> Resu
 /// `UserNotFound`, else the user is held (with `hold`) until the transaction ends.
 async fn require_user(conn: &mut Conn<'_>, user_id: &str, hold: bool) -> Result<(), OrganizationError> {
     if conn.has("users", "user_id", user_id, hold).await? { Ok(()) } else { Err(OrganizationError::UserNotFound) }
-}
-
-/// Inserts one row per value of `ids`, after the `fixed` leading columns' values, ignoring rows
-/// that exist.
-async fn insert_each(conn: &mut Conn<'_>, into: &str, fixed: &[Value<'_>], ids: &[String]) -> Result<(), DbError> {
-    let values: Vec<Value> = ids.iter().flat_map(|id| fixed.iter().cloned().chain([Value::from(id)])).collect();
-    insert_rows(conn, into, fixed.len() + 1, &values, "ON CONFLICT DO NOTHING").await?;
-    Ok(())
 }
 
 impl Store {
@@ -219,13 +211,8 @@ impl Store {
             .write(job!(|conn| {
                 require_organization(&mut conn, &organization_id, true).await?;
                 // The members' roles in the organization go with the memberships (cascade).
-                for chunk in user_ids.chunks(1000) {
-                    let (users, values) = in_list(args![&organization_id], chunk);
-                    let sql =
-                        format!("DELETE FROM organization_members WHERE organization_id = $1 AND user_id IN ({users})");
-                    conn.execute(&sql, &values).await?;
-                }
-                Ok(())
+                let delete = "DELETE FROM organization_members WHERE organization_id = $1 AND user_id";
+                Ok(delete_each(&mut conn, delete, args![&organization_id], &user_ids).await?)
             }))
             .await
     }
@@ -370,13 +357,9 @@ impl Store {
             .write(job!(|conn| {
                 require_organization(&mut conn, &organization_id, true).await?;
                 require_user(&mut conn, &user_id, true).await?;
-                let (roles, values) = in_list(args![&organization_id, &user_id], &role_ids);
-                let sql = format!(
-                    "DELETE FROM organization_member_roles \
-                     WHERE organization_id = $1 AND user_id = $2 AND role_id IN ({roles})"
-                );
-                conn.execute(&sql, &values).await?;
-                Ok(())
+                let delete =
+                    "DELETE FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2 AND role_id";
+                Ok(delete_each(&mut conn, delete, args![&organization_id, &user_id], &role_ids).await?)
             }))
             .await
     }

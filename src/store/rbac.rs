@@ -8,7 +8,7 @@
 //! all or nothing. Listings read one snapshot. Text is ordered byte-wise (`COLLATE "C"`).
 
 use super::Store;
-use super::db::{Conn, DbError, Row, Value, args, in_list, insert_rows, job, page};
+use super::db::{Conn, DbError, Row, Value, args, delete_each, in_list, insert_each, insert_rows, job, page};
 use super::tenant_admin::TENANT_WRITE;
 use crate::domain::listing::{self, Listed, Window};
 use crate::domain::rbac::{
@@ -207,10 +207,6 @@ pub(super) async fn insert_roles(conn: &mut Conn<'_>, roles: &[Role], at: &Times
     Ok(())
 }
 
-/// Binds: user, role, time. Assigning again changes nothing.
-const ASSIGN_ROLE: &str =
-    "INSERT INTO user_roles (user_id, role_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-
 /// Ordering of role listings: by name, then id, byte-wise.
 const ROLE_ORDER: &str = "r.name, r.id COLLATE \"C\"";
 
@@ -324,14 +320,12 @@ impl Store {
             .write(job!(|conn| {
                 require(&mut conn, holder, &id, true).await?;
                 let (table, column, _, _) = holder.tables();
+                let resolved = resolve_permissions(&mut conn, &permissions).await?;
+                let rows: Vec<Value> =
+                    resolved.iter().flat_map(|(server, name)| args![&id, server, name, &at].to_vec()).collect();
+                let into = format!("{table} ({column}, resource_server_id, permission_name, created_at)");
                 // Assigning again changes nothing.
-                let sql = format!(
-                    "INSERT INTO {table} ({column}, resource_server_id, permission_name, created_at) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
-                );
-                for (server, name) in resolve_permissions(&mut conn, &permissions).await? {
-                    conn.execute(&sql, args![&id, &server, &name, &at]).await?;
-                }
+                insert_rows(&mut conn, &into, 4, &rows, "ON CONFLICT DO NOTHING").await?;
                 Ok(())
             }))
             .await
@@ -421,12 +415,8 @@ impl Store {
                 if !conn.missing("users", "user_id", &user_ids, true).await?.is_empty() {
                     return Err(RbacError::UnknownUsers);
                 }
-                for user_id in &user_ids {
-                    conn.execute(ASSIGN_ROLE, args![user_id, &role_id, &at])
-                        .await
-                        .map_err(|e| lost_to_delete(e, RbacError::UnknownUsers))?;
-                }
-                Ok(())
+                let into = "user_roles (role_id, created_at, user_id)";
+                Ok(insert_each(&mut conn, into, args![&role_id, &at], &user_ids).await?)
             }))
             .await
     }
@@ -451,12 +441,8 @@ impl Store {
                 if !missing.is_empty() {
                     return Err(RbacError::UnknownRoles(missing));
                 }
-                for role_id in &role_ids {
-                    conn.execute(ASSIGN_ROLE, args![&user_id, role_id, &at])
-                        .await
-                        .map_err(|e| lost_to_delete(e, RbacError::UnknownRoles(vec![role_id.clone()])))?;
-                }
-                Ok(())
+                let into = "user_roles (user_id, created_at, role_id)";
+                Ok(insert_each(&mut conn, into, args![&user_id, &at], &role_ids).await?)
             }))
             .await
     }
@@ -467,10 +453,8 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 require(&mut conn, PermissionHolder::User, &user_id, false).await?;
-                let (roles, values) = in_list(args![&user_id], &role_ids);
-                conn.execute(&format!("DELETE FROM user_roles WHERE user_id = $1 AND role_id IN ({roles})"), &values)
-                    .await?;
-                Ok(())
+                let delete = "DELETE FROM user_roles WHERE user_id = $1 AND role_id";
+                Ok(delete_each(&mut conn, delete, args![&user_id], &role_ids).await?)
             }))
             .await
     }
@@ -624,9 +608,4 @@ impl Store {
             }))
             .await
     }
-}
-
-/// An assignment that lost a race with the delete of what it assigns.
-fn lost_to_delete(error: DbError, instead: RbacError) -> RbacError {
-    if error.is_foreign_key_violation() { instead } else { error.into() }
 }

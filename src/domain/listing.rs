@@ -39,6 +39,13 @@ pub struct Listing<T> {
     pub more: bool,
 }
 
+/// An offset page: none follow it in checkpoint terms.
+impl<T> From<Listed<T>> for Listing<T> {
+    fn from(Listed { items, total }: Listed<T>) -> Self {
+        Listing { items, total, more: false }
+    }
+}
+
 /// Keeps (`include`) or drops the comma-separated `fields` of `json`; no `fields`, everything.
 pub fn project(json: Map<String, Value>, fields: Option<&str>, include: bool) -> Map<String, Value> {
     let Some(fields) = fields else { return json };

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::ids;
 use super::json_schema::{Additional, Field, Schema};
+use super::rbac::Role;
 use super::schema::is_strict_uri;
 use super::time::Timestamp;
 use crate::error::ApiResult;
@@ -38,14 +39,6 @@ pub struct MemberCursor {
     pub user_id: String,
 }
 
-/// A role as organization listings show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleSummary {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-}
-
 /// A member of an organization: the user's profile attributes Auth0 lists, and (when asked
 /// for) the member's roles in the organization.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +48,7 @@ pub struct Member {
     pub picture: Option<String>,
     pub name: Option<String>,
     pub joined_at: Timestamp,
-    pub roles: Vec<RoleSummary>,
+    pub roles: Vec<Role>,
 }
 
 /// What Auth0 answers for `third_party_client_access` when it was never set (a tenant of 2026

@@ -18,8 +18,9 @@ use crate::app::AppState;
 use crate::auth::token::Caller;
 use crate::domain::json_schema::{Additional, Field, Schema};
 use crate::domain::listing::Slice;
-use crate::domain::organization::{Member, MemberCursor, OrganizationOrder, OrganizationSort, RoleSummary};
+use crate::domain::organization::{Member, MemberCursor, OrganizationOrder, OrganizationSort};
 use crate::domain::organization::{Organization, OrganizationPatch, new_organization};
+use crate::domain::rbac::Role;
 use crate::domain::schema::Type;
 use crate::domain::time;
 use crate::error::{ApiError, ApiResult};
@@ -494,16 +495,6 @@ async fn remove_members(
 // ---------------------------------------------------------------------------------------------
 // Members' roles
 
-fn render_role(role: &RoleSummary) -> Value {
-    let mut out = Map::new();
-    out.insert("id".into(), Value::from(role.id.as_str()));
-    out.insert("name".into(), Value::from(role.name.as_str()));
-    if let Some(description) = &role.description {
-        out.insert("description".into(), Value::from(description.as_str()));
-    }
-    Value::Object(out)
-}
-
 async fn list_member_roles(
     State(app): State<AppState>,
     path: OrganizationPath,
@@ -513,7 +504,7 @@ async fn list_member_roles(
     let page = Page::from_query(&query);
     let listing =
         app.store.member_roles(&path.id, &path.user_id, page.offset, page.limit).await.map_err(organization_error)?;
-    Ok(page.respond("roles", listing.items.iter().map(render_role).collect(), listing.total))
+    Ok(page.respond("roles", listing.items.iter().map(Role::to_json).collect(), listing.total))
 }
 
 async fn assign_member_roles(

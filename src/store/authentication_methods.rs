@@ -127,7 +127,7 @@ impl Store {
                 if !conn.has("users", "user_id", &user_id, false).await? {
                     return Err(MethodError::UserNotFound);
                 }
-                let select = format!("{SELECT_METHODS} ORDER BY seq LIMIT $2 OFFSET $3");
+                let select = format!("{SELECT_METHODS} ORDER BY seq");
                 let count = "SELECT COUNT(*) AS total FROM authentication_methods WHERE user_id = $1";
                 Ok(page(&mut conn, (&select, count), args![&user_id], window.range(), method_from_row).await?)
             }))

@@ -158,8 +158,36 @@ pub(crate) async fn insert_rows(
     Ok(returned)
 }
 
-/// A page of `select`'s rows, made items, and the `total` that `count` answers: `select` binds
-/// `args` then the limit and the offset; `count` binds `args`.
+/// Inserts into `into` (`table (columns…)`, the last column the ids') a row for each of `ids`,
+/// `fixed`'s values before it; rows that exist stay as they are (assigning again changes nothing).
+pub(crate) async fn insert_each(
+    conn: &mut Conn<'_>,
+    into: &str,
+    fixed: &[Value<'_>],
+    ids: &[String],
+) -> Result<(), DbError> {
+    let values: Vec<Value> = ids.iter().flat_map(|id| fixed.iter().cloned().chain([Value::from(id)])).collect();
+    insert_rows(conn, into, fixed.len() + 1, &values, "ON CONFLICT DO NOTHING").await?;
+    Ok(())
+}
+
+/// Runs `delete` (`DELETE FROM … WHERE … AND column`, binding `fixed`) for the rows whose column
+/// is one of `ids`, a bounded `IN` list at a time (a tenant file may name a hundred thousand).
+pub(crate) async fn delete_each(
+    conn: &mut Conn<'_>,
+    delete: &str,
+    fixed: &[Value<'_>],
+    ids: &[String],
+) -> Result<(), DbError> {
+    for chunk in ids.chunks(1000) {
+        let (list, values) = in_list(fixed, chunk);
+        conn.execute(&format!("{delete} IN ({list})"), &values).await?;
+    }
+    Ok(())
+}
+
+/// A page of `select`'s rows, made items, and the `total` that `count` answers: both bind
+/// `args`, and `select` (which ends with its `ORDER BY`) is given the window's `LIMIT` and `OFFSET`.
 pub(crate) async fn page<T>(
     conn: &mut Conn<'_>,
     (select, count): (&str, &str),
@@ -167,9 +195,10 @@ pub(crate) async fn page<T>(
     (offset, limit): (u64, u64),
     item: impl Fn(&Row) -> anyhow::Result<T>,
 ) -> anyhow::Result<Listed<T>> {
+    let sql = format!("{select} LIMIT ${} OFFSET ${}", args.len() + 1, args.len() + 2);
     let mut values = args.to_vec();
     values.extend([Value::from(clamp(limit)), Value::from(clamp(offset))]);
-    let items = conn.fetch_all(select, &values).await?.iter().map(item).collect::<anyhow::Result<_>>()?;
+    let items = conn.fetch_all(&sql, &values).await?.iter().map(item).collect::<anyhow::Result<_>>()?;
     Ok(Listed { items, total: conn.count(count, args).await? })
 }
 
@@ -202,14 +231,6 @@ impl DbError {
             DbError::Postgres(_) => None,
         }
     }
-
-    pub fn is_foreign_key_violation(&self) -> bool {
-        match self {
-            DbError::Sqlite(error) => sqlite::is_foreign_key_violation(error),
-            DbError::Postgres(sqlx::Error::Database(db)) => db.is_foreign_key_violation(),
-            DbError::Postgres(_) => false,
-        }
-    }
 }
 
 /// What the SQL text must say differently on each engine.
@@ -220,38 +241,34 @@ pub(crate) enum Engine {
 }
 
 impl Engine {
+    /// What this engine takes of the two.
+    fn pick<T>(self, sqlite: T, postgres: T) -> T {
+        match self {
+            Engine::Sqlite => sqlite,
+            Engine::Postgres => postgres,
+        }
+    }
+
     /// Locks the rows read until the transaction ends. SQLite needs none: one writer at a time.
     pub fn for_update(self) -> &'static str {
-        match self {
-            Engine::Sqlite => "",
-            Engine::Postgres => " FOR UPDATE",
-        }
+        self.pick("", " FOR UPDATE")
     }
 
     /// Keeps the rows read from being deleted (or their key changed) until the transaction ends.
     pub fn for_key_share(self) -> &'static str {
-        match self {
-            Engine::Sqlite => "",
-            Engine::Postgres => " FOR KEY SHARE",
-        }
+        self.pick("", " FOR KEY SHARE")
     }
 
     /// Begins a transaction that writes (SQLite takes the write lock at once, so that waiting
     /// for another process's write is the busy timeout's, not a failed upgrade).
     pub fn begin_write(self) -> &'static str {
-        match self {
-            Engine::Sqlite => "BEGIN IMMEDIATE",
-            Engine::Postgres => "BEGIN",
-        }
+        self.pick("BEGIN IMMEDIATE", "BEGIN")
     }
 
     /// Rebuilds SQLite's FTS5 trigram table after search columns were rewritten in bulk;
     /// PostgreSQL's pg_trgm indexes follow their table.
     pub fn rebuild_trigram_index(self) -> Option<&'static str> {
-        match self {
-            Engine::Sqlite => Some("INSERT INTO users_trigram (users_trigram) VALUES ('rebuild')"),
-            Engine::Postgres => None,
-        }
+        self.pick(Some("INSERT INTO users_trigram (users_trigram) VALUES ('rebuild')"), None)
     }
 
     pub fn search_dialect(self) -> &'static dyn crate::search::sql::Dialect {

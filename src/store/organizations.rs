@@ -6,11 +6,13 @@
 //! user or role they point at. Listings read one snapshot.
 
 use super::Store;
-use super::db::{Conn, DbError, Row, Value, args, clamp, in_list, insert_rows, job, page};
+use super::db::{Conn, DbError, Row, Value, args, clamp, delete_each, in_list, insert_each, insert_rows, job, page};
+use super::rbac::role_from_row;
 use crate::domain::listing::{Listed, Listing, Slice};
 use crate::domain::organization::{
-    MAX_ROLES_PER_MEMBER, Member, MemberCursor, Organization, OrganizationOrder, OrganizationSort, RoleSummary,
+    MAX_ROLES_PER_MEMBER, Member, MemberCursor, Organization, OrganizationOrder, OrganizationSort,
 };
+use crate::domain::rbac::Role;
 use crate::domain::time::Timestamp;
 
 /// Why an organization write was refused.
@@ -59,10 +61,6 @@ fn organization_from_row(row: &Row) -> anyhow::Result<Organization> {
     })
 }
 
-fn role_from_row(row: &Row) -> anyhow::Result<RoleSummary> {
-    Ok(RoleSummary { id: row.get("id")?, name: row.get("name")?, description: row.get("description")? })
-}
-
 /// A member without its roles.
 fn member_from_row(row: &Row) -> anyhow::Result<Member> {
     Ok(Member {
@@ -89,14 +87,6 @@ async fn require_organization(conn: &mut Conn<'_>, id: &str, hold: bool) -> Resu
 /// `UserNotFound`, else the user is held (with `hold`) until the transaction ends.
 async fn require_user(conn: &mut Conn<'_>, user_id: &str, hold: bool) -> Result<(), OrganizationError> {
     if conn.has("users", "user_id", user_id, hold).await? { Ok(()) } else { Err(OrganizationError::UserNotFound) }
-}
-
-/// Inserts one row per value of `ids`, after the `fixed` leading columns' values, ignoring rows
-/// that exist.
-async fn insert_each(conn: &mut Conn<'_>, into: &str, fixed: &[Value<'_>], ids: &[String]) -> Result<(), DbError> {
-    let values: Vec<Value> = ids.iter().flat_map(|id| fixed.iter().cloned().chain([Value::from(id)])).collect();
-    insert_rows(conn, into, fixed.len() + 1, &values, "ON CONFLICT DO NOTHING").await?;
-    Ok(())
 }
 
 impl Store {
@@ -136,15 +126,12 @@ impl Store {
                     }
                     OrganizationOrder::CreatedAt => format!("o.created_at {direction}, o.name {direction}"),
                 };
-                let sql =
-                    format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations o ORDER BY {order} LIMIT $1 OFFSET $2");
+                let sql = format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations o ORDER BY {order}");
                 let (limit, offset) = (*limit, *offset);
                 self.db
                     .read(job!(|conn| {
                         let sql = (sql.as_str(), "SELECT COUNT(*) AS total FROM organizations");
-                        let Listed { items, total } =
-                            page(&mut conn, sql, &[], (offset, limit), organization_from_row).await?;
-                        Ok(Listing { items, total, more: false })
+                        Ok(page(&mut conn, sql, &[], (offset, limit), organization_from_row).await?.into())
                     }))
                     .await
             }
@@ -224,13 +211,8 @@ impl Store {
             .write(job!(|conn| {
                 require_organization(&mut conn, &organization_id, true).await?;
                 // The members' roles in the organization go with the memberships (cascade).
-                for chunk in user_ids.chunks(1000) {
-                    let (users, values) = in_list(args![&organization_id], chunk);
-                    let sql =
-                        format!("DELETE FROM organization_members WHERE organization_id = $1 AND user_id IN ({users})");
-                    conn.execute(&sql, &values).await?;
-                }
-                Ok(())
+                let delete = "DELETE FROM organization_members WHERE organization_id = $1 AND user_id";
+                Ok(delete_each(&mut conn, delete, args![&organization_id], &user_ids).await?)
             }))
             .await
     }
@@ -253,12 +235,10 @@ impl Store {
                      FROM organization_members m JOIN users u ON u.user_id = m.user_id WHERE m.organization_id = $1";
                 let mut listing = match &slice {
                     Slice::Page { offset, limit } => {
-                        let sql = format!("{SELECT} ORDER BY m.created_at, m.user_id LIMIT $2 OFFSET $3");
+                        let sql = format!("{SELECT} ORDER BY m.created_at, m.user_id");
                         let count = "SELECT COUNT(*) AS total FROM organization_members WHERE organization_id = $1";
                         let values = args![organization_id];
-                        let Listed { items, total } =
-                            page(&mut conn, (&sql, count), values, (*offset, *limit), member_from_row).await?;
-                        Listing { items, total, more: false }
+                        page(&mut conn, (&sql, count), values, (*offset, *limit), member_from_row).await?.into()
                     }
                     Slice::After { after, limit } => {
                         let after = after.as_ref().map(|cursor| (cursor.joined_at, cursor.user_id.as_str()));
@@ -377,13 +357,9 @@ impl Store {
             .write(job!(|conn| {
                 require_organization(&mut conn, &organization_id, true).await?;
                 require_user(&mut conn, &user_id, true).await?;
-                let (roles, values) = in_list(args![&organization_id, &user_id], &role_ids);
-                let sql = format!(
-                    "DELETE FROM organization_member_roles \
-                     WHERE organization_id = $1 AND user_id = $2 AND role_id IN ({roles})"
-                );
-                conn.execute(&sql, &values).await?;
-                Ok(())
+                let delete =
+                    "DELETE FROM organization_member_roles WHERE organization_id = $1 AND user_id = $2 AND role_id";
+                Ok(delete_each(&mut conn, delete, args![&organization_id, &user_id], &role_ids).await?)
             }))
             .await
     }
@@ -395,7 +371,7 @@ impl Store {
         user_id: &str,
         offset: u64,
         limit: u64,
-    ) -> Result<Listing<RoleSummary>, OrganizationError> {
+    ) -> Result<Listed<Role>, OrganizationError> {
         let (organization_id, user_id) = (organization_id.to_owned(), user_id.to_owned());
         self.db
             .read(job!(|conn| {
@@ -405,12 +381,10 @@ impl Store {
                 let sql = (
                     "SELECT r.id, r.name, r.description FROM organization_member_roles mr \
                      JOIN roles r ON r.id = mr.role_id WHERE mr.organization_id = $1 AND mr.user_id = $2 \
-                     ORDER BY r.name, r.id LIMIT $3 OFFSET $4",
+                     ORDER BY r.name, r.id",
                     MEMBER_ROLE_COUNT,
                 );
-                let values = args![organization_id, user_id];
-                let Listed { items, total } = page(&mut conn, sql, values, (offset, limit), role_from_row).await?;
-                Ok(Listing { items, total, more: false })
+                Ok(page(&mut conn, sql, args![organization_id, user_id], (offset, limit), role_from_row).await?)
             }))
             .await
     }
@@ -421,7 +395,7 @@ impl Store {
         user_id: &str,
         offset: u64,
         limit: u64,
-    ) -> anyhow::Result<Option<Listing<Organization>>> {
+    ) -> anyhow::Result<Option<Listed<Organization>>> {
         let user_id = user_id.to_owned();
         self.db
             .read(job!(|conn| {
@@ -432,12 +406,10 @@ impl Store {
                 let sql = format!(
                     "SELECT {ORGANIZATION_COLUMNS} FROM organization_members m \
                      JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 \
-                     ORDER BY o.name LIMIT $2 OFFSET $3"
+                     ORDER BY o.name"
                 );
                 let count = "SELECT COUNT(*) AS total FROM organization_members WHERE user_id = $1";
-                let Listed { items, total } =
-                    page(&mut conn, (&sql, count), args![user_id], (offset, limit), organization_from_row).await?;
-                Ok(Some(Listing { items, total, more: false }))
+                Ok(Some(page(&mut conn, (&sql, count), args![user_id], (offset, limit), organization_from_row).await?))
             }))
             .await
     }

@@ -8,7 +8,7 @@
 //! all or nothing. Listings read one snapshot. Text is ordered byte-wise (`COLLATE "C"`).
 
 use super::Store;
-use super::db::{Conn, DbError, Row, Value, args, clamp, in_list, insert_rows, job, page};
+use super::db::{Conn, DbError, Row, Value, args, delete_each, in_list, insert_each, insert_rows, job, page};
 use super::tenant_admin::TENANT_WRITE;
 use crate::domain::listing::{self, Listed, Window};
 use crate::domain::rbac::{
@@ -82,7 +82,7 @@ impl PermissionHolder {
     }
 }
 
-fn role_from_row(row: &Row) -> anyhow::Result<Role> {
+pub(super) fn role_from_row(row: &Row) -> anyhow::Result<Role> {
     Ok(Role { id: row.get("id")?, name: row.get("name")?, description: row.get("description")? })
 }
 
@@ -140,38 +140,37 @@ async fn resolve_permissions(
     Ok(resolved)
 }
 
-async fn scopes_of(conn: &mut Conn<'_>, server_id: &str) -> anyhow::Result<Vec<Scope>> {
-    let rows = conn
-        .fetch_all(
-            "SELECT value, description FROM resource_server_scopes WHERE resource_server_id = $1 ORDER BY position",
-            args![server_id],
-        )
-        .await?;
-    rows.iter().map(|row| Ok(Scope { value: row.get("value")?, description: row.get("description")? })).collect()
-}
-
-/// The server (with its scopes) of a `SELECT {SERVER_COLUMNS}` row.
-async fn server_from_row(conn: &mut Conn<'_>, row: &Row) -> anyhow::Result<ResourceServer> {
-    let id: String = row.get("id")?;
-    let scopes = scopes_of(conn, &id).await?;
+/// The server of a `SELECT {SERVER_COLUMNS}` row, its scopes (if it has them) still empty.
+fn server_from_row(row: &Row) -> anyhow::Result<ResourceServer> {
     Ok(ResourceServer::from_stored(
-        id,
+        row.get("id")?,
         row.get("identifier")?,
         row.get("name")?,
         row.json("document")?,
-        scopes,
+        Vec::new(),
         row.time("created_at")?,
     ))
+}
+
+/// Reads the stored scopes into a server that has them.
+async fn read_scopes(conn: &mut Conn<'_>, server: &mut ResourceServer) -> anyhow::Result<()> {
+    let Some(scopes) = &mut server.scopes else { return Ok(()) };
+    let sql = "SELECT value, description FROM resource_server_scopes WHERE resource_server_id = $1 ORDER BY position";
+    for row in conn.fetch_all(sql, args![&server.id]).await? {
+        scopes.push(Scope { value: row.get("value")?, description: row.get("description")? });
+    }
+    Ok(())
 }
 
 /// The server whose `column` is `key`, locked for update when `lock`.
 async fn server_by(conn: &mut Conn<'_>, column: &str, key: &str, lock: bool) -> anyhow::Result<Option<ResourceServer>> {
     let lock = if lock { conn.engine().for_update() } else { "" };
     let sql = format!("SELECT {SERVER_COLUMNS} FROM resource_servers WHERE {column} = $1{lock}");
-    match conn.fetch_optional(&sql, args![key]).await? {
-        Some(row) => server_from_row(conn, &row).await.map(Some),
-        None => Ok(None),
+    let mut server = conn.find(&sql, args![key], server_from_row).await?;
+    if let Some(server) = &mut server {
+        read_scopes(conn, server).await?;
     }
+    Ok(server)
 }
 
 /// Makes the stored scopes of `server_id` those given, in order: scopes that went away are
@@ -208,10 +207,6 @@ pub(super) async fn insert_roles(conn: &mut Conn<'_>, roles: &[Role], at: &Times
     Ok(())
 }
 
-/// Binds: user, role, time. Assigning again changes nothing.
-const ASSIGN_ROLE: &str =
-    "INSERT INTO user_roles (user_id, role_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-
 /// Ordering of role listings: by name, then id, byte-wise.
 const ROLE_ORDER: &str = "r.name, r.id COLLATE \"C\"";
 
@@ -240,8 +235,7 @@ impl Store {
         }
         self.db
             .read(job!(|conn| {
-                let sql = format!("{all} LIMIT $1 OFFSET $2");
-                page(&mut conn, (&sql, "SELECT COUNT(*) AS total FROM roles"), &[], window.range(), role_from_row).await
+                page(&mut conn, (&all, "SELECT COUNT(*) AS total FROM roles"), &[], window.range(), role_from_row).await
             }))
             .await
     }
@@ -276,7 +270,7 @@ impl Store {
              JOIN resource_servers rs ON rs.id = rp.resource_server_id \
              JOIN resource_server_scopes s ON s.resource_server_id = rp.resource_server_id \
              AND s.value = rp.permission_name \
-             WHERE rp.role_id = $1 ORDER BY rs.identifier, s.value COLLATE \"C\" LIMIT $2 OFFSET $3"
+             WHERE rp.role_id = $1 ORDER BY rs.identifier, s.value COLLATE \"C\""
         );
         let count = "SELECT COUNT(*) AS total FROM role_permissions WHERE role_id = $1";
         self.page_of((PermissionHolder::Role, role_id), (&select, count), window, permission_from_row).await
@@ -326,14 +320,12 @@ impl Store {
             .write(job!(|conn| {
                 require(&mut conn, holder, &id, true).await?;
                 let (table, column, _, _) = holder.tables();
+                let resolved = resolve_permissions(&mut conn, &permissions).await?;
+                let rows: Vec<Value> =
+                    resolved.iter().flat_map(|(server, name)| args![&id, server, name, &at].to_vec()).collect();
+                let into = format!("{table} ({column}, resource_server_id, permission_name, created_at)");
                 // Assigning again changes nothing.
-                let sql = format!(
-                    "INSERT INTO {table} ({column}, resource_server_id, permission_name, created_at) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
-                );
-                for (server, name) in resolve_permissions(&mut conn, &permissions).await? {
-                    conn.execute(&sql, args![&id, &server, &name, &at]).await?;
-                }
+                insert_rows(&mut conn, &into, 4, &rows, "ON CONFLICT DO NOTHING").await?;
                 Ok(())
             }))
             .await
@@ -381,7 +373,7 @@ impl Store {
     pub async fn role_users(&self, role_id: &str, window: Window) -> Result<Listed<RoleUser>, RbacError> {
         let sql = (
             "SELECT u.user_id, u.email, u.picture, u.name FROM user_roles ur JOIN users u ON u.user_id = ur.user_id \
-             WHERE ur.role_id = $1 ORDER BY ur.created_at, ur.user_id LIMIT $2 OFFSET $3",
+             WHERE ur.role_id = $1 ORDER BY ur.created_at, ur.user_id",
             "SELECT COUNT(*) AS total FROM user_roles WHERE role_id = $1",
         );
         self.page_of((PermissionHolder::Role, role_id), sql, window, role_user_from_row).await
@@ -423,12 +415,8 @@ impl Store {
                 if !conn.missing("users", "user_id", &user_ids, true).await?.is_empty() {
                     return Err(RbacError::UnknownUsers);
                 }
-                for user_id in &user_ids {
-                    conn.execute(ASSIGN_ROLE, args![user_id, &role_id, &at])
-                        .await
-                        .map_err(|e| lost_to_delete(e, RbacError::UnknownUsers))?;
-                }
-                Ok(())
+                let into = "user_roles (role_id, created_at, user_id)";
+                Ok(insert_each(&mut conn, into, args![&role_id, &at], &user_ids).await?)
             }))
             .await
     }
@@ -437,7 +425,7 @@ impl Store {
     pub async fn user_roles(&self, user_id: &str, window: Window) -> Result<Listed<Role>, RbacError> {
         let select = format!(
             "SELECT {ROLE_COLUMNS} FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
-             WHERE ur.user_id = $1 ORDER BY {ROLE_ORDER} LIMIT $2 OFFSET $3"
+             WHERE ur.user_id = $1 ORDER BY {ROLE_ORDER}"
         );
         let count = "SELECT COUNT(*) AS total FROM user_roles WHERE user_id = $1";
         self.page_of((PermissionHolder::User, user_id), (&select, count), window, role_from_row).await
@@ -453,12 +441,8 @@ impl Store {
                 if !missing.is_empty() {
                     return Err(RbacError::UnknownRoles(missing));
                 }
-                for role_id in &role_ids {
-                    conn.execute(ASSIGN_ROLE, args![&user_id, role_id, &at])
-                        .await
-                        .map_err(|e| lost_to_delete(e, RbacError::UnknownRoles(vec![role_id.clone()])))?;
-                }
-                Ok(())
+                let into = "user_roles (user_id, created_at, role_id)";
+                Ok(insert_each(&mut conn, into, args![&user_id, &at], &role_ids).await?)
             }))
             .await
     }
@@ -469,10 +453,8 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 require(&mut conn, PermissionHolder::User, &user_id, false).await?;
-                let (roles, values) = in_list(args![&user_id], &role_ids);
-                conn.execute(&format!("DELETE FROM user_roles WHERE user_id = $1 AND role_id IN ({roles})"), &values)
-                    .await?;
-                Ok(())
+                let delete = "DELETE FROM user_roles WHERE user_id = $1 AND role_id";
+                Ok(delete_each(&mut conn, delete, args![&user_id], &role_ids).await?)
             }))
             .await
     }
@@ -560,25 +542,18 @@ impl Store {
         let identifiers = identifiers.map(<[String]>::to_vec);
         self.db
             .read(job!(|conn| {
-                // `$1…$n` for the identifiers, then the window's.
-                let (list, mut values) = in_list(&[], identifiers.as_deref().unwrap_or_default());
+                let (list, values) = in_list(&[], identifiers.as_deref().unwrap_or_default());
                 let filter =
                     if identifiers.is_some() { format!("WHERE identifier IN ({list})") } else { String::new() };
-                let n = values.len();
-                let sql = format!(
-                    "SELECT {SERVER_COLUMNS} FROM resource_servers {filter} ORDER BY created_at, id COLLATE \"C\" \
-                         LIMIT ${} OFFSET ${}",
-                    n + 1,
-                    n + 2
+                let select = format!(
+                    "SELECT {SERVER_COLUMNS} FROM resource_servers {filter} ORDER BY created_at, id COLLATE \"C\""
                 );
-                let total =
-                    conn.count(&format!("SELECT COUNT(*) AS total FROM resource_servers {filter}"), &values).await?;
-                values.extend([Value::from(clamp(window.limit)), Value::from(clamp(window.offset))]);
-                let mut items = Vec::new();
-                for row in conn.fetch_all(&sql, &values).await? {
-                    items.push(server_from_row(&mut conn, &row).await?);
+                let count = format!("SELECT COUNT(*) AS total FROM resource_servers {filter}");
+                let mut listed = page(&mut conn, (&select, &count), &values, window.range(), server_from_row).await?;
+                for server in &mut listed.items {
+                    read_scopes(&mut conn, server).await?;
                 }
-                Ok(Listed { items, total })
+                Ok(listed)
             }))
             .await
     }
@@ -633,9 +608,4 @@ impl Store {
             }))
             .await
     }
-}
-
-/// An assignment that lost a race with the delete of what it assigns.
-fn lost_to_delete(error: DbError, instead: RbacError) -> RbacError {
-    if error.is_foreign_key_violation() { instead } else { error.into() }
 }

@@ -419,8 +419,3 @@ pub(super) fn unique_key(error: &rusqlite::Error) -> Option<String> {
     }
     message.rsplit([',', ' ']).next().filter(|key| key.contains('.')).map(str::to_owned)
 }
-
-pub(super) fn is_foreign_key_violation(error: &rusqlite::Error) -> bool {
-    let foreign_key = rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY;
-    matches!(error, rusqlite::Error::SqliteFailure(failure, _) if failure.extended_code == foreign_key)
-}

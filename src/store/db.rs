@@ -28,6 +28,7 @@ use sqlx::postgres::{PgConnection, PgRow};
 use super::{postgres, sqlite};
 use crate::domain::listing::Listed;
 use crate::domain::time::Timestamp;
+use crate::search::sql::Bind;
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +87,12 @@ value_from! {
     &'a Timestamp => |v| Value::Time(Some(*v)),
     &'a Option<Timestamp> => |v| Value::Time(*v),
     &'a [u8] => |v| Value::Bytes(Cow::Borrowed(v)),
+    // A search parameter.
+    &'a Bind => |v| match v {
+        Bind::Text(text) => Value::from(text),
+        Bind::Integer(number) => Value::Int(Some(*number)),
+        Bind::Boolean(flag) => Value::Bool(Some(*flag)),
+    },
 }
 
 /// `args![a, b, …]`: the values bound to `$1`, `$2`, ….

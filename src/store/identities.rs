@@ -9,7 +9,7 @@
 //! standalone user again and points the identity's row back at it.
 
 use super::db::{Conn, DbError, args, insert_rows, job};
-use super::users::{USER_COLUMNS, WRITTEN_COLUMNS, user_from_row, user_values, write_user_row};
+use super::users::{USER_COLUMNS, WRITTEN_COLUMNS, select_user_sql, user_from_row, user_values, write_user_row};
 use super::{Store, StoreError};
 use crate::domain::identity_link::{identities_to_link, linked_position, standalone_user};
 use crate::domain::time::Timestamp;
@@ -148,7 +148,7 @@ impl Store {
         let (primary_id, provider, user_id) = (primary_id.to_owned(), provider.to_owned(), user_id.to_owned());
         self.db
             .write(job!(|conn| {
-                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = $1{}", conn.engine().for_update());
+                let sql = select_user_sql(conn.engine().for_update());
                 let Some(mut primary) = conn.find(&sql, args![&primary_id], user_from_row).await? else {
                     return Err(UnlinkError::UserNotFound);
                 };

@@ -151,7 +151,7 @@ impl Store {
         if let Some(total) = commits.and_then(|commits| self.totals.get(&key, commits)) {
             return Ok(total);
         }
-        let values: Vec<db::Value> = key.1.iter().map(users::bound).collect();
+        let values: Vec<db::Value> = key.1.iter().map(db::Value::from).collect();
         let total = self.db.count(&key.0, &values).await?;
         if let Some(commits) = commits {
             self.totals.put(key, commits, total);

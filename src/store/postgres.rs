@@ -98,8 +98,6 @@ impl PgDb {
         &self.pool
     }
 
-    /// Runs the job in a transaction of its own task, so that it ends (committed or rolled
-    /// back) even if its caller is dropped.
     /// A job in a read-only transaction that sees one snapshot.
     pub async fn read<T, E: From<DbError>>(&self, job: Job<Result<T, E>>) -> Result<T, E> {
         let mut tx = begin(&self.pool).await.map_err(DbError::from)?;
@@ -110,6 +108,8 @@ impl PgDb {
         result
     }
 
+    /// Runs the job in a transaction of its own task, so that it ends (committed or rolled
+    /// back) even if its caller is dropped.
     pub fn submit(&self, job: Job<Done>) {
         let pool = self.pool.clone();
         tokio::spawn(async move {

@@ -8,7 +8,6 @@ use super::{Store, StoreError};
 use crate::domain::metadata;
 use crate::domain::user::{Identity, User};
 use crate::search::listing::{self, SearchPage, UserSearch, Window};
-use crate::search::sql::Bind;
 
 /// `user_metadata_values.source`
 const APP_METADATA: i64 = 0;
@@ -27,15 +26,6 @@ pub(super) const WRITTEN_COLUMNS: &str = "email, email_verified, username, phone
      given_name, family_name, picture, blocked, app_metadata, user_metadata, identities, multifactor, \
      multifactor_last_modified, last_ip, last_login, logins_count, last_password_reset, created_at, updated_at, \
      email_ci, email_domain_ci, name_ci, given_name_ci, family_name_ci, nickname_ci, user_id";
-
-/// A search parameter as a bound value.
-pub(super) fn bound(bind: &Bind) -> Value<'_> {
-    match bind {
-        Bind::Text(text) => Value::from(text),
-        Bind::Integer(number) => Value::Int(Some(*number)),
-        Bind::Boolean(flag) => Value::Bool(Some(*flag)),
-    }
-}
 
 pub(super) fn user_from_row(row: &Row) -> anyhow::Result<User> {
     let identities: Vec<Identity> = row.json("identities")?;
@@ -195,7 +185,7 @@ pub(super) async fn insert_users(conn: &mut Conn<'_>, users: &[NewUser]) -> Resu
     Ok(())
 }
 
-fn select_user_sql(lock: &str) -> String {
+pub(super) fn select_user_sql(lock: &str) -> String {
     format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = $1{lock}")
 }
 
@@ -316,7 +306,7 @@ impl Store {
     pub async fn search_users(&self, search: &UserSearch) -> anyhow::Result<SearchPage> {
         let dialect = self.db.engine().search_dialect();
         let select = listing::select(search, USER_COLUMNS, dialect);
-        let values: Vec<Value> = select.binds.iter().map(bound).collect();
+        let values: Vec<Value> = select.binds.iter().map(Value::from).collect();
         let mut rows = self.db.fetch_all(&select.sql, &values).await?;
         let mut next = None;
         if let Window::After { limit, .. } = search.window

@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use super::Store;
 use super::db::{Row, Value as Bound, insert_rows, job};
-use super::users::bound;
 use crate::domain::log_event::LogEvent;
 use crate::domain::time::Timestamp;
 use crate::search::listing::{self, LogWindow};
@@ -50,7 +49,7 @@ impl Store {
         self.flush_logs().await?;
         let dialect = self.db.engine().search_dialect();
         let select = listing::select_logs(window, dialect);
-        let values: Vec<Bound> = select.binds.iter().map(bound).collect();
+        let values: Vec<Bound> = select.binds.iter().map(Bound::from).collect();
         let rows = self.db.fetch_all(&select.sql, &values).await?;
         let events = rows.iter().map(document).collect::<anyhow::Result<Vec<_>>>()?;
         let total = match (window, with_total) {

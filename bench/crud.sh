@@ -55,7 +55,7 @@ USERS="${BENCH_USERS:-100000}"
 command -v wrk >/dev/null || { echo "bench/crud.sh: needs wrk (apt-get install -y wrk)" >&2; exit 2; }
 
 cargo build --release --locked --bin roster --example bare_axum --example ceiling --example bench_data >/dev/null 2>&1
-BIN=target/release/roster
+BIN="${ROSTER_BIN:-target/release/roster}"   # ROSTER_BIN: another build to measure (an A/B of two commits)
 BARE=target/release/examples/bare_axum
 CEILING=target/release/examples/ceiling
 DATA=target/release/examples/bench_data

@@ -167,8 +167,11 @@ pub fn select_logs(window: &LogWindow, dialect: &dyn Dialect) -> Condition {
             binds.push(clamp(*limit));
             binds.push(clamp(*offset));
             let (limit, offset) = (binds.len() - 1, binds.len());
+            // The page's rows are chosen by `seq` alone, then their documents read: a sort
+            // over many matches (a date range in write order) then sorts keys, not events.
             let sql = format!(
-                "SELECT l.document FROM logs l WHERE {} ORDER BY {order} LIMIT ${limit} OFFSET ${offset}",
+                "SELECT l.document FROM logs l WHERE l.seq IN (SELECT l.seq FROM logs l WHERE {} ORDER BY {order} \
+                 LIMIT ${limit} OFFSET ${offset}) ORDER BY {order}",
                 condition.sql
             );
             Condition { sql, binds }

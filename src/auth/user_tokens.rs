@@ -149,6 +149,35 @@ pub fn mint(
     Ok(response)
 }
 
+/// The OpenID Connect claims of the user's profile that the granted scopes allow, in the order
+/// Auth0 writes them: what ID tokens and `/userinfo` both answer.
+pub fn profile_claims(user: &User, granted: impl Fn(&str) -> bool) -> Map<String, Value> {
+    let mut claims = Map::new();
+    let mut put = |key: &str, value: Option<Value>| {
+        if let Some(value) = value {
+            claims.insert(key.to_owned(), value);
+        }
+    };
+    let verified = |value: &Option<String>, flag: Option<bool>| value.as_ref().map(|_| json!(flag.unwrap_or(false)));
+    if granted("profile") {
+        put("given_name", user.given_name.clone().map(Value::from));
+        put("family_name", user.family_name.clone().map(Value::from));
+        put("nickname", user.nickname.clone().map(Value::from));
+        put("name", user.name.clone().map(Value::from));
+        put("picture", user.picture.clone().map(Value::from));
+        put("updated_at", Some(Value::from(time::format(&user.updated_at))));
+    }
+    if granted("email") {
+        put("email", user.email.clone().map(Value::from));
+        put("email_verified", verified(&user.email, user.email_verified));
+    }
+    if granted("phone") {
+        put("phone_number", user.phone_number.clone().map(Value::from));
+        put("phone_number_verified", verified(&user.phone_number, user.phone_verified));
+    }
+    claims
+}
+
 /// The ID token: profile claims by scope, in the order Auth0 writes them, for the client
 /// (`aud`), signed as the client's `jwt_configuration.alg` says (RS256 with the tenant's key,
 /// or HS256 with the client's secret).
@@ -161,31 +190,12 @@ fn id_token(
     method: Method,
     now: i64,
 ) -> Result<String, OAuthError> {
-    let mut claims = Map::new();
+    let mut claims = profile_claims(user, |scope| granted.has(scope));
     let mut put = |key: &str, value: Option<Value>| {
         if let Some(value) = value {
             claims.insert(key.to_owned(), value);
         }
     };
-    if granted.has("profile") {
-        put("given_name", user.given_name.clone().map(Value::from));
-        put("family_name", user.family_name.clone().map(Value::from));
-        put("nickname", user.nickname.clone().map(Value::from));
-        put("name", user.name.clone().map(Value::from));
-        put("picture", user.picture.clone().map(Value::from));
-        put("updated_at", Some(Value::from(time::format(&user.updated_at))));
-    }
-    if granted.has("email") {
-        put("email", user.email.clone().map(Value::from));
-        put("email_verified", user.email.as_ref().map(|_| Value::from(user.email_verified.unwrap_or(false))));
-    }
-    if granted.has("phone") {
-        put("phone_number", user.phone_number.clone().map(Value::from));
-        put(
-            "phone_number_verified",
-            user.phone_number.as_ref().map(|_| Value::from(user.phone_verified.unwrap_or(false))),
-        );
-    }
     let jwt = client.attributes.get("jwt_configuration");
     let lifetime = jwt.and_then(|j| j.get("lifetime_in_seconds")).and_then(Value::as_i64).unwrap_or(ID_TOKEN_LIFETIME);
     put("iss", Some(json!(issuer.issuer)));

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::response;
 use crate::app::{App, AppState};
-use crate::domain::time;
+use crate::auth::user_tokens::profile_claims;
 
 fn unauthorized(description: &str) -> Response {
     let challenge = format!("Bearer realm=\"Users\", error=\"invalid_token\", error_description=\"{description}\"");
@@ -60,31 +60,8 @@ pub(super) async fn userinfo(State(app): State<AppState>, headers: HeaderMap) ->
         Ok(None) => return unauthorized("Invalid token"),
         Err(error) => return crate::error::ApiError::from(error).into_response(),
     };
-    let has = |scope: &str| scopes.iter().any(|s| s == scope);
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(user.user_id));
-    let mut put = |key: &str, value: &Option<String>| {
-        if let Some(value) = value {
-            claims.insert(key.to_owned(), json!(value));
-        }
-    };
-    if has("profile") {
-        put("given_name", &user.given_name);
-        put("family_name", &user.family_name);
-        put("nickname", &user.nickname);
-        put("name", &user.name);
-        put("picture", &user.picture);
-        put("updated_at", &Some(time::format(&user.updated_at)));
-    }
-    if has("email") {
-        put("email", &user.email);
-    }
-    if has("email") && user.email.is_some() {
-        claims.insert("email_verified".into(), json!(user.email_verified.unwrap_or(false)));
-    }
-    if has("phone") && user.phone_number.is_some() {
-        claims.insert("phone_number".into(), json!(user.phone_number));
-        claims.insert("phone_number_verified".into(), json!(user.phone_verified.unwrap_or(false)));
-    }
+    claims.extend(profile_claims(&user, |scope| scopes.iter().any(|s| s == scope)));
     response::json(StatusCode::OK, &Value::Object(claims))
 }

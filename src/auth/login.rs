@@ -33,16 +33,6 @@ const INVALID_REFRESH_TOKEN: &str = "Unknown or invalid refresh token.";
 const TOO_MANY_ATTEMPTS: &str = "Your account has been blocked after multiple consecutive login attempts. We\u{2019}ve sent \
                                  you an email with instructions on how to unblock it.";
 
-/// A log event about `request`'s client, from where the request came.
-fn event(kind: &'static str, request: &TokenRequest, client: Option<&ClientRecord>) -> LogEvent {
-    let mut event = LogEvent::new(kind);
-    event.ip = Some(request.ip.clone());
-    event.user_agent = request.user_agent.clone();
-    event.client_id = client.map(|c| c.client_id.clone()).or_else(|| request.client_id.clone());
-    event.client_name = client.map(|c| c.name.clone());
-    event
-}
-
 fn with_connection(mut event: LogEvent, connection: &Connection) -> LogEvent {
     event.connection = Some(connection.name.clone());
     event.connection_id = Some(connection.id.clone());
@@ -94,7 +84,7 @@ pub async fn password_grant(app: &App, request: &TokenRequest, grant_type: &str)
     }
     let ip = login_ip(request, &client);
     let logged = |kind| {
-        let mut event = with_connection(event(kind, request, Some(&client)), &connection);
+        let mut event = with_connection(request.log_event(kind, Some(&client)), &connection);
         event.ip = Some(ip.clone());
         event.user_name = Some(username.to_owned());
         event
@@ -287,7 +277,7 @@ pub async fn mfa_grant(app: &App, request: &TokenRequest, grant_type: &str) -> R
     let logged = |kind| LogEvent {
         user_id: Some(challenge.user_id.clone()),
         ip: Some(ip.clone()),
-        ..with_connection(event(kind, request, Some(&client)), &connection)
+        ..with_connection(request.log_event(kind, Some(&client)), &connection)
     };
     let mut recovery_code = None;
     if grant_type == MFA_OTP {
@@ -345,7 +335,7 @@ pub async fn refresh_grant(app: &App, request: &TokenRequest) -> Result<TokenRes
         )
         .await?;
     let refused = |kind, user_id: Option<String>| {
-        let mut event = failure(event(kind, request, Some(&client)), INVALID_REFRESH_TOKEN);
+        let mut event = failure(request.log_event(kind, Some(&client)), INVALID_REFRESH_TOKEN);
         event.user_id = user_id;
         app.store.log(event);
         OAuthError::invalid_grant(INVALID_REFRESH_TOKEN)
@@ -382,7 +372,7 @@ pub async fn refresh_grant(app: &App, request: &TokenRequest) -> Result<TokenRes
     if token.rotating {
         response.refresh_token = Some(successor);
     }
-    let mut event = event(kind::SUCCESS_REFRESH_EXCHANGE, request, Some(&client));
+    let mut event = request.log_event(kind::SUCCESS_REFRESH_EXCHANGE, Some(&client));
     event.user_id = Some(user.user_id.clone());
     event.audience = token.grant.audience.clone();
     event.scope = Some(granted.scope_text());
@@ -397,7 +387,7 @@ pub async fn revoke(app: &App, request: &TokenRequest) -> Result<(), OAuthError>
     let client = authenticate_client(&app.store, request, None).await?;
     let token = request.required("token")?;
     if let Some(revoked) = app.store.revoke_refresh_token(&ids::sha256_hex(token), &client.client_id).await? {
-        let mut event = event(kind::REFRESH_TOKEN_REVOKED, request, Some(&client));
+        let mut event = request.log_event(kind::REFRESH_TOKEN_REVOKED, Some(&client));
         event.user_id = Some(revoked.user_id);
         event.audience = revoked.grant.audience;
         event.details = Some(json!({"credential_id": revoked.id}));

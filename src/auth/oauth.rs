@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use crate::domain::client::ClientRecord;
+use crate::domain::log_event::LogEvent;
 use crate::store::Store;
 
 pub const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
@@ -51,6 +52,17 @@ impl TokenRequest {
 
     pub fn grant_type(&self) -> Option<&str> {
         self.field("grant_type")
+    }
+
+    /// A log event about this request: from where it came, by `client` (once authenticated;
+    /// else the `client_id` it names).
+    pub fn log_event(&self, kind: &'static str, client: Option<&ClientRecord>) -> LogEvent {
+        let mut event = LogEvent::new(kind);
+        event.ip = Some(self.ip.clone());
+        event.user_agent = self.user_agent.clone();
+        event.client_id = client.map(|c| c.client_id.clone()).or_else(|| self.client_id.clone());
+        event.client_name = client.map(|c| c.name.clone());
+        event
     }
 }
 

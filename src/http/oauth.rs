@@ -23,7 +23,7 @@ use crate::auth::login;
 use crate::auth::oauth::{
     MFA_OTP, MFA_RECOVERY_CODE, OAuthError, OTHER_AUTH0_GRANTS, PASSWORD_REALM, TokenRequest, TokenResponse,
 };
-use crate::domain::log_event::{LogEvent, kind};
+use crate::domain::log_event::kind;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -100,10 +100,7 @@ async fn exchange(app: &App, request: TokenRequest) -> Result<TokenResponse, OAu
         Some("client_credentials") => {
             let result = client_credentials::exchange(&app.store, &app.keys, &app.issuer, request.clone()).await;
             let kind = if result.is_ok() { kind::SUCCESS_CLIENT_CREDENTIALS } else { kind::FAILED_CLIENT_CREDENTIALS };
-            let mut event = LogEvent::new(kind);
-            event.client_id = request.client_id.clone();
-            event.ip = Some(request.ip.clone());
-            event.user_agent = request.user_agent.clone();
+            let mut event = request.log_event(kind, None);
             event.audience = request.field("audience").map(str::to_owned);
             match &result {
                 Ok(token) => event.scope = token.scope.clone(),

@@ -15,7 +15,7 @@ use crate::auth::oauth::TokenRequest;
 use crate::auth::password;
 use crate::domain::connection::ConnectionKind;
 use crate::domain::create_user::new_user;
-use crate::domain::log_event::{LogEvent, kind};
+use crate::domain::log_event::kind;
 use crate::domain::time;
 use crate::domain::user_schemas::CREATE_USER;
 use crate::error::ApiError;
@@ -83,10 +83,7 @@ pub(super) async fn signup(State(app): State<AppState>, request: Request) -> Res
         Err(error) => return Refusal::bad_request(error.error, error.error_description).render(),
     };
     let outcome = create(&app, &request).await;
-    let mut event = LogEvent::new(if outcome.is_ok() { kind::SUCCESS_SIGNUP } else { kind::FAILED_SIGNUP });
-    event.client_id = request.client_id.clone();
-    event.ip = Some(request.ip.clone());
-    event.user_agent = request.user_agent.clone();
+    let mut event = request.log_event(if outcome.is_ok() { kind::SUCCESS_SIGNUP } else { kind::FAILED_SIGNUP }, None);
     event.connection = request.field("connection").map(str::to_owned);
     event.user_name = request.field("email").or(request.field("username")).map(str::to_owned);
     match outcome {

@@ -3,7 +3,7 @@
 
 use super::Store;
 use super::db::{Conn, Row, args, job};
-use super::users::user_from_row;
+use super::users::{select_user_sql, user_from_row};
 use crate::domain::authentication_method::NewMethod;
 use crate::domain::refresh_token::{NewRefreshToken, RefreshToken};
 use crate::domain::time::Timestamp;
@@ -67,8 +67,7 @@ async fn stamp_login(conn: &mut Conn<'_>, user_id: &str, ip: &str, at: &Timestam
         args![user_id, at, ip],
     )
     .await?;
-    let sql = format!("SELECT {} FROM users WHERE user_id = $1", super::users::USER_COLUMNS);
-    conn.find(&sql, args![user_id], user_from_row).await
+    conn.find(&select_user_sql(""), args![user_id], user_from_row).await
 }
 
 impl Store {

@@ -180,6 +180,10 @@ struct Tenant {
     member_ids: HashSet<String>,
     /// Whether the database had users: if not, no entry can be one (nothing to look up).
     had_users: bool,
+    /// The stored organizations the file's names name (`None`: none by that name), read before
+    /// the users: a load into a database without users then reads nothing while it runs, which
+    /// lets it have the database to itself (`Store::bulk_load`).
+    organizations: HashMap<String, Option<Organization>>,
     /// Every client, read once.
     client_records: HashMap<String, ClientRecord>,
     /// Clients an entry already describes, with that entry.
@@ -410,6 +414,13 @@ impl Planner<'_> {
             self.tenant.roles.insert(role.name, role.id);
         }
         self.tenant.had_users = self.store.has_users().await?;
+        let organizations = self.doc.value.get("organizations").and_then(Value::as_array).into_iter().flatten();
+        for name in organizations.filter_map(|o| o.get("name")?.as_str()) {
+            if !self.tenant.organizations.contains_key(name) {
+                let stored = self.store.organization_by_name(name).await?;
+                self.tenant.organizations.insert(name.to_owned(), stored);
+            }
+        }
         let members = self.doc.value.get("organizations").and_then(Value::as_array).into_iter().flatten();
         for member in members.filter_map(|o| o.get("members")?.as_array()).flatten() {
             if let Some(id) = member.get("user_id").and_then(Value::as_str) {
@@ -890,7 +901,10 @@ impl Planner<'_> {
             return;
         }
         if self.plan.new_users.is_none() {
-            let load = self.store.bulk_load().await;
+            // Into a database without users, the planner reads nothing more until the load
+            // ends (the organizations were read before): the load may have the database alone.
+            let load =
+                if self.tenant.had_users { self.store.bulk_load().await } else { self.store.bulk_load_alone().await };
             // The roles are all planned by now (the section comes before users).
             let mut roles = Vec::new();
             for step in std::mem::take(&mut self.plan.steps) {
@@ -1263,7 +1277,11 @@ impl Planner<'_> {
                     continue;
                 }
             };
-            let (organization_id, current_members) = match self.store.organization_by_name(&name).await? {
+            let stored = match self.tenant.organizations.get(&name) {
+                Some(stored) => stored.clone(),
+                None => self.store.organization_by_name(&name).await?,
+            };
+            let (organization_id, current_members) = match stored {
                 None => {
                     let id = created.id.clone();
                     self.plan.steps.push(Step::CreateOrganization(created));

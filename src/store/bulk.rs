@@ -42,8 +42,10 @@ enum Feed {
 /// A load under way: `add` batches, then `finish` (commit) or `abandon` (roll back).
 pub struct BulkLoad {
     feed: mpsc::Sender<Feed>,
-    outcome: std::pin::Pin<Box<dyn Future<Output = Result<usize, ImportError>> + Send>>,
+    outcome: Outcome,
 }
+
+type Outcome = std::pin::Pin<Box<dyn Future<Output = Result<usize, ImportError>> + Send>>;
 
 impl BulkLoad {
     /// Adds users to the load; `false` if it has failed already (`finish` says why). Positions
@@ -83,24 +85,40 @@ async fn next(engine: Engine, feed: &mut mpsc::Receiver<Feed>) -> Option<Feed> {
 impl Store {
     /// Starts a bulk load. It holds the write transaction until it ends: other writes wait.
     pub async fn bulk_load(&self) -> BulkLoad {
+        self.start_load(false).await
+    }
+
+    /// Starts a bulk load for a caller that reads nothing through this store until it ends:
+    /// the load may then have the database to itself. On SQLite, when no other connection has
+    /// the database open, it is written through a rollback journal rather than the WAL (each
+    /// page once, not twice) and reads through this store fail until it ends; otherwise, and on
+    /// PostgreSQL, it is `bulk_load`.
+    pub async fn bulk_load_alone(&self) -> BulkLoad {
+        self.start_load(true).await
+    }
+
+    async fn start_load(&self, alone: bool) -> BulkLoad {
         // Two batches in flight at most: reading the file runs ahead of writing by no more.
         let (feed, mut inbox) = mpsc::channel(2);
         let outcome = self
             .db
-            .submit(job!(|conn| {
-                let engine = conn.engine();
-                let empty = conn.count("SELECT COUNT(*) AS total FROM users", &[]).await? == 0;
-                let deferred = if empty { defer(&mut conn).await? } else { Vec::new() };
-                let rebuilt = !deferred.is_empty();
-                let loaded = feed_in(&mut conn, &mut inbox, deferred).await;
-                if rebuilt && engine == Engine::Sqlite {
-                    let cache = super::sqlite::CACHE_SIZE;
-                    conn.execute(&format!("PRAGMA cache_size = {cache}"), &[]).await?;
-                    conn.execute("PRAGMA threads = 0", &[]).await?;
-                    conn.execute("PRAGMA temp_store = DEFAULT", &[]).await?;
-                }
-                loaded
-            }))
+            .submit(
+                job!(|conn| {
+                    let engine = conn.engine();
+                    let empty = conn.count("SELECT COUNT(*) AS total FROM users", &[]).await? == 0;
+                    let deferred = if empty { defer(&mut conn).await? } else { Vec::new() };
+                    let rebuilt = !deferred.is_empty();
+                    let loaded = feed_in(&mut conn, &mut inbox, deferred).await;
+                    if rebuilt && engine == Engine::Sqlite {
+                        let cache = super::sqlite::CACHE_SIZE;
+                        conn.execute(&format!("PRAGMA cache_size = {cache}"), &[]).await?;
+                        conn.execute("PRAGMA threads = 0", &[]).await?;
+                        conn.execute("PRAGMA temp_store = DEFAULT", &[]).await?;
+                    }
+                    loaded
+                }),
+                alone,
+            )
             .await;
         BulkLoad { feed, outcome: Box::pin(outcome) }
     }

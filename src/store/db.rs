@@ -551,11 +551,14 @@ impl Db {
         T: Send + 'static,
         E: From<anyhow::Error> + Send + 'static,
     {
-        self.submit(job).await.await
+        self.submit(job, false).await.await
     }
 
-    /// Queues `job` as `write` does; the future answers once it is durable.
-    pub async fn submit<T, E, F>(&self, job: F) -> impl Future<Output = Result<T, E>> + use<T, E, F>
+    /// Queues `job` as `write` does; the future answers once it is durable. `alone`: in a
+    /// transaction of its own, with the database to itself when no other connection has it open
+    /// (SQLite: written through a rollback journal, each page once; reads through this store
+    /// fail until it ends, so its caller makes none); on PostgreSQL it changes nothing.
+    pub async fn submit<T, E, F>(&self, job: F, alone: bool) -> impl Future<Output = Result<T, E>> + use<T, E, F>
     where
         F: for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
         T: Send + 'static,
@@ -577,7 +580,7 @@ impl Db {
             })
         });
         match self {
-            Db::Sqlite(db) => db.submit(job).await,
+            Db::Sqlite(db) => db.submit(job, alone).await,
             Db::Postgres(db) => db.submit(job),
         }
         // The job is dropped unrun only if the writer stopped, its transaction could not begin

@@ -219,3 +219,56 @@ fn bulk_loads_are_all_or_nothing_and_name_the_user_at_fault() {
         }
     });
 }
+
+/// On SQLite a load that may have the database alone is written through a rollback journal
+/// when no other connection has it open: reads through the store are refused meanwhile, WAL mode
+/// is back once it ends, and a refused one leaves nothing. With the database open elsewhere it
+/// goes through the WAL as any load, reads going on.
+#[test]
+fn sqlite_loads_alone_take_the_database_only_when_no_one_else_has_it() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alone.db");
+        let store = crate::store::open(&format!("sqlite://{}", path.display())).await.unwrap();
+        let mode = || {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.query_row("PRAGMA journal_mode", [], |row| row.get::<_, String>(0)).unwrap()
+        };
+        let batch = |from: usize, to: usize| -> Vec<NewUser> {
+            (from..to)
+                .map(|i| NewUser::without_roles(user(&format!("a{i}"), format!("alone{i}@example.com")), None))
+                .collect()
+        };
+        // Three batches sent: the channel holds two, so the load has begun.
+        let load = store.bulk_load_alone().await;
+        assert!(load.add(batch(0, 3)).await && load.add(batch(3, 6)).await && load.add(batch(6, 9)).await);
+        let read = store.user("email|a0").await;
+        assert!(read.is_err_and(|e| e.to_string().contains("bulk loaded")), "reads wait for the load");
+        let mut faulty = batch(9, 12);
+        faulty[0].user.email = Some("alone1@example.com".into());
+        load.add(faulty).await;
+        assert_eq!(load.finish().await.expect_err("a repeated email").at, Some(9));
+        assert!(store.user("email|a0").await.unwrap().is_none(), "nothing of a refused load");
+        assert_eq!(mode(), "wal");
+
+        let load = store.bulk_load_alone().await;
+        assert!(load.add(batch(0, 3)).await && load.add(batch(3, 6)).await && load.add(batch(6, 9)).await);
+        assert_eq!(load.finish().await.unwrap(), 9);
+        assert!(store.user("email|a8").await.unwrap().is_some());
+        assert_eq!(mode(), "wal");
+        assert!(!dir.path().join("alone.db-journal").exists());
+
+        // Another connection has the database open: the load goes through the WAL.
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.query_row("SELECT COUNT(*) FROM users", [], |row| row.get::<_, i64>(0)).unwrap();
+        let load = store.bulk_load_alone().await;
+        assert!(load.add(batch(20, 23)).await && load.add(batch(23, 26)).await && load.add(batch(26, 29)).await);
+        assert!(store.user("email|a0").await.unwrap().is_some(), "reads go on");
+        assert_eq!(load.finish().await.unwrap(), 9);
+        let users: i64 = other.query_row("SELECT COUNT(*) FROM users", [], |row| row.get(0)).unwrap();
+        assert_eq!(users, 18);
+        drop(other);
+        store.close().await;
+    });
+}

@@ -39,6 +39,9 @@ const MMAP_BYTES: u64 = 64 << 30;
 
 enum Message {
     Job(Job<Done>),
+    /// A job in a transaction of its own, with the database to itself if it can be had
+    /// (`run_alone`).
+    Alone(Job<Done>),
     /// Finish, fold the WAL into the main file and close; answer when done.
     Close(oneshot::Sender<()>),
 }
@@ -64,14 +67,15 @@ impl SqliteDb {
         // Gives the query planner statistics (bounded work; only tables that need them), so
         // that it picks the selective index for a search rather than the first one it sees.
         write.execute_batch("PRAGMA optimize=0x10002")?;
-        let readers = (0..READ_CONNECTIONS).map(|_| connect(&path, true)).collect::<rusqlite::Result<Vec<_>>>()?;
-        let readers = Arc::new(ReadPool { idle: Mutex::new(readers), returned: Condvar::new() });
+        let idle = (0..READ_CONNECTIONS).map(|_| connect(&path, true)).collect::<rusqlite::Result<Vec<_>>>()?;
+        let state = Readers { open: idle.len(), idle, closed: false };
+        let readers = Arc::new(ReadPool { path, state: Mutex::new(state), returned: Condvar::new() });
         let (writer, inbox) = mpsc::channel(1024);
         let commits = Arc::new(AtomicU64::new(0));
-        let counter = commits.clone();
+        let (counter, pool) = (commits.clone(), readers.clone());
         std::thread::Builder::new()
             .name("roster-sqlite-writer".into())
-            .spawn(move || write_batches(write, inbox, &counter))
+            .spawn(move || write_batches(write, &pool, inbox, &counter))
             .context("cannot start the SQLite writer")?;
         Ok(Self { readers, writer, commits })
     }
@@ -103,18 +107,20 @@ impl SqliteDb {
     {
         let readers = self.readers.clone();
         let run = move || {
-            readers.with(|conn| {
-                conn.execute_batch("BEGIN").map_err(DbError::from)?;
+            let read = readers.with(|conn| {
+                conn.execute_batch("BEGIN")?;
                 let result = run_now(job(Conn::Sqlite(conn)));
-                conn.execute_batch("ROLLBACK").map_err(DbError::from)?;
-                result
-            })
+                conn.execute_batch("ROLLBACK")?;
+                Ok::<_, rusqlite::Error>(result)
+            });
+            read.map_err(|error| E::from(DbError::from(error)))?
         };
         tokio::task::spawn_blocking(run).await.map_err(|error| E::from(anyhow::anyhow!("a read failed: {error}")))?
     }
 
-    pub async fn submit(&self, job: Job<Done>) {
-        if self.writer.send(Message::Job(job)).await.is_err() {
+    pub async fn submit(&self, job: Job<Done>, alone: bool) {
+        let message = if alone { Message::Alone(job) } else { Message::Job(job) };
+        if self.writer.send(message).await.is_err() {
             tracing::error!("write refused: the store is closed");
         }
     }
@@ -193,32 +199,82 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Read-only connections, lent one at a time.
+/// Read-only connections, lent one at a time, opened again after the writer closed them to have
+/// the database to itself.
 struct ReadPool {
-    idle: Mutex<Vec<Connection>>,
+    path: PathBuf,
+    state: Mutex<Readers>,
     returned: Condvar,
 }
 
+struct Readers {
+    idle: Vec<Connection>,
+    /// Connections open, lent or idle (at most `READ_CONNECTIONS`).
+    open: usize,
+    /// Closed while a job has the database to itself: reads fail at once.
+    closed: bool,
+}
+
 impl ReadPool {
+    fn state(&self) -> std::sync::MutexGuard<'_, Readers> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Runs `work` on an idle connection, waiting for one if all are lent.
-    fn with<T>(&self, work: impl FnOnce(&mut Connection) -> T) -> T {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let mut conn = loop {
-            match idle.pop() {
-                Some(conn) => break conn,
-                None => idle = self.returned.wait(idle).unwrap_or_else(|e| e.into_inner()),
-            }
-        };
-        drop(idle);
+    fn with<T, E: From<rusqlite::Error>>(&self, work: impl FnOnce(&mut Connection) -> Result<T, E>) -> Result<T, E> {
+        let mut conn = self.take()?;
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut conn)));
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+        self.state().idle.push(conn);
         self.returned.notify_one();
         result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
+
+    fn take(&self) -> rusqlite::Result<Connection> {
+        let mut state = self.state();
+        loop {
+            if state.closed {
+                let busy = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY);
+                return Err(rusqlite::Error::SqliteFailure(busy, Some(TAKEN.to_owned())));
+            }
+            if let Some(conn) = state.idle.pop() {
+                return Ok(conn);
+            }
+            if state.open < READ_CONNECTIONS {
+                state.open += 1;
+                drop(state);
+                return connect(&self.path, true).inspect_err(|_| {
+                    self.state().open -= 1;
+                    self.returned.notify_one();
+                });
+            }
+            state = self.returned.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Closes every connection, so that the writer's is the database's only one in this
+    /// process, and refuses reads until `reopen`; `false` (and nothing closed) if one is lent.
+    fn close(&self) -> bool {
+        let mut state = self.state();
+        if state.idle.len() < state.open {
+            return false;
+        }
+        state.idle.clear();
+        (state.open, state.closed) = (0, true);
+        true
+    }
+
+    /// Serves reads again, opening connections as they are needed.
+    fn reopen(&self) {
+        self.state().closed = false;
+        self.returned.notify_all();
+    }
 }
+
+/// Why a read failed while a job had the database to itself.
+const TAKEN: &str = "the database is being bulk loaded: reads wait for the load to commit";
 
 /// Runs a job's future to its end. Every statement on a SQLite connection completes when
 /// called, so the future is ready the first time it is polled; one that is not awaited
@@ -232,15 +288,20 @@ fn run_now<T>(mut future: BoxFuture<'_, T>) -> T {
 
 /// The group-commit writer. Jobs that arrive while a batch commits wait in the inbox and form
 /// the next batch, so under load each fsync commits many writes; alone, a write commits at once.
-fn write_batches(mut conn: Connection, mut inbox: mpsc::Receiver<Message>, commits: &AtomicU64) {
+fn write_batches(mut conn: Connection, readers: &ReadPool, mut inbox: mpsc::Receiver<Message>, commits: &AtomicU64) {
     let mut closing = None;
     while let Some(first) = inbox.blocking_recv() {
         let mut next = Some(first);
         let mut batch = Batch::default();
+        let mut alone = None;
         while let Some(message) = next.take() {
             match message {
                 Message::Close(done) => {
                     closing = Some(done);
+                    break;
+                }
+                Message::Alone(job) => {
+                    alone = Some(job);
                     break;
                 }
                 Message::Job(job) => batch.run(&mut conn, job),
@@ -249,7 +310,10 @@ fn write_batches(mut conn: Connection, mut inbox: mpsc::Receiver<Message>, commi
                 next = inbox.try_recv().ok();
             }
         }
-        batch.commit(&conn, commits);
+        batch.commit(&conn, commits)();
+        if let Some(job) = alone {
+            run_alone(&mut conn, readers, job, commits);
+        }
         if closing.is_some() {
             break;
         }
@@ -264,6 +328,50 @@ fn write_batches(mut conn: Connection, mut inbox: mpsc::Receiver<Message>, commi
     }
 }
 
+/// Runs `job` in a transaction of its own. If no other connection has the database open (this
+/// process's readers are closed for it; another process's keep it in WAL mode), the transaction
+/// is written through a rollback journal instead of the WAL: the pages it appends to the file
+/// (all of a load into an empty directory) are then written once, where the WAL writes each
+/// twice (into the log, then into the file at the checkpoint). It is as durable: the file is
+/// synced before the journal is truncated (`synchronous = FULL`), and after a crash the journal
+/// left behind makes the next opener roll the file back to what it was. Meanwhile reads through
+/// this store fail (`TAKEN`), and other processes' wait; WAL mode is back before the job's
+/// caller hears of the commit.
+fn run_alone(conn: &mut Connection, readers: &ReadPool, job: Job<Done>, commits: &AtomicU64) {
+    let rollback = readers.close() && journal_mode(conn, "truncate", Duration::ZERO);
+    if !rollback {
+        readers.reopen();
+    }
+    let journal = if rollback { "rollback journal" } else { "WAL (the database is open elsewhere)" };
+    tracing::info!(journal, "a write of its own");
+    let mut batch = Batch { hold: true, ..Batch::default() };
+    batch.run(conn, job);
+    let answer = batch.commit(conn, commits);
+    if rollback {
+        // Through DELETE, which removes the (empty) journal file.
+        if !(journal_mode(conn, "delete", BUSY_TIMEOUT) && journal_mode(conn, "wal", BUSY_TIMEOUT)) {
+            tracing::error!("cannot put the database back in WAL mode (the next connection opened will)");
+        }
+        readers.reopen();
+    }
+    answer();
+}
+
+/// Switches the journal mode (outside a transaction), waiting for locks up to `wait`; whether it
+/// is now `mode`. Leaving WAL mode needs the only connection to the database.
+fn journal_mode(conn: &Connection, mode: &str, wait: Duration) -> bool {
+    let _ = conn.busy_timeout(wait);
+    let now = conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |row| row.get::<_, String>(0));
+    let _ = conn.busy_timeout(BUSY_TIMEOUT);
+    match now {
+        Ok(now) => now.eq_ignore_ascii_case(mode),
+        Err(error) => {
+            tracing::debug!(%error, mode, "journal mode not changed");
+            false
+        }
+    }
+}
+
 /// One transaction of the writer.
 #[derive(Default)]
 struct Batch {
@@ -271,6 +379,10 @@ struct Batch {
     jobs: usize,
     /// Answers of the jobs whose writes wait for the commit.
     kept: Vec<Answer>,
+    /// Answers of jobs that kept nothing, held until the commit's when `hold` (a job run alone
+    /// is answered once the database is shared again).
+    hold: bool,
+    refused: Vec<Answer>,
     /// Why the transaction can no longer commit (a statement around the savepoints failed).
     broken: Option<String>,
 }
@@ -300,14 +412,18 @@ impl Batch {
         match done {
             Ok(Done { keep: true, answer }) => self.kept.push(answer),
             // Nothing of it stays: it can answer at once.
+            Ok(Done { keep: false, answer }) if self.hold => self.refused.push(answer),
             Ok(Done { keep: false, answer }) => answer(None),
             Err(_) => tracing::error!("a write job panicked; its writes were rolled back"),
         }
     }
 
-    fn commit(self, conn: &Connection, commits: &AtomicU64) {
+    /// Commits (or rolls back what cannot be); the function that answers the jobs.
+    fn commit(self, conn: &Connection, commits: &AtomicU64) -> Box<dyn FnOnce()> {
+        let refused = self.refused;
+        let answer_refused = move || refused.into_iter().for_each(|answer| answer(None));
         if !self.begun {
-            return;
+            return Box::new(answer_refused);
         }
         let committed = match &self.broken {
             Some(why) => Err(why.clone()),
@@ -316,13 +432,19 @@ impl Batch {
         match committed {
             Ok(()) => {
                 commits.fetch_add(1, Ordering::AcqRel);
-                self.kept.into_iter().for_each(|answer| answer(None));
+                Box::new(move || {
+                    self.kept.into_iter().for_each(|answer| answer(None));
+                    answer_refused();
+                })
             }
             Err(why) => {
                 tracing::error!(why, jobs = self.jobs, "a batch of writes was rolled back");
                 // SQLite may have rolled back already; then there is nothing to undo.
                 let _ = conn.execute_batch("ROLLBACK");
-                self.kept.into_iter().for_each(|answer| answer(Some(&why)));
+                Box::new(move || {
+                    self.kept.into_iter().for_each(|answer| answer(Some(&why)));
+                    answer_refused();
+                })
             }
         }
     }

@@ -3,7 +3,6 @@
 //! did to the log with Auth0's event codes.
 
 use axum::http::StatusCode;
-use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Value, json};
 
 use super::oauth::{
@@ -16,10 +15,10 @@ use crate::domain::authentication_method::new_recovery_code;
 use crate::domain::client::ClientRecord;
 use crate::domain::connection::{Connection, ConnectionKind};
 use crate::domain::log_event::{LogEvent, kind};
-use crate::domain::refresh_token::{Device, Grant, Lifetimes};
+use crate::domain::refresh_token::{Device, Grant, Lifetimes, NewRefreshToken};
 use crate::domain::time;
 use crate::domain::{ids, user::User};
-use crate::store::logins::Exchange;
+use crate::store::logins::{Credential, Exchange};
 
 /// Brute-force protection's threshold: failed logins in a row for one user from one IP.
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -41,7 +40,7 @@ fn with_connection(mut event: LogEvent, connection: &Connection) -> LogEvent {
     event
 }
 
-fn failure(mut event: LogEvent, message: &str) -> LogEvent {
+pub(crate) fn failure(mut event: LogEvent, message: &str) -> LogEvent {
     event.description = Some(message.to_owned());
     event.details = Some(json!({"error": {"message": message}}));
     event
@@ -63,9 +62,43 @@ pub async fn password_grant(app: &App, request: &TokenRequest, grant_type: &str)
     let client = authenticate_client(&app.store, request, grant_type).await?;
     let username = request.required("username")?;
     let password = request.required("password")?;
-    let realm = match request.field("realm") {
-        Some(realm) if grant_type == PASSWORD_REALM => realm.to_owned(),
-        _ => app.default_directory.clone().ok_or_else(|| {
+    let realm = request.field("realm").filter(|_| grant_type == PASSWORD_REALM);
+    let connection = database_connection(app, &client, realm).await?;
+    let ip = login_ip(request, &client);
+    let credential = check_password(app, request, (&client, &connection), (username, password), &ip).await?;
+    let with_user = |kind| LogEvent {
+        user_id: Some(credential.user_id.clone()),
+        ip: Some(ip.clone()),
+        user_name: Some(username.to_owned()),
+        ..with_connection(request.log_event(kind, Some(&client)), &connection)
+    };
+    let granted =
+        user_tokens::grant(&app.store, &credential.user_id, request.field("audience"), request.field("scope")).await?;
+    if credential.multifactor {
+        let mfa_token = mfa_token(app, &client, &credential.user_id, &connection.name, &granted)?;
+        app.store.log(with_user(kind::MFA_REQUIRED));
+        let mut challenge =
+            OAuthError::new(StatusCode::FORBIDDEN, "mfa_required", "Multifactor authentication required");
+        challenge.mfa_token = Some(mfa_token);
+        return Err(challenge);
+    }
+    let signed = SignIn { client: &client, connection: &connection, ip: &ip, granted, method: Method::Password };
+    let response = sign_in(app, request, &credential.user_id, signed, None).await?;
+    app.store.log(with_user(kind::SUCCESS_LOGIN));
+    app.store.log(with_user(kind::SUCCESS_PASSWORD_EXCHANGE));
+    Ok(response)
+}
+
+/// The database connection a login names (`realm`, or the tenant's default directory), if
+/// `client` may log users in with it.
+pub async fn database_connection(
+    app: &App,
+    client: &ClientRecord,
+    realm: Option<&str>,
+) -> Result<Connection, OAuthError> {
+    let realm = match realm {
+        Some(realm) => realm.to_owned(),
+        None => app.default_directory.clone().ok_or_else(|| {
             OAuthError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -82,15 +115,28 @@ pub async fn password_grant(app: &App, request: &TokenRequest, grant_type: &str)
     if !connection.enabled_clients.contains(&client.client_id) {
         return Err(OAuthError::new(StatusCode::FORBIDDEN, "invalid_request", "the connection is not enabled"));
     }
-    let ip = login_ip(request, &client);
+    Ok(connection)
+}
+
+/// The password step every login shares, the password grants' and the login form's: the user
+/// `username` names in `connection`, if `password` is theirs, they are not blocked and
+/// brute-force protection lets `ip` try. Wrong passwords count towards a block; each refusal is
+/// logged (`fu`, `fp`, `f`, `limit_wc`). The hash is checked on the blocking pool.
+pub async fn check_password(
+    app: &App,
+    request: &TokenRequest,
+    (client, connection): (&ClientRecord, &Connection),
+    (username, password): (&str, &str),
+    ip: &str,
+) -> Result<Credential, OAuthError> {
     let logged = |kind| {
-        let mut event = with_connection(request.log_event(kind, Some(&client)), &connection);
-        event.ip = Some(ip.clone());
+        let mut event = with_connection(request.log_event(kind, Some(client)), connection);
+        event.ip = Some(ip.to_owned());
         event.user_name = Some(username.to_owned());
         event
     };
     let now = time::now();
-    let Some(credential) = app.store.login_credential(&connection.name, username, &ip).await? else {
+    let Some(credential) = app.store.login_credential(&connection.name, username, ip).await? else {
         password::waste_a_verification(password.to_owned()).await?;
         app.store.log(failure(logged(kind::UNKNOWN_USER), WRONG_CREDENTIALS));
         return Err(OAuthError::invalid_grant(WRONG_CREDENTIALS));
@@ -109,7 +155,7 @@ pub async fn password_grant(app: &App, request: &TokenRequest, grant_type: &str)
         if protected
             && app
                 .store
-                .record_failed_login(&credential.user_id, &ip, (&connection.name, username), MAX_ATTEMPTS, &now)
+                .record_failed_login(&credential.user_id, ip, (&connection.name, username), MAX_ATTEMPTS, &now)
                 .await?
         {
             let description = format!(
@@ -125,21 +171,7 @@ pub async fn password_grant(app: &App, request: &TokenRequest, grant_type: &str)
         app.store.log(failure(with_user(kind::FAILED_LOGIN), "user is blocked"));
         return Err(OAuthError::new(StatusCode::UNAUTHORIZED, "unauthorized", "user is blocked"));
     }
-    let granted =
-        user_tokens::grant(&app.store, &credential.user_id, request.field("audience"), request.field("scope")).await?;
-    if credential.multifactor {
-        let mfa_token = mfa_token(app, &client, &credential.user_id, &connection.name, &granted)?;
-        app.store.log(with_user(kind::MFA_REQUIRED));
-        let mut challenge =
-            OAuthError::new(StatusCode::FORBIDDEN, "mfa_required", "Multifactor authentication required");
-        challenge.mfa_token = Some(mfa_token);
-        return Err(challenge);
-    }
-    let signed = SignIn { client: &client, connection: &connection, ip: &ip, granted, method: Method::Password };
-    let response = sign_in(app, request, &credential.user_id, signed, None).await?;
-    app.store.log(with_user(kind::SUCCESS_LOGIN));
-    app.store.log(with_user(kind::SUCCESS_PASSWORD_EXCHANGE));
-    Ok(response)
+    Ok(credential)
 }
 
 /// What a completed login was granted, and by whom.
@@ -163,32 +195,46 @@ async fn sign_in(
 ) -> Result<TokenResponse, OAuthError> {
     let now = time::now();
     let SignIn { client, connection, ip, granted, method } = sign_in;
-    let refresh = (granted.has("offline_access") && granted.offline_allowed && client.allows_grant("refresh_token"))
-        .then(|| {
-            let device = Device {
-                initial_ip: Some(ip.to_owned()),
-                initial_user_agent: request.user_agent.clone(),
-                last_ip: Some(ip.to_owned()),
-                last_user_agent: request.user_agent.clone(),
-            };
-            let grant = Grant {
-                audience: granted.audience.clone(),
-                scope: granted.scope_text(),
-                connection: connection.name.clone(),
-                device,
-            };
-            user_tokens::new_refresh_token(client, user_id, grant, &now)
-        });
+    let refresh = refresh_token_for(request, (client, &connection.name), user_id, &granted, (ip, None), &now);
     let (refresh_value, refresh_row) = refresh.unzip();
     let user = app
         .store
         .record_login(user_id, ip, &now, refresh_row)
         .await?
         .ok_or_else(|| OAuthError::invalid_grant(WRONG_CREDENTIALS))?;
-    let mut response = user_tokens::mint(&app.keys, &app.issuer, client, &user, &granted, method)?;
+    let mut response = user_tokens::mint(&app.keys, &app.issuer, client, &user, &granted, method, None)?;
     response.refresh_token = refresh_value;
     response.recovery_code = recovery_code;
     Ok(response)
+}
+
+/// A refresh token for a login, when `offline_access` was granted and the client and the API
+/// allow one: bound to the browser session it was issued in, if any; it remembers the device
+/// it was issued to.
+pub fn refresh_token_for(
+    request: &TokenRequest,
+    (client, connection): (&ClientRecord, &str),
+    user_id: &str,
+    granted: &Granted,
+    (ip, session_id): (&str, Option<&str>),
+    now: &crate::domain::time::Timestamp,
+) -> Option<(String, NewRefreshToken)> {
+    let allowed = granted.has("offline_access") && granted.offline_allowed && client.allows_grant("refresh_token");
+    allowed.then(|| {
+        let device = Device {
+            initial_ip: Some(ip.to_owned()),
+            initial_user_agent: request.user_agent.clone(),
+            last_ip: Some(ip.to_owned()),
+            last_user_agent: request.user_agent.clone(),
+        };
+        let grant = Grant {
+            audience: granted.audience.clone(),
+            scope: granted.scope_text(),
+            connection: connection.to_owned(),
+            device,
+        };
+        user_tokens::new_refresh_token(client, user_id, (grant, session_id.map(str::to_owned)), now)
+    })
 }
 
 /// The `mfa_token` of a challenge: a short-lived JWT, signed by the tenant, that carries what
@@ -229,20 +275,14 @@ struct Challenge {
 
 fn check_mfa_token(app: &App, client: &ClientRecord, token: &str) -> Result<Challenge, OAuthError> {
     let malformed = || OAuthError::invalid_grant("Malformed mfa_token");
-    let header = jsonwebtoken::decode_header(token).map_err(|_| malformed())?;
-    let key = header.kid.as_deref().and_then(|kid| app.keys.verifying(kid)).ok_or_else(malformed)?;
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[&app.issuer.issuer]);
-    validation.set_audience(&[mfa_audience(app)]);
-    validation.leeway = 0;
-    let claims = jsonwebtoken::decode::<Value>(token, key, &validation)
-        .map_err(|error| match error.kind() {
+    let claims = user_tokens::verify_rs256(&app.keys, &app.issuer, &mfa_audience(app), token, true).map_err(
+        |kind| match kind {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                 OAuthError::new(StatusCode::UNAUTHORIZED, "expired_token", "mfa_token is expired")
             }
             _ => malformed(),
-        })?
-        .claims;
+        },
+    )?;
     let text = |key: &str| claims.get(key).and_then(Value::as_str).map(str::to_owned);
     if text("azp").as_deref() != Some(client.client_id.as_str()) {
         return Err(malformed());
@@ -256,7 +296,7 @@ fn check_mfa_token(app: &App, client: &ClientRecord, token: &str) -> Result<Chal
 }
 
 /// Whether `otp` is the current code (or the one before or after) of one of `secrets`.
-fn totp_matches(secrets: &[String], otp: &str) -> bool {
+pub(crate) fn totp_matches(secrets: &[String], otp: &str) -> bool {
     secrets.iter().any(|secret| {
         totp_rs::Secret::try_from_base32(secret).ok().is_some_and(|secret| {
             totp_rs::Builder::new().with_secret(secret).build_noncompliant().check_current(otp).is_some()
@@ -368,7 +408,7 @@ pub async fn refresh_grant(app: &App, request: &TokenRequest) -> Result<TokenRes
         None => token.grant.scope.clone(),
     };
     let granted = user_tokens::grant(&app.store, &user.user_id, token.grant.audience.as_deref(), Some(&scope)).await?;
-    let mut response = user_tokens::mint(&app.keys, &app.issuer, &client, &user, &granted, Method::Refresh)?;
+    let mut response = user_tokens::mint(&app.keys, &app.issuer, &client, &user, &granted, Method::Refresh, None)?;
     if token.rotating {
         response.refresh_token = Some(successor);
     }

@@ -1,5 +1,6 @@
 //! Tokens, keys, scopes and password hashing.
 
+pub mod browser;
 pub mod client_credentials;
 pub mod keys;
 pub mod login;

@@ -18,7 +18,6 @@ pub const MFA_RECOVERY_CODE: &str = "http://auth0.com/oauth/grant-type/mfa-recov
 /// Grant types Auth0 knows that Roster does not serve: a client asking for one is told it may
 /// not use it, as Auth0 tells a client whose `grant_types` leave it out.
 pub const OTHER_AUTH0_GRANTS: &[&str] = &[
-    "authorization_code",
     "implicit",
     "http://auth0.com/oauth/grant-type/passwordless/otp",
     "http://auth0.com/oauth/grant-type/mfa-oob",

@@ -105,6 +105,18 @@ pub enum Method {
     Password,
     PasswordAndMfa,
     Refresh,
+    /// A browser login's code exchanged; `mfa` if a second factor was answered in its session.
+    AuthorizationCode {
+        mfa: bool,
+    },
+}
+
+/// What an ID token of a browser login adds: its session (`sid`) and the `nonce` the
+/// application sent to `/authorize`.
+#[derive(Debug, Clone, Default)]
+pub struct SessionClaims {
+    pub sid: String,
+    pub nonce: Option<String>,
 }
 
 /// Mints the access token, and the ID token when `openid` was granted, of a login or refresh.
@@ -115,6 +127,7 @@ pub fn mint(
     user: &User,
     granted: &Granted,
     method: Method,
+    session: Option<&SessionClaims>,
 ) -> Result<TokenResponse, OAuthError> {
     let now = chrono::Utc::now().timestamp();
     let userinfo = format!("{}userinfo", issuer.issuer);
@@ -134,15 +147,18 @@ pub fn mint(
         Method::Password | Method::PasswordAndMfa => {
             claims.insert("gty".into(), json!("password"));
         }
-        Method::Refresh => {}
+        Method::Refresh | Method::AuthorizationCode { .. } => {}
     }
     claims.insert("azp".into(), json!(client.client_id));
     if let Some(permissions) = &granted.permissions {
         claims.insert("permissions".into(), json!(permissions));
     }
     let access_token = sign_rs256(keys, &Value::Object(claims))?;
-    let id_token =
-        if granted.has("openid") { Some(id_token(keys, issuer, client, user, granted, method, now)?) } else { None };
+    let id_token = if granted.has("openid") {
+        Some(id_token(keys, issuer, client, user, granted, (method, session), now)?)
+    } else {
+        None
+    };
     let scope = Some(granted.scope_text()).filter(|s| !s.is_empty());
     let mut response = TokenResponse::bearer(access_token, scope, granted.access_token_lifetime);
     response.id_token = id_token;
@@ -187,7 +203,7 @@ fn id_token(
     client: &ClientRecord,
     user: &User,
     granted: &Granted,
-    method: Method,
+    (method, session): (Method, Option<&SessionClaims>),
     now: i64,
 ) -> Result<String, OAuthError> {
     let mut claims = profile_claims(user, |scope| granted.has(scope));
@@ -203,8 +219,12 @@ fn id_token(
     put("aud", Some(json!(client.client_id)));
     put("iat", Some(json!(now)));
     put("exp", Some(json!(now + lifetime)));
-    if method == Method::PasswordAndMfa {
+    if matches!(method, Method::PasswordAndMfa | Method::AuthorizationCode { mfa: true }) {
         put("amr", Some(json!(["mfa"])));
+    }
+    if let Some(session) = session {
+        put("nonce", session.nonce.clone().map(Value::from));
+        put("sid", Some(json!(session.sid)));
     }
     let claims = Value::Object(claims);
     if jwt.and_then(|j| j.get("alg")).and_then(Value::as_str) == Some("HS256") {
@@ -215,6 +235,29 @@ fn id_token(
     sign_rs256(keys, &claims)
 }
 
+/// The claims of `token` if this tenant signed it (RS256, with one of its keys) for `audience`,
+/// and it has not expired (when `expiring`); else why not.
+pub fn verify_rs256(
+    keys: &KeyRing,
+    issuer: &Issuer,
+    audience: &str,
+    token: &str,
+    expiring: bool,
+) -> Result<Value, jsonwebtoken::errors::ErrorKind> {
+    use jsonwebtoken::errors::ErrorKind;
+    let header = jsonwebtoken::decode_header(token).map_err(|e| e.into_kind())?;
+    let key = header.kid.as_deref().and_then(|kid| keys.verifying(kid)).ok_or(ErrorKind::InvalidSignature)?;
+    let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[&issuer.issuer]);
+    validation.set_audience(&[audience]);
+    validation.leeway = 0;
+    validation.validate_exp = expiring;
+    if !expiring {
+        validation.required_spec_claims.remove("exp");
+    }
+    jsonwebtoken::decode::<Value>(token, key, &validation).map(|data| data.claims).map_err(|e| e.into_kind())
+}
+
 pub fn sign_rs256(keys: &KeyRing, claims: &Value) -> Result<String, OAuthError> {
     let (kid, key) = keys.signing();
     let mut header = Header::new(Algorithm::RS256);
@@ -222,12 +265,13 @@ pub fn sign_rs256(keys: &KeyRing, claims: &Value) -> Result<String, OAuthError> 
     jsonwebtoken::encode(&header, claims, key).map_err(|e| OAuthError::from(anyhow::Error::from(e)))
 }
 
-/// A new refresh token for `client` and `user`: the value the client is given, and the row the
-/// store keeps (with the value's hash only).
+/// A new refresh token for `client` and `user`, bound to the browser session it was issued in
+/// (a password grant opens none: Auth0, "No browser session is created"): the value the client
+/// is given, and the row the store keeps (with the value's hash only).
 pub fn new_refresh_token(
     client: &ClientRecord,
     user_id: &str,
-    grant: Grant,
+    (grant, session_id): (Grant, Option<String>),
     at: &Timestamp,
 ) -> (String, NewRefreshToken) {
     let lifetimes = Lifetimes::of_client(client.attributes.get("refresh_token").and_then(Value::as_object));
@@ -236,8 +280,7 @@ pub fn new_refresh_token(
         id: ids::random_alphanumeric(24),
         user_id: user_id.to_owned(),
         client_id: client.client_id.clone(),
-        // A password grant opens no session (Auth0: "No browser session is created").
-        session_id: None,
+        session_id,
         rotating: lifetimes.rotating,
         created_at: *at,
         idle_expires_at: Lifetimes::expiry(lifetimes.idle, at),

@@ -13,7 +13,7 @@ use super::time::{self, Timestamp};
 
 /// Auth0's event type codes that Roster writes.
 pub mod kind {
-    /// Success Login (a password grant that issued tokens).
+    /// Success Login (a password grant that issued tokens, or a browser login).
     pub const SUCCESS_LOGIN: &str = "s";
     /// Failed Login (for a reason other than the two below: a blocked user).
     pub const FAILED_LOGIN: &str = "f";
@@ -48,6 +48,15 @@ pub mod kind {
     pub const RECOVERY_FAILED: &str = "gd_recovery_failed";
     /// Successfully revoked a refresh token.
     pub const REFRESH_TOKEN_REVOKED: &str = "srrt";
+    /// Success / Failed Exchange: Authorization Code for Access Token.
+    pub const SUCCESS_CODE_EXCHANGE: &str = "seacft";
+    pub const FAILED_CODE_EXCHANGE: &str = "feacft";
+    /// Success / Failed Silent Auth: `/authorize` with `prompt=none`.
+    pub const SUCCESS_SILENT_AUTH: &str = "ssa";
+    pub const FAILED_SILENT_AUTH: &str = "fsa";
+    /// Success / Failed Logout.
+    pub const SUCCESS_LOGOUT: &str = "slo";
+    pub const FAILED_LOGOUT: &str = "flo";
     /// Blocked Account: brute-force protection blocked a user from an IP address.
     pub const BLOCKED_ACCOUNT: &str = "limit_wc";
     /// Success API Operation: a Management API write.

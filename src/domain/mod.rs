@@ -2,6 +2,7 @@
 
 pub mod api_operation;
 pub mod authentication_method;
+pub mod authorize;
 pub mod client;
 pub mod client_grant;
 pub mod connection;
@@ -19,6 +20,7 @@ pub mod rbac;
 pub mod refresh_token;
 pub mod resource_server;
 pub mod schema;
+pub mod session;
 pub mod time;
 pub mod update_user;
 pub mod user;

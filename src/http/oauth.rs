@@ -1,5 +1,6 @@
 //! The Authentication API surface Roster serves: `POST /oauth/token` (client credentials,
-//! password, password-realm, refresh token, MFA OTP and recovery code), `POST /oauth/revoke`,
+//! authorization code, password, password-realm, refresh token, MFA OTP and recovery code),
+//! `POST /oauth/revoke`,
 //! `POST /dbconnections/signup`, `GET /userinfo`, and the discovery documents that publish the
 //! signing keys.
 
@@ -18,6 +19,7 @@ use super::extract::read_body;
 use super::response;
 use crate::app::App;
 use crate::app::AppState;
+use crate::auth::browser;
 use crate::auth::client_credentials;
 use crate::auth::login;
 use crate::auth::oauth::{
@@ -111,6 +113,7 @@ async fn exchange(app: &App, request: TokenRequest) -> Result<TokenResponse, OAu
         }
         Some(grant @ ("password" | PASSWORD_REALM)) => login::password_grant(app, &request, grant).await,
         Some("refresh_token") => login::refresh_grant(app, &request).await,
+        Some("authorization_code") => browser::code_grant(app, &request).await,
         Some(grant @ (MFA_OTP | MFA_RECOVERY_CODE)) => login::mfa_grant(app, &request, grant).await,
         Some(other) if OTHER_AUTH0_GRANTS.contains(&other) => Err(OAuthError::unauthorized_client(other)),
         Some(other) => Err(OAuthError::new(
@@ -163,16 +166,21 @@ async fn openid_configuration(State(app): State<AppState>) -> Response {
         StatusCode::OK,
         &json!({
             "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}authorize"),
             "token_endpoint": format!("{issuer}oauth/token"),
             "jwks_uri": format!("{issuer}.well-known/jwks.json"),
             "userinfo_endpoint": format!("{issuer}userinfo"),
             "revocation_endpoint": format!("{issuer}oauth/revoke"),
+            "end_session_endpoint": format!("{issuer}oidc/logout"),
             "grant_types_supported": [
-                "client_credentials", "password", "refresh_token", PASSWORD_REALM, MFA_OTP, MFA_RECOVERY_CODE
+                "authorization_code", "client_credentials", "password", "refresh_token", PASSWORD_REALM, MFA_OTP,
+                MFA_RECOVERY_CODE
             ],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "response_types_supported": ["token"],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "code_challenge_methods_supported": ["S256", "plain"],
             "subject_types_supported": ["public"],
         }),
     )

@@ -20,6 +20,9 @@ pub struct Credential {
     pub multifactor: bool,
     /// When brute-force protection blocked this user from the login's IP address.
     pub blocked_from_ip_at: Option<Timestamp>,
+    /// When browsers remembered after MFA stopped being trusted
+    /// (`POST /users/{id}/multifactor/actions/invalidate-remember-browser`).
+    pub remember_browser_invalidated_at: Option<Timestamp>,
 }
 
 /// A brute-force block, as `GET /user-blocks` lists it.
@@ -59,7 +62,12 @@ pub(crate) fn refresh_token_from_row(row: &Row) -> anyhow::Result<RefreshToken> 
     })
 }
 
-async fn stamp_login(conn: &mut Conn<'_>, user_id: &str, ip: &str, at: &Timestamp) -> anyhow::Result<Option<User>> {
+pub(super) async fn stamp_login(
+    conn: &mut Conn<'_>,
+    user_id: &str,
+    ip: &str,
+    at: &Timestamp,
+) -> anyhow::Result<Option<User>> {
     conn.execute("DELETE FROM login_failures WHERE user_id = $1 AND ip = $2", args![user_id, ip]).await?;
     conn.execute(
         "UPDATE users SET last_login = $2, last_ip = $3, logins_count = COALESCE(logins_count, 0) + 1, \
@@ -82,7 +90,8 @@ impl Store {
         let email = identifier.to_lowercase();
         self.db
             .find(
-                "SELECT i.user_id, i.password_hash, u.blocked, u.multifactor, f.blocked_at FROM identities i \
+                "SELECT i.user_id, i.password_hash, u.blocked, u.multifactor, u.remember_browser_invalidated_at, \
+                 f.blocked_at FROM identities i \
                  JOIN users u ON u.user_id = i.user_id \
                  LEFT JOIN login_failures f ON f.user_id = i.user_id AND f.ip = $4 \
                  WHERE i.connection = $1 AND (i.email = $2 OR i.username = $3) LIMIT 1",
@@ -95,6 +104,7 @@ impl Store {
                         blocked: row.get::<Option<bool>>("blocked")?.unwrap_or(false),
                         multifactor: multifactor.is_some_and(|m| !m.is_empty()),
                         blocked_from_ip_at: row.opt_time("blocked_at")?,
+                        remember_browser_invalidated_at: row.opt_time("remember_browser_invalidated_at")?,
                     })
                 },
             )
@@ -332,7 +342,7 @@ impl Store {
     }
 }
 
-async fn insert_refresh_token(conn: &mut Conn<'_>, token: &NewRefreshToken) -> anyhow::Result<()> {
+pub(super) async fn insert_refresh_token(conn: &mut Conn<'_>, token: &NewRefreshToken) -> anyhow::Result<()> {
     let t = &token.token;
     conn.execute(
         "INSERT INTO refresh_tokens (id, user_id, client_id, session_id, token_hash, rotating, created_at, \

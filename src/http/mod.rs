@@ -18,6 +18,7 @@ use crate::error::ApiError;
 
 mod audit;
 mod authentication_methods;
+mod browser;
 mod client_grants;
 mod clients;
 mod connections;
@@ -94,6 +95,7 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .nest(API_PREFIX, api)
         .merge(oauth::router())
+        .merge(browser::router())
         .route("/health", get(health))
         .fallback(not_found)
         .with_state(app)

@@ -1,5 +1,5 @@
 //! A user's sessions and refresh tokens: `/api/v2/users/{id}/sessions`,
-//! `/users/{id}/refresh-tokens`, `/sessions/{id}` and `/refresh-tokens/{id}`.
+//! `/users/{id}/refresh-tokens`, `/sessions/{id}` (and its `/revoke`) and `/refresh-tokens/{id}`.
 //!
 //! Recorded (go-auth0 `TestUserManager_ListRefreshTokens`, `_DeleteRefreshTokens`,
 //! `_ListUserSessions`, `_DeleteUserSessions`): lists are `{"tokens"|"sessions":[…],"next":…}`
@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use super::authentication_methods::UserRef;
@@ -30,6 +30,7 @@ pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("DELETE", "/users/{id}/refresh-tokens"),
     ("GET", "/sessions/{id}"),
     ("DELETE", "/sessions/{id}"),
+    ("POST", "/sessions/{id}/revoke"),
     ("GET", "/refresh-tokens/{id}"),
     ("DELETE", "/refresh-tokens/{id}"),
 ];
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
             get(|s, u, q| list(s, u, q, Kind::RefreshTokens)).delete(|s, u| delete_all(s, u, Kind::RefreshTokens)),
         )
         .route("/sessions/{id}", get(|s, p| read(s, p, Kind::Sessions)).delete(|s, p| delete(s, p, Kind::Sessions)))
+        .route("/sessions/{id}/revoke", post(revoke_session))
         .route(
             "/refresh-tokens/{id}",
             get(|s, p| read(s, p, Kind::RefreshTokens)).delete(|s, p| delete(s, p, Kind::RefreshTokens)),
@@ -121,5 +123,15 @@ async fn delete(State(app): State<AppState>, IdPath(id): IdPath, kind: Kind) -> 
         return Ok(response::json(StatusCode::ACCEPTED, &json!({})));
     }
     app.store.delete_checkpoint_item(kind, &id).await?;
+    Ok(response::json(StatusCode::ACCEPTED, &json!({})))
+}
+
+/// `POST /sessions/{id}/revoke`: ends the session and revokes the refresh tokens issued in it
+/// (deleting a session leaves them, as Auth0's does: "Refresh tokens can remain active after a
+/// session has expired or been deleted").
+async fn revoke_session(State(app): State<AppState>, IdPath(id): IdPath) -> ApiResult<Response> {
+    if id.contains('\0') || !app.store.revoke_session(&id).await? {
+        return Err(not_found(Kind::Sessions));
+    }
     Ok(response::json(StatusCode::ACCEPTED, &json!({})))
 }

@@ -9,19 +9,19 @@ use serde_json::{Value, json};
 
 use crate::server::{Reply, Server, encode};
 
-const DATABASE: &str = "Username-Password-Authentication";
+pub(crate) const DATABASE: &str = "Username-Password-Authentication";
 const PASSWORD: &str = "Passw0rd!";
 const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 const MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
 const MFA_RECOVERY_CODE: &str = "http://auth0.com/oauth/grant-type/mfa-recovery-code";
 
 /// An application allowed the user grants, enabled on the database connection.
-struct App {
-    id: String,
-    secret: String,
+pub(crate) struct App {
+    pub id: String,
+    pub secret: String,
 }
 
-async fn application(server: &mut Server, extra: Value) -> App {
+pub(crate) async fn application(server: &mut Server, extra: Value) -> App {
     let mut body = json!({
         "name": format!("app-{}", uuid::Uuid::new_v4().simple()),
         "app_type": "regular_web",
@@ -43,7 +43,7 @@ async fn application(server: &mut Server, extra: Value) -> App {
     app
 }
 
-async fn token(server: &Server, body: Value) -> Reply {
+pub(crate) async fn token(server: &Server, body: Value) -> Reply {
     server.send_raw(Method::POST, "/oauth/token", None, Some(&body)).await
 }
 
@@ -65,7 +65,7 @@ async fn login_from(server: &Server, app: &App, username: &str, password: &str, 
     Reply::from(request.send().await.unwrap()).await
 }
 
-async fn refresh(server: &Server, app: &App, refresh_token: &str) -> Reply {
+pub(crate) async fn refresh(server: &Server, app: &App, refresh_token: &str) -> Reply {
     token(
         server,
         json!({"grant_type": "refresh_token", "client_id": app.id, "client_secret": app.secret,
@@ -75,23 +75,23 @@ async fn refresh(server: &Server, app: &App, refresh_token: &str) -> Reply {
 }
 
 #[track_caller]
-fn assert_oauth_error(reply: &Reply, status: u16, error: &str, description: &str) {
+pub(crate) fn assert_oauth_error(reply: &Reply, status: u16, error: &str, description: &str) {
     assert_eq!(reply.status.as_u16(), status, "{}", reply.text);
     assert_eq!(reply.body["error"], error, "{}", reply.text);
     assert_eq!(reply.body["error_description"], description, "{}", reply.text);
 }
 
-fn claims(jwt: &str) -> Value {
+pub(crate) fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-fn text(value: &Value) -> String {
+pub(crate) fn text(value: &Value) -> String {
     value.as_str().unwrap_or_else(|| panic!("not a string: {value}")).to_owned()
 }
 
 /// The log's events of `kind` for `user_id`, once the writer has written them.
-async fn logged(server: &Server, kind: &str, user_id: &str) -> i64 {
+pub(crate) async fn logged(server: &Server, kind: &str, user_id: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM logs WHERE type = '{kind}' AND user_id = '{user_id}'");
     for _ in 0..50 {
         let count = server.database.count(&sql).await;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod authentication_methods;
+mod browser;
 mod identities;
 mod logins;
 mod logs;

@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
 """SDK compatibility suite, logins: drives a running Roster server with auth0-python 6.x's
 authentication clients (GetToken.login and refresh_token, Database.signup, Users.userinfo,
-RevokeToken) and its management clients for what logins leave behind (a user's refresh tokens
-and sessions, user blocks).
+RevokeToken, and GetToken.authorization_code / authorization_code_pkce for codes got by driving
+the browser login form over HTTP) and its management clients for what logins leave behind (a
+user's refresh tokens and sessions, user blocks).
 
 Same environment and conventions as every suite here (harness.py).
 """
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import re
+import secrets
+import urllib.parse
+
+import requests
 
 from auth0.authentication import Database, GetToken, RevokeToken, Users
 from auth0.authentication.exceptions import Auth0Error
@@ -18,6 +25,7 @@ from auth0.management.errors import NotFoundError
 from harness import CONNECTION, DOMAIN, PASSWORD, RUN, STATE, begin, connect, eq, finish, rec, test
 
 GRANTS = ["password", "http://auth0.com/oauth/grant-type/password-realm", "refresh_token"]
+CALLBACK = "https://app.example/callback"
 EMAIL = f"login.{RUN}@example.com"
 
 begin("logins")
@@ -185,6 +193,104 @@ def _():
     eq(rec.last().status_code, 204, "unblock status")
     eq(c.user_blocks.list(STATE["user"]).blocked_for, [], "unblocked")
     auth.login(username=EMAIL, password=PASSWORD, realm=CONNECTION)
+
+
+
+def enable(app) -> None:
+    c = STATE["client"]
+    db = next(conn for conn in c.connections.list(name=CONNECTION)).id
+    c.connections.clients.update(db, request=[{"client_id": app.client_id, "status": True}])
+
+
+def browser_code(browser: requests.Session, app, **params) -> str:
+    """Drives /authorize and the login form as a browser would; the code the application gets."""
+    query = {"response_type": "code", "client_id": app.client_id, "redirect_uri": CALLBACK, **params}
+    base = f"http://{DOMAIN}"
+    start = browser.get(f"{base}/authorize", params=query, allow_redirects=False)
+    eq(start.status_code, 302, "authorize redirects")
+    location = start.headers["location"]
+    if location.startswith("/u/login"):
+        form = browser.get(base + location, allow_redirects=False)
+        eq(form.status_code, 200, "login form")
+        state = re.search(r'name="state" value="([^"]+)"', form.text).group(1)
+        done = browser.post(f"{base}/u/login", data={"state": state, "username": EMAIL, "password": PASSWORD},
+                            allow_redirects=False)
+        eq(done.status_code, 302, "login accepted")
+        location = done.headers["location"]
+    eq(location.split("?")[0], CALLBACK, "back at the application")
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["code"][0]
+
+
+@test("clients.create: a web application and a public one that log users in through the browser", needs=("user",))
+def _():
+    c = STATE["client"]
+    web = c.clients.create(name=f"Py Web App {RUN}", app_type="regular_web", callbacks=[CALLBACK],
+                           grant_types=["authorization_code", "refresh_token"])
+    spa = c.clients.create(name=f"Py SPA {RUN}", app_type="spa", callbacks=[CALLBACK],
+                           token_endpoint_auth_method="none", grant_types=["authorization_code"])
+    enable(web)
+    enable(spa)
+    STATE["web"], STATE["spa"], STATE["browser"] = web, spa, requests.Session()
+
+
+@test("GetToken.authorization_code: a browser login's code for tokens of its session", needs=("web",))
+def _():
+    web = STATE["web"]
+    code = browser_code(STATE["browser"], web, scope="openid email offline_access", nonce="n-123", state="s")
+    auth = GetToken(DOMAIN, web.client_id, client_secret=web.client_secret, protocol="http")
+    tokens = auth.authorization_code(code=code, redirect_uri=CALLBACK)
+    id_token = claims(tokens["id_token"])
+    eq((id_token["sub"], id_token["aud"], id_token["nonce"]), (STATE["user"], web.client_id, "n-123"), "ID token")
+    eq(len(id_token["sid"]), 32, "sid")
+    eq("refresh_token" in tokens, True, "refresh token")
+    STATE["sid"] = id_token["sid"]
+    try:
+        auth.authorization_code(code=code, redirect_uri=CALLBACK)
+        raise AssertionError("a code was exchanged twice")
+    except Auth0Error as e:
+        eq((e.status_code, e.error_code, e.message), (403, "invalid_grant", "Invalid authorization code"), "reuse")
+
+
+@test("GetToken.authorization_code_pkce: a public client's code, by its verifier (single sign-on)", needs=("sid",))
+def _():
+    spa = STATE["spa"]
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    auth = GetToken(DOMAIN, spa.client_id, protocol="http")
+    code = browser_code(STATE["browser"], spa, scope="openid", code_challenge=challenge, code_challenge_method="S256")
+    try:
+        auth.authorization_code_pkce(code_verifier="not-" + verifier, code=code, redirect_uri=CALLBACK)
+        raise AssertionError("a wrong verifier was accepted")
+    except Auth0Error as e:
+        eq((e.status_code, e.error_code), (403, "invalid_grant"), "wrong verifier")
+    code = browser_code(STATE["browser"], spa, scope="openid", code_challenge=challenge, code_challenge_method="S256")
+    tokens = auth.authorization_code_pkce(code_verifier=verifier, code=code, redirect_uri=CALLBACK)
+    eq(claims(tokens["id_token"])["sid"], STATE["sid"], "the same session")
+
+
+@test("users.sessions.list and sessions.get: the browser session, with both applications", needs=("sid",))
+def _():
+    c = STATE["client"]
+    sessions = list(c.users.sessions.list(STATE["user"]))
+    eq([s.id for s in sessions], [STATE["sid"]], "one session")
+    session = c.sessions.get(STATE["sid"])
+    eq(sorted(client.client_id for client in session.clients),
+       sorted([STATE["web"].client_id, STATE["spa"].client_id]), "clients")
+    eq(session.authentication.methods[0].name, "pwd", "authenticated by password")
+    eq(session.device.initial_ip, "127.0.0.1", "device")
+
+
+@test("sessions.delete: 202, and the browser is no longer signed in", needs=("sid",))
+def _():
+    c = STATE["client"]
+    c.sessions.delete(STATE["sid"])
+    eq(rec.last().status_code, 202, "delete status")
+    eq(list(c.users.sessions.list(STATE["user"])), [], "no sessions")
+    web = STATE["web"]
+    silent = STATE["browser"].get(f"http://{DOMAIN}/authorize", allow_redirects=False, params={
+        "response_type": "code", "client_id": web.client_id, "redirect_uri": CALLBACK, "prompt": "none"})
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(silent.headers["location"]).query)
+    eq(query["error"], ["login_required"], "silent authentication refused")
 
 
 finish()

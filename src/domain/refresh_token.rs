@@ -6,17 +6,19 @@ use serde_json::{Map, Value, json};
 
 use super::time::{self, Timestamp};
 
-/// The device a token was issued to and last used from.
+/// The device a token or session was issued to and last used from, in the order Auth0 answers
+/// a session's. Auth0 also answers `initial_asn`/`last_asn`; Roster has no ASN database, so
+/// they are left out.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Device {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub initial_ip: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub initial_user_agent: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_ip: Option<String>,
+    pub initial_ip: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_user_agent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_ip: Option<String>,
 }
 
 /// What a refresh token grants: the API and scopes of the tokens it is exchanged for.

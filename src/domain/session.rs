@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::ids;
+use super::refresh_token::Device;
 use super::time::{self, Timestamp};
 
 /// Auth0's tenant defaults (`GET /api/v2/tenants/settings`): `session_lifetime` 168 hours and
@@ -29,20 +30,6 @@ impl Default for SessionLifetimes {
     }
 }
 
-/// The browser a session lives on. Auth0 also answers `initial_asn`/`last_asn`; Roster has no
-/// ASN database, so they are left out.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SessionDevice {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub initial_user_agent: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub initial_ip: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_user_agent: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_ip: Option<String>,
-}
-
 /// One way the user authenticated in this session: `pwd`, or `mfa` with the factor's `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthenticationMethod {
@@ -55,7 +42,7 @@ pub struct AuthenticationMethod {
 /// What a session stores besides its times: its `document`, answered as it is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionDocument {
-    pub device: SessionDevice,
+    pub device: Device,
     pub clients: Vec<ClientRef>,
     pub authentication: Authentication,
     pub cookie: CookieMode,
@@ -153,7 +140,7 @@ impl Session {
             idle_expires_at: (now + lifetimes.idle).min(expires_at),
             expires_at,
             document: SessionDocument {
-                device: SessionDevice {
+                device: Device {
                     initial_user_agent: origin.user_agent.clone(),
                     initial_ip: Some(origin.ip.clone()),
                     last_user_agent: origin.user_agent.clone(),

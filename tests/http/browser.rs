@@ -386,7 +386,9 @@ async fn authorize_refuses_on_a_page_or_back_at_the_application() {
         params.extend_from_slice(extra);
         format!("{base}?{}", serde_urlencoded::to_string(&params).unwrap())
     }
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    /// Extra parameters, and the error they come back with.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case] = &[
         (&[], "invalid_request", "Missing required parameter: response_type"),
         (&[("response_type", "token")], "unsupported_response_type", "Unsupported response type: token"),
         (&[("response_type", "code"), ("prompt", "none")], "login_required", "Login required"),

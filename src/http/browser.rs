@@ -161,13 +161,18 @@ fn answer(answer: &Answer, https: bool) -> Response {
     response
 }
 
+/// A value no store can hold (U+0000) names nothing: such a parameter counts as absent.
+fn storable(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+    pairs.into_iter().filter(|(k, v)| !k.contains('\0') && !v.contains('\0')).collect()
+}
+
 fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
-    serde_urlencoded::from_str(raw.unwrap_or_default()).unwrap_or_default()
+    storable(serde_urlencoded::from_str(raw.unwrap_or_default()).unwrap_or_default())
 }
 
 async fn form_pairs(request: Request) -> Vec<(String, String)> {
     match read_body(request).await {
-        Ok(bytes) => serde_urlencoded::from_bytes(&bytes).unwrap_or_default(),
+        Ok(bytes) => storable(serde_urlencoded::from_bytes(&bytes).unwrap_or_default()),
         Err(_) => Vec::new(),
     }
 }

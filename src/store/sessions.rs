@@ -203,7 +203,7 @@ impl Store {
                     return anyhow::Ok(None);
                 };
                 conn.execute(
-                    "DELETE FROM sessions WHERE user_id = $1 AND (expires_at <= $2 OR idle_expires_at <= $2 OR id = $3)",
+                    "DELETE FROM sessions WHERE id = $3 OR (user_id = $1 AND (expires_at <= $2 OR idle_expires_at <= $2))",
                     args![&session.user_id, &now, &replacing],
                 )
                 .await?;

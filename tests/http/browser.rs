@@ -285,6 +285,15 @@ async fn single_sign_on_skips_the_form_adds_the_client_and_honours_prompt() {
     assert_eq!(logged(&server, "ssa", &user_id).await, 1);
     let forced = visit(&browser, &authorize_url(&server, &first, &[("prompt", "login")])).await;
     assert!(forced.location.as_deref().unwrap().starts_with("/u/login?state="), "{:?}", forced.location);
+    assert_eq!(sessions_of(&mut server, &user_id).await.len(), 1, "the form alone ends nothing");
+
+    // Another user logging in on this browser ends the first one's session there.
+    let other = server.create_user("bo2@example.com").await;
+    let other_id = text(&other["user_id"]);
+    let forced = log_in(&server, &browser, &first, ("bo2@example.com", PASSWORD), &[("prompt", "login")]).await;
+    assert_eq!(forced.status, 302, "{}", forced.html);
+    assert!(sessions_of(&mut server, &user_id).await.is_empty());
+    assert_eq!(sessions_of(&mut server, &other_id).await.len(), 1);
 
     // A browser without the cookie is not signed in.
     assert!(!signed_in(&server, &self::browser(), &first).await);
@@ -367,6 +376,8 @@ async fn authorize_refuses_on_a_page_or_back_at_the_application() {
     let no_client = visit(&browser, &format!("{base}?response_type=code")).await;
     assert_eq!((no_client.status, no_client.location.clone()), (400, None));
     assert!(no_client.html.contains("Missing required parameter: client_id"), "{}", no_client.html);
+    let nul = visit(&browser, &format!("{base}?response_type=code&client_id=a%00b")).await;
+    assert_eq!(nul.status, 400, "{}", nul.html);
     let unknown = visit(&browser, &format!("{base}?response_type=code&client_id=%3Cscript%3E")).await;
     assert_eq!(unknown.status, 400);
     assert!(unknown.html.contains("Unknown client: &lt;script&gt;"), "{}", unknown.html);

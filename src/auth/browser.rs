@@ -21,7 +21,7 @@ use crate::domain::authorize::{
 };
 use crate::domain::client::ClientRecord;
 use crate::domain::ids;
-use crate::domain::log_event::{LogEvent, kind};
+use crate::domain::log_event::{LogEvent, details, kind};
 use crate::domain::session::{Origin, SecondFactor, Session, SessionLifetimes};
 use crate::domain::time::{self, Timestamp};
 use crate::domain::user::User;
@@ -321,7 +321,7 @@ fn login_event(
     logged.connection = Some(connection.to_owned());
     logged.strategy = Some("auth0".into());
     logged.strategy_type = Some("database".into());
-    logged.details = Some(json!({
+    logged.details = details(&json!({
         "session_id": session.id,
         "stats": {"loginsCount": user.logins_count.unwrap_or_default()},
     }));
@@ -717,7 +717,7 @@ async fn end_session(app: &App, client: Option<&ClientRecord>, browser: &Browser
     logged.client_id = client.map(|c| c.client_id.clone());
     logged.client_name = client.map(|c| c.name.clone());
     logged.user_id = Some(ended.user_id.clone());
-    logged.details = Some(json!({"session_id": ended.id}));
+    logged.details = details(&json!({"session_id": ended.id}));
     app.store.log(logged);
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::app::App;
 use crate::domain::authentication_method::new_recovery_code;
 use crate::domain::client::ClientRecord;
 use crate::domain::connection::{Connection, ConnectionKind};
-use crate::domain::log_event::{LogEvent, kind};
+use crate::domain::log_event::{LogEvent, details, kind};
 use crate::domain::refresh_token::{Device, Grant, Lifetimes, NewRefreshToken};
 use crate::domain::time;
 use crate::domain::{ids, user::User};
@@ -42,7 +42,7 @@ fn with_connection(mut event: LogEvent, connection: &Connection) -> LogEvent {
 
 pub(crate) fn failure(mut event: LogEvent, message: &str) -> LogEvent {
     event.description = Some(message.to_owned());
-    event.details = Some(json!({"error": {"message": message}}));
+    event.details = details(&json!({"error": {"message": message}}));
     event
 }
 
@@ -430,7 +430,7 @@ pub async fn revoke(app: &App, request: &TokenRequest) -> Result<(), OAuthError>
         let mut event = request.log_event(kind::REFRESH_TOKEN_REVOKED, Some(&client));
         event.user_id = Some(revoked.user_id);
         event.audience = revoked.grant.audience;
-        event.details = Some(json!({"credential_id": revoked.id}));
+        event.details = details(&json!({"credential_id": revoked.id}));
         app.store.log(event);
     }
     Ok(())

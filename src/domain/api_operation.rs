@@ -5,9 +5,13 @@
 //! Nothing secret reaches the log: every value under a key that names a secret is replaced by
 //! `*****` (Auth0 masks `password` so), and bodies larger than `MAX_LOGGED_BODY` are left out.
 
-use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
-use super::log_event::{LogEvent, kind};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::log_event::{LogEvent, details, kind};
 
 /// Request and response bodies larger than this are logged as `"<omitted: N bytes>"`.
 pub const MAX_LOGGED_BODY: usize = 16 * 1024;
@@ -114,7 +118,8 @@ pub struct ApiCall {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub client_id: Option<String>,
-    pub scopes: Vec<String>,
+    /// The token's scopes as a JSON array (`Caller::scopes_json`).
+    pub scopes: Option<Arc<RawValue>>,
     pub status: u16,
     pub response_body: Value,
 }
@@ -131,25 +136,74 @@ impl ApiCall {
         event.client_name = Some(String::new());
         event.ip = self.ip.clone();
         event.user_agent = self.user_agent.clone();
-        event.details = Some(json!({
-            "request": {
-                "auth": {"credentials": {"scopes": self.scopes}, "strategy": "jwt", "user": {}},
-                "body": self.request_body,
-                "channel": "api",
-                "ip": self.ip,
-                "method": self.method.to_ascii_lowercase(),
-                "path": self.path,
-                "query": query,
-                "userAgent": self.user_agent,
-            },
-            "response": {"body": self.response_body, "statusCode": self.status},
-        }));
+        let no_scopes;
+        let scopes = match &self.scopes {
+            Some(scopes) => &**scopes,
+            None => {
+                no_scopes = RawValue::from_string("[]".to_owned()).expect("[] is JSON");
+                &*no_scopes
+            }
+        };
+        let request = ApiRequest {
+            auth: Auth { credentials: Credentials { scopes }, strategy: "jwt", user: Map::new() },
+            body: &self.request_body,
+            channel: "api",
+            ip: &self.ip,
+            method: self.method.to_ascii_lowercase(),
+            path: &self.path,
+            query: &query,
+            user_agent: &self.user_agent,
+        };
+        let response = ApiResponse { body: &self.response_body, status_code: self.status };
+        event.details = details(&ApiDetails { request, response });
         event
     }
 }
 
+/// An API operation's `details`, in Auth0's order (recorded). Serialized straight from the
+/// call's parts: the scopes are already JSON text.
+#[derive(Serialize)]
+struct ApiDetails<'a> {
+    request: ApiRequest<'a>,
+    response: ApiResponse<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiRequest<'a> {
+    auth: Auth<'a>,
+    body: &'a Value,
+    channel: &'static str,
+    ip: &'a Option<String>,
+    method: String,
+    path: &'a str,
+    query: &'a Value,
+    user_agent: &'a Option<String>,
+}
+
+#[derive(Serialize)]
+struct Auth<'a> {
+    credentials: Credentials<'a>,
+    strategy: &'static str,
+    user: Map<String, Value>,
+}
+
+#[derive(Serialize)]
+struct Credentials<'a> {
+    scopes: &'a RawValue,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiResponse<'a> {
+    body: &'a Value,
+    status_code: u16,
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -214,9 +268,16 @@ mod tests {
         let event = call.event();
         assert_eq!(event.kind, kind::SUCCESS_API_OPERATION);
         assert_eq!(event.description.as_deref(), Some("Delete a User"));
-        let details = event.details.unwrap();
+        let details: Value = serde_json::from_str(event.details.unwrap().get()).unwrap();
         assert_eq!(details["request"]["method"], "delete");
         assert_eq!(details["response"], json!({"body": {}, "statusCode": 204}));
+        assert_eq!(details["request"]["auth"]["credentials"], json!({"scopes": []}));
+        let scoped = ApiCall {
+            scopes: Some(RawValue::from_string(r#"["delete:users","read:users"]"#.into()).unwrap().into()),
+            ..ApiCall::default()
+        };
+        let details: Value = serde_json::from_str(scoped.event().details.unwrap().get()).unwrap();
+        assert_eq!(details["request"]["auth"]["credentials"]["scopes"], json!(["delete:users", "read:users"]));
         let refused = ApiCall { method: "POST".into(), route: "/users".into(), status: 400, ..ApiCall::default() };
         assert_eq!(refused.event().kind, kind::FAILED_API_OPERATION);
     }

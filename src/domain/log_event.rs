@@ -7,7 +7,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::time::{self, Timestamp};
 
@@ -66,7 +67,7 @@ pub mod kind {
 }
 
 /// One event. Optional attributes left `None` are answered as `null`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct LogEvent {
     pub log_id: String,
     pub date: Timestamp,
@@ -78,7 +79,8 @@ pub struct LogEvent {
     pub client_name: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
-    pub details: Option<Value>,
+    /// Rendered when the event is made (`details`).
+    pub details: Option<Box<RawValue>>,
     pub user_id: Option<String>,
     pub user_name: Option<String>,
     pub audience: Option<String>,
@@ -95,35 +97,70 @@ impl LogEvent {
         Self { log_id: log_id(&date), date, kind, ..Self::default() }
     }
 
-    /// The event as `GET /logs` answers it: every key, in Auth0's order.
-    pub fn render(&self) -> Value {
-        let text = |v: &Option<String>| v.as_deref().map_or(Value::Null, |s| Value::String(s.to_owned()));
-        json!({
-            "_id": self.log_id,
-            "log_id": self.log_id,
-            "date": time::format(&self.date),
-            "type": self.kind,
-            "description": text(&self.description),
-            "connection": text(&self.connection),
-            "connection_id": text(&self.connection_id),
-            "organization_id": null,
-            "organization_name": null,
-            "client_id": text(&self.client_id),
-            "client_name": text(&self.client_name),
-            "ip": text(&self.ip),
-            "hostname": text(&self.hostname),
-            "details": self.details.clone().unwrap_or(Value::Null),
-            "user_id": text(&self.user_id),
-            "user_name": text(&self.user_name),
-            "user_agent": text(&self.user_agent),
-            "audience": text(&self.audience),
-            "scope": text(&self.scope),
-            "strategy": text(&self.strategy),
-            "strategy_type": text(&self.strategy_type),
-            "isMobile": false,
-            "location_info": null,
-        })
+    /// The event as `GET /logs` answers it: every key, in Auth0's order, as JSON text.
+    pub fn render(&self) -> String {
+        let rendered = Rendered {
+            _id: &self.log_id,
+            log_id: &self.log_id,
+            date: time::format(&self.date),
+            kind: self.kind,
+            description: &self.description,
+            connection: &self.connection,
+            connection_id: &self.connection_id,
+            organization_id: None,
+            organization_name: None,
+            client_id: &self.client_id,
+            client_name: &self.client_name,
+            ip: &self.ip,
+            hostname: &self.hostname,
+            details: self.details.as_deref(),
+            user_id: &self.user_id,
+            user_name: &self.user_name,
+            user_agent: &self.user_agent,
+            audience: &self.audience,
+            scope: &self.scope,
+            strategy: &self.strategy,
+            strategy_type: &self.strategy_type,
+            is_mobile: false,
+            location_info: None,
+        };
+        serde_json::to_string(&rendered).expect("a log event renders")
     }
+}
+
+/// `details` as an event keeps it: rendered once, when the event is made.
+pub fn details(value: &impl Serialize) -> Option<Box<RawValue>> {
+    serde_json::value::to_raw_value(value).ok()
+}
+
+/// A log event's keys in Auth0's order; `None` renders as `null`.
+#[derive(Serialize)]
+struct Rendered<'a> {
+    _id: &'a str,
+    log_id: &'a str,
+    date: String,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    description: &'a Option<String>,
+    connection: &'a Option<String>,
+    connection_id: &'a Option<String>,
+    organization_id: Option<()>,
+    organization_name: Option<()>,
+    client_id: &'a Option<String>,
+    client_name: &'a Option<String>,
+    ip: &'a Option<String>,
+    hostname: &'a Option<String>,
+    details: Option<&'a RawValue>,
+    user_id: &'a Option<String>,
+    user_name: &'a Option<String>,
+    user_agent: &'a Option<String>,
+    audience: &'a Option<String>,
+    scope: &'a Option<String>,
+    strategy: &'a Option<String>,
+    strategy_type: &'a Option<String>,
+    #[serde(rename = "isMobile")]
+    is_mobile: bool,
+    location_info: Option<()>,
 }
 
 /// Auth0's log ids are 56 digits: a 3-digit prefix, the time as `yyyyMMddHHmmssSSS`, then 36
@@ -157,11 +194,11 @@ mod tests {
         let mut event = LogEvent::new(kind::WRONG_PASSWORD);
         event.description = Some("Wrong email or password.".into());
         event.user_id = Some("auth0|1".into());
-        let rendered = event.render();
+        let rendered: serde_json::Value = serde_json::from_str(&event.render()).unwrap();
         let keys: Vec<&str> = rendered.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys[..4], ["_id", "log_id", "date", "type"]);
         assert_eq!(keys.len(), 23);
-        assert_eq!(rendered["connection"], Value::Null);
+        assert_eq!(rendered["connection"], serde_json::Value::Null);
         assert_eq!(rendered["isMobile"], false);
     }
 }

@@ -111,7 +111,7 @@ impl Store {
                     Bound::from(event.connection.clone()),
                     Bound::from(event.ip.clone()),
                     Bound::from(event.user_name.clone()),
-                    Bound::json(&event.render()),
+                    Bound::Json(Some(event.render())),
                 ]
             })
             .collect();

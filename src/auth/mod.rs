@@ -1,6 +1,7 @@
 //! Tokens, keys, scopes and password hashing.
 
 pub mod client_credentials;
+pub mod imported_hash;
 pub mod keys;
 pub mod login;
 pub mod oauth;

@@ -23,6 +23,7 @@ mod clients;
 mod connections;
 pub mod error;
 pub mod extract;
+mod jobs;
 mod logs;
 mod multifactor;
 mod oauth;
@@ -61,6 +62,7 @@ const IMPLEMENTED: &[&[(&str, &str)]] = &[
     sessions::IMPLEMENTED,
     user_blocks::IMPLEMENTED,
     logs::IMPLEMENTED,
+    jobs::IMPLEMENTED,
 ];
 
 fn implemented(method: &str, path: &str) -> bool {
@@ -86,7 +88,8 @@ pub fn router(app: AppState) -> Router {
         .merge(multifactor::router())
         .merge(sessions::router())
         .merge(user_blocks::router())
-        .merge(logs::router());
+        .merge(logs::router())
+        .merge(jobs::router());
     let api = pending_operations(resources)
         .route_layer(middleware::from_fn_with_state(app.clone(), audit::record))
         .route_layer(middleware::from_fn_with_state(app.clone(), authorize))
@@ -94,6 +97,7 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .nest(API_PREFIX, api)
         .merge(oauth::router())
+        .merge(jobs::files_router())
         .route("/health", get(health))
         .fallback(not_found)
         .with_state(app)

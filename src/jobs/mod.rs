@@ -6,6 +6,7 @@
 //! errors; an export's outcome after its file), so a job interrupted by a crash has written
 //! nothing it reports: the next runner runs it again from the start (`store::jobs`).
 
+pub mod cli;
 pub mod export;
 pub mod import;
 

@@ -4,6 +4,7 @@
 mod auth;
 mod authentication_methods;
 mod identities;
+mod jobs;
 mod logins;
 mod logs;
 mod organizations;

@@ -129,7 +129,7 @@ impl Store {
             .db
             .fetch_optional("SELECT data FROM job_files WHERE job_id = $1 AND part = $2", args![id, part])
             .await?;
-        Ok(row.map(|row| row.get("data")).transpose()?)
+        row.map(|row| row.get("data")).transpose()
     }
 
     /// Drops a job's file (an output written half by an interrupted run, an upload once read).

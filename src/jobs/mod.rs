@@ -133,7 +133,7 @@ async fn heartbeat(store: Arc<Store>, id: String) {
         return;
     }
     loop {
-        tokio::time::sleep(Duration::from_secs(15)).await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
         let _ = store.job_heartbeat(&id).await;
     }
 }

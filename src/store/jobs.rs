@@ -18,7 +18,7 @@ use crate::domain::time::{self, Timestamp};
 /// Runs of a job before an interruption fails it rather than running it again.
 pub const MAX_ATTEMPTS: i64 = 3;
 /// A PostgreSQL runner's heartbeat older than this means it is gone.
-pub const STALE_AFTER: chrono::Duration = chrono::Duration::seconds(60);
+pub const STALE_AFTER: chrono::Duration = chrono::Duration::seconds(30);
 
 #[derive(Debug, Clone)]
 pub struct JobRecord {

@@ -56,7 +56,9 @@ async fn import(server: &mut Server, users: &Value, upsert: bool) -> Value {
 
 /// Polls the job until it is completed or failed.
 async fn finished(server: &mut Server, id: &str) -> Value {
-    for _ in 0..600 {
+    // On PostgreSQL a job whose server was killed is taken up again once its heartbeat is 30 s
+    // old (`store::jobs::STALE_AFTER`).
+    for _ in 0..1200 {
         let reply = server.get(&format!("/api/v2/jobs/{id}")).await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         if matches!(reply.body["status"].as_str(), Some("completed" | "failed")) {

@@ -16,7 +16,7 @@ all_scopes = sorted(flows["clientCredentials"]["scopes"])
 
 RESOURCES = ["/users", "/users-by-email", "/roles", "/resource-servers", "/organizations", "/sessions",
              "/refresh-tokens", "/user-blocks", "/logs",
-             "/connections", "/clients", "/client-grants"]
+             "/connections", "/clients", "/client-grants", "/jobs"]
 
 operations = []
 for path, item in spec["paths"].items():

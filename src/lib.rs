@@ -9,6 +9,7 @@ pub mod auth;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod jobs;
 pub mod search;
 pub mod seed;
 pub mod server;

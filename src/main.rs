@@ -26,6 +26,53 @@ enum Command {
     /// Applying it again changes nothing; a file with any problem is refused whole, each problem
     /// with its line.
     Seed(SeedArgs),
+    /// Import users from a file in Auth0's import format (a JSON array; or one user a line),
+    /// `-` for stdin. Bad records are reported on stderr (one JSON line each) and written
+    /// nowhere; the rest go in, in one transaction.
+    Import(ImportArgs),
+    /// Export users, one JSON object a line (ndjson) or CSV, to a file or `-` for stdout.
+    Export(ExportArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The users file; `-` reads stdin.
+    file: PathBuf,
+    #[arg(long, env = "ROSTER_DATABASE_URL", default_value = "sqlite://roster.db")]
+    database_url: String,
+    /// The connection to import into (by name).
+    #[arg(long, default_value = DEFAULT_DATABASE)]
+    connection: String,
+    /// Update users that exist (their metadata, names, picture, email_verified) instead of
+    /// reporting them.
+    #[arg(long)]
+    upsert: bool,
+    /// HOST[:PORT] the tenant serves, when the import creates the database (as `roster seed`).
+    #[arg(long, env = "ROSTER_DOMAIN", default_value = "127.0.0.1:8080")]
+    domain: String,
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    #[arg(long, env = "ROSTER_DATABASE_URL", default_value = "sqlite://roster.db")]
+    database_url: String,
+    /// ndjson (Auth0's "json" export) or csv.
+    #[arg(long, default_value = "ndjson", value_parser = ["ndjson", "json", "csv"])]
+    format: String,
+    /// Only the users of this connection.
+    #[arg(long)]
+    connection: Option<String>,
+    /// Fields to export, comma-separated, each a path (`user_metadata.plan`,
+    /// `identities[0].connection`), optionally `=TITLE`; default: whole users (ndjson) or
+    /// the usual profile fields (csv).
+    #[arg(long, num_args = 1..)]
+    fields: Vec<String>,
+    /// At most this many users.
+    #[arg(long)]
+    limit: Option<u64>,
+    /// Where to write; `-` is stdout.
+    #[arg(long, short, default_value = "-")]
+    output: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -136,6 +183,38 @@ async fn main() -> std::process::ExitCode {
         Command::Seed(args) => {
             init_logging("text");
             seed(args).await
+        }
+        Command::Import(args) => {
+            init_logging("text");
+            let args = roster::jobs::cli::ImportArgs {
+                file: args.file,
+                database_url: args.database_url,
+                connection: Some(args.connection),
+                upsert: args.upsert,
+                domain: args.domain,
+            };
+            match roster::jobs::cli::import_command(args).await {
+                Ok(true) => Ok(()),
+                Ok(false) => return std::process::ExitCode::from(2),
+                Err(error) => Err(error),
+            }
+        }
+        Command::Export(args) => {
+            init_logging("text");
+            let format = if args.format == "csv" {
+                roster::jobs::export::Format::Csv
+            } else {
+                roster::jobs::export::Format::Json
+            };
+            roster::jobs::cli::export_command(roster::jobs::cli::ExportArgs {
+                database_url: args.database_url,
+                output: args.output,
+                format,
+                connection: args.connection,
+                fields: args.fields,
+                limit: args.limit,
+            })
+            .await
         }
     };
     match result {

@@ -75,6 +75,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             }
         })
     });
+    // Jobs (imports, exports): one at a time, in the background; an interrupted one runs again.
+    let job_runner = crate::jobs::spawn_runner(store.clone());
     let app = Arc::new(App {
         store: store.clone(),
         keys: tenant.keys,
@@ -89,6 +91,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .context("server failed")?;
     tracing::info!("shutting down: requests finished, closing the database");
     log_writer.abort();
+    // A job cut short here wrote nothing (its writes commit with its outcome): it runs again.
+    job_runner.abort();
+    let _ = job_runner.await;
     if let Some(retention) = retention {
         retention.abort();
     }

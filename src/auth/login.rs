@@ -150,6 +150,11 @@ pub async fn check_password(
         Some(hash) => password::verify(password.to_owned(), hash).await?,
         None => false,
     };
+    // An imported hash in another algorithm becomes the tenant's own on the first login.
+    if matches && credential.password_hash.as_deref().is_some_and(password::needs_upgrade) {
+        let upgraded = password::hash(password.to_owned()).await?;
+        app.store.update_user(&credential.user_id, Some(&upgraded), |_| {}).await.map_err(anyhow::Error::from)?;
+    }
     if !matches {
         let protected = connection.options.get("brute_force_protection") != Some(&Value::Bool(false));
         if protected

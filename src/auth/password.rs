@@ -19,12 +19,18 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
         .context("password hashing failed")
 }
 
-/// Constant-time comparison is bcrypt's own.
+/// Whether `password` matches `hash`: the tenant's own bcrypt hashes, or one imported in
+/// another algorithm (`imported_hash`). Comparisons are constant-time.
 pub async fn verify(password: String, hash: String) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
+    tokio::task::spawn_blocking(move || super::imported_hash::verify(&password, &hash))
         .await
         .context("password verification task failed")?
         .context("stored password hash is malformed")
+}
+
+/// Whether a stored hash is to be replaced by the tenant's own after a successful login.
+pub fn needs_upgrade(hash: &str) -> bool {
+    !super::imported_hash::is_native(hash)
 }
 
 /// Takes as long as checking a password, for a login that names no user: the answer's timing

@@ -10,6 +10,7 @@ pub mod connection_admin;
 pub mod create_user;
 pub mod identity_link;
 pub mod ids;
+pub mod import_user;
 pub mod json_schema;
 pub mod listing;
 pub mod log_event;

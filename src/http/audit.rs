@@ -71,9 +71,19 @@ pub async fn record(State(app): State<AppState>, request: Request, next: Next) -
     let head =
         RequestHead { method: &parts.method, uri: &parts.uri, headers: &parts.headers, extensions: &parts.extensions };
     let mut call = call_of(&head, caller.as_deref());
-    let (response, request_bytes) = match read_bytes(body).await {
-        Ok(bytes) => (next.run(Request::from_parts(parts, Body::from(bytes.clone()))).await, bytes),
-        Err(error) => (error.into_response(), Default::default()),
+    // An import's upload streams through (it has no size limit); its fields are not logged.
+    let multipart = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let (response, request_bytes) = if multipart {
+        (next.run(Request::from_parts(parts, body)).await, Default::default())
+    } else {
+        match read_bytes(body).await {
+            Ok(bytes) => (next.run(Request::from_parts(parts, Body::from(bytes.clone()))).await, bytes),
+            Err(error) => (error.into_response(), Default::default()),
+        }
     };
     if response.status() == StatusCode::NOT_IMPLEMENTED {
         return response;

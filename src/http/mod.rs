@@ -24,6 +24,7 @@ mod clients;
 mod connections;
 pub mod error;
 pub mod extract;
+mod jobs;
 mod logs;
 mod multifactor;
 mod oauth;
@@ -62,6 +63,7 @@ const IMPLEMENTED: &[&[(&str, &str)]] = &[
     sessions::IMPLEMENTED,
     user_blocks::IMPLEMENTED,
     logs::IMPLEMENTED,
+    jobs::IMPLEMENTED,
 ];
 
 fn implemented(method: &str, path: &str) -> bool {
@@ -87,7 +89,8 @@ pub fn router(app: AppState) -> Router {
         .merge(multifactor::router())
         .merge(sessions::router())
         .merge(user_blocks::router())
-        .merge(logs::router());
+        .merge(logs::router())
+        .merge(jobs::router());
     let api = pending_operations(resources)
         .route_layer(middleware::from_fn_with_state(app.clone(), audit::record))
         .route_layer(middleware::from_fn_with_state(app.clone(), authorize))
@@ -96,6 +99,7 @@ pub fn router(app: AppState) -> Router {
         .nest(API_PREFIX, api)
         .merge(oauth::router())
         .merge(browser::router())
+        .merge(jobs::files_router())
         .route("/health", get(health))
         .fallback(not_found)
         .with_state(app)

@@ -36,13 +36,19 @@ impl<E: Into<StoreError>> From<E> for ImportError {
 enum Feed {
     Roles(Vec<Role>, Timestamp),
     Users(Vec<NewUser>),
+    Run(InLoad),
     Finish,
 }
+
+/// Statements run inside a load's transaction, in order with its batches (`BulkLoad::run`).
+pub(crate) type InLoad =
+    Box<dyn for<'a, 'c> FnOnce(&'a mut Conn<'c>) -> futures_util::future::BoxFuture<'a, Result<(), StoreError>> + Send>;
 
 /// A load under way: `add` batches, then `finish` (commit) or `abandon` (roll back).
 pub struct BulkLoad {
     feed: mpsc::Sender<Feed>,
-    outcome: Outcome,
+    /// In a mutex only to make the load `Sync`, so that a task holding it may be spawned.
+    outcome: std::sync::Mutex<Outcome>,
 }
 
 type Outcome = std::pin::Pin<Box<dyn Future<Output = Result<usize, ImportError>> + Send>>;
@@ -60,17 +66,24 @@ impl BulkLoad {
         self.feed.send(Feed::Roles(roles, at)).await.is_ok()
     }
 
+    /// Runs `statements` inside the load's transaction, after the batches added before: they
+    /// commit with the load or not at all (an import's updates and its outcome). `false` if the
+    /// load has failed already.
+    pub(crate) async fn run(&self, statements: InLoad) -> bool {
+        self.feed.send(Feed::Run(statements)).await.is_ok()
+    }
+
     /// Builds what was deferred and commits; the number of users written.
     pub async fn finish(self) -> Result<usize, ImportError> {
         let _ = self.feed.send(Feed::Finish).await;
-        self.outcome.await
+        self.outcome.into_inner().unwrap_or_else(|e| e.into_inner()).await
     }
 
     /// Rolls everything back. (A load dropped unfinished is rolled back too: only `finish`
     /// commits.)
     pub async fn abandon(self) {
         drop(self.feed);
-        let _ = self.outcome.await;
+        let _ = self.outcome.into_inner().unwrap_or_else(|e| e.into_inner()).await;
     }
 }
 
@@ -120,7 +133,7 @@ impl Store {
                 alone,
             )
             .await;
-        BulkLoad { feed, outcome: Box::pin(outcome) }
+        BulkLoad { feed, outcome: std::sync::Mutex::new(Box::pin(outcome)) }
     }
 
     /// Stores many new users in one transaction, in multi-row statements: all or none. When a
@@ -141,6 +154,7 @@ async fn feed_in(
     loop {
         match next(engine, inbox).await {
             Some(Feed::Roles(roles, at)) => insert_roles(conn, &roles, &at).await?,
+            Some(Feed::Run(statements)) => statements(conn).await?,
             Some(Feed::Users(users)) => {
                 load(conn, &users).await.map_err(|e| ImportError { at: e.at.map(|at| at + written), ..e })?;
                 written += users.len();

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 pub mod authentication_methods;
+pub mod jobs;
 pub mod logins;
 pub mod logs;
 pub mod organizations;
@@ -26,11 +27,14 @@ mod property_tests;
 mod sqlite;
 mod users;
 
+pub(crate) use bulk::InLoad;
 pub use bulk::{BulkLoad, ImportError};
+pub(crate) use db::Conn;
 use db::Db;
 pub use identities::{LinkError, Secondary, UnlinkError};
 pub use postgres::display_url;
 pub use users::NewUser;
+pub(crate) use users::update_user_in;
 
 use crate::domain::time::Timestamp;
 
@@ -77,6 +81,7 @@ pub struct Store {
     db: Db,
     totals: TotalsCache,
     logs: logs::LogBuffer,
+    jobs_queued: tokio::sync::Notify,
 }
 
 /// Opens the store a `--database-url` names, creating and migrating it as needed.
@@ -92,7 +97,12 @@ pub async fn open(database_url: &str) -> anyhow::Result<Arc<Store>> {
             display_url(database_url)
         )
     };
-    Ok(Arc::new(Store { db, totals: TotalsCache::default(), logs: Default::default() }))
+    Ok(Arc::new(Store {
+        db,
+        totals: TotalsCache::default(),
+        logs: Default::default(),
+        jobs_queued: Default::default(),
+    }))
 }
 
 impl Store {

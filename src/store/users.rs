@@ -232,6 +232,34 @@ pub(super) async fn refresh_search_index(mut conn: Conn<'_>) -> anyhow::Result<(
     Ok(())
 }
 
+/// `Store::update_user` inside the caller's transaction.
+pub(crate) async fn update_user_in(
+    conn: &mut Conn<'_>,
+    user_id: &str,
+    password_hash: Option<&str>,
+    edit: impl FnOnce(&mut User),
+) -> Result<Option<User>, StoreError> {
+    let sql = select_user_sql(conn.engine().for_update());
+    let Some(mut user) = conn.find(&sql, args![user_id], user_from_row).await? else {
+        return Ok(None);
+    };
+    edit(&mut user);
+    let seq = write_user_row(conn, &user).await?;
+    write_metadata_leaves(conn, seq, &user).await?;
+    let identity = user.primary_identity();
+    let keys = user.credential_keys();
+    conn.execute(
+        "UPDATE identities SET email = $1, username = $2, phone_number = $3, \
+             password_hash = COALESCE($4, password_hash) WHERE provider = $5 AND provider_user_id = $6",
+        args![keys.email, keys.username, keys.phone_number, password_hash, &identity.provider, &identity.user_id],
+    )
+    .await?;
+    if password_hash.is_some() {
+        conn.execute("DELETE FROM login_failures WHERE user_id = $1", args![user_id]).await?;
+    }
+    Ok(Some(user))
+}
+
 impl Store {
     /// Stores a new user, with the password hash of its primary identity.
     pub async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
@@ -260,36 +288,7 @@ impl Store {
         edit: impl FnOnce(&mut User) + Send + 'static,
     ) -> Result<Option<User>, StoreError> {
         let (user_id, password_hash) = (user_id.to_owned(), password_hash.map(str::to_owned));
-        self.db
-            .write(job!(|conn| {
-                let sql = select_user_sql(conn.engine().for_update());
-                let Some(mut user) = conn.find(&sql, args![&user_id], user_from_row).await? else {
-                    return Ok(None);
-                };
-                edit(&mut user);
-                let seq = write_user_row(&mut conn, &user).await?;
-                write_metadata_leaves(&mut conn, seq, &user).await?;
-                let identity = user.primary_identity();
-                let keys = user.credential_keys();
-                conn.execute(
-                    "UPDATE identities SET email = $1, username = $2, phone_number = $3, \
-                         password_hash = COALESCE($4, password_hash) WHERE provider = $5 AND provider_user_id = $6",
-                    args![
-                        keys.email,
-                        keys.username,
-                        keys.phone_number,
-                        password_hash.as_deref(),
-                        &identity.provider,
-                        &identity.user_id
-                    ],
-                )
-                .await?;
-                if password_hash.is_some() {
-                    conn.execute("DELETE FROM login_failures WHERE user_id = $1", args![&user_id]).await?;
-                }
-                Ok(Some(user))
-            }))
-            .await
+        self.db.write(job!(|conn| { update_user_in(&mut conn, &user_id, password_hash.as_deref(), edit).await })).await
     }
 
     /// Whether a user was deleted (identities, metadata leaves and assignments cascade).

@@ -5,6 +5,7 @@ mod auth;
 mod authentication_methods;
 mod browser;
 mod identities;
+mod jobs;
 mod logins;
 mod logs;
 mod organizations;

@@ -4,6 +4,8 @@
 # prints the top functions (self time) and the server's CPU time per request.
 #
 # usage: bench/profile.sh [create|update|read] [SECONDS] [CONNECTIONS]   (defaults: create 10 32)
+#   ROSTER_BIN=PATH: measure another build instead (an A/B of two commits' server CPU per
+#   request; perf's symbols need a build with them)
 #   create  POST /api/v2/users, passwordless (bench/wrk/create.lua)
 #   update  PATCH /api/v2/users/{id} on the users a create run made (bench/wrk/update.lua)
 #   read    GET /api/v2/users/{id}, one user
@@ -14,8 +16,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 LOAD="${1:-create}"
 DURATION="${2:-10}"
 CONNECTIONS="${3:-32}"
-cargo build --profile profiling --locked --bin roster >/dev/null 2>&1
-BIN=target/profiling/roster
+if [[ -z "${ROSTER_BIN:-}" ]]; then cargo build --profile profiling --locked --bin roster >/dev/null 2>&1; fi
+BIN="${ROSTER_BIN:-target/profiling/roster}"
 TMP="$(mktemp -d)"
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$TMP"' EXIT
 export BENCH_WRK="$PWD/bench/wrk" BENCH_CREATED="$TMP/created" BENCH_THREADS=2 BENCH_CONNECTIONS="$CONNECTIONS"

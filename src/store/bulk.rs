@@ -2,12 +2,14 @@
 //! takes them in batches as they are read, so that a file streams through with flat memory and
 //! a load that fails, or is abandoned, leaves nothing behind.
 //!
-//! Into an empty directory, the secondary indexes (and on SQLite the trigram index's trigger)
-//! are dropped for the load and built again at its end, inside the same transaction (SQLite's
-//! readers keep their snapshot, old schema included; PostgreSQL's wait for the commit):
-//! building an index sorts its keys once, where a million inserts would each walk a dozen
-//! indexes at random. A uniqueness rule the load breaks then shows when its index is built, and
-//! the first user breaking it is found by its `seq`.
+//! Into an empty directory, the secondary indexes (and on SQLite the trigram index's trigger,
+//! on PostgreSQL the loaded tables' foreign keys) are dropped for the load and built again at
+//! its end, inside the same transaction (SQLite's readers keep their snapshot, old schema
+//! included; PostgreSQL's wait for the commit): building an index sorts its keys once, where a
+//! million inserts would each walk a dozen indexes at random, and a foreign key added is checked
+//! by one join, where PostgreSQL checks each row inserted with a query of its own. A uniqueness
+//! rule the load breaks then shows when its index is built, and the first user breaking it is
+//! found by its `seq`.
 
 use tokio::sync::mpsc;
 
@@ -185,8 +187,9 @@ async fn load(conn: &mut Conn<'_>, users: &[NewUser]) -> Result<(), ImportError>
 }
 
 /// Drops the indexes and triggers the schema created on the users' tables (not those of their
-/// keys and primary keys); returns the SQL that creates them again. On PostgreSQL, dropping an
-/// index locks its table until the load commits: readers of the (empty) users wait for it.
+/// keys and primary keys), and on PostgreSQL the foreign keys of the tables the load writes;
+/// returns the SQL that creates them again. On PostgreSQL, dropping an index locks its table
+/// until the load commits: readers of the (empty) users wait for it.
 async fn defer(conn: &mut Conn<'_>) -> anyhow::Result<Vec<String>> {
     let (list, settings): (&str, &[&str]) = match conn.engine() {
         Engine::Sqlite => (
@@ -203,7 +206,11 @@ async fn defer(conn: &mut Conn<'_>) -> anyhow::Result<Vec<String>> {
              WHERE i.schemaname = current_schema() \
              AND i.tablename IN ('users', 'identities', 'user_metadata_values', 'user_roles') \
              AND NOT EXISTS (SELECT 1 FROM pg_constraint c \
-             WHERE c.conindid = to_regclass(quote_ident(i.schemaname) || '.' || quote_ident(i.indexname)))",
+             WHERE c.conindid = to_regclass(quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))) \
+             UNION ALL SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname), \
+             format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, pg_get_constraintdef(oid)) \
+             FROM pg_constraint WHERE contype = 'f' \
+             AND conrelid IN ('identities'::regclass, 'user_metadata_values'::regclass, 'user_roles'::regclass)",
             // Building an index of a million users' keys may take longer than a request may.
             &["SET LOCAL maintenance_work_mem = '512MB'", "SET LOCAL statement_timeout = 0"],
         ),

@@ -220,6 +220,25 @@ fn bulk_loads_are_all_or_nothing_and_name_the_user_at_fault() {
     });
 }
 
+/// What a load into an empty directory dropped is back after it, foreign keys included: a loaded
+/// user deleted takes its identity with it (`ON DELETE CASCADE`), so its email is free again.
+#[test]
+fn a_load_into_an_empty_directory_keeps_the_schema_rules() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        for (name, store, _dir) in stores().await {
+            let load = store.bulk_load().await;
+            load.add(vec![NewUser::without_roles(user("f0", "fk0@example.com".into()), None)]).await;
+            assert_eq!(load.finish().await.unwrap(), 1, "{name}");
+            assert!(store.delete_user("email|f0").await.unwrap(), "{name}");
+            store.create_user(&user("f1", "fk0@example.com".into()), None).await.unwrap();
+            let again = store.create_user(&user("f2", "fk0@example.com".into()), None).await;
+            assert!(matches!(again, Err(StoreError::Conflict(Conflict::Email))), "{name}: {again:?}");
+            store.close().await;
+        }
+    });
+}
+
 /// On SQLite a load that may have the database alone is written through a rollback journal
 /// when no other connection has it open: reads through the store are refused meanwhile, WAL mode
 /// is back once it ends, and a refused one leaves nothing. With the database open elsewhere it

@@ -166,10 +166,13 @@ async fn import_users(State(app): State<AppState>, headers: HeaderMap, request: 
         }
     };
     app.store.set_job_document(&job.id, &document).await?;
+    let mut queued = app.store.job(&job.id).await?.ok_or_else(job_not_found)?;
     app.store.queue_job(&job.id).await?;
     app.store.job_queued();
-    let stored = app.store.job(&job.id).await?.ok_or_else(job_not_found)?;
-    Ok(response::json(StatusCode::ACCEPTED, &public(&stored, &base_url(&headers))))
+    // The answer is the job as queued (Auth0's `pending`), even when a runner took it up
+    // before this answer was rendered.
+    queued.status = "pending".into();
+    Ok(response::json(StatusCode::ACCEPTED, &public(&queued, &base_url(&headers))))
 }
 
 /// The job as shown: without what Roster keeps for itself.

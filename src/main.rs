@@ -123,6 +123,21 @@ struct ServeArgs {
     /// Log format: text or json.
     #[arg(long, env = "ROSTER_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(long, env = "ROSTER_TLS_CERT", requires = "tls_key", conflicts_with = "tls_self_signed")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "ROSTER_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate for the domain, localhost and 127.0.0.1,
+    /// generated at the first start and kept (in --tls-dir) for the next; the start prints how
+    /// to trust it.
+    #[arg(long, env = "ROSTER_TLS_SELF_SIGNED")]
+    tls_self_signed: bool,
+    /// Where --tls-self-signed keeps its certificate and key [default: the SQLite database's
+    /// directory, else the working directory].
+    #[arg(long, env = "ROSTER_TLS_DIR", requires = "tls_self_signed")]
+    tls_dir: Option<PathBuf>,
 }
 
 fn init_logging(format: &str) {
@@ -165,6 +180,13 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => {
             init_logging(&args.log_format);
+            let tls = match (args.tls_cert, args.tls_key) {
+                (Some(cert), Some(key)) => Some(roster::tls::TlsSetting::Files { cert, key }),
+                _ if args.tls_self_signed => Some(roster::tls::TlsSetting::SelfSigned {
+                    dir: args.tls_dir.unwrap_or_else(|| roster::tls::default_dir(&args.database_url)),
+                }),
+                _ => None,
+            };
             server::serve(ServeConfig {
                 listen: args.listen,
                 database_url: args.database_url,
@@ -177,6 +199,7 @@ async fn main() -> std::process::ExitCode {
                 seed: args.seed,
                 default_directory: Some(args.default_directory).filter(|name| !name.is_empty()),
                 log_retention_days: args.log_retention_days,
+                tls,
             })
             .await
         }

@@ -25,6 +25,8 @@ pub struct ServeConfig {
     pub default_directory: Option<String>,
     /// Days log events are kept; 0 keeps them forever.
     pub log_retention_days: u32,
+    /// Serve HTTPS with this certificate instead of plain HTTP.
+    pub tls: Option<crate::tls::TlsSetting>,
 }
 
 /// How often events older than the retention period are deleted.
@@ -36,13 +38,19 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let local = listener.local_addr()?;
     let domain = config.domain.clone().unwrap_or_else(|| local.to_string());
+    // A bad certificate or key stops the start here, before anything is served.
+    let tls = config.tls.as_ref().map(|setting| crate::tls::load(setting, &domain)).transpose()?;
     let issuer = Issuer::new(&domain);
     let tenant = tenant::bootstrap(store.as_ref(), &config.tenant, &issuer).await?;
     let seeded = match &config.seed {
         Some(path) => Some((path, seed::apply_file(store.as_ref(), &issuer, &domain, path).await?)),
         None => None,
     };
-    print_banner(&local, &config.database_url, &issuer, &tenant.client_id, tenant.generated_secret.as_deref());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    print_banner(scheme, &local, &config.database_url, &issuer, &tenant.client_id, tenant.generated_secret.as_deref());
+    if let Some(trust) = tls.as_ref().and_then(|tls| tls.trust.as_deref()) {
+        print_trust(trust);
+    }
     if let Some((path, applied)) = seeded {
         print_seeded(path, &applied);
     }
@@ -84,11 +92,28 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         verified_tokens: Default::default(),
         default_directory: config.default_directory.clone(),
     });
-    // The peer's address is what brute-force protection counts failed logins against.
-    axum::serve(listener, http::router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    let mut router = http::router(app);
+    if tls.is_some() {
+        // Over TLS every request is https: the URLs Roster renders (a job's `location`) and its
+        // cookies' `Secure` follow `X-Forwarded-Proto`, as behind a TLS-terminating proxy.
+        router = router.layer(axum::middleware::map_request(|mut request: axum::extract::Request| async move {
+            request.headers_mut().insert("x-forwarded-proto", axum::http::HeaderValue::from_static("https"));
+            request
+        }));
+    }
+    // The peer's address (`ConnectInfo<SocketAddr>`) is what brute-force protection counts
+    // failed logins against.
+    match tls {
+        Some(tls) => {
+            let listener = crate::tls::TlsListener::new(listener, tls.config)?;
+            axum::serve(listener, crate::tls::MakeWithPeer(router)).with_graceful_shutdown(shutdown_signal()).await
+        }
+        None => {
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await
+        }
+    }
+    .context("server failed")?;
     tracing::info!("shutting down: requests finished, closing the database");
     log_writer.abort();
     // A job cut short here wrote nothing (its writes commit with its outcome): it runs again.
@@ -106,13 +131,14 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 /// How to call the server, printed on stdout at start. A generated client secret is shown
 /// this once; a configured one is never echoed (the curl line reads it from the environment).
 fn print_banner(
+    scheme: &str,
     local: &SocketAddr,
     database_url: &str,
     issuer: &Issuer,
     client_id: &str,
     generated_secret: Option<&str>,
 ) {
-    let base = format!("http://{local}");
+    let base = format!("{scheme}://{local}");
     println!("roster listening on {base} (database {})", store::display_url(database_url));
     println!("management client id:     {client_id}");
     let secret_json = match generated_secret {
@@ -130,6 +156,15 @@ fn print_banner(
         "  TOKEN=$(curl -s {base}/oauth/token -H 'content-type: application/json' -d '{{\"grant_type\":\"client_credentials\",\"client_id\":\"{client_id}\",\"client_secret\":\"{secret_json}\",\"audience\":\"{}\"}}' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/') && curl -s {base}/api/v2/users -H \"authorization: Bearer $TOKEN\"",
         issuer.management_audience
     );
+}
+
+/// Where the self-signed certificate is and how clients trust it, on stdout.
+fn print_trust(cert: &std::path::Path) {
+    let path = std::fs::canonicalize(cert).unwrap_or_else(|_| cert.to_path_buf());
+    let path = path.display();
+    println!("TLS certificate (self-signed, kept across restarts): {path}");
+    println!("trust it: NODE_EXTRA_CA_CERTS={path} (node), REQUESTS_CA_BUNDLE={path} (python requests),");
+    println!("          SSL_CERT_FILE={path} (python httpx/ssl, Go, curl), curl --cacert {path}");
 }
 
 /// What applying a tenant file did, on stdout; secrets generated for new clients are shown

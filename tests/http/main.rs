@@ -19,6 +19,7 @@ mod server;
 mod service;
 mod stores;
 mod tenant_admin;
+mod tls;
 mod users_create;
 mod users_delete;
 mod users_read;

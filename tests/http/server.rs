@@ -127,6 +127,8 @@ pub struct Server {
     dir: tempfile::TempDir,
     pub http: reqwest::Client,
     token: Option<String>,
+    /// The lines the server printed on stdout after the first.
+    pub printed: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// A response as a client sees it.
@@ -158,6 +160,8 @@ impl Server {
     async fn attach(mut child: Child, dir: tempfile::TempDir, database: Arc<TestDatabase>, extra: &[&str]) -> Self {
         let stdout = child.stdout.take().expect("stdout piped");
         let log = dir.path().join("server.log");
+        let printed = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines_printed = printed.clone();
         let base = tokio::task::spawn_blocking(move || {
             let mut lines = BufReader::new(stdout).lines();
             let Some(first) = lines.next() else {
@@ -165,7 +169,11 @@ impl Server {
             };
             let first = first.expect("stdout readable");
             // Keep draining stdout so the server never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
+            std::thread::spawn(move || {
+                for line in lines.map_while(Result::ok) {
+                    lines_printed.lock().unwrap().push(line);
+                }
+            });
             first
                 .strip_prefix("roster listening on ")
                 .and_then(|rest| rest.split_whitespace().next())
@@ -175,9 +183,12 @@ impl Server {
         .await
         .expect("banner reader");
         let configured = extra.iter().position(|a| *a == "--domain").and_then(|i| extra.get(i + 1));
-        let domain = configured.map_or_else(|| base.trim_start_matches("http://").to_owned(), |d| (*d).to_owned());
+        let domain = configured.map_or_else(
+            || base.trim_start_matches("http://").trim_start_matches("https://").to_owned(),
+            |d| (*d).to_owned(),
+        );
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
-        Self { child, base, domain, database, dir, http, token: None }
+        Self { child, base, domain, database, dir, http, token: None, printed }
     }
 
     /// The store the server uses, opened in the test process as a second client would.

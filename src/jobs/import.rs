@@ -10,7 +10,6 @@
 //! as a duplicate and the import runs again from the start of the file.
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
@@ -22,6 +21,7 @@ use tokio::sync::mpsc;
 use crate::domain::connection::Connection;
 use crate::domain::import_user::{RecordError, failure, import_user, upsert};
 use crate::domain::time;
+use crate::seed::plan::fingerprint;
 use crate::store::{Conn, ImportError, InLoad, NewUser, Store, StoreError, update_user_in};
 
 /// Users handed to the bulk load at a time, and updates run at a time.
@@ -237,16 +237,6 @@ fn update_batch(updates: Vec<(String, Map<String, Value>, Option<String>)>, now:
         }
         .boxed()
     })
-}
-
-/// 128 bits of a key (no two differ by chance): the credentials seen, without the strings.
-fn fingerprint(key: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut hasher = std::hash::DefaultHasher::new();
-        (salt, key).hash(&mut hasher);
-        hasher.finish() as u128
-    };
-    (half(0) << 64) | half(1)
 }
 
 /// Reads the records on a blocking thread and sends them in batches with their positions;

@@ -23,7 +23,7 @@ use crate::auth::token::Issuer;
 use crate::store::Store;
 
 mod apply;
-mod plan;
+pub(crate) mod plan;
 #[cfg(test)]
 mod property_tests;
 mod yaml;

@@ -1454,7 +1454,8 @@ fn scope_values(server: &ResourceServer) -> BTreeSet<String> {
 }
 
 /// A 128-bit hash of `key`: two keys share one by chance with odds far below a disk error's.
-fn fingerprint(key: &str) -> u128 {
+/// Imports (jobs/import.rs) remember the credentials they have seen by it too.
+pub(crate) fn fingerprint(key: &str) -> u128 {
     let half = |salt: u8| {
         let mut hasher = std::hash::DefaultHasher::new();
         (salt, key).hash(&mut hasher);

@@ -1,7 +1,7 @@
 //! A user search as the API asks for it: the query, the order (`sort=field:1|-1`) and the slice
 //! of the matches (Auth0's pages, or Roster's cursor), and the statement that selects it.
 
-use super::query::Query;
+use super::query::{LogField, Query, Target};
 use super::sql::{self, Bind, Condition, Dialect};
 use crate::domain::user::User;
 
@@ -162,6 +162,10 @@ pub fn select_logs(window: &LogWindow, dialect: &dyn Dialect) -> Condition {
             let order = match sort {
                 Some(sort) if sort.descending => format!("l.{} DESC NULLS LAST, l.seq DESC", sort.column),
                 Some(sort) => format!("l.{} ASC NULLS FIRST, l.seq ASC", sort.column),
+                // Events are written in date order, so this is write order too; said so, the
+                // `logs_date` range serves it. Ordered by `seq`, PostgreSQL walked the primary
+                // key back through every newer event instead (~1 s for a day of 1M events).
+                None if bounds_date(query) => "l.date DESC, l.seq DESC".to_owned(),
                 None => "l.seq DESC".to_owned(),
             };
             binds.push(clamp(*limit));
@@ -183,6 +187,16 @@ pub fn select_logs(window: &LogWindow, dialect: &dyn Dialect) -> Condition {
     }
 }
 
+/// Whether every event `query` matches has its date tested: a `date` term, alone or in a
+/// conjunction.
+fn bounds_date(query: &Query) -> bool {
+    match query {
+        Query::Match(Target::Log(LogField::Date), _) => true,
+        Query::And(terms) => terms.iter().any(bounds_date),
+        _ => false,
+    }
+}
+
 /// `SELECT COUNT(*) AS total FROM logs l WHERE …`.
 pub fn count_logs(query: &Query, dialect: &dyn Dialect) -> Condition {
     let condition = sql::compile(query, dialect);
@@ -192,6 +206,21 @@ pub fn count_logs(query: &Query, dialect: &dyn Dialect) -> Condition {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_bounded_page_is_ordered_by_date() {
+        use crate::search::query::{Fields, parse_in};
+        let order_of = |q: &str| {
+            let window =
+                LogWindow::Page { query: parse_in(q, Fields::Logs).unwrap(), sort: None, offset: 0, limit: 10 };
+            let sql = select_logs(&window, &crate::search::postgres::Postgres).sql;
+            sql.rsplit("ORDER BY ").next().unwrap().to_owned()
+        };
+        assert_eq!(order_of("date:[2026-11-26 TO 2026-11-26]"), "l.date DESC, l.seq DESC");
+        assert_eq!(order_of("type:fp AND date:[2026-11-26 TO *]"), "l.date DESC, l.seq DESC");
+        assert_eq!(order_of("type:fp"), "l.seq DESC");
+        assert_eq!(order_of("type:fp OR date:[2026-11-26 TO *]"), "l.seq DESC");
+    }
 
     #[test]
     fn every_sort_field_has_its_column() {

@@ -206,6 +206,8 @@ fn query_text() -> impl Strategy<Value = String> {
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) OR ({b})")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a} {b}")),
             inner.clone().prop_map(|a| format!("NOT ({a})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("NOT ({a}) OR ({b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) || -({b})")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("+({a}) -({b})")),
             (inner.clone(), inner).prop_map(|(a, b)| format!("({a}) && !({b})")),
         ]
@@ -356,6 +358,10 @@ fn reference_examples() {
     yes("created_at:2024-01-15");
     yes("NOT blocked:true");
     no("blocked:false");
+    // Auth0's documented example: a negation joined by OR is an alternative.
+    no("NOT _exists_:logins_count OR logins_count:0");
+    yes("NOT _exists_:logins_count OR logins_count:[1 TO 2]");
+    yes("logins_count:0 OR NOT blocked:true");
     no("app_metadata.plan:Gold");
     no("_exists_:user_metadata");
     no("logins_count:{2 TO *]");

@@ -6,7 +6,9 @@
 //! implicit operator is OR, as in Lucene). Within a sequence of clauses, `+x` is required,
 //! `-x` and a leading `NOT x` are prohibited, with Lucene's meaning: when any clause is
 //! required, optional clauses do not narrow the result; a sequence of prohibited clauses alone
-//! matches everyone else.
+//! matches everyone else. One departure, which Auth0's documented examples need: a negation
+//! joined to its neighbour by an explicit `OR` is an alternative (`NOT a OR b` is "not a, or
+//! b"), where Lucene would prohibit it and match nothing more than b without a.
 //!
 //! Input is bounded so that no query can exhaust the server: length, nesting depth and number
 //! of terms.
@@ -193,24 +195,33 @@ impl Parser {
                 Some(')') => return self.error("unexpected ')'"),
                 _ => {}
             }
-            if !clauses.is_empty() && self.eat_or() {
+            let or_before = !clauses.is_empty() && self.eat_or();
+            if or_before {
                 self.skip_spaces();
                 if self.at_end() || self.peek() == Some(')') {
                     return self.error("expected a term after OR");
+                }
+                // A negation joined by an explicit OR is one of the alternatives, not a
+                // prohibition (Auth0 documents `NOT _exists_:logins_count OR logins_count:0`).
+                if let Some(last) = clauses.last_mut()
+                    && last.0 == Occur::MustNot
+                {
+                    let inner = std::mem::replace(&mut last.1, Expr::All);
+                    *last = (Occur::Should, Expr::Not(Box::new(inner)));
                 }
             }
             if self.at_keyword("AND") || self.at_symbol("&&") || self.at_keyword("OR") || self.at_symbol("||") {
                 return self.error("expected a term before the operator");
             }
             // `+x` is required; a clause that is a single negation (`-x`, `NOT x`, `!x`) is
-            // prohibited; anything else is optional.
+            // prohibited, unless an OR joins it; anything else is optional.
             let required = self.peek() == Some('+');
             if required {
                 self.at += 1;
                 self.skip_spaces();
             }
             let clause = match self.conjunction(field, depth)? {
-                Expr::Not(inner) if !required => (Occur::MustNot, *inner),
+                Expr::Not(inner) if !required && !or_before => (Occur::MustNot, *inner),
                 expr if required => (Occur::Must, expr),
                 expr => (Occur::Should, expr),
             };
@@ -644,6 +655,14 @@ mod tests {
         assert_eq!(ok("a AND NOT b"), Expr::And(vec![a.clone(), not(b.clone())]));
         assert_eq!(ok("NOT (a OR b)"), not(Expr::Or(vec![a.clone(), b.clone()])));
         assert_eq!(ok("-a -b"), Expr::And(vec![not(a.clone()), not(b.clone())]));
+        // A negation an explicit OR joins is an alternative (Auth0's documented examples).
+        assert_eq!(ok("NOT a OR b"), Expr::Or(vec![not(a.clone()), b.clone()]));
+        assert_eq!(ok("a OR NOT b"), Expr::Or(vec![a.clone(), not(b.clone())]));
+        assert_eq!(ok("-a || b"), Expr::Or(vec![not(a.clone()), b.clone()]));
+        assert_eq!(ok("(NOT a OR b) c"), Expr::Or(vec![not(a.clone()), b.clone(), c.clone()]));
+        assert_eq!(ok("a NOT b OR c"), Expr::Or(vec![a.clone(), not(b.clone()), c.clone()]));
+        assert_eq!(ok("NOT a b"), Expr::And(vec![b.clone(), not(a.clone())]), "adjacency still prohibits");
+        assert_eq!(ok("+c NOT a OR b"), c.clone(), "beside a required clause, alternatives only rank");
         assert_eq!(ok("ANDROID"), term(None, word("ANDROID")), "keywords only as whole words");
         assert_eq!(ok("a and b"), Expr::Or(vec![a, term(None, word("and")), b]), "operators are uppercase");
     }

@@ -88,6 +88,56 @@ async fn finds_users_by_field_wildcard_range_and_metadata() {
     }
 }
 
+/// Auth0's query syntax page gives these two examples: users who never logged in, and users
+/// without a verified email. A negation an explicit OR joins is one of the alternatives.
+#[tokio::test]
+async fn auth0s_documented_negative_examples_find_what_its_documentation_says() {
+    let mut server = Server::start().await;
+    seed(&mut server).await;
+    let app = crate::logins::application(&mut server, json!({})).await;
+    let login = crate::logins::token(
+        &server,
+        json!({"grant_type": "password", "client_id": app.id, "client_secret": app.secret,
+               "username": "john.doe@example.com", "password": "Passw0rd!"}),
+    )
+    .await;
+    // john is blocked: log in as ann instead, whose login counts.
+    assert_eq!(login.status, 401, "{}", login.text);
+    let login = crate::logins::token(
+        &server,
+        json!({"grant_type": "password", "client_id": app.id, "client_secret": app.secret,
+               "username": "ann@usa.gov", "password": "Passw0rd!"}),
+    )
+    .await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let cases: &[(&str, &[&str])] = &[
+        ("NOT _exists_:logins_count OR logins_count:0", &["", "jane.smith@example.com", "john.doe@example.com"]),
+        ("logins_count:0 OR NOT _exists_:logins_count", &["", "jane.smith@example.com", "john.doe@example.com"]),
+        ("(NOT _exists_:logins_count OR logins_count:0)", &["", "jane.smith@example.com", "john.doe@example.com"]),
+        (
+            "NOT _exists_:logins_count OR logins_count:1",
+            &["", "ann@usa.gov", "jane.smith@example.com", "john.doe@example.com"],
+        ),
+        (
+            "NOT _exists_:email_verified OR email_verified:false",
+            &["", "jane.smith@example.com", "john.doe@example.com"],
+        ),
+        (
+            "_exists_:email AND (NOT _exists_:logins_count OR logins_count:0)",
+            &["jane.smith@example.com", "john.doe@example.com"],
+        ),
+        // Their neighbours: a negation alone, beside a positive clause by adjacency or AND.
+        ("NOT blocked:true", &["", "ann@usa.gov", "jane.smith@example.com"]),
+        ("_exists_:email NOT blocked:true", &["ann@usa.gov", "jane.smith@example.com"]),
+        ("_exists_:email -blocked:true", &["ann@usa.gov", "jane.smith@example.com"]),
+        ("blocked:true OR NOT _exists_:email", &["", "john.doe@example.com"]),
+        ("NOT (blocked:true OR _exists_:logins_count)", &["", "jane.smith@example.com"]),
+    ];
+    for (q, expected) in cases {
+        assert_eq!(found(&mut server, q).await, *expected, "q={q}");
+    }
+}
+
 #[tokio::test]
 async fn search_errors_point_at_the_problem() {
     let mut server = Server::start().await;

@@ -7,9 +7,9 @@ use std::sync::{Arc, RwLock};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use super::keys::KeyRing;
+use crate::domain::log_event::Scopes;
 use crate::error::ApiError;
 
 /// How long issued tokens live: Auth0's default for machine-to-machine tokens.
@@ -39,7 +39,7 @@ pub struct Caller {
     scopes: HashSet<String>,
     /// The scopes as a sorted JSON array, rendered once per token: every Management API write
     /// logs them (`sapi`), and a token of every scope lists ~240.
-    scopes_json: Arc<RawValue>,
+    scopes_logged: Scopes,
     expires_at: i64,
 }
 
@@ -48,9 +48,9 @@ impl Caller {
         self.scopes.contains(scope)
     }
 
-    /// The token's scopes as a sorted JSON array.
-    pub fn scopes_json(&self) -> Arc<RawValue> {
-        Arc::clone(&self.scopes_json)
+    /// The token's scopes as its log events list them.
+    pub fn scopes_logged(&self) -> Scopes {
+        self.scopes_logged.clone()
     }
 }
 
@@ -157,10 +157,8 @@ fn verify(keys: &KeyRing, issuer: &Issuer, token: &str) -> Result<Caller, ApiErr
         _ => invalid(),
     })?;
     let scopes: HashSet<String> = data.claims.scope.split_whitespace().map(str::to_owned).collect();
-    let mut sorted: Vec<&String> = scopes.iter().collect();
-    sorted.sort();
-    let scopes_json = serde_json::value::to_raw_value(&sorted).map_err(|_| invalid())?.into();
-    Ok(Caller { subject: data.claims.sub, azp: data.claims.azp, scopes, scopes_json, expires_at: data.claims.exp })
+    let scopes_logged = Scopes::new(&scopes.iter().map(String::as_str).collect::<Vec<_>>());
+    Ok(Caller { subject: data.claims.sub, azp: data.claims.azp, scopes, scopes_logged, expires_at: data.claims.exp })
 }
 
 fn bearer_token(header: &str) -> Option<&str> {

@@ -5,13 +5,11 @@
 //! Nothing secret reaches the log: every value under a key that names a secret is replaced by
 //! `*****` (Auth0 masks `password` so), and bodies larger than `MAX_LOGGED_BODY` are left out.
 
-use std::sync::Arc;
-
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::log_event::{LogEvent, details, kind};
+use super::log_event::{LogEvent, Scopes, details, kind};
 
 /// Request and response bodies larger than this are logged as `"<omitted: N bytes>"`.
 pub const MAX_LOGGED_BODY: usize = 16 * 1024;
@@ -118,8 +116,8 @@ pub struct ApiCall {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub client_id: Option<String>,
-    /// The token's scopes as a JSON array (`Caller::scopes_json`).
-    pub scopes: Option<Arc<RawValue>>,
+    /// The token's scopes (`Caller::scopes_logged`).
+    pub scopes: Option<Scopes>,
     pub status: u16,
     pub response_body: Value,
 }
@@ -136,14 +134,10 @@ impl ApiCall {
         event.client_name = Some(String::new());
         event.ip = self.ip.clone();
         event.user_agent = self.user_agent.clone();
-        let no_scopes;
-        let scopes = match &self.scopes {
-            Some(scopes) => &**scopes,
-            None => {
-                no_scopes = RawValue::from_string("[]".to_owned()).expect("[] is JSON");
-                &*no_scopes
-            }
-        };
+        // A token's scopes are stored apart from the event (`LogEvent::scopes`); without a
+        // token the event lists none.
+        let no_scopes = RawValue::from_string("[]".to_owned()).expect("[] is JSON");
+        let scopes = if self.scopes.is_some() { None } else { Some(&*no_scopes) };
         let request = ApiRequest {
             auth: Auth { credentials: Credentials { scopes }, strategy: "jwt", user: Map::new() },
             body: &self.request_body,
@@ -156,6 +150,7 @@ impl ApiCall {
         };
         let response = ApiResponse { body: &self.response_body, status_code: self.status };
         event.details = details(&ApiDetails { request, response });
+        event.scopes = self.scopes;
         event
     }
 }
@@ -190,7 +185,8 @@ struct Auth<'a> {
 
 #[derive(Serialize)]
 struct Credentials<'a> {
-    scopes: &'a RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scopes: Option<&'a RawValue>,
 }
 
 #[derive(Serialize)]
@@ -205,6 +201,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::domain::log_event::with_scopes;
 
     #[test]
     fn descriptions() {
@@ -272,12 +269,15 @@ mod tests {
         assert_eq!(details["request"]["method"], "delete");
         assert_eq!(details["response"], json!({"body": {}, "statusCode": 204}));
         assert_eq!(details["request"]["auth"]["credentials"], json!({"scopes": []}));
-        let scoped = ApiCall {
-            scopes: Some(RawValue::from_string(r#"["delete:users","read:users"]"#.into()).unwrap().into()),
-            ..ApiCall::default()
-        };
-        let details: Value = serde_json::from_str(scoped.event().details.unwrap().get()).unwrap();
-        assert_eq!(details["request"]["auth"]["credentials"]["scopes"], json!(["delete:users", "read:users"]));
+        // A token's scopes are kept apart and put back where the event lists them.
+        let scoped = ApiCall { scopes: Some(Scopes::new(&["read:users", "delete:users"])), ..ApiCall::default() };
+        let event = scoped.event();
+        let scopes = event.scopes.clone().unwrap();
+        let document: Value = serde_json::from_str(&event.render()).unwrap();
+        assert_eq!(document["details"]["request"]["auth"]["credentials"], json!({}));
+        let document = with_scopes(document, serde_json::from_str(scopes.json.get()).unwrap());
+        let credentials = &document["details"]["request"]["auth"]["credentials"];
+        assert_eq!(credentials["scopes"], json!(["delete:users", "read:users"]));
         let refused = ApiCall { method: "POST".into(), route: "/users".into(), status: 400, ..ApiCall::default() };
         assert_eq!(refused.event().kind, kind::FAILED_API_OPERATION);
     }

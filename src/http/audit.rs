@@ -56,7 +56,7 @@ fn call_of(parts: &RequestHead<'_>, caller: Option<&Caller>) -> ApiCall {
         ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string()),
         user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
         client_id: caller.and_then(|c| c.azp.clone()),
-        scopes: caller.map(Caller::scopes_json),
+        scopes: caller.map(Caller::scopes_logged),
         ..ApiCall::default()
     }
 }

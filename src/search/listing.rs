@@ -152,7 +152,11 @@ pub enum LogWindow {
     After { from: String, take: u64 },
 }
 
-/// `SELECT l.document FROM logs l …`: the events `window` asks for.
+/// An event's columns: its document, and its caller's scopes when stored apart
+/// (`log_scopes`; `log_event::with_scopes` puts them back).
+pub const SELECT_LOG: &str = "SELECT l.document, s.scopes FROM logs l LEFT JOIN log_scopes s ON s.key = l.scopes_key";
+
+/// `SELECT_LOG` of the events `window` asks for.
 pub fn select_logs(window: &LogWindow, dialect: &dyn Dialect) -> Condition {
     let clamp = |n: u64| Bind::Integer(i64::try_from(n).unwrap_or(i64::MAX));
     match window {
@@ -174,14 +178,14 @@ pub fn select_logs(window: &LogWindow, dialect: &dyn Dialect) -> Condition {
             // The page's rows are chosen by `seq` alone, then their documents read: a sort
             // over many matches (a date range in write order) then sorts keys, not events.
             let sql = format!(
-                "SELECT l.document FROM logs l WHERE l.seq IN (SELECT l.seq FROM logs l WHERE {} ORDER BY {order} \
-                 LIMIT ${limit} OFFSET ${offset}) ORDER BY {order}",
+                "{SELECT_LOG} WHERE l.seq IN (SELECT l.seq FROM logs l WHERE {} ORDER BY {order} LIMIT ${limit} \
+                 OFFSET ${offset}) ORDER BY {order}",
                 condition.sql
             );
             Condition { sql, binds }
         }
         LogWindow::After { from, take } => Condition {
-            sql: "SELECT l.document FROM logs l WHERE l.log_id > $1 ORDER BY l.log_id ASC LIMIT $2".to_owned(),
+            sql: format!("{SELECT_LOG} WHERE l.log_id > $1 ORDER BY l.log_id ASC LIMIT $2"),
             binds: vec![Bind::Text(from.clone()), clamp(*take)],
         },
     }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::Store;
 use super::db::{Row, Value as Bound, insert_rows, job};
-use crate::domain::log_event::LogEvent;
+use crate::domain::log_event::{self, LogEvent};
 use crate::domain::time::Timestamp;
 use crate::search::listing::{self, LogWindow};
 
@@ -30,18 +30,26 @@ pub(crate) struct LogBuffer {
     writing: tokio::sync::Mutex<()>,
 }
 
-/// Columns of a log row, in insert order; the whole event is its `document`.
-const LOG_COLUMNS: &str = "logs (log_id, date, type, user_id, client_id, connection, ip, user_name, document)";
+/// Columns of a log row, in insert order; the whole event is its `document`, but for the
+/// caller's scopes, which `log_scopes` keeps once for all the events that name them.
+const LOG_COLUMNS: &str =
+    "logs (log_id, date, type, user_id, client_id, connection, ip, user_name, document, scopes_key)";
 
+/// The event a `SELECT_LOG` row holds.
 fn document(row: &Row) -> anyhow::Result<Value> {
-    row.json::<Value>("document")
+    let document = row.json::<Value>("document")?;
+    Ok(match row.opt_json::<Value>("scopes")? {
+        Some(scopes) => log_event::with_scopes(document, scopes),
+        None => document,
+    })
 }
 
 impl Store {
     /// One event, by log id, as rendered when it was recorded.
     pub async fn log_event(&self, log_id: &str) -> anyhow::Result<Option<Value>> {
         self.flush_logs().await?;
-        self.db.find("SELECT document FROM logs WHERE log_id = $1", &[Bound::from(log_id)], document).await
+        let sql = format!("{} WHERE l.log_id = $1", listing::SELECT_LOG);
+        self.db.find(&sql, &[Bound::from(log_id)], document).await
     }
 
     /// The events `window` selects, rendered, and with `with_total` how many match its query.
@@ -112,14 +120,24 @@ impl Store {
                     Bound::from(event.ip.clone()),
                     Bound::from(event.user_name.clone()),
                     Bound::Json(Some(event.render())),
+                    Bound::from(event.scopes.as_ref().map(|scopes| scopes.key.to_string())),
                 ]
             })
+            .collect();
+        // Each scope array the events name, once.
+        let mut keys = std::collections::HashSet::new();
+        let scopes: Vec<Bound<'static>> = events
+            .iter()
+            .filter_map(|event| event.scopes.as_ref())
+            .filter(|scopes| keys.insert(scopes.key.clone()))
+            .flat_map(|scopes| [Bound::from(scopes.key.to_string()), Bound::Json(Some(scopes.json.get().to_owned()))])
             .collect();
         let count = events.len();
         let written = self
             .db
             .write(job!(|conn| {
-                insert_rows(&mut conn, LOG_COLUMNS, 9, &rows, "").await?;
+                insert_rows(&mut conn, "log_scopes (key, scopes)", 2, &scopes, "ON CONFLICT DO NOTHING").await?;
+                insert_rows(&mut conn, LOG_COLUMNS, 10, &rows, "").await?;
                 anyhow::Ok(())
             }))
             .await;

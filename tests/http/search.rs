@@ -216,8 +216,13 @@ async fn search_reads_its_own_writes() {
     let path = format!("/api/v2/users/{}", encode(user["user_id"].as_str().unwrap()));
     server.patch(&path, json!({"app_metadata": {"tier": "pro"}, "name": "Fresh Prince"})).await;
     assert_eq!(found(&mut server, "app_metadata.tier:pro AND name:\"fresh prince\"").await, ["fresh@example.com"]);
+    assert_eq!(found(&mut server, "name:*prin*").await, ["fresh@example.com"], "contains, through the trigram index");
     server.patch(&path, json!({"app_metadata": {"tier": null}})).await;
     assert!(found(&mut server, "app_metadata.tier:pro").await.is_empty(), "a removed key is not found");
+    assert_eq!(found(&mut server, "name:*prin*").await, ["fresh@example.com"], "a metadata change keeps the name");
+    server.patch(&path, json!({"name": "Fresh Duke"})).await;
+    assert!(found(&mut server, "name:*prin*").await.is_empty(), "the old name is gone from the trigram index");
+    assert_eq!(found(&mut server, "name:*duk*").await, ["fresh@example.com"]);
     server.delete(&path).await;
     assert!(found(&mut server, "email:fresh@example.com").await.is_empty(), "a deleted user is not found");
 }

@@ -337,6 +337,26 @@ async fn client_grants_as_recorded() {
             "No organization found by that id or name",
         );
     }
+    // `GET /clients?q=`: the two queries the spec permits, now that grants have organizations.
+    let clients = |reply: &Value| -> Vec<String> {
+        let mut ids: Vec<String> =
+            reply["clients"].as_array().unwrap().iter().map(|c| c["client_id"].as_str().unwrap().to_owned()).collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![client_id.clone(), other_client.clone()];
+    both.sort();
+    let by_org = server.get(&format!("/api/v2/clients?q=client_grant.organization_id:{org}&take=50")).await;
+    assert_eq!(clients(&by_org.body), both, "{}", by_org.text);
+    let any = server.get("/api/v2/clients?q=client_grant.allow_any_organization:true&take=50").await;
+    assert_eq!(clients(&any.body), both, "{}", any.text);
+    let none = server.get("/api/v2/clients?q=client_grant.organization_id:org_0000000000000000&take=50").await;
+    assert_eq!(clients(&none.body), Vec::<String>::new());
+    assert_eq!(
+        server.get("/api/v2/clients?external_client_id=https://app.example.com/cimd.json").await.body,
+        json!([])
+    );
+    assert_eq!(server.get("/api/v2/clients?q=name:x").await.status, 400);
     // Removing: 204, also for a grant that is not the organization's; a deleted grant leaves.
     assert_eq!(server.delete(&format!("{path}/{grant}")).await.status, 204);
     assert_eq!(server.delete(&format!("{path}/{grant}")).await.status, 204);

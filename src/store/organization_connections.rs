@@ -36,7 +36,7 @@ async fn find_connection(
     connection_id: &str,
 ) -> anyhow::Result<Option<OrganizationConnection>> {
     let sql = format!("{CONNECTIONS} AND oc.connection_id = $2");
-    conn.find(&sql, args![organization_id, connection_id], connection_from_row).await.map_err(Into::into)
+    conn.find(&sql, args![organization_id, connection_id], connection_from_row).await
 }
 
 /// Adds each connection to the organization (inside the caller's write job): each must exist

@@ -2,7 +2,8 @@
 # Runs every test on a fresh machine, installing what the tests need, on both stores:
 #   unit tests, black-box HTTP tests against the real binary and the replay of Auth0's recorded
 #   traffic (all via cargo test), then the SDK compatibility suite (auth0-python 6.x from PyPI
-#   and node `auth0` from npm, installed into .sdk/), each on SQLite and again on PostgreSQL.
+#   and node `auth0` from npm, installed into .sdk/) and the Auth0 Deploy CLI round trip
+#   (auth0-deploy-cli from npm, over HTTPS), each on SQLite and again on PostgreSQL.
 # PostgreSQL is a throw-away server (scripts/pg_temp.sh: installed from Debian's packages when
 # missing, started on a free loopback port, stopped on exit). If it cannot start, the run fails.
 set -euo pipefail
@@ -30,5 +31,11 @@ bash tests/sdk/run.sh target/debug/roster
 
 step "SDK compatibility suite on PostgreSQL"
 bash tests/sdk/run.sh target/debug/roster "$(pg_temp_createdb roster_sdk)"
+
+step "Auth0 Deploy CLI round trip on SQLite (import, export, import into a fresh tenant, export)"
+bash tests/deploy_cli/run.sh target/debug/roster
+
+step "Auth0 Deploy CLI round trip on PostgreSQL"
+bash tests/deploy_cli/run.sh target/debug/roster "$(pg_temp_createdb roster_deploy_cli)" "$(pg_temp_createdb roster_deploy_cli_2)"
 
 step "all tests passed on SQLite and PostgreSQL"

@@ -26,7 +26,7 @@ pub const PROVIDERS: &[&str] = match STRATEGIES.split_last() {
     None => &[],
 };
 
-fn is_connection_id(text: &str) -> bool {
+pub(crate) fn is_connection_id(text: &str) -> bool {
     text.strip_prefix("con_").is_some_and(|rest| rest.len() == 16 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 

@@ -16,6 +16,7 @@ pub mod listing;
 pub mod log_event;
 pub mod metadata;
 pub mod organization;
+pub mod organization_connection;
 pub mod password_policy;
 pub mod rbac;
 pub mod refresh_token;

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::ids;
 use super::json_schema::{Additional, Field, Schema};
+use super::organization_connection::AddedConnection;
 use super::rbac::Role;
 use super::schema::is_strict_uri;
 use super::time::Timestamp;
@@ -79,15 +80,10 @@ pub struct Settings {
     pub third_party_client_access: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_app_entitlement_active: Option<bool>,
-    /// As given on creation (`connection_id` and the flags); kept for the organization
-    /// connection endpoints, shown only in the creation's answer, as Auth0's schemas say.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub enabled_connections: Vec<Map<String, Value>>,
 }
 
 impl Organization {
-    /// Auth0's `Organization` object. `enabled_connections` is added by the creation's answer
-    /// only.
+    /// Auth0's `Organization` object. The creation's answer adds `enabled_connections`.
     pub fn to_json(&self) -> Map<String, Value> {
         let mut out = Map::new();
         out.insert("id".into(), Value::from(self.id.as_str()));
@@ -271,9 +267,9 @@ fn text(body: &Map<String, Value>, key: &str) -> Option<String> {
     body.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-/// A new organization from a create payload (checked against `CREATE_ORGANIZATION` here).
-/// The connections it names are checked by the caller, which can look them up.
-pub fn new_organization(body: &Value, now: Timestamp) -> ApiResult<Organization> {
+/// A new organization from a create payload (checked against `CREATE_ORGANIZATION` here), and
+/// the connections it enables (`enabled_connections`), which the store checks.
+pub fn new_organization(body: &Value, now: Timestamp) -> ApiResult<(Organization, Vec<AddedConnection>)> {
     let body = CREATE_ORGANIZATION.validate_payload(body)?;
     let mut organization = Organization {
         id: ids::prefixed("org"),
@@ -283,12 +279,12 @@ pub fn new_organization(body: &Value, now: Timestamp) -> ApiResult<Organization>
         created_at: now,
     };
     OrganizationPatch::from_valid(body).apply(&mut organization);
-    organization.settings.enabled_connections = body
+    let connections = body
         .get("enabled_connections")
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_object).cloned().collect())
+        .map(|items| items.iter().filter_map(Value::as_object).map(AddedConnection::from_valid).collect())
         .unwrap_or_default();
-    Ok(organization)
+    Ok((organization, connections))
 }
 
 /// A validated `PATCH /organizations/{id}` payload. Auth0 replaces `branding` and `metadata`
@@ -360,14 +356,14 @@ mod tests {
     }
 
     fn create_error(body: Value) -> String {
-        new_organization(&body, now()).unwrap_err().message.into_owned()
+        new_organization(&body, now()).map(|_| ()).unwrap_err().message.into_owned()
     }
 
     #[test]
     fn creates_with_an_org_id_and_renders_what_was_given() {
         let body =
             json!({"name": "acme", "display_name": "Acme", "branding": {"logo_url": "https://example.com/logo.gif"}});
-        let organization = new_organization(&body, now()).unwrap();
+        let (organization, _) = new_organization(&body, now()).unwrap();
         assert!(organization.id.starts_with("org_") && organization.id.len() == 20);
         assert_eq!(
             Value::Object(organization.to_json()),
@@ -426,7 +422,7 @@ mod tests {
 
     #[test]
     fn patch_replaces_branding_and_metadata_and_drops_nulls() {
-        let mut organization = new_organization(
+        let (mut organization, _) = new_organization(
             &json!({"name": "acme", "branding": {"logo_url": "https://e.com/a.png"}, "metadata": {"a": "1", "b": "2"},
                 "token_quota": {"client_credentials": {"per_day": 10}}}),
             now(),

@@ -20,6 +20,7 @@ use crate::auth::token::Caller;
 use crate::domain::client::{
     CREATE_CLIENT, ClientAccess, ClientPatch, ClientRecord, UPDATE_CLIENT, new_client, new_secret,
 };
+use crate::domain::client_grant::ClientGrantRecord;
 use crate::domain::schema::Type;
 use crate::domain::{listing, time};
 use crate::error::ApiResult;
@@ -64,7 +65,46 @@ const LIST_PARAMS: &[Param] = &[
     Param::new("is_global", Type::Boolean, "Optional filter on the global client parameter."),
     Param::new("is_first_party", Type::Boolean, "Optional filter on whether or not a client is a first-party client."),
     Param::new("app_type", Type::String, "Optional filter by a comma-separated list of application types."),
+    Param::new(
+        "external_client_id",
+        Type::String,
+        "Optional filter by the Client ID Metadata Document URI for CIMD-registered clients.",
+    )
+    .check(check_external_client_id),
+    Param::new("q", Type::String, "Advanced Query in Lucene syntax.").check(check_client_query),
 ];
+
+fn check_external_client_id(value: &str) -> Result<(), String> {
+    let length = value.chars().count();
+    if length > 120 { Err(format!("String is too long ({length} chars), maximum 120")) } else { Ok(()) }
+}
+
+/// The two queries the spec permits for `q`.
+enum ClientQuery<'a> {
+    /// `client_grant.organization_id:{id}`: clients with a grant associated with the organization.
+    Organization(&'a str),
+    /// `client_grant.allow_any_organization:true`: clients with a grant for any organization.
+    AnyOrganization,
+}
+
+fn client_query(value: &str) -> Option<ClientQuery<'_>> {
+    match value.trim().split_once(':')? {
+        ("client_grant.organization_id", id) if !id.is_empty() => Some(ClientQuery::Organization(id)),
+        ("client_grant.allow_any_organization", "true") => Some(ClientQuery::AnyOrganization),
+        _ => None,
+    }
+}
+
+/// Roster's wording: Auth0's for another query is not known.
+fn check_client_query(value: &str) -> Result<(), String> {
+    match client_query(value) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "Unsupported query: {value}; permitted: client_grant.organization_id:{{organization_id}}, client_grant.allow_any_organization:true"
+        )),
+    }
+}
+
 const GET_PARAMS: &[Param] = &[FIELDS, INCLUDE_FIELDS];
 
 fn render(client: &ClientRecord, access: ClientAccess, query: &QueryString) -> Value {
@@ -92,8 +132,32 @@ async fn list_clients(
 ) -> ApiResult<Response> {
     let query = QueryString::parse(raw.as_deref(), LIST_PARAMS)?;
     let access = access(&caller);
-    let clients: Vec<ClientRecord> =
-        app.store.list_clients().await?.into_iter().filter(|client| matches(client, &query)).collect();
+    let granted = match query.text("q").and_then(client_query) {
+        None => None,
+        Some(ClientQuery::Organization(id)) => {
+            let window = (0, crate::store::organization_connections::MAX_CLIENT_GRANTS);
+            let grants = app.store.organization_client_grants(id, &Default::default(), window).await?;
+            Some(grants.map(|listed| listed.items).unwrap_or_default())
+        }
+        Some(ClientQuery::AnyOrganization) => {
+            let grants = app.store.list_client_grants(&Default::default()).await?;
+            let any = |g: &ClientGrantRecord| g.attributes.get("allow_any_organization") == Some(&Value::Bool(true));
+            Some(grants.into_iter().filter(any).collect())
+        }
+    };
+    let granted: Option<Vec<String>> = granted.map(|grants| grants.into_iter().map(|g| g.client_id).collect());
+    let external = query.text("external_client_id");
+    let clients: Vec<ClientRecord> = app
+        .store
+        .list_clients()
+        .await?
+        .into_iter()
+        .filter(|client| matches(client, &query))
+        .filter(|client| granted.as_ref().is_none_or(|ids| ids.contains(&client.client_id)))
+        .filter(|client| {
+            external.is_none_or(|uri| client.attributes.get("external_client_id").and_then(Value::as_str) == Some(uri))
+        })
+        .collect();
     if let Some(checkpoint) = Checkpoint::from_query(&query)? {
         let (clients, next) = listing::after(clients, |c| &c.client_id, checkpoint.after.as_deref(), checkpoint.take);
         let items = clients.iter().map(|c| render(c, access, &query)).collect();

@@ -34,6 +34,7 @@ pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("DELETE", "/connections/{id}"),
     ("GET", "/connections/{id}/clients"),
     ("PATCH", "/connections/{id}/clients"),
+    ("GET", "/connections/{id}/scim-configuration"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -41,6 +42,16 @@ pub fn router() -> Router<AppState> {
         .route("/connections", get(list_connections).post(create_connection))
         .route("/connections/{id}", get(get_connection).patch(update_connection).delete(delete_connection))
         .route("/connections/{id}/clients", get(enabled_clients).patch(update_enabled_clients))
+        .route("/connections/{id}/scim-configuration", get(scim_configuration))
+}
+
+/// Roster has no SCIM, so no connection has a SCIM configuration: a 404 either way (the spec's
+/// text for an unknown connection; Roster's for a known one), which clients that read every
+/// connection's configuration (the Deploy CLI) take for "not enabled" where a 501 would have
+/// them retry.
+async fn scim_configuration(State(app): State<AppState>, IdPath(id): IdPath) -> ApiResult<Response> {
+    app.store.connection_by_id(&id).await?.ok_or_else(connection_not_found)?;
+    Err(ApiError::new(StatusCode::NOT_FOUND, None, "The connection has no SCIM configuration."))
 }
 
 /// The `{id}` of a tenant object's path (a connection, client or grant id), percent-decoded.

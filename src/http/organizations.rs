@@ -85,6 +85,23 @@ pub fn organization_error(error: OrganizationError) -> ApiError {
         OrganizationError::TooManyRoles => {
             ApiError::new(StatusCode::CONFLICT, None, "No more roles can be assigned to this organization member.")
         }
+        // The text Roster answers for a connection named in an organization's creation.
+        OrganizationError::ConnectionNotFound => {
+            ApiError::bad_request(Some("inexistent_connection"), "The connection does not exist.")
+        }
+        // The spec's texts for these operations; their error codes are not known.
+        OrganizationError::ConnectionAlreadyAdded => {
+            ApiError::new(StatusCode::CONFLICT, None, "The organization connection already exists.")
+        }
+        OrganizationError::GrantNotFound => ApiError::new(StatusCode::NOT_FOUND, None, "The grant does not exist."),
+        OrganizationError::GrantAlreadyAdded => {
+            ApiError::new(StatusCode::CONFLICT, None, "The client grant has already been added to this organization.")
+        }
+        OrganizationError::TooManyGrants => ApiError::new(
+            StatusCode::CONFLICT,
+            None,
+            "Quota exceeded; cannot add more than 100 client grants to a single organization",
+        ),
         OrganizationError::Other(cause) => cause.into(),
     }
 }
@@ -97,10 +114,12 @@ fn path_param(params: &RawPathParams, name: &str) -> String {
     params.iter().find(|(key, _)| *key == name).map(|(_, value)| value.to_owned()).unwrap_or_default()
 }
 
-/// `{id}` (and `{user_id}`, `{name}`) of an organization path.
-struct OrganizationPath {
-    id: String,
-    user_id: String,
+/// `{id}` of an organization path, and `{user_id}` or the id of a connection or client grant of
+/// the organization (`{connectionId}`, `{connection_id}`, `{grant_id}`) when it names one.
+pub(super) struct OrganizationPath {
+    pub id: String,
+    pub user_id: String,
+    pub item: String,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for OrganizationPath {
@@ -110,7 +129,15 @@ impl<S: Send + Sync> FromRequestParts<S> for OrganizationPath {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::invalid_uri("Path validation error: 'Invalid URI encoding' on property id."))?;
-        Ok(Self { id: path_param(&params, "id"), user_id: path_param(&params, "user_id") })
+        let item = ["connectionId", "connection_id", "grant_id"]
+            .iter()
+            .map(|name| path_param(&params, name))
+            .find(|v| !v.is_empty());
+        Ok(Self {
+            id: path_param(&params, "id"),
+            user_id: path_param(&params, "user_id"),
+            item: item.unwrap_or_default(),
+        })
     }
 }
 
@@ -285,40 +312,15 @@ fn strings(body: &Map<String, Value>, key: &str) -> Vec<String> {
 // Organizations
 
 async fn create_organization(State(app): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let organization = new_organization(&body, time::now())?;
-    let enabled_connections = enabled_connections(&app, &organization).await?;
-    app.store.create_organization(&organization).await.map_err(organization_error)?;
+    let (organization, connections) = new_organization(&body, time::now())?;
+    let enabled = app.store.create_organization(&organization, &connections).await.map_err(organization_error)?;
     let mut answer = organization.to_json();
-    if !enabled_connections.is_empty() {
-        answer.insert("enabled_connections".into(), Value::Array(enabled_connections));
+    // Auth0's creation answer lists them (with each connection's name and strategy); reads of
+    // the organization do not.
+    if !enabled.is_empty() {
+        answer.insert("enabled_connections".into(), enabled.iter().map(|c| c.to_enabled_json()).collect());
     }
     Ok(response::json(StatusCode::CREATED, &answer))
-}
-
-/// The connections a new organization enables, as Auth0's creation answer shows them (each with
-/// its connection's name and strategy); 400 if one does not exist.
-async fn enabled_connections(app: &AppState, organization: &Organization) -> ApiResult<Vec<Value>> {
-    if organization.settings.enabled_connections.is_empty() {
-        return Ok(Vec::new());
-    }
-    let connections = app.store.list_connections(&Default::default()).await?;
-    organization
-        .settings
-        .enabled_connections
-        .iter()
-        .map(|enabled| {
-            let id = enabled.get("connection_id").and_then(Value::as_str).unwrap_or_default();
-            let connection = connections.iter().map(|c| &c.connection).find(|c| c.id == id).ok_or_else(|| {
-                ApiError::bad_request(Some("inexistent_connection"), "The connection does not exist.")
-            })?;
-            let mut shown = enabled.clone();
-            shown.insert(
-                "connection".into(),
-                serde_json::json!({"name": connection.name, "strategy": connection.strategy}),
-            );
-            Ok(Value::Object(shown))
-        })
-        .collect()
 }
 
 async fn list_organizations(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {

@@ -88,6 +88,13 @@ impl QueryString {
     }
 }
 
+/// Every non-empty value of a parameter that repeats (`identifiers=a&identifiers=b`), in order;
+/// `parse` keeps only the first.
+pub fn repeated(raw: Option<&str>, name: &str) -> Vec<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default()).unwrap_or_default();
+    pairs.into_iter().filter(|(key, value)| key == name && !value.is_empty()).map(|(_, value)| value).collect()
+}
+
 fn check(param: &Param, value: &str) -> Result<(), String> {
     refuse_nul(value)?;
     match param.property.kind {

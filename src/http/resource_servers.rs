@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::extract::JsonBody;
 use super::pagination::{INCLUDE_TOTALS, PAGE, Page};
-use super::query::{Param, QueryString};
+use super::query::{self, Param, QueryString};
 use super::response;
 use super::roles::{IdPath, rbac_error};
 use crate::app::AppState;
@@ -94,9 +94,7 @@ fn render(server: &ResourceServer, query: &QueryString) -> Map<String, Value> {
 
 /// Every `identifiers` value of the query (the parameter repeats).
 fn identifiers(raw: Option<&str>) -> Option<Vec<String>> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or_default()).unwrap_or_default();
-    let values: Vec<String> =
-        pairs.into_iter().filter(|(name, value)| name == "identifiers" && !value.is_empty()).map(|(_, v)| v).collect();
+    let values = query::repeated(raw, "identifiers");
     (!values.is_empty()).then_some(values)
 }
 

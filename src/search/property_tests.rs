@@ -247,7 +247,7 @@ async fn add_memberships(store: &Store, users: &[User], memberships: &[Vec<&str>
             settings: Default::default(),
             created_at: now,
         };
-        store.create_organization(&organization).await?;
+        store.create_organization(&organization, &[]).await?;
         let members: Vec<String> = users
             .iter()
             .zip(memberships)

@@ -81,12 +81,13 @@ pub async fn apply(store: &Store, plan: Plan) -> anyhow::Result<Applied> {
                 | Step::CreateGrant(_)
                 | Step::CreateConnection(_)
                 | Step::CreateRole(_)
-                | Step::CreateOrganization(_) => applied.created += 1,
+                | Step::CreateOrganization { .. } => applied.created += 1,
                 Step::NewMembersRoles { members, .. } => applied.assignments += members.len(),
                 Step::RolePermissions { .. }
                 | Step::UserRoles { .. }
                 | Step::UserPermissions { .. }
                 | Step::Members { .. }
+                | Step::OrganizationConnections { .. }
                 | Step::MemberRoles { .. } => applied.assignments += 1,
                 _ => applied.updated += 1,
             }
@@ -180,20 +181,23 @@ async fn run(store: &Store, step: Step, now: time::Timestamp) -> anyhow::Result<
                 store.add_user_permissions(&user_id, &add, &now).await.context("adding a user's permissions")?;
             }
         }
-        Step::CreateOrganization(organization) => store
-            .create_organization(&organization)
-            .await
-            .with_context(|| format!("creating the organization {}", organization.name))?,
-        Step::UpdateOrganization { id, patch, enabled_connections } => {
+        Step::CreateOrganization { organization, connections } => {
             store
-                .update_organization(&id, move |organization| {
-                    patch.apply(organization);
-                    if let Some(enabled) = &enabled_connections {
-                        organization.settings.enabled_connections = enabled.clone();
-                    }
-                })
+                .create_organization(&organization, &connections)
+                .await
+                .with_context(|| format!("creating the organization {}", organization.name))?;
+        }
+        Step::UpdateOrganization { id, patch } => {
+            store
+                .update_organization(&id, move |organization| patch.apply(organization))
                 .await
                 .context("updating an organization")?;
+        }
+        Step::OrganizationConnections { organization_id, connections } => {
+            store
+                .set_organization_connections(&organization_id, connections, now)
+                .await
+                .context("setting an organization's connections")?;
         }
         Step::Members { organization_id, add, remove } => {
             if !remove.is_empty() {

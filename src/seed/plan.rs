@@ -29,6 +29,7 @@ use crate::domain::ids;
 use crate::domain::listing::Slice;
 use crate::domain::listing::Window;
 use crate::domain::organization::{Organization, OrganizationPatch, new_organization};
+use crate::domain::organization_connection::AddedConnection;
 use crate::domain::rbac::{self, CREATE_ROLE, PermissionRef, PermissionSource, ROLE_PERMISSIONS, Role, RolePatch};
 use crate::domain::resource_server::{
     CREATE_RESOURCE_SERVER, ResourceServer, ResourceServerPatch, UPDATE_RESOURCE_SERVER, new_resource_server,
@@ -69,8 +70,9 @@ pub enum Step {
     UpdateUser { user_id: String, patch: Box<UserPatch>, password_hash: Option<String> },
     UserRoles { user_id: String, add: Vec<String>, remove: Vec<String> },
     UserPermissions { user_id: String, add: Vec<PermissionRef>, remove: Vec<PermissionRef> },
-    CreateOrganization(Organization),
-    UpdateOrganization { id: String, patch: OrganizationPatch, enabled_connections: Option<Vec<Map<String, Value>>> },
+    CreateOrganization { organization: Organization, connections: Vec<AddedConnection> },
+    UpdateOrganization { id: String, patch: OrganizationPatch },
+    OrganizationConnections { organization_id: String, connections: Vec<AddedConnection> },
     Members { organization_id: String, add: Vec<String>, remove: Vec<String> },
     MemberRoles { organization_id: String, user_id: String, add: Vec<String>, remove: Vec<String> },
     NewMembersRoles { organization_id: String, members: Vec<(String, Vec<String>)> },
@@ -101,8 +103,11 @@ impl Step {
             Self::UserPermissions { user_id, add, remove } => {
                 format!("permissions of user {user_id}: {}", counts(add.len(), remove.len()))
             }
-            Self::CreateOrganization(organization) => format!("create organization {}", organization.name),
+            Self::CreateOrganization { organization, .. } => format!("create organization {}", organization.name),
             Self::UpdateOrganization { id, .. } => format!("update organization {id}"),
+            Self::OrganizationConnections { organization_id, connections } => {
+                format!("connections of organization {organization_id}: {}", connections.len())
+            }
             Self::Members { organization_id, add, remove } => {
                 format!("members of organization {organization_id}: {}", counts(add.len(), remove.len()))
             }
@@ -1270,7 +1275,7 @@ impl Planner<'_> {
             }
             let members = self.members(&path, &entry).await?;
             // Checked as a creation even when it exists: the file is valid whatever the database.
-            let created = match new_organization(&Value::Object(body.clone()), self.now) {
+            let (created, connections) = match new_organization(&Value::Object(body.clone()), self.now) {
                 Ok(created) => created,
                 Err(error) => {
                     self.refusal_renamed(&path, error, Some(("enabled_connections", "connections")));
@@ -1284,7 +1289,7 @@ impl Planner<'_> {
             let (organization_id, current_members) = match stored {
                 None => {
                     let id = created.id.clone();
-                    self.plan.steps.push(Step::CreateOrganization(created));
+                    self.plan.steps.push(Step::CreateOrganization { organization: created, connections });
                     (id, Vec::new())
                 }
                 Some(stored) => {
@@ -1297,22 +1302,27 @@ impl Planner<'_> {
                     };
                     match patch {
                         Ok(patch) => {
-                            let after = patched(&stored, |organization| {
-                                patch.apply(organization);
-                                if let Some(enabled) = &enabled {
-                                    organization.settings.enabled_connections = enabled.clone();
-                                }
-                            });
+                            let after = patched(&stored, |organization| patch.apply(organization));
                             let id = stored.id.clone();
-                            self.update_if(after != stored, || Step::UpdateOrganization {
-                                id,
-                                patch,
-                                enabled_connections: enabled,
-                            });
+                            self.update_if(after != stored, || Step::UpdateOrganization { id, patch });
                         }
                         Err(error) => {
                             self.refusal(&path, error);
                             continue;
+                        }
+                    }
+                    // The file's `connections` (when given) are the organization's whole list.
+                    if enabled.is_some() {
+                        let current = self.store.organization_connections(&stored.id).await?.unwrap_or_default();
+                        let current: Vec<AddedConnection> = current
+                            .into_iter()
+                            .map(|c| AddedConnection { connection_id: c.connection_id, settings: c.settings })
+                            .collect();
+                        let same = current.len() == connections.len()
+                            && connections.iter().all(|wanted| current.contains(wanted));
+                        if !same {
+                            let organization_id = stored.id.clone();
+                            self.plan.steps.push(Step::OrganizationConnections { organization_id, connections });
                         }
                     }
                     let slice = Slice::Page { offset: 0, limit: i64::MAX as u64 };

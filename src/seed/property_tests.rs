@@ -270,7 +270,15 @@ async fn snapshot(store: &Store) -> Value {
             .iter()
             .map(|m| json!([m.user_id, m.roles.iter().map(|r| &r.id).collect::<Vec<_>>()]))
             .collect();
-        organizations.push(json!([organization.to_json(), organization.settings.enabled_connections, members]));
+        let connections: Vec<Value> = store
+            .organization_connections(&organization.id)
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .iter()
+            .map(|c| c.to_json())
+            .collect();
+        organizations.push(json!([organization.to_json(), connections, members]));
     }
     json!({
         "servers": store.resource_servers(None, EVERYTHING).await.unwrap().items.iter().map(|s| s.to_json()).collect::<Vec<_>>(),

@@ -13,6 +13,7 @@ pub mod authentication_methods;
 pub mod jobs;
 pub mod logins;
 pub mod logs;
+pub mod organization_connections;
 pub mod organizations;
 pub mod rbac;
 pub mod sessions;

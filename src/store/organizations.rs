@@ -7,11 +7,13 @@
 
 use super::Store;
 use super::db::{Conn, DbError, Row, Value, args, clamp, delete_each, in_list, insert_each, insert_rows, job, page};
+use super::organization_connections::{add_connections, connections_of};
 use super::rbac::role_from_row;
 use crate::domain::listing::{Listed, Listing, Slice};
 use crate::domain::organization::{
     MAX_ROLES_PER_MEMBER, Member, MemberCursor, Organization, OrganizationOrder, OrganizationSort,
 };
+use crate::domain::organization_connection::{AddedConnection, OrganizationConnection};
 use crate::domain::rbac::Role;
 use crate::domain::time::Timestamp;
 
@@ -33,6 +35,19 @@ pub enum OrganizationError {
     /// The member would have more than `MAX_ROLES_PER_MEMBER` roles.
     #[error("too many roles")]
     TooManyRoles,
+    /// A connection named in a payload does not exist.
+    #[error("no such connection")]
+    ConnectionNotFound,
+    #[error("the connection is already the organization's")]
+    ConnectionAlreadyAdded,
+    /// A client grant named in a payload does not exist.
+    #[error("no such client grant")]
+    GrantNotFound,
+    #[error("the client grant is already the organization's")]
+    GrantAlreadyAdded,
+    /// The organization would have more than `MAX_CLIENT_GRANTS` client grants.
+    #[error("too many client grants")]
+    TooManyGrants,
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -80,7 +95,7 @@ fn distinct(ids: &[String]) -> Vec<String> {
 }
 
 /// `OrganizationNotFound`, else the organization is held (with `hold`) until the transaction ends.
-async fn require_organization(conn: &mut Conn<'_>, id: &str, hold: bool) -> Result<(), OrganizationError> {
+pub(super) async fn require_organization(conn: &mut Conn<'_>, id: &str, hold: bool) -> Result<(), OrganizationError> {
     if conn.has("organizations", "id", id, hold).await? { Ok(()) } else { Err(OrganizationError::OrganizationNotFound) }
 }
 
@@ -90,12 +105,25 @@ async fn require_user(conn: &mut Conn<'_>, user_id: &str, hold: bool) -> Result<
 }
 
 impl Store {
-    /// `NameTaken` if another organization has the name.
-    pub async fn create_organization(&self, organization: &Organization) -> Result<(), OrganizationError> {
-        let sql =
-            "INSERT INTO organizations (id, name, display_name, document, created_at) VALUES ($1, $2, $3, $4, $5)";
-        let Organization { id, name, display_name, settings, created_at } = organization;
-        self.db.execute(sql, args![id, name, display_name, Value::json(settings), created_at]).await.map(|_| ())
+    /// Creates the organization with these connections and answers them (with their names and
+    /// strategies); `NameTaken` if another organization has the name, `ConnectionNotFound` or
+    /// `ConnectionAlreadyAdded` for a connection that does not exist or is named twice.
+    pub async fn create_organization(
+        &self,
+        organization: &Organization,
+        connections: &[AddedConnection],
+    ) -> Result<Vec<OrganizationConnection>, OrganizationError> {
+        let (organization, connections) = (organization.clone(), connections.to_vec());
+        self.db
+            .write(job!(|conn| {
+                let sql = "INSERT INTO organizations (id, name, display_name, document, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)";
+                let Organization { id, name, display_name, settings, created_at } = &organization;
+                conn.execute(sql, args![id, name, display_name, Value::json(settings), created_at]).await?;
+                add_connections(&mut conn, id, &connections, *created_at).await?;
+                if connections.is_empty() { Ok(Vec::new()) } else { Ok(connections_of(&mut conn, id).await?) }
+            }))
+            .await
     }
 
     pub async fn organization(&self, id: &str) -> anyhow::Result<Option<Organization>> {

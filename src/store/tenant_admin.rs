@@ -60,7 +60,7 @@ pub(super) const TENANT_WRITE: &str = "roster.tenant_admin";
 
 /// Connections, clients and client grants: each a row of its table, read, written and listed
 /// alike.
-trait TenantObject: Clone + Send + Sync + 'static {
+pub(super) trait TenantObject: Clone + Send + Sync + 'static {
     const TABLE: &'static str;
     const KEY: &'static str;
     const COLUMNS: &'static str;

@@ -717,10 +717,11 @@ async fn lists_clients_with_paging_filters_and_fields() {
         Some("invalid_query_string"),
         "Query validation error: 'Value 101 is greater than maximum 100' on property per_page (Number of results per page. Default value is 50, maximum value is 100).",
     );
-    server.get("/api/v2/clients?q=client_grant.allow_any_organization:true").await.assert_error(
+    // `q` takes the spec's two queries only (tests/http/organization_connections.rs).
+    server.get("/api/v2/clients?q=name:x").await.assert_error(
         400,
         Some("invalid_query_string"),
-        "Query validation error: 'Additional properties not allowed: q'.",
+        "Query validation error: 'Unsupported query: name:x; permitted: client_grant.organization_id:{organization_id}, client_grant.allow_any_organization:true' on property q (Advanced Query in Lucene syntax).",
     );
 }
 

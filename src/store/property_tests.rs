@@ -220,6 +220,27 @@ fn bulk_loads_are_all_or_nothing_and_name_the_user_at_fault() {
     });
 }
 
+/// Write jobs that each change thousands of pages of a directory that has users (an import's
+/// batches through group commit, each in a savepoint whose journal holds every page it
+/// changes) commit, and the next job sees them. Raising SQLite's in-memory journal threshold
+/// once made the second such batch fail with SQLITE_FULL.
+#[test]
+fn large_write_jobs_into_a_directory_with_users_commit() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        for (name, store, _dir) in stores().await {
+            for round in 0..4 {
+                let batch: Vec<NewUser> = (round * 3000..(round + 1) * 3000)
+                    .map(|i| NewUser::without_roles(user(&format!("j{i}"), format!("job{i}@example.com")), None))
+                    .collect();
+                store.import_users(batch).await.unwrap_or_else(|e| panic!("{name}: round {round}: {e}"));
+            }
+            assert!(store.user("email|j11999").await.unwrap().is_some(), "{name}");
+            store.close().await;
+        }
+    });
+}
+
 /// What a load into an empty directory dropped is back after it, foreign keys included: a loaded
 /// user deleted takes its identity with it (`ON DELETE CASCADE`), so its email is free again.
 #[test]

@@ -144,32 +144,16 @@ fn path_of(database_url: &str) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(path))
 }
 
-/// How much of a transaction's savepoint journal SQLite keeps in memory before it spills to a
-/// temporary file. Every group-commit job runs in a savepoint, which journals the pages it
-/// changes; at SQLite's default (64 KiB) a batch of PATCHes spent ~20% of its CPU time writing
-/// that file. SQLite allocates the bound in one piece per transaction: 4 MiB holds a batch of
-/// ~50 jobs and stays within what the allocator reuses (at 32 MiB every commit mapped and
-/// faulted in fresh memory). Beyond it the journal still spills, so a bulk load stays flat.
-const SAVEPOINT_JOURNAL_IN_MEMORY: i32 = 4 << 20;
-
-/// Sets the process-wide SQLite options, once, before the library opens its first database
-/// (it refuses them after).
-fn configure_sqlite() {
-    static CONFIGURED: std::sync::Once = std::sync::Once::new();
-    CONFIGURED.call_once(|| {
-        // SAFETY: `sqlite3_config` with an int argument, called before any connection opens
-        // (the library then answers SQLITE_MISUSE, which only costs the larger journal).
-        let code = unsafe {
-            rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_STMTJRNL_SPILL, SAVEPOINT_JOURNAL_IN_MEMORY)
-        };
-        if code != rusqlite::ffi::SQLITE_OK {
-            tracing::debug!(code, "SQLite was already initialized: its savepoint journal spills at 64 KiB");
-        }
-    });
-}
+/// Every group-commit job runs in a savepoint, which journals the pages it changes so that
+/// the job alone can be undone; SQLite kept that journal in a temporary file past 64 KiB, and a
+/// batch of PATCHes spent ~20% of its CPU time writing it. In memory it is freed as each job's
+/// savepoint is released. (Raising SQLite's spill threshold instead made large batches fail
+/// with SQLITE_FULL.) A write of its own (`run_alone`, bulk loads) goes back to a file: it may
+/// change a whole database's pages, and in memory SQLite would also sort its index builds.
+const SAVEPOINT_JOURNAL_IN_MEMORY: &str = "PRAGMA temp_store = MEMORY";
+const SAVEPOINT_JOURNAL_IN_FILE: &str = "PRAGMA temp_store = FILE";
 
 fn connect(path: &PathBuf, read_only: bool) -> rusqlite::Result<Connection> {
-    configure_sqlite();
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -181,6 +165,8 @@ fn connect(path: &PathBuf, read_only: bool) -> rusqlite::Result<Connection> {
     conn.execute_batch(&format!("PRAGMA mmap_size = {MMAP_BYTES}; PRAGMA cache_size = {cache};"))?;
     if read_only {
         conn.execute_batch("PRAGMA query_only = ON")?;
+    } else {
+        conn.execute_batch(SAVEPOINT_JOURNAL_IN_MEMORY)?;
     }
     conn.set_prepared_statement_cache_capacity(256);
     // PostgreSQL's byte order, by the name the shared SQL uses for it.
@@ -363,6 +349,9 @@ fn write_batches(mut conn: Connection, readers: &ReadPool, mut inbox: mpsc::Rece
 /// this store fail (`TAKEN`), and other processes' wait; WAL mode is back before the job's
 /// caller hears of the commit.
 fn run_alone(conn: &mut Connection, readers: &ReadPool, job: Job<Done>, commits: &AtomicU64) {
+    if let Err(error) = conn.execute_batch(SAVEPOINT_JOURNAL_IN_FILE) {
+        tracing::warn!(%error, "the savepoint journal stays in memory");
+    }
     let rollback = readers.close() && journal_mode(conn, "truncate", Duration::ZERO);
     if !rollback {
         readers.reopen();
@@ -378,6 +367,9 @@ fn run_alone(conn: &mut Connection, readers: &ReadPool, job: Job<Done>, commits:
             tracing::error!("cannot put the database back in WAL mode (the next connection opened will)");
         }
         readers.reopen();
+    }
+    if let Err(error) = conn.execute_batch(SAVEPOINT_JOURNAL_IN_MEMORY) {
+        tracing::warn!(%error, "the savepoint journal stays in a file");
     }
     answer();
 }

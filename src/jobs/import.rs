@@ -120,9 +120,13 @@ async fn run(
     let connection = &spec.connection;
     let now = time::now();
     let mut report = Report::default();
+    // A 16-byte fingerprint of each credential seen (user id, email, username, phone number):
+    // the one thing kept per user, so that a record repeating an earlier one's fails alone. The
+    // database cannot tell: into an empty directory its unique indexes are built at the end.
     let mut seen: HashSet<u128> = HashSet::new();
-    // The file position of each user in the load, in load order.
-    let mut positions: Vec<i64> = Vec::new();
+    // The file positions of the records not in the load (failed or updated), in file order:
+    // what maps a user's place in the load back to its record's.
+    let mut skipped: Vec<i64> = Vec::new();
     let mut batch = Vec::with_capacity(BATCH);
     let mut updates: Vec<(String, Map<String, Value>, Option<String>)> = Vec::new();
     let mut bad_file = None;
@@ -137,6 +141,7 @@ async fn run(
         for (position, record) in chunk {
             report.total += 1;
             let mut fail = |errors: Vec<RecordError>, record: &Value| {
+                skipped.push(position);
                 report.failed += 1;
                 report.errors.push((position, failure(record, &errors)));
             };
@@ -184,11 +189,11 @@ async fn run(
                     let hash =
                         fields.contains_key("custom_password_hash").then(|| imported.password_hash.clone()).flatten();
                     updates.push((user_id, fields.clone(), hash));
+                    skipped.push(position);
                     report.updated += 1;
                 }
                 Some(_) => fail(vec![RecordError::duplicate()], &record),
                 None => {
-                    positions.push(position);
                     batch.push(NewUser::without_roles(imported.user, imported.password_hash));
                     report.inserted += 1;
                 }
@@ -219,11 +224,24 @@ async fn run(
     }
     match load.finish().await {
         Ok(_) => Ok(Run::Ended(Ended::Done(report))),
-        Err(ImportError { at: Some(at), error: StoreError::Conflict(_) }) if at < positions.len() => {
-            Ok(Run::Conflict(positions[at]))
+        Err(ImportError { at: Some(at), error: StoreError::Conflict(_) }) if (at as u64) < report.inserted => {
+            Ok(Run::Conflict(position_in_file(at, &skipped)))
         }
         Err(error) => Err(anyhow::Error::from(error).context("the import's write failed")),
     }
+}
+
+/// The file position of the load's `at`th user, given the positions (ascending) of the records
+/// that are not in the load.
+fn position_in_file(at: usize, skipped: &[i64]) -> i64 {
+    let mut position = at as i64;
+    for &left_out in skipped {
+        if left_out > position {
+            break;
+        }
+        position += 1;
+    }
+    position
 }
 
 /// Upserts, inside the load's transaction.
@@ -330,5 +348,17 @@ impl<'de> Visitor<'de> for &mut Batcher<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_place_in_the_load_maps_back_to_its_record() {
+        // Records 1, 3 and 4 were left out: the load holds records 0, 2, 5, 6.
+        let skipped = [1, 3, 4];
+        let positions: Vec<i64> = (0..4).map(|at| super::position_in_file(at, &skipped)).collect();
+        assert_eq!(positions, [0, 2, 5, 6]);
+        assert_eq!(super::position_in_file(3, &[]), 3);
     }
 }

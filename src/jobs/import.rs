@@ -18,11 +18,12 @@ use serde::de::{SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
+use crate::domain::authentication_method::NewMethod;
 use crate::domain::connection::Connection;
 use crate::domain::import_user::{RecordError, failure, import_user, upsert};
 use crate::domain::time;
 use crate::seed::plan::fingerprint;
-use crate::store::{Conn, ImportError, InLoad, NewUser, Store, StoreError, update_user_in};
+use crate::store::{Conn, ImportError, InLoad, NewUser, Store, StoreError, replace_factors_in, update_user_in};
 
 /// Users handed to the bulk load at a time, and updates run at a time.
 const BATCH: usize = 1000;
@@ -128,7 +129,7 @@ async fn run(
     // what maps a user's place in the load back to its record's.
     let mut skipped: Vec<i64> = Vec::new();
     let mut batch = Vec::with_capacity(BATCH);
-    let mut updates: Vec<(String, Map<String, Value>, Option<String>)> = Vec::new();
+    let mut updates: Vec<Update> = Vec::new();
     let mut bad_file = None;
     while let Some(parsed) = records.recv().await {
         let chunk = match parsed {
@@ -188,13 +189,16 @@ async fn run(
                 Some(user_id) if spec.upsert => {
                     let hash =
                         fields.contains_key("custom_password_hash").then(|| imported.password_hash.clone()).flatten();
-                    updates.push((user_id, fields.clone(), hash));
+                    let factors = fields.contains_key("mfa_factors").then_some(imported.methods);
+                    updates.push(Update { user_id, fields: fields.clone(), hash, factors });
                     skipped.push(position);
                     report.updated += 1;
                 }
                 Some(_) => fail(vec![RecordError::duplicate()], &record),
                 None => {
-                    batch.push(NewUser::without_roles(imported.user, imported.password_hash));
+                    let mut new = NewUser::without_roles(imported.user, imported.password_hash);
+                    new.methods = imported.methods;
+                    batch.push(new);
                     report.inserted += 1;
                 }
             }
@@ -244,12 +248,24 @@ fn position_in_file(at: usize, skipped: &[i64]) -> i64 {
     position
 }
 
+/// An upsert: the user's id, the record, the password hash it gives, the factors it gives.
+struct Update {
+    user_id: String,
+    fields: Map<String, Value>,
+    hash: Option<String>,
+    factors: Option<Vec<NewMethod>>,
+}
+
 /// Upserts, inside the load's transaction.
-fn update_batch(updates: Vec<(String, Map<String, Value>, Option<String>)>, now: time::Timestamp) -> InLoad {
+fn update_batch(updates: Vec<Update>, now: time::Timestamp) -> InLoad {
     Box::new(move |conn: &mut Conn<'_>| {
         async move {
-            for (user_id, fields, hash) in updates {
-                update_user_in(conn, &user_id, hash.as_deref(), |user| upsert(user, &fields, now)).await?;
+            for Update { user_id, fields, hash, factors } in updates {
+                let updated =
+                    update_user_in(conn, &user_id, hash.as_deref(), |user| upsert(user, &fields, now)).await?;
+                if let (Some(_), Some(factors)) = (updated, factors) {
+                    replace_factors_in(conn, &user_id, &factors, &now).await.map_err(anyhow::Error::from)?;
+                }
             }
             Ok(())
         }

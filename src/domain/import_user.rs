@@ -3,8 +3,10 @@
 
 use serde_json::{Map, Value, json};
 
+use super::authentication_method::{self as methods, NewMethod};
 use super::connection::{Connection, ConnectionKind};
 use super::create_user::new_user;
+use super::schema::{is_e164, is_email, type_name};
 use super::time::Timestamp;
 use super::user::User;
 use super::user_schemas::CREATE_USER;
@@ -73,6 +75,8 @@ pub struct Imported {
     pub password_hash: Option<String>,
     /// Whether the record named its `user_id`.
     pub named: bool,
+    /// Its `mfa_factors` as confirmed authentication methods (the user's `multifactor` says so).
+    pub methods: Vec<NewMethod>,
 }
 
 /// Checks `record` for `connection` and builds its user.
@@ -92,13 +96,13 @@ pub fn import_user(
             )
         })
         .collect();
-    if record.contains_key("mfa_factors") {
-        errors.push(RecordError::new(
-            "NOT_SUPPORTED",
-            "Roster does not import mfa_factors yet; enrol the factors through /users/{id}/authentication-methods",
-            Some("mfa_factors"),
-        ));
-    }
+    let factors = match record.get("mfa_factors").map(|factors| mfa_factors(factors, now)).transpose() {
+        Ok(factors) => factors.unwrap_or_default(),
+        Err(error) => {
+            errors.push(error);
+            Vec::new()
+        }
+    };
     let database = connection.kind() == ConnectionKind::Database;
     let password_hash = match (record.get("password_hash"), record.get("custom_password_hash")) {
         (Some(_), Some(_)) => {
@@ -168,17 +172,101 @@ pub fn import_user(
     };
     let new = CREATE_USER.validate(&Value::Object(body.clone())).and_then(|valid| new_user(valid, connection, now));
     match new {
-        Ok(new) => Ok(Imported {
-            user: new.user,
-            password_hash,
-            named: body.get("user_id").and_then(Value::as_str).is_some_and(|id| !id.is_empty()),
-        }),
+        Ok(mut new) => {
+            if !factors.is_empty() {
+                let stored: Vec<_> = factors.iter().map(|factor| factor.method.clone()).collect();
+                new.user.multifactor = methods::multifactor(None, &stored);
+                new.user.multifactor_last_modified = Some(now);
+            }
+            Ok(Imported {
+                user: new.user,
+                password_hash,
+                named: body.get("user_id").and_then(Value::as_str).is_some_and(|id| !id.is_empty()),
+                methods: factors,
+            })
+        }
         Err(error) => {
             let path = PROPERTIES.iter().find(|p| error.message.contains(&format!("property {p}"))).copied();
             let code = if error.message.contains("Expected type") { "INVALID_TYPE" } else { "INVALID_FORMAT" };
             Err(vec![RecordError::new(code, error.message.to_string(), path)])
         }
     }
+}
+
+/// `mfa_factors` (Auth0's schema: 1 to 10 items, each one of `{totp: {secret}}` with an unpadded
+/// base32 secret, `{phone: {value}}` in E.164, `{email: {value}}`) as confirmed authentication
+/// methods, by the rules `POST /users/{id}/authentication-methods` applies.
+pub fn mfa_factors(factors: &Value, now: Timestamp) -> Result<Vec<NewMethod>, RecordError> {
+    let refused = |code: &'static str, message: String| {
+        Err(RecordError::new(code, format!("MFA import error: {message}"), Some("mfa_factors")))
+    };
+    let Value::Array(items) = factors else {
+        return refused("INVALID_TYPE", format!("Expected type array but found type {}", type_name(factors)));
+    };
+    if items.is_empty() {
+        return refused("INVALID_FORMAT", "Array is too short (0), minimum 1".into());
+    }
+    if items.len() > 10 {
+        return refused("INVALID_FORMAT", format!("Array is too long ({}), maximum 10", items.len()));
+    }
+    let mut made: Vec<NewMethod> = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::Object(item) = item else {
+            return refused("INVALID_TYPE", format!("Expected type object but found type {}", type_name(item)));
+        };
+        if item.len() != 1 {
+            let message = match item.len() {
+                0 => "Object must have one of the properties totp, phone, email".to_owned(),
+                n => format!("Too many properties defined ({n}), maximum 1"),
+            };
+            return refused("INVALID_FORMAT", message);
+        }
+        let (kind, factor) = item.iter().next().expect("one property");
+        let (key, attribute, valid): (&str, &str, fn(&str) -> bool) = match kind.as_str() {
+            "totp" => ("secret", "totp_secret", |s| {
+                !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+            }),
+            "phone" => ("value", "phone_number", is_e164),
+            "email" => ("value", "email", is_email),
+            other => {
+                return refused("OBJECT_ADDITIONAL_PROPERTIES", format!("Additional properties not allowed: {other}"));
+            }
+        };
+        let Some(factor) = factor.as_object() else {
+            return refused("INVALID_TYPE", format!("Expected type object but found type {}", type_name(factor)));
+        };
+        if let Some(other) = factor.keys().find(|k| k.as_str() != key) {
+            return refused("OBJECT_ADDITIONAL_PROPERTIES", format!("Additional properties not allowed: {other}"));
+        }
+        let value = match factor.get(key) {
+            None => return refused("INVALID_FORMAT", format!("Missing required property: {key}")),
+            Some(Value::String(value)) => value,
+            Some(other) => {
+                return refused("INVALID_TYPE", format!("Expected type string but found type {}", type_name(other)));
+            }
+        };
+        if !valid(value) {
+            let message = match kind.as_str() {
+                "totp" => format!("String does not match pattern ^[A-Z2-7]+$: {value}"),
+                "phone" => format!("String does not match pattern ^\\+[0-9]{{1,15}}$: {value}"),
+                _ => format!("Object didn't pass validation for format email: {value}"),
+            };
+            return refused("INVALID_FORMAT", message);
+        }
+        let mut body = Map::new();
+        body.insert("type".into(), Value::String(kind.clone()));
+        body.insert(attribute.into(), Value::String(value.clone()));
+        let new = match methods::method_to_create(&body, now) {
+            Ok(new) => new,
+            Err(error) => return refused("INVALID_FORMAT", error.message.to_string()),
+        };
+        let stored: Vec<_> = made.iter().map(|m| m.method.clone()).collect();
+        if methods::admit(&stored, &new.method).is_err() {
+            return refused("INVALID_FORMAT", format!("the {kind} factor is given twice"));
+        }
+        made.push(new);
+    }
+    Ok(made)
 }
 
 /// Applies an upsert record's `UPSERTED` properties to the stored user.
@@ -235,5 +323,44 @@ mod tests {
         assert_eq!(errors[0].path.as_deref(), Some("password_hash"));
         let errors = import(json!({"email": 5})).unwrap_err();
         assert_eq!(errors[0].code, "INVALID_TYPE");
+    }
+
+    #[test]
+    fn mfa_factors_become_confirmed_methods() {
+        let factors = json!([{"totp": {"secret": "JBSWY3DPEHPK3PXP"}}, {"phone": {"value": "+14155550100"}},
+                             {"email": {"value": "m2@example.com"}}]);
+        let imported = import(json!({"email": "m@example.com", "mfa_factors": factors})).unwrap();
+        let kinds: Vec<&str> = imported.methods.iter().map(|m| m.method.kind.as_str()).collect();
+        assert_eq!(kinds, ["totp", "phone", "email"]);
+        assert!(imported.methods.iter().all(|m| m.method.confirmed));
+        assert_eq!(imported.methods[0].secret.as_deref(), Some("JBSWY3DPEHPK3PXP"));
+        assert_eq!(imported.methods[1].method.phone_number(), Some("+14155550100"));
+        assert_eq!(imported.user.multifactor, Some(vec!["guardian".to_owned()]));
+        assert!(import(json!({"email": "n@example.com"})).unwrap().user.multifactor.is_none());
+
+        let refused = |factors: Value| {
+            let errors = import(json!({"email": "m@example.com", "mfa_factors": factors})).unwrap_err();
+            assert_eq!(errors[0].path.as_deref(), Some("mfa_factors"));
+            (errors[0].code, errors[0].message.clone())
+        };
+        assert_eq!(
+            refused(json!([{"phone": {"value": "555"}}])),
+            ("INVALID_FORMAT", "MFA import error: String does not match pattern ^\\+[0-9]{1,15}$: 555".into())
+        );
+        assert_eq!(
+            refused(json!([{"email": {"value": "nope"}}])).1,
+            "MFA import error: Object didn't pass validation for format email: nope"
+        );
+        assert_eq!(refused(json!([{"push": {}}])).0, "OBJECT_ADDITIONAL_PROPERTIES");
+        assert_eq!(refused(json!([{"totp": {"secret": "JBSW", "issuer": "x"}}])).0, "OBJECT_ADDITIONAL_PROPERTIES");
+        assert_eq!(refused(json!([{"totp": {}}])).1, "MFA import error: Missing required property: secret");
+        assert_eq!(refused(json!({"totp": {}})).0, "INVALID_TYPE");
+        assert_eq!(refused(json!([{"email": {"value": 5}}])).0, "INVALID_TYPE");
+        let eleven: Vec<Value> = (0..11).map(|i| json!({"email": {"value": format!("e{i}@example.com")}})).collect();
+        assert_eq!(refused(Value::Array(eleven)).1, "MFA import error: Array is too long (11), maximum 10");
+        assert_eq!(
+            refused(json!([{"phone": {"value": "+1555"}}, {"phone": {"value": "+1555"}}])).1,
+            "MFA import error: the phone factor is given twice"
+        );
     }
 }

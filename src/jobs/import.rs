@@ -18,11 +18,12 @@ use serde::de::{SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
+use crate::domain::authentication_method::NewMethod;
 use crate::domain::connection::Connection;
 use crate::domain::import_user::{RecordError, failure, import_user, upsert};
 use crate::domain::time;
 use crate::seed::plan::fingerprint;
-use crate::store::{Conn, ImportError, InLoad, NewUser, Store, StoreError, update_user_in};
+use crate::store::{Conn, ImportError, InLoad, NewUser, Store, StoreError, replace_factors_in, update_user_in};
 
 /// Users handed to the bulk load at a time, and updates run at a time.
 const BATCH: usize = 1000;
@@ -120,11 +121,15 @@ async fn run(
     let connection = &spec.connection;
     let now = time::now();
     let mut report = Report::default();
+    // A 16-byte fingerprint of each credential seen (user id, email, username, phone number):
+    // the one thing kept per user, so that a record repeating an earlier one's fails alone. The
+    // database cannot tell: into an empty directory its unique indexes are built at the end.
     let mut seen: HashSet<u128> = HashSet::new();
-    // The file position of each user in the load, in load order.
-    let mut positions: Vec<i64> = Vec::new();
+    // The file positions of the records not in the load (failed or updated), in file order:
+    // what maps a user's place in the load back to its record's.
+    let mut skipped: Vec<i64> = Vec::new();
     let mut batch = Vec::with_capacity(BATCH);
-    let mut updates: Vec<(String, Map<String, Value>, Option<String>)> = Vec::new();
+    let mut updates: Vec<Update> = Vec::new();
     let mut bad_file = None;
     while let Some(parsed) = records.recv().await {
         let chunk = match parsed {
@@ -137,6 +142,7 @@ async fn run(
         for (position, record) in chunk {
             report.total += 1;
             let mut fail = |errors: Vec<RecordError>, record: &Value| {
+                skipped.push(position);
                 report.failed += 1;
                 report.errors.push((position, failure(record, &errors)));
             };
@@ -183,13 +189,16 @@ async fn run(
                 Some(user_id) if spec.upsert => {
                     let hash =
                         fields.contains_key("custom_password_hash").then(|| imported.password_hash.clone()).flatten();
-                    updates.push((user_id, fields.clone(), hash));
+                    let factors = fields.contains_key("mfa_factors").then_some(imported.methods);
+                    updates.push(Update { user_id, fields: fields.clone(), hash, factors });
+                    skipped.push(position);
                     report.updated += 1;
                 }
                 Some(_) => fail(vec![RecordError::duplicate()], &record),
                 None => {
-                    positions.push(position);
-                    batch.push(NewUser::without_roles(imported.user, imported.password_hash));
+                    let mut new = NewUser::without_roles(imported.user, imported.password_hash);
+                    new.methods = imported.methods;
+                    batch.push(new);
                     report.inserted += 1;
                 }
             }
@@ -219,19 +228,44 @@ async fn run(
     }
     match load.finish().await {
         Ok(_) => Ok(Run::Ended(Ended::Done(report))),
-        Err(ImportError { at: Some(at), error: StoreError::Conflict(_) }) if at < positions.len() => {
-            Ok(Run::Conflict(positions[at]))
+        Err(ImportError { at: Some(at), error: StoreError::Conflict(_) }) if (at as u64) < report.inserted => {
+            Ok(Run::Conflict(position_in_file(at, &skipped)))
         }
         Err(error) => Err(anyhow::Error::from(error).context("the import's write failed")),
     }
 }
 
+/// The file position of the load's `at`th user, given the positions (ascending) of the records
+/// that are not in the load.
+fn position_in_file(at: usize, skipped: &[i64]) -> i64 {
+    let mut position = at as i64;
+    for &left_out in skipped {
+        if left_out > position {
+            break;
+        }
+        position += 1;
+    }
+    position
+}
+
+/// An upsert: the user's id, the record, the password hash it gives, the factors it gives.
+struct Update {
+    user_id: String,
+    fields: Map<String, Value>,
+    hash: Option<String>,
+    factors: Option<Vec<NewMethod>>,
+}
+
 /// Upserts, inside the load's transaction.
-fn update_batch(updates: Vec<(String, Map<String, Value>, Option<String>)>, now: time::Timestamp) -> InLoad {
+fn update_batch(updates: Vec<Update>, now: time::Timestamp) -> InLoad {
     Box::new(move |conn: &mut Conn<'_>| {
         async move {
-            for (user_id, fields, hash) in updates {
-                update_user_in(conn, &user_id, hash.as_deref(), |user| upsert(user, &fields, now)).await?;
+            for Update { user_id, fields, hash, factors } in updates {
+                let updated =
+                    update_user_in(conn, &user_id, hash.as_deref(), |user| upsert(user, &fields, now)).await?;
+                if let (Some(_), Some(factors)) = (updated, factors) {
+                    replace_factors_in(conn, &user_id, &factors, &now).await.map_err(anyhow::Error::from)?;
+                }
             }
             Ok(())
         }
@@ -330,5 +364,17 @@ impl<'de> Visitor<'de> for &mut Batcher<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_place_in_the_load_maps_back_to_its_record() {
+        // Records 1, 3 and 4 were left out: the load holds records 0, 2, 5, 6.
+        let skipped = [1, 3, 4];
+        let positions: Vec<i64> = (0..4).map(|at| super::position_in_file(at, &skipped)).collect();
+        assert_eq!(positions, [0, 2, 5, 6]);
+        assert_eq!(super::position_in_file(3, &[]), 3);
     }
 }

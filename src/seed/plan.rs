@@ -935,7 +935,7 @@ impl Planner<'_> {
     async fn create_user(&mut self, path: &str, user: User, password_hash: Option<String>, role_ids: Vec<String>) {
         let line = self.entry.as_ref().map_or(0, |entry| entry.line(path)) as u32;
         tracing::debug!(step = %format!("create user {}", user.user_id), "bulk load");
-        self.pending.push(NewUser { user, password_hash, role_ids });
+        self.pending.push(NewUser { user, password_hash, role_ids, methods: Vec::new() });
         self.new_entries.push((self.entry_index, line));
         if self.pending.len() >= NEW_USERS_BATCH {
             self.load_new_users().await;

@@ -76,9 +76,15 @@ async fn methods_of(
 }
 
 pub(super) async fn insert_methods(conn: &mut Conn<'_>, user_id: &str, methods: &[NewMethod]) -> Result<(), DbError> {
+    let methods: Vec<(&str, &NewMethod)> = methods.iter().map(|method| (user_id, method)).collect();
+    insert_users_methods(conn, &methods).await
+}
+
+/// Inserts methods of many users (user id, method) in multi-row statements (a bulk load's).
+pub(super) async fn insert_users_methods(conn: &mut Conn<'_>, methods: &[(&str, &NewMethod)]) -> Result<(), DbError> {
     let rows: Vec<_> = methods
         .iter()
-        .flat_map(|NewMethod { method, secret }| {
+        .flat_map(|&(user_id, NewMethod { method, secret })| {
             [
                 (&method.id).into(),
                 user_id.into(),
@@ -112,6 +118,24 @@ async fn refresh_multifactor(
     )
     .await?;
     Ok(())
+}
+
+/// Replaces the user's phone, email and TOTP factors with `methods` (an import's upsert):
+/// their other methods stay, and the profile's `multifactor` follows.
+pub(crate) async fn replace_factors_in(
+    conn: &mut Conn<'_>,
+    user_id: &str,
+    methods: &[NewMethod],
+    at: &Timestamp,
+) -> Result<(), MethodError> {
+    let (multifactor, _) = methods_of(conn, user_id, true).await?;
+    conn.execute(
+        "DELETE FROM authentication_methods WHERE user_id = $1 AND type IN ('phone', 'email', 'totp')",
+        args![user_id],
+    )
+    .await?;
+    insert_methods(conn, user_id, methods).await?;
+    refresh_multifactor(conn, user_id, multifactor, at).await
 }
 
 impl Store {

@@ -20,6 +20,10 @@ use super::{Conflict, Store, StoreError};
 use crate::domain::rbac::Role;
 use crate::domain::time::Timestamp;
 
+/// The page cache (KiB, negative as `PRAGMA cache_size` takes it) of a SQLite load's trigram
+/// index merge.
+const MERGE_CACHE: i64 = -512 * 1024;
+
 /// A bulk load refused: the user at `at` (its position in the load) broke `error`'s rule, or
 /// the write failed.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +133,8 @@ impl Store {
                         conn.execute(&format!("PRAGMA cache_size = {cache}"), &[]).await?;
                         conn.execute("PRAGMA threads = 0", &[]).await?;
                         conn.execute("PRAGMA temp_store = DEFAULT", &[]).await?;
+                        let mmap = super::sqlite::MMAP_BYTES;
+                        conn.execute(&format!("PRAGMA mmap_size = {mmap}"), &[]).await?;
                     }
                     loaded
                 }),
@@ -196,10 +202,13 @@ async fn defer(conn: &mut Conn<'_>) -> anyhow::Result<Vec<String>> {
             "SELECT 'DROP ' || type || ' \"' || replace(name, '\"', '\"\"') || '\"' AS drop_sql, sql AS create_sql \
              FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL \
              AND tbl_name IN ('users', 'identities', 'user_metadata_values', 'user_roles')",
-            // Building an index sorts its keys: in memory, with room for a million users' keys,
-            // and on a second thread. Each statement's journal (what undoes it alone if it
-            // fails) is kept in memory too: in a file, it cost a third of the inserts' time.
-            &["PRAGMA cache_size = -524288", "PRAGMA threads = 2", "PRAGMA temp_store = MEMORY"],
+            // Memory stays bounded whatever the file's size. The page cache stays the writer's
+            // 64 MiB (the inserts append: 512 MiB made them no faster) but for the trigram
+            // index's merge (`rebuild`); reads are not mapped, as mapped pages of a file the load
+            // writes whole count in the process's memory, up to the file's size. Each statement's
+            // journal (what undoes it alone if it fails) is kept in memory: in a file, it cost a
+            // third of the inserts' time. Index builds sort on a second thread.
+            &["PRAGMA threads = 2", "PRAGMA temp_store = MEMORY", "PRAGMA mmap_size = 0"],
         ),
         Engine::Postgres => (
             "SELECT format('DROP INDEX %I', i.indexname) AS drop_sql, i.indexdef AS create_sql FROM pg_indexes i \
@@ -236,6 +245,12 @@ async fn rebuild(conn: &mut Conn<'_>, creates: Vec<String>) -> Result<(), Import
     }
     let started = std::time::Instant::now();
     tracing::info!(indexes = creates.len(), "bulk load: building the indexes");
+    if conn.engine() == Engine::Sqlite {
+        // With temporary storage in memory the sorter keeps every key there (all of a million
+        // users' for each index); in files it sorts runs of at most the cache's size and
+        // merges them.
+        conn.execute("PRAGMA temp_store = FILE", &[]).await?;
+    }
     for create in &creates {
         // In a savepoint: on PostgreSQL a failed statement spoils the transaction, and the
         // user at fault is looked up after.
@@ -249,7 +264,10 @@ async fn rebuild(conn: &mut Conn<'_>, creates: Vec<String>) -> Result<(), Import
     // Merging the trigram index's segments as the rebuild writes them would merge the same
     // entries again and again: once, at the end, instead. Each segment is what fits in the
     // rebuild's hash table: a large one makes fewer (measured on a million users: 1 MB, the
-    // default, took 25 s, 64 MB 13 s; both are put back after).
+    // default, took 25 s, 64 MB 13 s; both are put back after). The merge reads the segments
+    // again and again: with less cache than the index's size (273 MB for a million users) it
+    // waits on reads (a million users, page cache 64 MiB: 49 s; 256 MiB: 26 s; 512 MiB: 8 s),
+    // so the cache may grow to 512 MiB for it alone.
     if conn.engine() == Engine::Sqlite {
         tracing::info!(seconds = started.elapsed().as_secs(), "bulk load: building the trigram index");
         let commands = [
@@ -261,9 +279,17 @@ async fn rebuild(conn: &mut Conn<'_>, creates: Vec<String>) -> Result<(), Import
             "'hashsize', 1048576",
         ];
         for command in commands {
+            if command.starts_with("'optimize'") {
+                conn.execute(&format!("PRAGMA cache_size = {MERGE_CACHE}"), &[]).await?;
+            }
             let sql = format!("INSERT INTO users_trigram (users_trigram, rank) VALUES ({command})");
             conn.execute(&sql, &[]).await?;
         }
+        conn.execute(&format!("PRAGMA cache_size = {}", super::sqlite::CACHE_SIZE), &[]).await?;
+        // The planner's statistics for the new indexes, gathered now while reads are not mapped:
+        // left to the `PRAGMA optimize` at close, counting each index's entries would read all
+        // of the file through the map.
+        conn.execute("PRAGMA optimize = 0x10002", &[]).await?;
     }
     tracing::info!(seconds = started.elapsed().as_secs(), "bulk load: indexes built");
     Ok(())

@@ -28,6 +28,7 @@ mod property_tests;
 mod sqlite;
 mod users;
 
+pub(crate) use authentication_methods::replace_factors_in;
 pub(crate) use bulk::InLoad;
 pub use bulk::{BulkLoad, ImportError};
 pub(crate) use db::Conn;

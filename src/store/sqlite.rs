@@ -35,7 +35,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The writer's page cache, in KiB (negative, as `PRAGMA cache_size` takes it).
 pub(super) const CACHE_SIZE: i64 = -64 * 1024;
 /// How much of the file reads map rather than copy (address space, not memory).
-const MMAP_BYTES: u64 = 64 << 30;
+pub(super) const MMAP_BYTES: u64 = 64 << 30;
 
 enum Message {
     Job(Job<Done>),

@@ -5,6 +5,7 @@
 
 use super::db::{Conn, DbError, Row, Value, args, insert_rows, job};
 use super::{Store, StoreError};
+use crate::domain::authentication_method::NewMethod;
 use crate::domain::metadata;
 use crate::domain::user::{Identity, User};
 use crate::search::listing::{self, SearchPage, UserSearch, Window};
@@ -134,11 +135,13 @@ pub struct NewUser {
     pub user: User,
     pub password_hash: Option<String>,
     pub role_ids: Vec<String>,
+    /// Authentication methods it starts with (an import's `mfa_factors`).
+    pub methods: Vec<NewMethod>,
 }
 
 impl NewUser {
     pub fn without_roles(user: User, password_hash: Option<String>) -> Self {
-        Self { user, password_hash, role_ids: Vec::new() }
+        Self { user, password_hash, role_ids: Vec::new(), methods: Vec::new() }
     }
 }
 
@@ -182,6 +185,9 @@ pub(super) async fn insert_users(conn: &mut Conn<'_>, users: &[NewUser]) -> Resu
         .flat_map(|(user, role_id)| [Value::from(&user.user_id), Value::from(role_id), Value::from(&user.created_at)])
         .collect();
     insert_rows(conn, "user_roles (user_id, role_id, created_at)", 3, &roles, "").await?;
+    let methods: Vec<(&str, &NewMethod)> =
+        users.iter().flat_map(|new| new.methods.iter().map(|method| (new.user.user_id.as_str(), method))).collect();
+    super::authentication_methods::insert_users_methods(conn, &methods).await?;
     Ok(())
 }
 

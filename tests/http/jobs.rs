@@ -160,6 +160,101 @@ async fn imported_hashes_log_in_and_become_bcrypt() {
     assert!(!roster::auth::password::verify("bd".into(), stored).await.unwrap());
 }
 
+/// `mfa_factors` become confirmed authentication methods: listed, in the profile's
+/// `multifactor`, and the TOTP one answers the MFA challenge of a password login.
+#[tokio::test]
+async fn imported_mfa_factors_are_confirmed_methods_that_challenge_logins() {
+    let mut server = Server::start().await;
+    let app = crate::logins::application(&mut server, json!({})).await;
+    let secret = "JBSWY3DPEHPK3PXP";
+    // Password "bc": SHA-256("abc") with the salt "a" before it.
+    let hash = json!({"algorithm": "sha256", "hash": {"value": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+                      "salt": {"value": "a", "position": "prefix"}});
+    let users = json!([
+        {"email": "mfa@example.com", "custom_password_hash": hash,
+         "mfa_factors": [{"totp": {"secret": secret}}, {"phone": {"value": "+14155550100"}}, {"email": {"value": "second@example.com"}}]},
+        {"email": "lower@example.com", "mfa_factors": [{"totp": {"secret": "jbswy3dp"}}]},
+        {"email": "twice@example.com", "mfa_factors": [{"totp": {"secret": secret}}, {"totp": {"secret": secret}}]},
+        {"email": "empty@example.com", "mfa_factors": []},
+        {"email": "voice@example.com", "mfa_factors": [{"phone": {"value": "555"}, "email": {"value": "a@b.co"}}]},
+    ]);
+    let job = import(&mut server, &users, false).await;
+    assert_eq!(job["summary"], json!({"failed": 4, "updated": 0, "inserted": 1, "total": 5}), "{job}");
+    let errors = server.get(&format!("/api/v2/jobs/{}/errors", job["id"].as_str().unwrap())).await.body;
+    let messages: Vec<&str> =
+        errors.as_array().unwrap().iter().map(|e| e["errors"][0]["message"].as_str().unwrap()).collect();
+    assert_eq!(
+        messages,
+        [
+            "MFA import error: String does not match pattern ^[A-Z2-7]+$: jbswy3dp",
+            "MFA import error: the totp factor is given twice",
+            "MFA import error: Array is too short (0), minimum 1",
+            "MFA import error: Too many properties defined (2), maximum 1",
+        ]
+    );
+    assert!(errors.as_array().unwrap().iter().all(|e| e["errors"][0]["path"] == "mfa_factors"), "{errors}");
+    assert_eq!(
+        server.get("/api/v2/users?q=*&include_totals=true").await.body["total"],
+        1,
+        "the bad records are nowhere"
+    );
+
+    let found = server.get("/api/v2/users-by-email?email=mfa%40example.com").await;
+    assert_eq!(found.body[0]["multifactor"], json!(["guardian"]), "{}", found.text);
+    let user_id = found.body[0]["user_id"].as_str().unwrap().to_owned();
+    let listed = server.get(&format!("/api/v2/users/{}/authentication-methods", crate::server::encode(&user_id))).await;
+    let listed = listed.body.as_array().unwrap().clone();
+    let shown: Vec<(&str, bool)> =
+        listed.iter().map(|m| (m["type"].as_str().unwrap(), m["confirmed"].as_bool().unwrap())).collect();
+    assert_eq!(shown, [("totp", true), ("phone", true), ("email", true)]);
+    assert_eq!(listed[1]["phone_number"], "XXXXXXXX0100");
+    assert_eq!(listed[2]["email"], "seco**@exam*******");
+
+    let login = json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": app.id,
+                       "client_secret": app.secret, "username": "mfa@example.com", "password": "bc",
+                       "realm": crate::logins::DATABASE, "scope": "openid"});
+    let challenge = crate::logins::token(&server, login).await;
+    crate::logins::assert_oauth_error(&challenge, 403, "mfa_required", "Multifactor authentication required");
+    let code = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
+        .build_noncompliant()
+        .generate_current();
+    let answer = json!({"grant_type": "http://auth0.com/oauth/grant-type/mfa-otp", "client_id": app.id,
+                        "client_secret": app.secret, "mfa_token": challenge.body["mfa_token"], "otp": code.to_string()});
+    let answered = crate::logins::token(&server, answer).await;
+    assert_eq!(answered.status, 200, "{}", answered.text);
+}
+
+#[tokio::test]
+async fn upsert_replaces_the_factors_an_import_gives() {
+    let mut server = Server::start().await;
+    let users = json!([{"email": "up@example.com", "mfa_factors": [{"totp": {"secret": "JBSWY3DPEHPK3PXP"}}]}]);
+    assert_eq!(import(&mut server, &users, false).await["summary"]["inserted"], 1);
+    let found = server.get("/api/v2/users-by-email?email=up%40example.com").await;
+    let path = format!(
+        "/api/v2/users/{}/authentication-methods",
+        crate::server::encode(found.body[0]["user_id"].as_str().unwrap())
+    );
+    let recovery = server.post(&path.replace("authentication-methods", "recovery-code-regeneration"), json!({})).await;
+    assert_eq!(recovery.status, 200, "{}", recovery.text);
+    let users = json!([{"email": "up@example.com", "mfa_factors": [{"phone": {"value": "+14155550100"}}]}]);
+    assert_eq!(import(&mut server, &users, true).await["summary"]["updated"], 1);
+    let kinds: Vec<String> = server
+        .get(&path)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["type"].as_str().unwrap().to_owned())
+        .collect();
+    // The factors of the three kinds an import gives are replaced; the recovery code stays.
+    assert_eq!(kinds, ["recovery-code", "phone"]);
+    let users = json!([{"email": "up@example.com", "given_name": "Up"}]);
+    assert_eq!(import(&mut server, &users, true).await["summary"]["updated"], 1);
+    assert_eq!(server.get(&path).await.body.as_array().unwrap().len(), 2, "a record without factors keeps them");
+}
+
 #[tokio::test]
 async fn import_requests_are_checked() {
     let mut server = Server::start().await;

@@ -132,7 +132,8 @@ impl Store {
                         let cache = super::sqlite::CACHE_SIZE;
                         conn.execute(&format!("PRAGMA cache_size = {cache}"), &[]).await?;
                         conn.execute("PRAGMA threads = 0", &[]).await?;
-                        conn.execute("PRAGMA temp_store = DEFAULT", &[]).await?;
+                        // The writer's own setting (its savepoint journals in memory).
+                        conn.execute(super::sqlite::SAVEPOINT_JOURNAL_IN_MEMORY, &[]).await?;
                         let mmap = super::sqlite::MMAP_BYTES;
                         conn.execute(&format!("PRAGMA mmap_size = {mmap}"), &[]).await?;
                     }

@@ -150,7 +150,7 @@ fn path_of(database_url: &str) -> anyhow::Result<PathBuf> {
 /// savepoint is released. (Raising SQLite's spill threshold instead made large batches fail
 /// with SQLITE_FULL.) A write of its own (`run_alone`, bulk loads) goes back to a file: it may
 /// change a whole database's pages, and in memory SQLite would also sort its index builds.
-const SAVEPOINT_JOURNAL_IN_MEMORY: &str = "PRAGMA temp_store = MEMORY";
+pub(super) const SAVEPOINT_JOURNAL_IN_MEMORY: &str = "PRAGMA temp_store = MEMORY";
 const SAVEPOINT_JOURNAL_IN_FILE: &str = "PRAGMA temp_store = FILE";
 
 fn connect(path: &PathBuf, read_only: bool) -> rusqlite::Result<Connection> {

@@ -1,6 +1,6 @@
 //! Soak: mixed Management API traffic against a running roster, first as fast as it goes (the
 //! peak), then at a fixed share of that peak for minutes, reporting each minute's requests,
-//! errors, p50/p99 latency and the server's resident memory. Run by `bench/soak.sh`.
+//! errors, p50/p99 latency and the server's resident memory (its own, and mapped files'). Run by `bench/soak.sh`.
 //!
 //! The mix, per 100 requests: 45 GET /users/{id} (a random user of the data set), 10
 //! users-by-email, 15 searches (`q=email:"…"`, random user), 10 creates (passwordless), 10
@@ -156,12 +156,15 @@ impl Traffic {
     }
 }
 
-/// The resident memory of process `pid`, in MiB.
-fn rss_mib(pid: Option<u32>) -> Option<f64> {
+/// The resident memory of process `pid`, in MiB: its own (anonymous) and the mapped pages of
+/// files (the database, which grows with the writes; the kernel may drop them).
+fn rss_mib(pid: Option<u32>) -> Option<(f64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
+    };
+    Some((field("RssAnon:")?, field("RssFile:")?))
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -237,8 +240,8 @@ async fn main() -> anyhow::Result<()> {
         failed.load(Ordering::Relaxed),
         share * 100.0
     );
-    println!("| minute | requests | errors | p50 ms | p99 ms | server RSS MiB |");
-    println!("|---|---|---|---|---|---|");
+    println!("| minute | requests | errors | p50 ms | p99 ms | server RSS MiB: own | files |");
+    println!("|---|---|---|---|---|---|---|");
 
     // The soak: one request due every 1/rate seconds, each on a task of its own.
     let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
@@ -275,7 +278,7 @@ async fn main() -> anyhow::Result<()> {
             finished.errors,
             percentile(&finished.latencies, 0.5),
             percentile(&finished.latencies, 0.99),
-            rss_mib(pid).map_or("-".to_owned(), |rss| format!("{rss:.0}")),
+            rss_mib(pid).map_or("- | -".to_owned(), |(own, files)| format!("{own:.0} | {files:.0}")),
         );
     }
     // Let the last requests answer.

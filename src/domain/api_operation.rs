@@ -6,7 +6,6 @@
 //! `*****` (Auth0 masks `password` so), and bodies larger than `MAX_LOGGED_BODY` are left out.
 
 use serde::Serialize;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::log_event::{LogEvent, Scopes, details, kind};
@@ -136,8 +135,7 @@ impl ApiCall {
         event.user_agent = self.user_agent.clone();
         // A token's scopes are stored apart from the event (`LogEvent::scopes`); without a
         // token the event lists none.
-        let no_scopes = RawValue::from_string("[]".to_owned()).expect("[] is JSON");
-        let scopes = if self.scopes.is_some() { None } else { Some(&*no_scopes) };
+        let scopes = if self.scopes.is_some() { None } else { Some(&[][..]) };
         let request = ApiRequest {
             auth: Auth { credentials: Credentials { scopes }, strategy: "jwt", user: Map::new() },
             body: &self.request_body,
@@ -166,7 +164,7 @@ struct ApiDetails<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ApiRequest<'a> {
-    auth: Auth<'a>,
+    auth: Auth,
     body: &'a Value,
     channel: &'static str,
     ip: &'a Option<String>,
@@ -177,16 +175,16 @@ struct ApiRequest<'a> {
 }
 
 #[derive(Serialize)]
-struct Auth<'a> {
-    credentials: Credentials<'a>,
+struct Auth {
+    credentials: Credentials,
     strategy: &'static str,
     user: Map<String, Value>,
 }
 
 #[derive(Serialize)]
-struct Credentials<'a> {
+struct Credentials {
     #[serde(skip_serializing_if = "Option::is_none")]
-    scopes: Option<&'a RawValue>,
+    scopes: Option<&'static [&'static str]>,
 }
 
 #[derive(Serialize)]

@@ -14,5 +14,6 @@ pub mod search;
 pub mod seed;
 pub mod server;
 pub mod store;
+pub mod tenancy;
 pub mod tenant;
 pub mod tls;

@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply a tenant file to the database, then exit.
     ///
     /// The file holds APIs, clients and grants, connections, roles, organizations and users.
@@ -138,6 +138,16 @@ struct ServeArgs {
     /// directory, else the working directory].
     #[arg(long, env = "ROSTER_TLS_DIR", requires = "tls_self_signed")]
     tls_dir: Option<PathBuf>,
+    /// Turns on the admin API (/roster/v1), which creates, resets and deletes tenants; callers
+    /// present this key as a bearer token. Without it there is one tenant and no admin API.
+    #[arg(long, env = "ROSTER_ADMIN_KEY", hide_env_values = true)]
+    admin_key: Option<String>,
+    /// Where tenants' databases live [default: beside the SQLite database, <name>-tenants/].
+    #[arg(long, env = "ROSTER_TENANTS_DIR")]
+    tenants_dir: Option<PathBuf>,
+    /// Tenants are also reached at the host <tenant>.<BASE> [default: localhost:<port>].
+    #[arg(long, env = "ROSTER_TENANT_HOST_BASE")]
+    tenant_host_base: Option<String>,
 }
 
 fn init_logging(format: &str) {
@@ -200,6 +210,9 @@ async fn main() -> std::process::ExitCode {
                 default_directory: Some(args.default_directory).filter(|name| !name.is_empty()),
                 log_retention_days: args.log_retention_days,
                 tls,
+                admin_key: args.admin_key.filter(|key| !key.is_empty()),
+                tenants_dir: args.tenants_dir,
+                tenant_host_base: args.tenant_host_base,
             })
             .await
         }

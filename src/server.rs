@@ -1,14 +1,14 @@
 //! `roster serve`: open the store, set up the tenant, listen, and shut down gracefully.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::app::App;
 use crate::auth::token::Issuer;
 use crate::seed::{self, Applied};
+use crate::tenancy::runtime::{Runtime, RuntimeSettings};
+use crate::tenancy::{TenancyConfig, Tenants};
 use crate::tenant::{self, TenantSettings};
 use crate::{http, store};
 
@@ -27,10 +27,13 @@ pub struct ServeConfig {
     pub log_retention_days: u32,
     /// Serve HTTPS with this certificate instead of plain HTTP.
     pub tls: Option<crate::tls::TlsSetting>,
+    /// Turns the admin API (and the tenants it creates) on.
+    pub admin_key: Option<String>,
+    /// Where tenants' databases live.
+    pub tenants_dir: Option<std::path::PathBuf>,
+    /// Tenants are also reached at `<name>.<host base>`.
+    pub tenant_host_base: Option<String>,
 }
-
-/// How often events older than the retention period are deleted.
-const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let store = store::open(&config.database_url).await?;
@@ -46,6 +49,22 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Some(path) => Some((path, seed::apply_file(store.as_ref(), &issuer, &domain, path).await?)),
         None => None,
     };
+    let settings = RuntimeSettings {
+        default_directory: config.default_directory.clone(),
+        log_retention_days: config.log_retention_days,
+    };
+    let tenancy = match &config.admin_key {
+        Some(key) => {
+            let tenancy = TenancyConfig {
+                dir: config.tenants_dir.clone().unwrap_or_else(|| default_tenants_dir(&config.database_url)),
+                public_domain: domain.clone(),
+                host_base: config.tenant_host_base.clone().unwrap_or_else(|| format!("localhost:{}", local.port())),
+                runtime: settings.clone(),
+            };
+            Some((Tenants::open(tenancy).await?, key.clone()))
+        }
+        None => None,
+    };
     let scheme = if tls.is_some() { "https" } else { "http" };
     print_banner(scheme, &local, &config.database_url, &issuer, &tenant.client_id, tenant.generated_secret.as_deref());
     if let Some(trust) = tls.as_ref().and_then(|tls| tls.trust.as_deref()) {
@@ -54,45 +73,19 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     if let Some((path, applied)) = seeded {
         print_seeded(path, &applied);
     }
+    if tenancy.is_some() {
+        println!(
+            "admin API on {scheme}://{local}/roster/v1 (docs/TENANTS.md); tenants at {scheme}://{local}/t/<name>/"
+        );
+    }
 
-    // Log events are written in batches by one task (store/logs.rs).
-    let log_writer = tokio::spawn({
-        let store = store.clone();
-        async move {
-            loop {
-                store.log_recorded().await;
-                let _ = store.flush_logs().await;
-            }
-        }
-    });
-    // Retention: at start, then hourly. Each node of a PostgreSQL deployment does it; the
-    // deletes are idempotent.
-    let retention = (config.log_retention_days > 0).then(|| {
-        let store = store.clone();
-        let days = i64::from(config.log_retention_days);
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(RETENTION_INTERVAL);
-            loop {
-                interval.tick().await;
-                let cutoff = crate::domain::time::now() - chrono::Duration::days(days);
-                match store.delete_logs_before(cutoff).await {
-                    Ok(0) => {}
-                    Ok(deleted) => tracing::info!(deleted, days, "deleted log events older than the retention period"),
-                    Err(error) => tracing::error!(error = %format!("{error:#}"), "log retention failed"),
-                }
-            }
-        })
-    });
-    // Jobs (imports, exports): one at a time, in the background; an interrupted one runs again.
-    let job_runner = crate::jobs::spawn_runner(store.clone());
-    let app = Arc::new(App {
-        store: store.clone(),
-        keys: tenant.keys,
-        issuer,
-        verified_tokens: Default::default(),
-        default_directory: config.default_directory.clone(),
-    });
-    let mut router = http::router(app);
+    let own = Runtime::start(store, tenant.keys, issuer, &settings);
+    let mut router = own.router.clone();
+    let mut expiry = None;
+    if let Some((tenants, key)) = &tenancy {
+        expiry = Some(tenants.spawn_expiry());
+        router = http::tenants::router(router, tenants.clone(), key.clone());
+    }
     if tls.is_some() {
         // Over TLS every request is https: the URLs Roster renders (a job's `location`) and its
         // cookies' `Secure` follow `X-Forwarded-Proto`, as behind a TLS-terminating proxy.
@@ -115,17 +108,22 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     }
     .context("server failed")?;
     tracing::info!("shutting down: requests finished, closing the database");
-    log_writer.abort();
-    // A job cut short here wrote nothing (its writes commit with its outcome): it runs again.
-    job_runner.abort();
-    let _ = job_runner.await;
-    if let Some(retention) = retention {
-        retention.abort();
+    if let Some(expiry) = expiry {
+        expiry.abort();
     }
-    // Events recorded by the last requests.
-    let _ = store.flush_logs().await;
-    store.close().await;
+    if let Some((tenants, _)) = &tenancy {
+        tenants.stop_all().await;
+    }
+    own.stop().await;
     Ok(())
+}
+
+/// Beside the SQLite database (`data/roster.db` → `data/roster-tenants/`), else
+/// `./roster-tenants`.
+fn default_tenants_dir(database_url: &str) -> std::path::PathBuf {
+    let path = database_url.strip_prefix("sqlite://").map(|rest| rest.split('?').next().unwrap_or(rest));
+    let stem = path.map(std::path::Path::new).and_then(std::path::Path::file_stem).and_then(|s| s.to_str());
+    crate::tls::default_dir(database_url).join(format!("{}-tenants", stem.unwrap_or("roster")))
 }
 
 /// How to call the server, printed on stdout at start. A generated client secret is shown

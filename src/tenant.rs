@@ -15,8 +15,8 @@ use crate::domain::client::{ClientRecord, management_client_attributes};
 use crate::domain::client_grant::ClientGrantRecord;
 use crate::domain::connection::{Connection, ConnectionRecord, DEFAULT_DATABASE};
 use crate::domain::{ids, time};
-use crate::store::Store;
 use crate::store::tenant_admin::AdminError;
+use crate::store::{SigningKey, Store};
 
 pub const MANAGEMENT_CLIENT_NAME: &str = "Roster Management API Client";
 
@@ -38,17 +38,63 @@ pub struct Tenant {
 pub async fn bootstrap(store: &Store, settings: &TenantSettings, issuer: &Issuer) -> anyhow::Result<Tenant> {
     let keys = signing_keys(store).await?;
     let (client_id, generated_secret) = management_client(store, settings).await?;
-    store
-        .save_client_grant(&ClientGrantRecord {
-            id: ids::prefixed("cgr"),
-            client_id: client_id.clone(),
-            audience: issuer.management_audience.clone(),
-            scope: ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
-            attributes: Default::default(),
-        })
-        .await?;
+    store.save_client_grant(&management_grant(&client_id, issuer)).await?;
     connections(store, settings, &client_id).await?;
     Ok(Tenant { keys, client_id, generated_secret })
+}
+
+/// What `bootstrap` sets up, on a store known to have none of it (a tenant the admin API
+/// creates from its template), with the key given: every write submitted at once, so that group
+/// commit makes them one transaction with one fsync rather than one each.
+pub async fn bootstrap_new(store: &Store, issuer: &Issuer, key: SigningKey) -> anyhow::Result<Tenant> {
+    let secret = ids::random_alphanumeric(64);
+    let client = new_management_client(ids::random_alphanumeric(32), secret.clone());
+    let grant = management_grant(&client.client_id, issuer);
+    let connections = default_connections(false).map(|mut connection| {
+        connection.enabled_clients.push(client.client_id.clone());
+        ConnectionRecord { connection, attributes: Default::default() }
+    });
+    let [database, email, sms] = &connections;
+    tokio::try_join!(
+        async { store.ensure_signing_key(&key).await.map(drop) },
+        async { store.insert_client_if_absent(&client, false).await.map(drop) },
+        store.save_client_grant(&grant),
+        async { store.create_connection(database).await.map_err(anyhow::Error::from) },
+        async { store.create_connection(email).await.map_err(anyhow::Error::from) },
+        async { store.create_connection(sms).await.map_err(anyhow::Error::from) },
+    )?;
+    Ok(Tenant { keys: KeyRing::new(&[key])?, client_id: client.client_id, generated_secret: Some(secret) })
+}
+
+/// The management client's grant: every Management API scope.
+fn management_grant(client_id: &str, issuer: &Issuer) -> ClientGrantRecord {
+    ClientGrantRecord {
+        id: ids::prefixed("cgr"),
+        client_id: client_id.to_owned(),
+        audience: issuer.management_audience.clone(),
+        scope: ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        attributes: Default::default(),
+    }
+}
+
+fn new_management_client(client_id: String, client_secret: String) -> ClientRecord {
+    ClientRecord {
+        client_id,
+        name: MANAGEMENT_CLIENT_NAME.to_owned(),
+        client_secret,
+        app_type: Some("non_interactive".to_owned()),
+        created_at: time::now(),
+        attributes: management_client_attributes(),
+    }
+}
+
+/// The connections a new Auth0 tenant has.
+fn default_connections(requires_username: bool) -> [Connection; 3] {
+    [
+        Connection::default_database(ids::prefixed("con"), requires_username),
+        Connection::passwordless(ids::prefixed("con"), "email"),
+        Connection::passwordless(ids::prefixed("con"), "sms"),
+    ]
 }
 
 async fn signing_keys(store: &Store) -> anyhow::Result<KeyRing> {
@@ -69,14 +115,10 @@ async fn management_client(store: &Store, settings: &TenantSettings) -> anyhow::
         Some(client) => (client, None),
         None => {
             let generated = settings.client_secret.is_none().then(|| ids::random_alphanumeric(64));
-            let candidate = ClientRecord {
-                client_id: settings.client_id.clone().unwrap_or_else(|| ids::random_alphanumeric(32)),
-                name: MANAGEMENT_CLIENT_NAME.to_owned(),
-                client_secret: settings.client_secret.clone().or_else(|| generated.clone()).unwrap_or_default(),
-                app_type: Some("non_interactive".to_owned()),
-                created_at: time::now(),
-                attributes: management_client_attributes(),
-            };
+            let candidate = new_management_client(
+                settings.client_id.clone().unwrap_or_else(|| ids::random_alphanumeric(32)),
+                settings.client_secret.clone().or_else(|| generated.clone()).unwrap_or_default(),
+            );
             // Without a configured id, the management client is the one with its name.
             let stored = store.insert_client_if_absent(&candidate, settings.client_id.is_none()).await?;
             // A node that started at the same time may have stored its client first: then
@@ -94,12 +136,7 @@ async fn management_client(store: &Store, settings: &TenantSettings) -> anyhow::
 }
 
 async fn connections(store: &Store, settings: &TenantSettings, client_id: &str) -> anyhow::Result<()> {
-    let defaults = [
-        Connection::default_database(ids::prefixed("con"), settings.requires_username.unwrap_or(false)),
-        Connection::passwordless(ids::prefixed("con"), "email"),
-        Connection::passwordless(ids::prefixed("con"), "sms"),
-    ];
-    for default in defaults {
+    for default in default_connections(settings.requires_username.unwrap_or(false)) {
         let name = default.name.clone();
         // Nodes starting together each try; the others find it there.
         match store.create_connection(&ConnectionRecord { connection: default, attributes: Default::default() }).await {

@@ -63,6 +63,8 @@ pub struct Issuer {
     pub management_audience: String,
     /// Auth0 SDKs pointed at plain http ask for `http://{domain}/api/v2/`; it names the same API.
     pub management_audience_http: String,
+    /// Other audiences that name the same API: those of the other domains that reach the tenant.
+    also_management_audiences: Vec<String>,
 }
 
 impl Issuer {
@@ -71,13 +73,25 @@ impl Issuer {
             issuer: format!("https://{domain}/"),
             management_audience: format!("https://{domain}/api/v2/"),
             management_audience_http: format!("http://{domain}/api/v2/"),
+            also_management_audiences: Vec::new(),
         }
+    }
+
+    /// A tenant reached under other domains too: token requests may name the Management API by
+    /// any of them (tokens then name it by `domain`'s).
+    pub fn with_aliases<'a>(domain: &str, aliases: impl IntoIterator<Item = &'a str>) -> Self {
+        let also = aliases
+            .into_iter()
+            .flat_map(|alias| [format!("https://{alias}/api/v2/"), format!("http://{alias}/api/v2/")]);
+        Self { also_management_audiences: also.collect(), ..Self::new(domain) }
     }
 
     /// The canonical identifier of `audience` if it names the Management API.
     pub fn management_api(&self, audience: &str) -> Option<&str> {
-        (audience == self.management_audience || audience == self.management_audience_http)
-            .then_some(self.management_audience.as_str())
+        let named = audience == self.management_audience
+            || audience == self.management_audience_http
+            || self.also_management_audiences.iter().any(|alias| alias == audience);
+        named.then_some(self.management_audience.as_str())
     }
 }
 

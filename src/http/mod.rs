@@ -37,6 +37,7 @@ pub mod response;
 mod roles;
 mod sessions;
 mod signup;
+pub mod tenants;
 mod user_blocks;
 mod user_identities;
 mod user_organizations;
@@ -134,7 +135,7 @@ async fn not_implemented() -> ApiError {
 }
 
 /// hapi's answer to an unknown route, and (having no 405) to a known path with another method.
-async fn not_found() -> ApiError {
+pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("Not Found")
 }
 
@@ -195,7 +196,7 @@ async fn run_to_completion(request: Request, next: Next) -> Response {
 /// query strings or bodies, which carry tokens, passwords and personal data. The query string
 /// only at debug level, under its own target (`ROSTER_LOG=roster::query=debug`), to see what a
 /// client sends.
-async fn log_request(request: Request, next: Next) -> Response {
+pub(crate) async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();

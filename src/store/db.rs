@@ -596,4 +596,12 @@ impl Db {
             Db::Postgres(db) => db.close().await,
         }
     }
+
+    /// Writes a consistent copy of the whole database, as of its last commit, to a new file.
+    pub async fn snapshot_into(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite(db) => db.snapshot_into(path).await,
+            Db::Postgres(_) => anyhow::bail!("snapshots are of SQLite databases"),
+        }
+    }
 }

@@ -114,6 +114,13 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a consistent copy of the whole store, as of its last commit, to a new file
+    /// (SQLite), from which a store can be opened again.
+    pub async fn snapshot_into(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        self.flush_logs().await?;
+        self.db.snapshot_into(path).await
+    }
+
     /// Writes the log events recorded, finishes the writes queued, flushes and closes; called
     /// once on shutdown.
     pub async fn close(&self) {

@@ -67,7 +67,8 @@ impl SqliteDb {
         // Gives the query planner statistics (bounded work; only tables that need them), so
         // that it picks the selective index for a search rather than the first one it sees.
         write.execute_batch("PRAGMA optimize=0x10002")?;
-        let idle = (0..READ_CONNECTIONS).map(|_| connect(&path, true)).collect::<rusqlite::Result<Vec<_>>>()?;
+        // One to start with; more as reads come (a server of many tenants opens many stores).
+        let idle = (0..1).map(|_| connect(&path, true)).collect::<rusqlite::Result<Vec<_>>>()?;
         let state = Readers { open: idle.len(), idle, closed: false };
         let readers = Arc::new(ReadPool { path, state: Mutex::new(state), returned: Condvar::new() });
         let (writer, inbox) = mpsc::channel(1024);
@@ -123,6 +124,19 @@ impl SqliteDb {
         if self.writer.send(message).await.is_err() {
             tracing::error!("write refused: the store is closed");
         }
+    }
+
+    /// `VACUUM INTO` reads one snapshot and writes it compacted; it writes, so it needs a
+    /// connection of its own (the readers are query-only), and it does not sync what it wrote.
+    pub async fn snapshot_into(&self, target: &std::path::Path) -> anyhow::Result<()> {
+        let (source, target) = (self.readers.path.clone(), target.to_owned());
+        let copy = move || -> anyhow::Result<()> {
+            let conn = connect(&source, false)?;
+            conn.execute("VACUUM INTO ?1", [target.to_string_lossy()])?;
+            std::fs::File::open(&target)?.sync_all()?;
+            Ok(())
+        };
+        tokio::task::spawn_blocking(copy).await.context("the snapshot task failed")?
     }
 
     pub async fn close(&self) {

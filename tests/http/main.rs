@@ -20,6 +20,7 @@ mod server;
 mod service;
 mod stores;
 mod tenant_admin;
+mod tenants;
 mod tls;
 mod users_create;
 mod users_delete;

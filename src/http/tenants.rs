@@ -1,0 +1,180 @@
+//! The admin API (`/roster/v1`, on when the server has an admin key) and how requests reach
+//! the tenants it creates: `/t/<name>/…` (the prefix is taken off), or a `Host` of
+//! `<name>.<host base>`. Everything else goes to the server's own tenant, as without tenants.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use tower::ServiceExt;
+
+use super::extract::JsonBody;
+use crate::error::ApiError;
+use crate::tenancy::{INITIAL_SNAPSHOT, NewTenant, TenancyError, Tenants};
+
+impl From<TenancyError> for ApiError {
+    fn from(error: TenancyError) -> Self {
+        match error {
+            TenancyError::NameTaken(_) | TenancyError::SnapshotTaken(_) => {
+                ApiError::new(StatusCode::CONFLICT, None, error.to_string())
+            }
+            TenancyError::BadRequest(_) | TenancyError::TenantFile(_) => {
+                ApiError::bad_request(Some("invalid_body"), error.to_string())
+            }
+            TenancyError::NotFound(_) | TenancyError::SnapshotNotFound { .. } => ApiError::not_found(error.to_string()),
+            TenancyError::Other(error) => ApiError::internal(format!("{error:#}")),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Dispatch {
+    tenants: Arc<Tenants>,
+    /// The server's own tenant.
+    default: Router,
+}
+
+/// The server's own tenant's router, with the admin API and its tenants in front of it.
+pub fn router(default: Router, tenants: Arc<Tenants>, admin_key: String) -> Router {
+    let admin = Router::new()
+        .route("/tenants", post(create).get(list))
+        .route("/tenants/{name}", get(describe).delete(remove))
+        .route("/tenants/{name}/snapshots", post(snapshot))
+        .route("/tenants/{name}/snapshots/{snapshot}", delete(remove_snapshot))
+        .route("/tenants/{name}/reset", post(reset))
+        .route_layer(middleware::from_fn_with_state(Arc::<str>::from(admin_key), require_admin_key))
+        .fallback(super::not_found)
+        .with_state(tenants.clone())
+        .layer(middleware::from_fn(super::log_request));
+    Router::new()
+        .nest("/roster/v1", admin)
+        .route("/t/{name}", any(by_path))
+        .route("/t/{name}/{*rest}", any(by_path))
+        .fallback(by_host)
+        .with_state(Dispatch { tenants, default })
+}
+
+/// `Authorization: Bearer <admin key>`, compared in constant time.
+async fn require_admin_key(State(key): State<Arc<str>>, request: Request, next: Next) -> Result<Response, ApiError> {
+    let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let given = given.and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    match given {
+        Some(given) if bool::from(given.trim().as_bytes().ct_eq(key.as_bytes())) => Ok(next.run(request).await),
+        Some(_) => Err(ApiError::unauthorized("Invalid admin key")),
+        None => Err(ApiError::unauthorized("Missing authentication")),
+    }
+}
+
+async fn by_path(State(dispatch): State<Dispatch>, mut request: Request) -> Response {
+    let path = request.uri().path();
+    let after = path.strip_prefix("/t/").unwrap_or_default();
+    let (name, rest) = after.split_once('/').map_or((after, ""), |(name, rest)| (name, rest));
+    let Some(tenant) = dispatch.tenants.get(name) else {
+        return ApiError::not_found(format!("no tenant named {name}")).into_response();
+    };
+    let prefix = format!("/t/{name}");
+    let unprefixed = match request.uri().query() {
+        Some(query) => format!("/{rest}?{query}"),
+        None => format!("/{rest}"),
+    };
+    match unprefixed.parse() {
+        Ok(uri) => *request.uri_mut() = uri,
+        Err(_) => return ApiError::invalid_uri("Invalid URI").into_response(),
+    }
+    let mut response = serve(tenant.runtime().router.clone(), request).await;
+    // A redirect to one of the tenant's own paths stays under its prefix.
+    let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
+    if let Some(relative) = location.filter(|l| l.starts_with('/') && !l.starts_with("//"))
+        && let Ok(value) = HeaderValue::from_str(&format!("{prefix}{relative}"))
+    {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+async fn by_host(State(dispatch): State<Dispatch>, request: Request) -> Response {
+    let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok());
+    let router = match host.and_then(|host| dispatch.tenants.by_host(host)) {
+        Some(tenant) => tenant.runtime().router.clone(),
+        None => dispatch.default,
+    };
+    serve(router, request).await
+}
+
+/// Hands the request to a tenant's router as if it had come straight to it (axum would read
+/// the route matched here as the start of the tenant's own).
+async fn serve(router: Router, mut request: Request) -> Response {
+    request.extensions_mut().remove::<axum::extract::MatchedPath>();
+    router.oneshot(request).await.unwrap_or_else(|never| match never {})
+}
+
+async fn create(State(tenants): State<Arc<Tenants>>, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    let created = tenants.create(parse::<NewTenant>(body)?).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+async fn list(State(tenants): State<Arc<Tenants>>) -> Result<Response, ApiError> {
+    let listed = tenants.list().await.map_err(|error| ApiError::internal(format!("{error:#}")))?;
+    Ok(Json(listed).into_response())
+}
+
+async fn describe(State(tenants): State<Arc<Tenants>>, Path(name): Path<String>) -> Result<Response, ApiError> {
+    Ok(Json(tenants.describe(&name).await?).into_response())
+}
+
+async fn remove(State(tenants): State<Arc<Tenants>>, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
+    tenants.delete(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamedSnapshot {
+    name: String,
+}
+
+async fn snapshot(
+    State(tenants): State<Arc<Tenants>>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let body: NamedSnapshot = parse(body)?;
+    tenants.snapshot(&name, &body.name).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "name": body.name }))).into_response())
+}
+
+async fn remove_snapshot(
+    State(tenants): State<Arc<Tenants>>,
+    Path((name, snapshot)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    tenants.delete_snapshot(&name, &snapshot).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetTo {
+    snapshot: Option<String>,
+}
+
+/// Back to a snapshot: the one named, else the one taken when the tenant was created.
+async fn reset(
+    State(tenants): State<Arc<Tenants>>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let to = parse::<ResetTo>(body)?.snapshot.unwrap_or_else(|| INITIAL_SNAPSHOT.to_owned());
+    Ok(Json(tenants.reset(&name, &to).await?).into_response())
+}
+
+/// An admin request's body (an absent one reads as `{}`), or a 400 saying what is wrong with it.
+fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(body)
+        .map_err(|error| ApiError::bad_request(Some("invalid_body"), format!("Payload validation error: {error}")))
+}

@@ -1,0 +1,591 @@
+//! Many tenants in one server, managed through the admin API (`/roster/v1`, `http/admin.rs`).
+//!
+//! Each tenant is a SQLite database of its own in a directory of its own under the tenants
+//! directory, started from a copy of a template the server migrates once at start, so creating
+//! one is a file copy, a few inserts (its signing key, management client and grant, default
+//! connections) and a thread. A request reaches it by a path prefix (`/t/<name>/…`) or by its
+//! host (`<name>.<host base>`); its tokens name the path-prefixed domain, and are refused by
+//! every other tenant (another key, another issuer and audience).
+//!
+//! Snapshots are `VACUUM INTO` copies; a reset opens a copy of one as the tenant's next
+//! generation and swaps it in, so requests never see a half-restored tenant. Tenants and their
+//! snapshots survive a restart; one idle for longer than its time-to-live is deleted.
+
+pub mod runtime;
+mod spare_keys;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use self::runtime::{Runtime, RuntimeSettings};
+use self::spare_keys::SpareKeys;
+use crate::auth::keys::KeyRing;
+use crate::auth::token::Issuer;
+use crate::domain::time::{self, Timestamp};
+use crate::store;
+
+/// The snapshot every tenant gets when created (after its tenant file, if any, is applied).
+pub const INITIAL_SNAPSHOT: &str = "initial";
+/// How long a tenant may stay idle when its creator names no time-to-live.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
+const METADATA_FILE: &str = "tenant.json";
+const SNAPSHOTS_DIR: &str = "snapshots";
+const TEMPLATE_FILE: &str = ".template.db";
+
+#[derive(Debug, Clone)]
+pub struct TenancyConfig {
+    /// Where tenants' databases live.
+    pub dir: PathBuf,
+    /// `HOST[:PORT]` of the server: a tenant's domain is `<public domain>/t/<name>`.
+    pub public_domain: String,
+    /// A tenant is also reached at `<name>.<host base>` (e.g. `localhost:8080`).
+    pub host_base: String,
+    pub runtime: RuntimeSettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenancyError {
+    #[error("a tenant named {0} exists")]
+    NameTaken(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("no tenant named {0}")]
+    NotFound(String),
+    #[error("tenant {tenant} has no snapshot named {snapshot}")]
+    SnapshotNotFound { tenant: String, snapshot: String },
+    #[error("a snapshot named {0} exists")]
+    SnapshotTaken(String),
+    /// The tenant file was refused; nothing was created.
+    #[error("{0}")]
+    TenantFile(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// What a creator asks for.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    pub name: Option<String>,
+    /// Seconds idle before it is deleted; 0 keeps it until deleted.
+    pub ttl_seconds: Option<u64>,
+    /// A tenant file (docs/SEED.md) to apply before the tenant is served.
+    pub tenant_file: Option<String>,
+}
+
+/// What is kept beside a tenant's databases, so it is served again after a restart.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Metadata {
+    name: String,
+    created_at: Timestamp,
+    ttl_seconds: u64,
+    client_id: String,
+}
+
+/// What a tenant's database needs before it is served.
+#[derive(Debug, Clone, Copy)]
+enum Setup {
+    /// A copy of the template: everything (`tenant::bootstrap_new`).
+    New,
+    /// Served before this start: what the server's domain names may have changed
+    /// (`tenant::bootstrap`, which finds the rest there).
+    Again,
+    /// A copy of the tenant's own snapshot, taken by this process: nothing.
+    Restored,
+}
+
+/// A tenant's management client.
+struct Client {
+    id: String,
+    /// When this start made it.
+    generated_secret: Option<String>,
+}
+
+/// A tenant served.
+pub struct Hosted {
+    metadata: Metadata,
+    dir: PathBuf,
+    running: RwLock<Arc<Runtime>>,
+    /// The generation of `running`'s database file (`data-<n>.db`).
+    generation: AtomicU64,
+    /// Milliseconds since the Unix epoch of the last request it was sent.
+    last_used: AtomicI64,
+    /// Snapshots, resets and deletion one at a time.
+    admin: tokio::sync::Mutex<()>,
+}
+
+impl Hosted {
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// The tenant as it runs now; marks it used.
+    pub fn runtime(&self) -> Arc<Runtime> {
+        self.last_used.store(time::now().timestamp_millis(), Ordering::Relaxed);
+        self.running.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn idle_for(&self, now: Timestamp) -> Duration {
+        let idle = now.timestamp_millis() - self.last_used.load(Ordering::Relaxed);
+        Duration::from_millis(idle.max(0) as u64)
+    }
+}
+
+/// A tenant as the admin API shows it.
+#[derive(Debug, Serialize)]
+pub struct TenantView {
+    pub name: String,
+    /// What SDKs are given as the tenant's domain.
+    pub domain: String,
+    /// The same tenant reached by its host.
+    pub host: String,
+    pub management_api_audience: String,
+    pub client_id: String,
+    /// Only when created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub created_at: Timestamp,
+    pub ttl_seconds: u64,
+    pub snapshots: Vec<String>,
+}
+
+pub struct Tenants {
+    config: TenancyConfig,
+    hosted: RwLock<HashMap<String, Arc<Hosted>>>,
+    /// Names of tenants being created or deleted, so that two requests cannot both take one.
+    busy: Mutex<std::collections::HashSet<String>>,
+    spare_keys: SpareKeys,
+}
+
+impl Tenants {
+    /// Prepares the template and serves the tenants the directory holds.
+    pub async fn open(config: TenancyConfig) -> anyhow::Result<Arc<Self>> {
+        tokio::fs::create_dir_all(&config.dir)
+            .await
+            .with_context(|| format!("cannot create the tenants directory {}", config.dir.display()))?;
+        let template = config.dir.join(TEMPLATE_FILE);
+        // Made again at every start: a new binary may carry new migrations.
+        for stale in [template.clone(), with_suffix(&template, "-wal"), with_suffix(&template, "-shm")] {
+            let _ = tokio::fs::remove_file(stale).await;
+        }
+        let store = store::open(&sqlite_url(&template)).await?;
+        store.close().await;
+        let tenants = Arc::new(Self {
+            config,
+            hosted: Default::default(),
+            busy: Default::default(),
+            spare_keys: SpareKeys::start(),
+        });
+        tenants.serve_existing().await?;
+        Ok(tenants)
+    }
+
+    /// Tenants left in the directory by an earlier start.
+    async fn serve_existing(&self) -> anyhow::Result<()> {
+        let mut entries = tokio::fs::read_dir(&self.config.dir).await?;
+        while let Some(entry) = entries.next_entry().await? {
+            let dir = entry.path();
+            let Ok(text) = tokio::fs::read_to_string(dir.join(METADATA_FILE)).await else { continue };
+            let metadata: Metadata = serde_json::from_str(&text)
+                .with_context(|| format!("unreadable tenant metadata in {}", dir.display()))?;
+            let generation = latest_generation(&dir).await?.context("a tenant without a database")?;
+            let runtime = self.start(&metadata.name, &data_file(&dir, generation), Setup::Again).await?;
+            let hosted = self.host(metadata, dir, runtime, generation);
+            tracing::info!(tenant = hosted.name(), "serving a tenant created earlier");
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Hosted>> {
+        self.hosted.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
+    }
+
+    /// The tenant `host` (`<name>.<host base>`) names, if any.
+    pub fn by_host(&self, host: &str) -> Option<Arc<Hosted>> {
+        let name = host.strip_suffix(&self.config.host_base)?.strip_suffix('.')?;
+        self.get(name)
+    }
+
+    fn domain(&self, name: &str) -> String {
+        format!("{}/t/{name}", self.config.public_domain)
+    }
+
+    fn host_domain(&self, name: &str) -> String {
+        format!("{name}.{}", self.config.host_base)
+    }
+
+    fn issuer(&self, name: &str) -> Issuer {
+        Issuer::with_aliases(&self.domain(name), [self.host_domain(name).as_str()])
+    }
+
+    /// Opens a tenant's database, sets it up as `setup` says and starts serving it.
+    async fn start(&self, name: &str, database: &Path, setup: Setup) -> anyhow::Result<(Runtime, Option<Client>)> {
+        let started = std::time::Instant::now();
+        let store = store::open(&sqlite_url(database)).await?;
+        let opened = started.elapsed();
+        let issuer = self.issuer(name);
+        let result = async {
+            let tenant = match setup {
+                Setup::New => crate::tenant::bootstrap_new(&store, &issuer, self.spare_keys.take().await?).await?,
+                Setup::Again => crate::tenant::bootstrap(&store, &Default::default(), &issuer).await?,
+                Setup::Restored => return Ok((KeyRing::new(&store.signing_keys().await?)?, None)),
+            };
+            let client = Client { id: tenant.client_id, generated_secret: tenant.generated_secret };
+            Ok((tenant.keys, Some(client)))
+        }
+        .await;
+        let set_up = started.elapsed();
+        match result {
+            Ok((keys, client)) => {
+                let runtime = Runtime::start(store, keys, issuer, &self.config.runtime);
+                let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+                let (open_ms, setup_ms, total_ms) = (ms(opened), ms(set_up - opened), ms(started.elapsed()));
+                tracing::debug!(tenant = name, ?setup, open_ms, setup_ms, total_ms, "tenant started");
+                Ok((runtime, client))
+            }
+            Err(error) => {
+                store.close().await;
+                Err(error)
+            }
+        }
+    }
+
+    fn host(
+        &self,
+        metadata: Metadata,
+        dir: PathBuf,
+        (runtime, _): (Runtime, Option<Client>),
+        generation: u64,
+    ) -> Arc<Hosted> {
+        let hosted = Arc::new(Hosted {
+            last_used: AtomicI64::new(time::now().timestamp_millis()),
+            metadata,
+            dir,
+            running: RwLock::new(Arc::new(runtime)),
+            generation: AtomicU64::new(generation),
+            admin: Default::default(),
+        });
+        self.hosted.write().unwrap_or_else(|e| e.into_inner()).insert(hosted.metadata.name.clone(), hosted.clone());
+        hosted
+    }
+
+    /// Creates a tenant, applies its tenant file and takes its initial snapshot; only then is
+    /// it served.
+    pub async fn create(&self, request: NewTenant) -> Result<TenantView, TenancyError> {
+        let name = match request.name {
+            Some(name) => valid_name(name)?,
+            None => format!("t-{}", crate::domain::ids::random_from(b"abcdefghijklmnopqrstuvwxyz0123456789", 10)),
+        };
+        let _reserved = self.reserve(&name)?;
+        let dir = self.config.dir.join(&name);
+        let created = self.create_in(&name, &dir, request.ttl_seconds, request.tenant_file).await;
+        match created {
+            Ok((metadata, runtime, secret)) => {
+                let hosted = self.host(metadata, dir, runtime, 1);
+                let mut view = self.view(&hosted).await?;
+                view.client_secret = secret;
+                Ok(view)
+            }
+            Err(error) => {
+                let _ = tokio::fs::remove_dir_all(&dir).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn create_in(
+        &self,
+        name: &str,
+        dir: &Path,
+        ttl_seconds: Option<u64>,
+        tenant_file: Option<String>,
+    ) -> Result<(Metadata, (Runtime, Option<Client>), Option<String>), TenancyError> {
+        let began = std::time::Instant::now();
+        tokio::fs::create_dir_all(dir.join(SNAPSHOTS_DIR)).await.context("cannot create the tenant's directory")?;
+        let database = data_file(dir, 1);
+        tokio::fs::copy(self.config.dir.join(TEMPLATE_FILE), &database).await.context("cannot copy the template")?;
+        let started = self.start(name, &database, Setup::New).await?;
+        let (runtime, client) = &started;
+        let client = client.as_ref().context("a new tenant without its client")?;
+        let store = &runtime.app.store;
+        let setup = async {
+            if let Some(text) = tenant_file {
+                let file = dir.join("tenant-file.yaml");
+                tokio::fs::write(&file, text).await.context("cannot keep the tenant file")?;
+                let applied = crate::seed::apply_file(store, &runtime.app.issuer, &self.domain(name), &file).await;
+                let _ = tokio::fs::remove_file(&file).await;
+                if let Err(error) = applied {
+                    return Err(match error.downcast::<crate::seed::Refused>() {
+                        Ok(refused) => TenancyError::TenantFile(refused.to_string()),
+                        Err(error) => TenancyError::Other(error),
+                    });
+                }
+            }
+            let snapshot_began = std::time::Instant::now();
+            store.snapshot_into(&snapshot_file(dir, INITIAL_SNAPSHOT)).await?;
+            let snapshot_ms = snapshot_began.elapsed().as_secs_f64() * 1000.0;
+            let total_ms = began.elapsed().as_secs_f64() * 1000.0;
+            tracing::info!(tenant = name, total_ms, snapshot_ms, "tenant created");
+            let metadata = Metadata {
+                name: name.to_owned(),
+                created_at: time::now(),
+                ttl_seconds: ttl_seconds.unwrap_or(DEFAULT_TTL.as_secs()),
+                client_id: client.id.clone(),
+            };
+            write_metadata(dir, &metadata).await?;
+            Ok(metadata)
+        };
+        match setup.await {
+            Ok(metadata) => {
+                let secret = started.1.as_ref().and_then(|client| client.generated_secret.clone());
+                Ok((metadata, started, secret))
+            }
+            Err(error) => {
+                started.0.stop().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Holds `name` while it is created or deleted.
+    fn reserve(&self, name: &str) -> Result<Reserved<'_>, TenancyError> {
+        let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        if self.get(name).is_some() || !busy.insert(name.to_owned()) {
+            return Err(TenancyError::NameTaken(name.to_owned()));
+        }
+        Ok(Reserved { tenants: self, name: name.to_owned() })
+    }
+
+    pub async fn list(&self) -> anyhow::Result<Vec<TenantView>> {
+        let mut hosted: Vec<Arc<Hosted>> =
+            self.hosted.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        hosted.sort_by(|a, b| (a.metadata.created_at, a.name()).cmp(&(b.metadata.created_at, b.name())));
+        let mut views = Vec::with_capacity(hosted.len());
+        for tenant in &hosted {
+            views.push(self.view(tenant).await?);
+        }
+        Ok(views)
+    }
+
+    pub async fn describe(&self, name: &str) -> Result<TenantView, TenancyError> {
+        let hosted = self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))?;
+        Ok(self.view(&hosted).await?)
+    }
+
+    async fn view(&self, hosted: &Hosted) -> anyhow::Result<TenantView> {
+        let name = hosted.name();
+        Ok(TenantView {
+            name: name.to_owned(),
+            domain: self.domain(name),
+            host: self.host_domain(name),
+            management_api_audience: self.issuer(name).management_audience,
+            client_id: hosted.metadata.client_id.clone(),
+            client_secret: None,
+            created_at: hosted.metadata.created_at,
+            ttl_seconds: hosted.metadata.ttl_seconds,
+            snapshots: snapshots(&hosted.dir).await?.into_keys().collect(),
+        })
+    }
+
+    /// Stops serving a tenant and removes its files.
+    pub async fn delete(&self, name: &str) -> Result<(), TenancyError> {
+        let hosted = self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))?;
+        let _admin = hosted.admin.lock().await;
+        if self.hosted.write().unwrap_or_else(|e| e.into_inner()).remove(name).is_none() {
+            return Err(TenancyError::NotFound(name.to_owned()));
+        }
+        hosted.runtime().stop().await;
+        tokio::fs::remove_dir_all(&hosted.dir).await.context("cannot remove the tenant's files")?;
+        Ok(())
+    }
+
+    /// Takes a snapshot of the tenant as it is now, under a name not yet taken.
+    pub async fn snapshot(&self, name: &str, snapshot: &str) -> Result<(), TenancyError> {
+        let snapshot = valid_name(snapshot.to_owned())?;
+        let hosted = self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))?;
+        let _admin = hosted.admin.lock().await;
+        let file = snapshot_file(&hosted.dir, &snapshot);
+        if tokio::fs::try_exists(&file).await.unwrap_or(false) {
+            return Err(TenancyError::SnapshotTaken(snapshot));
+        }
+        hosted.runtime().app.store.snapshot_into(&file).await?;
+        Ok(())
+    }
+
+    pub async fn delete_snapshot(&self, name: &str, snapshot: &str) -> Result<(), TenancyError> {
+        let hosted = self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))?;
+        let _admin = hosted.admin.lock().await;
+        let file = snapshots(&hosted.dir)
+            .await?
+            .remove(snapshot)
+            .ok_or_else(|| TenancyError::SnapshotNotFound { tenant: name.to_owned(), snapshot: snapshot.to_owned() })?;
+        tokio::fs::remove_file(file).await.context("cannot remove the snapshot")?;
+        Ok(())
+    }
+
+    /// Makes the tenant what it was when `snapshot` was taken: a copy of the snapshot becomes
+    /// its next generation, served from the moment it is open; the previous one is then closed
+    /// and removed. Requests already running finish on the previous one.
+    pub async fn reset(&self, name: &str, snapshot: &str) -> Result<TenantView, TenancyError> {
+        let hosted = self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))?;
+        let _admin = hosted.admin.lock().await;
+        let source = snapshots(&hosted.dir)
+            .await?
+            .remove(snapshot)
+            .ok_or_else(|| TenancyError::SnapshotNotFound { tenant: name.to_owned(), snapshot: snapshot.to_owned() })?;
+        let previous = hosted.generation.load(Ordering::Acquire);
+        let next = previous + 1;
+        let database = data_file(&hosted.dir, next);
+        copy_durably(&source, &database).await.context("cannot copy the snapshot")?;
+        let (runtime, _) = match self.start(name, &database, Setup::Restored).await {
+            Ok(started) => started,
+            Err(error) => {
+                remove_database(&database).await;
+                return Err(error.into());
+            }
+        };
+        let retired =
+            std::mem::replace(&mut *hosted.running.write().unwrap_or_else(|e| e.into_inner()), Arc::new(runtime));
+        hosted.generation.store(next, Ordering::Release);
+        retired.stop().await;
+        remove_database(&data_file(&hosted.dir, previous)).await;
+        Ok(self.view(&hosted).await?)
+    }
+
+    /// Deletes the tenants idle for longer than their time-to-live; checked every second.
+    pub fn spawn_expiry(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let tenants = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                interval.tick().await;
+                let Some(tenants) = tenants.upgrade() else { return };
+                let now = time::now();
+                let expired: Vec<String> = {
+                    let hosted = tenants.hosted.read().unwrap_or_else(|e| e.into_inner());
+                    hosted
+                        .values()
+                        .filter(|t| t.metadata.ttl_seconds > 0)
+                        .filter(|t| t.idle_for(now) > Duration::from_secs(t.metadata.ttl_seconds))
+                        .map(|t| t.name().to_owned())
+                        .collect()
+                };
+                for name in expired {
+                    match tenants.delete(&name).await {
+                        Ok(()) => tracing::info!(tenant = name, "deleted a tenant idle past its time-to-live"),
+                        Err(error) => tracing::warn!(tenant = name, %error, "cannot delete an expired tenant"),
+                    }
+                }
+            }
+        })
+    }
+
+    /// Stops every tenant (on shutdown).
+    pub async fn stop_all(&self) {
+        let hosted: Vec<Arc<Hosted>> =
+            self.hosted.write().unwrap_or_else(|e| e.into_inner()).drain().map(|(_, t)| t).collect();
+        for tenant in hosted {
+            tenant.runtime().stop().await;
+        }
+    }
+}
+
+/// A name held by `Tenants::reserve`, released when dropped.
+struct Reserved<'a> {
+    tenants: &'a Tenants,
+    name: String,
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        self.tenants.busy.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.name);
+    }
+}
+
+/// Tenant and snapshot names: a DNS label (they are hosts' first labels and file names).
+fn valid_name(name: String) -> Result<String, TenancyError> {
+    let label = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if label {
+        Ok(name)
+    } else {
+        Err(TenancyError::BadRequest(format!(
+            "invalid name {name:?}: 1 to 63 lowercase letters, digits and hyphens, not starting or ending with a hyphen"
+        )))
+    }
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+fn data_file(dir: &Path, generation: u64) -> PathBuf {
+    dir.join(format!("data-{generation}.db"))
+}
+
+fn snapshot_file(dir: &Path, snapshot: &str) -> PathBuf {
+    dir.join(SNAPSHOTS_DIR).join(format!("{snapshot}.db"))
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Removes a closed database with its WAL and shared-memory files.
+async fn remove_database(path: &Path) {
+    for file in [path.to_owned(), with_suffix(path, "-wal"), with_suffix(path, "-shm")] {
+        let _ = tokio::fs::remove_file(file).await;
+    }
+}
+
+/// The newest `data-<n>.db` in `dir`.
+async fn latest_generation(dir: &Path) -> anyhow::Result<Option<u64>> {
+    let mut newest = None;
+    let mut entries = tokio::fs::read_dir(dir).await?;
+    while let Some(entry) = entries.next_entry().await? {
+        let name = entry.file_name();
+        let generation = name.to_str().and_then(|n| n.strip_prefix("data-")?.strip_suffix(".db")?.parse::<u64>().ok());
+        newest = newest.max(generation);
+    }
+    Ok(newest)
+}
+
+/// A tenant's snapshots by name, with their files.
+async fn snapshots(dir: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let mut found = BTreeMap::new();
+    let mut entries = tokio::fs::read_dir(dir.join(SNAPSHOTS_DIR)).await?;
+    while let Some(entry) = entries.next_entry().await? {
+        if let Some(name) = entry.file_name().to_str().and_then(|n| n.strip_suffix(".db")) {
+            found.insert(name.to_owned(), entry.path());
+        }
+    }
+    Ok(found)
+}
+
+/// A restart serves a tenant's newest database file: one is only ever there whole.
+async fn copy_durably(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let partial = with_suffix(to, ".partial");
+    tokio::fs::copy(from, &partial).await?;
+    tokio::fs::File::open(&partial).await?.sync_all().await?;
+    tokio::fs::rename(&partial, to).await?;
+    Ok(())
+}
+
+/// Written whole, then renamed into place.
+async fn write_metadata(dir: &Path, metadata: &Metadata) -> anyhow::Result<()> {
+    let partial = dir.join(format!("{METADATA_FILE}.partial"));
+    tokio::fs::write(&partial, serde_json::to_vec_pretty(metadata)?).await?;
+    tokio::fs::rename(&partial, dir.join(METADATA_FILE)).await?;
+    Ok(())
+}

@@ -1,0 +1,371 @@
+//! Many tenants in one server: the admin API (`/roster/v1`) and the tenants it creates,
+//! reached by path prefix and by host, each isolated from the others and from the server's own.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::server::{Reply, Server};
+
+const ADMIN_KEY: &str = "admin-key-for-tests-0123456789";
+
+/// A server with the admin API on, its tenants in a directory of the test's.
+async fn start() -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().to_str().unwrap().to_owned();
+    let server = Server::start_with(&["--admin-key", ADMIN_KEY, "--tenants-dir", &path]).await;
+    (server, dir)
+}
+
+async fn admin(server: &Server, method: Method, path: &str, body: Option<Value>) -> Reply {
+    let mut request = server.http.request(method, format!("{}/roster/v1{path}", server.base)).bearer_auth(ADMIN_KEY);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    Reply::from(request.send().await.expect("request sent")).await
+}
+
+/// A tenant as a client of it sees it: its base URL and a token from its own token endpoint.
+struct Tenant {
+    name: String,
+    base: String,
+    token: String,
+    created: Value,
+}
+
+impl Tenant {
+    async fn create(server: &Server, body: Value) -> Self {
+        let reply = admin(server, Method::POST, "/tenants", Some(body)).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        let created = reply.body;
+        let name = created["name"].as_str().unwrap().to_owned();
+        let base = format!("{}/t/{name}", server.base);
+        let token = token_for(server, &base, &created).await;
+        Self { name, base, token, created }
+    }
+
+    async fn call(&self, server: &Server, method: Method, path: &str, body: Option<Value>) -> Reply {
+        send(server, method, &format!("{}{path}", self.base), &self.token, body).await
+    }
+}
+
+/// A client-credentials token from the tenant at `base`, for the audience its domain names.
+async fn token_for(server: &Server, base: &str, created: &Value) -> String {
+    let body = json!({
+        "grant_type": "client_credentials",
+        "client_id": created["client_id"],
+        "client_secret": created["client_secret"],
+        "audience": format!("https://{}/api/v2/", created["domain"].as_str().unwrap()),
+    });
+    let reply = Reply::from(server.http.post(format!("{base}/oauth/token")).json(&body).send().await.unwrap()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn send(server: &Server, method: Method, url: &str, token: &str, body: Option<Value>) -> Reply {
+    let mut request = server.http.request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    Reply::from(request.send().await.expect("request sent")).await
+}
+
+fn new_user(email: &str) -> Value {
+    json!({"connection": "Username-Password-Authentication", "email": email, "password": "Passw0rd!"})
+}
+
+#[tokio::test]
+async fn without_an_admin_key_there_is_no_admin_api() {
+    let server = Server::start().await;
+    let reply = admin(&server, Method::POST, "/tenants", Some(json!({}))).await;
+    reply.assert_error(404, None, "Not Found");
+    let reply =
+        Reply::from(server.http.get(format!("{}/t/anything/api/v2/users", server.base)).send().await.unwrap()).await;
+    reply.assert_error(404, None, "Not Found");
+}
+
+#[tokio::test]
+async fn the_admin_api_refuses_a_missing_or_wrong_key() {
+    let (server, _dir) = start().await;
+    let url = format!("{}/roster/v1/tenants", server.base);
+    let missing = Reply::from(server.http.get(&url).send().await.unwrap()).await;
+    missing.assert_error(401, None, "Missing authentication");
+    let wrong = Reply::from(server.http.get(&url).bearer_auth("not-the-key").send().await.unwrap()).await;
+    wrong.assert_error(401, None, "Invalid admin key");
+    let management_token = server.token_with_scope(None).await;
+    let token = Reply::from(server.http.get(&url).bearer_auth(management_token).send().await.unwrap()).await;
+    token.assert_error(401, None, "Invalid admin key");
+}
+
+#[tokio::test]
+async fn a_created_tenant_serves_the_management_api_by_path_and_by_host() {
+    let (mut server, _dir) = start().await;
+    let tenant = Tenant::create(&server, json!({"name": "acme"})).await;
+    let port = server.base.rsplit(':').next().unwrap().to_owned();
+    assert_eq!(tenant.created["domain"], json!(format!("{}/t/acme", server.domain)));
+    assert_eq!(tenant.created["host"], json!(format!("acme.localhost:{port}")));
+    assert_eq!(tenant.created["snapshots"], json!(["initial"]));
+    assert_eq!(tenant.created["ttl_seconds"], json!(3600));
+    assert!(tenant.created["client_secret"].as_str().unwrap().len() >= 32);
+
+    let created = tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("ann@acme.test"))).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let listed = tenant.call(&server, Method::GET, "/api/v2/users", None).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+
+    // The same tenant by its host.
+    let by_host = server
+        .http
+        .get(format!("{}/api/v2/users", server.base))
+        .header("host", format!("acme.localhost:{port}"))
+        .bearer_auth(&tenant.token)
+        .send()
+        .await
+        .unwrap();
+    let by_host = Reply::from(by_host).await;
+    assert_eq!(by_host.status, 200, "{}", by_host.text);
+    assert_eq!(by_host.body, listed.body);
+
+    // The server's own tenant has none of it, and each refuses the other's tokens.
+    let own = server.get("/api/v2/users").await;
+    assert_eq!(own.body, json!([]));
+    let refused = send(&server, Method::GET, &format!("{}/api/v2/users", server.base), &tenant.token, None).await;
+    refused.assert_error(401, None, "Invalid token");
+    let own_token = server.token().await;
+    let refused = send(&server, Method::GET, &format!("{}/api/v2/users", tenant.base), &own_token, None).await;
+    refused.assert_error(401, None, "Invalid token");
+
+    // Its discovery document names it, and its keys are its own.
+    let discovery = server.http.get(format!("{}/.well-known/openid-configuration", tenant.base)).send().await.unwrap();
+    let discovery: Value = discovery.json().await.unwrap();
+    assert_eq!(discovery["issuer"], json!(format!("https://{}/t/acme/", server.domain)));
+    let jwks = |base: String| {
+        let http = server.http.clone();
+        async move { http.get(format!("{base}/.well-known/jwks.json")).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    assert_ne!(jwks(tenant.base.clone()).await["keys"][0]["kid"], jwks(server.base.clone()).await["keys"][0]["kid"]);
+
+    let unknown =
+        send(&server, Method::GET, &format!("{}/t/nobody/api/v2/users", server.base), &tenant.token, None).await;
+    unknown.assert_error(404, None, "no tenant named nobody");
+}
+
+#[tokio::test]
+async fn twenty_tenants_under_concurrent_requests_see_only_their_own() {
+    let (server, _dir) = start().await;
+    let mut tenants = Vec::new();
+    for i in 0..20 {
+        tenants.push(Tenant::create(&server, json!({"name": format!("iso-{i}")})).await);
+    }
+    // Every tenant gets the same emails at once, plus one of its own: no conflicts across them.
+    let writes = tenants.iter().enumerate().flat_map(|(i, tenant)| {
+        let server = &server;
+        (0..5)
+            .map(|n| format!("shared{n}@example.test"))
+            .chain([format!("only{i}@example.test")])
+            .map(move |email| async move { tenant.call(server, Method::POST, "/api/v2/users", Some(new_user(&email))).await })
+    });
+    for reply in futures_util::future::join_all(writes).await {
+        assert_eq!(reply.status, 201, "{}", reply.text);
+    }
+    let reads = tenants.iter().map(|tenant| {
+        let server = &server;
+        async move {
+            let q = "/api/v2/users?q=email:*example.test&search_engine=v3&include_totals=true&per_page=50";
+            (tenant, tenant.call(server, Method::GET, q, None).await)
+        }
+    });
+    for (i, (tenant, reply)) in futures_util::future::join_all(reads).await.into_iter().enumerate() {
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(reply.body["total"], json!(6), "tenant {}", tenant.name);
+        let emails: Vec<&str> =
+            reply.body["users"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+        assert!(emails.contains(&format!("only{i}@example.test").as_str()), "{emails:?}");
+        assert!(!emails.iter().any(|e| e.starts_with("only") && *e != format!("only{i}@example.test")), "{emails:?}");
+    }
+    // A token of one tenant is refused by every other.
+    let first = &tenants[0];
+    for other in &tenants[1..] {
+        let refused = send(&server, Method::GET, &format!("{}/api/v2/users", other.base), &first.token, None).await;
+        refused.assert_error(401, None, "Invalid token");
+    }
+}
+
+/// Everything a test might compare: users, roles and their members, connections, clients.
+async fn state_of(server: &Server, tenant: &Tenant) -> Value {
+    let mut state = serde_json::Map::new();
+    for path in [
+        "/api/v2/users?sort=email:1",
+        "/api/v2/roles",
+        "/api/v2/connections",
+        "/api/v2/clients",
+        "/api/v2/resource-servers",
+    ] {
+        let reply = tenant.call(server, Method::GET, path, None).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+        state.insert(path.to_owned(), reply.body);
+    }
+    let roles = state["/api/v2/roles"].as_array().unwrap().clone();
+    for role in roles {
+        let path = format!("/api/v2/roles/{}/users", role["id"].as_str().unwrap());
+        state.insert(path.clone(), tenant.call(server, Method::GET, &path, None).await.body);
+    }
+    Value::Object(state)
+}
+
+#[tokio::test]
+async fn a_reset_tenant_equals_its_snapshot_object_by_object() {
+    let (server, _dir) = start().await;
+    let tenant = Tenant::create(&server, json!({})).await;
+    let empty = state_of(&server, &tenant).await;
+    let ann = tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("ann@example.test"))).await.body;
+    let bob = tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("bob@example.test"))).await.body;
+    let role = tenant.call(&server, Method::POST, "/api/v2/roles", Some(json!({"name": "admin"}))).await.body;
+    let members = format!("/api/v2/roles/{}/users", role["id"].as_str().unwrap());
+    let assigned = tenant.call(&server, Method::POST, &members, Some(json!({"users": [ann["user_id"]]}))).await;
+    assert_eq!(assigned.status, 200, "{}", assigned.text);
+    let snapshot = admin(
+        &server,
+        Method::POST,
+        &format!("/tenants/{}/snapshots", tenant.name),
+        Some(json!({"name": "two-users"})),
+    )
+    .await;
+    assert_eq!(snapshot.status, 201, "{}", snapshot.text);
+    let at_snapshot = state_of(&server, &tenant).await;
+
+    // Change everything the snapshot holds.
+    let bob_path = format!("/api/v2/users/{}", crate::server::encode(bob["user_id"].as_str().unwrap()));
+    assert_eq!(tenant.call(&server, Method::DELETE, &bob_path, None).await.status, 204);
+    let ann_path = format!("/api/v2/users/{}", crate::server::encode(ann["user_id"].as_str().unwrap()));
+    let patched =
+        tenant.call(&server, Method::PATCH, &ann_path, Some(json!({"user_metadata": {"plan": "gold"}}))).await;
+    assert_eq!(patched.status, 200);
+    tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("cat@example.test"))).await;
+    tenant
+        .call(
+            &server,
+            Method::PATCH,
+            &format!("/api/v2/roles/{}", role["id"].as_str().unwrap()),
+            Some(json!({"name": "root"})),
+        )
+        .await;
+    assert_ne!(state_of(&server, &tenant).await, at_snapshot);
+
+    let reset = admin(
+        &server,
+        Method::POST,
+        &format!("/tenants/{}/reset", tenant.name),
+        Some(json!({"snapshot": "two-users"})),
+    )
+    .await;
+    assert_eq!(reset.status, 200, "{}", reset.text);
+    assert_eq!(reset.body["snapshots"], json!(["initial", "two-users"]));
+    // The same token still works: the keys are the snapshot's too.
+    assert_eq!(state_of(&server, &tenant).await, at_snapshot);
+
+    // Without a snapshot named: back to the tenant as created.
+    let reset = admin(&server, Method::POST, &format!("/tenants/{}/reset", tenant.name), None).await;
+    assert_eq!(reset.status, 200, "{}", reset.text);
+    assert_eq!(state_of(&server, &tenant).await, empty);
+}
+
+#[tokio::test]
+async fn admin_operations_refuse_bad_names_taken_names_and_unknown_tenants() {
+    let (server, _dir) = start().await;
+    Tenant::create(&server, json!({"name": "taken"})).await;
+    let taken = admin(&server, Method::POST, "/tenants", Some(json!({"name": "taken"}))).await;
+    taken.assert_error(409, None, "a tenant named taken exists");
+    for bad in ["Upper", "-dash", "has space", "x/../y", ""] {
+        let reply = admin(&server, Method::POST, "/tenants", Some(json!({"name": bad}))).await;
+        assert_eq!(reply.status, 400, "{bad}: {}", reply.text);
+        assert_eq!(reply.body["errorCode"], json!("invalid_body"));
+    }
+    let unknown_field = admin(&server, Method::POST, "/tenants", Some(json!({"nme": "typo"}))).await;
+    assert_eq!(unknown_field.status, 400, "{}", unknown_field.text);
+    assert!(unknown_field.body["message"].as_str().unwrap().contains("nme"), "{}", unknown_field.text);
+
+    admin(&server, Method::GET, "/tenants/nobody", None).await.assert_error(404, None, "no tenant named nobody");
+    admin(&server, Method::DELETE, "/tenants/nobody", None).await.assert_error(404, None, "no tenant named nobody");
+    let reset = admin(&server, Method::POST, "/tenants/nobody/reset", None).await;
+    reset.assert_error(404, None, "no tenant named nobody");
+    let reset = admin(&server, Method::POST, "/tenants/taken/reset", Some(json!({"snapshot": "never"}))).await;
+    reset.assert_error(404, None, "tenant taken has no snapshot named never");
+    let again = admin(&server, Method::POST, "/tenants/taken/snapshots", Some(json!({"name": "initial"}))).await;
+    again.assert_error(409, None, "a snapshot named initial exists");
+    let removed = admin(&server, Method::DELETE, "/tenants/taken/snapshots/initial", None).await;
+    assert_eq!(removed.status, 204);
+    let gone = admin(&server, Method::DELETE, "/tenants/taken/snapshots/initial", None).await;
+    gone.assert_error(404, None, "tenant taken has no snapshot named initial");
+
+    let listed = admin(&server, Method::GET, "/tenants", None).await;
+    let names: Vec<&str> = listed.body.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["taken"]);
+    assert!(listed.body[0].get("client_secret").is_none(), "a secret is shown only at creation");
+}
+
+#[tokio::test]
+async fn a_deleted_tenant_is_gone_with_its_files() {
+    let (server, dir) = start().await;
+    let tenant = Tenant::create(&server, json!({"name": "brief"})).await;
+    assert!(dir.path().join("brief").exists());
+    assert_eq!(admin(&server, Method::DELETE, "/tenants/brief", None).await.status, 204);
+    assert!(!dir.path().join("brief").exists());
+    let reply = tenant.call(&server, Method::GET, "/api/v2/users", None).await;
+    reply.assert_error(404, None, "no tenant named brief");
+    admin(&server, Method::GET, "/tenants/brief", None).await.assert_error(404, None, "no tenant named brief");
+}
+
+#[tokio::test]
+async fn an_idle_tenant_is_deleted_after_its_time_to_live() {
+    let (server, dir) = start().await;
+    Tenant::create(&server, json!({"name": "short", "ttl_seconds": 1})).await;
+    Tenant::create(&server, json!({"name": "forever", "ttl_seconds": 0})).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while admin(&server, Method::GET, "/tenants/short", None).await.status == 200 {
+        assert!(std::time::Instant::now() < deadline, "the idle tenant outlived its time-to-live");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(!dir.path().join("short").exists());
+    let kept = admin(&server, Method::GET, "/tenants/forever", None).await;
+    assert_eq!(kept.status, 200, "{}", kept.text);
+}
+
+#[tokio::test]
+async fn tenants_survive_a_restart() {
+    let (server, dir) = start().await;
+    let tenant = Tenant::create(&server, json!({"name": "durable"})).await;
+    let created = tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("kept@example.test"))).await;
+    assert_eq!(created.status, 201);
+    let path = dir.path().to_str().unwrap().to_owned();
+    let server = server.restart(&["--admin-key", ADMIN_KEY, "--tenants-dir", &path]).await;
+    // The port changed; the tenant's token names its old domain and is refused, a new one works.
+    let base = format!("{}/t/durable", server.base);
+    let mut again = tenant.created.clone();
+    again["domain"] = json!(format!("{}/t/durable", server.domain));
+    let token = token_for(&server, &base, &again).await;
+    let listed = send(&server, Method::GET, &format!("{base}/api/v2/users"), &token, None).await;
+    assert_eq!(listed.body[0]["email"], json!("kept@example.test"), "{}", listed.text);
+}
+
+#[tokio::test]
+async fn a_tenant_starts_from_a_tenant_file_or_not_at_all() {
+    let (server, dir) = start().await;
+    let file = "roles:\n  - name: support\n    description: Support staff\nusers:\n  - email: seeded@example.test\n    connection: Username-Password-Authentication\n    password: Passw0rd!\n    roles: [support]\n";
+    let tenant = Tenant::create(&server, json!({"name": "seeded", "tenant_file": file})).await;
+    let users = tenant.call(&server, Method::GET, "/api/v2/users", None).await;
+    assert_eq!(users.body[0]["email"], json!("seeded@example.test"), "{}", users.text);
+    let roles = tenant.call(&server, Method::GET, "/api/v2/roles", None).await;
+    assert_eq!(roles.body[0]["name"], json!("support"));
+    // Its initial snapshot holds what the file made.
+    tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("later@example.test"))).await;
+    admin(&server, Method::POST, "/tenants/seeded/reset", None).await;
+    let users = tenant.call(&server, Method::GET, "/api/v2/users", None).await;
+    assert_eq!(users.body.as_array().unwrap().len(), 1, "{}", users.text);
+
+    let bad = "roles:\n  - name: support\n    colour: blue\n";
+    let refused = admin(&server, Method::POST, "/tenants", Some(json!({"name": "broken", "tenant_file": bad}))).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert!(refused.body["message"].as_str().unwrap().contains("colour"), "{}", refused.text);
+    admin(&server, Method::GET, "/tenants/broken", None).await.assert_error(404, None, "no tenant named broken");
+    assert!(!dir.path().join("broken").exists());
+}

@@ -1,6 +1,7 @@
 //! What every request handler shares.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use crate::auth::keys::KeyRing;
 use crate::auth::token::{Issuer, VerifiedTokens};
@@ -13,6 +14,9 @@ pub struct App {
     pub verified_tokens: VerifiedTokens,
     /// The connection `grant_type=password` logs users into (Auth0's tenant "Default Directory").
     pub default_directory: Option<String>,
+    /// How long a new user stays out of `q` searches, as on Auth0 (a hosted tenant's opt-in
+    /// setting; 0 otherwise).
+    pub search_lag_ms: Arc<AtomicU64>,
 }
 
 pub type AppState = Arc<App>;

@@ -79,7 +79,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         );
     }
 
-    let own = Runtime::start(store, tenant.keys, issuer, &settings);
+    let own = Runtime::start(store, tenant.keys, issuer, &settings, Default::default());
     let mut router = own.router.clone();
     let mut expiry = None;
     if let Some((tenants, key)) = &tenancy {

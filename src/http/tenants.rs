@@ -14,9 +14,16 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tower::ServiceExt;
 
-use super::extract::JsonBody;
+use std::time::Instant;
+
+use axum::extract::RawQuery;
+use serde_json::Value;
+
+use super::extract::{JsonBody, MAX_BODY_BYTES, read_bytes};
+use crate::domain::api_operation::logged_body;
 use crate::error::ApiError;
-use crate::tenancy::{INITIAL_SNAPSHOT, NewTenant, TenancyError, Tenants};
+use crate::tenancy::front::{FaultSpec, JournalFilter, Journaled};
+use crate::tenancy::{Hosted, INITIAL_SNAPSHOT, NewTenant, TenancyError, Tenants};
 
 impl From<TenancyError> for ApiError {
     fn from(error: TenancyError) -> Self {
@@ -44,7 +51,9 @@ struct Dispatch {
 pub fn router(default: Router, tenants: Arc<Tenants>, admin_key: String) -> Router {
     let admin = Router::new()
         .route("/tenants", post(create).get(list))
-        .route("/tenants/{name}", get(describe).delete(remove))
+        .route("/tenants/{name}", get(describe).patch(set_faithful).delete(remove))
+        .route("/tenants/{name}/requests", get(journal).delete(clear_journal))
+        .route("/tenants/{name}/faults", post(add_fault).get(faults).delete(clear_faults))
         .route("/tenants/{name}/snapshots", post(snapshot))
         .route("/tenants/{name}/snapshots/{snapshot}", delete(remove_snapshot))
         .route("/tenants/{name}/reset", post(reset))
@@ -87,7 +96,7 @@ async fn by_path(State(dispatch): State<Dispatch>, mut request: Request) -> Resp
         Ok(uri) => *request.uri_mut() = uri,
         Err(_) => return ApiError::invalid_uri("Invalid URI").into_response(),
     }
-    let mut response = serve(tenant.runtime().router.clone(), request).await;
+    let mut response = through_front(&tenant, request).await;
     // A redirect to one of the tenant's own paths stays under its prefix.
     let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
     if let Some(relative) = location.filter(|l| l.starts_with('/') && !l.starts_with("//"))
@@ -100,11 +109,82 @@ async fn by_path(State(dispatch): State<Dispatch>, mut request: Request) -> Resp
 
 async fn by_host(State(dispatch): State<Dispatch>, request: Request) -> Response {
     let host = request.headers().get(header::HOST).and_then(|v| v.to_str().ok());
-    let router = match host.and_then(|host| dispatch.tenants.by_host(host)) {
-        Some(tenant) => tenant.runtime().router.clone(),
-        None => dispatch.default,
+    match host.and_then(|host| dispatch.tenants.by_host(host)) {
+        Some(tenant) => through_front(&tenant, request).await,
+        None => serve(dispatch.default, request).await,
+    }
+}
+
+/// A hosted tenant's Management API requests pass its front (`tenancy::front`): the rate
+/// limit, injected faults, the journal. Other requests go straight through.
+async fn through_front(tenant: &Hosted, request: Request) -> Response {
+    let router = tenant.runtime().router.clone();
+    if !request.uri().path().starts_with("/api/v2/") {
+        return serve(router, request).await;
+    }
+    let started = Instant::now();
+    let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
+    let query = request.uri().query().map(str::to_owned);
+    let (request, body) = match recordable(request).await {
+        Ok(read) => read,
+        Err(refusal) => return refusal.into_response(),
     };
-    serve(router, request).await
+    let quota = tenant.front.take();
+    let mut response = match (quota, tenant.front.inject(&method, &path)) {
+        (Some(quota), _) if !quota.allowed => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests"), "Global limit has been reached")
+                .into_response()
+        }
+        (_, Some(injected)) => {
+            tokio::time::sleep(injected.delay).await;
+            match injected.answer {
+                Some((status, body)) => injected_answer(status, body),
+                None => serve(router, request).await,
+            }
+        }
+        (_, None) => serve(router, request).await,
+    };
+    if let Some(quota) = quota {
+        let headers = response.headers_mut();
+        headers.insert("x-ratelimit-limit", HeaderValue::from(quota.limit));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from(quota.remaining));
+        headers.insert("x-ratelimit-reset", HeaderValue::from(quota.reset));
+    }
+    tenant.front.record(Journaled {
+        time: crate::domain::time::now(),
+        method,
+        path,
+        query,
+        status: response.status().as_u16(),
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        body,
+    });
+    response
+}
+
+/// The request again, and its body as the journal keeps it (secrets masked): JSON bodies of a
+/// known length up to the API's limit are read; others (a users import's file) stream through
+/// unrecorded.
+async fn recordable(request: Request) -> Result<(Request, Option<Value>), ApiError> {
+    let length = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let json =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
+    if !json || length.is_none_or(|length| length == 0 || length > MAX_BODY_BYTES) {
+        return Ok((request, None));
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = read_bytes(body).await?;
+    let logged = logged_body(&bytes, Value::Null);
+    Ok((Request::from_parts(parts, axum::body::Body::from(bytes)), Some(logged)))
+}
+
+/// An injected fault's answer: its body, else Auth0's error body for its status.
+fn injected_answer(status: u16, body: Option<Value>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match body {
+        Some(body) => (status, Json(body)).into_response(),
+        None => ApiError::new(status, None, "Injected fault (Roster admin API)").into_response(),
+    }
 }
 
 /// Hands the request to a tenant's router as if it had come straight to it (axum would read
@@ -177,4 +257,58 @@ async fn reset(
 fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, ApiError> {
     serde_json::from_value(body)
         .map_err(|error| ApiError::bad_request(Some("invalid_body"), format!("Payload validation error: {error}")))
+}
+
+/// Turns Auth0 behaviours on or off: `rate_limit` (`{limit, per_second}` or `null`),
+/// `search_index_lag_ms`.
+async fn set_faithful(
+    State(tenants): State<Arc<Tenants>>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    Ok(Json(tenants.set_faithful(&name, &body).await?).into_response())
+}
+
+fn hosted(tenants: &Tenants, name: &str) -> Result<Arc<Hosted>, ApiError> {
+    tenants.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()).into())
+}
+
+/// The Management API requests the tenant received, oldest first; `?method=&path=&status=`
+/// narrow them (`path` may end in `*`).
+async fn journal(
+    State(tenants): State<Arc<Tenants>>,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let filter: JournalFilter = serde_urlencoded::from_str(raw.as_deref().unwrap_or_default())
+        .map_err(|error| ApiError::invalid_query(format!("Query validation error: {error}")))?;
+    let requests = hosted(&tenants, &name)?.front.journal(&filter);
+    Ok(Json(serde_json::json!({ "requests": requests })).into_response())
+}
+
+async fn clear_journal(State(tenants): State<Arc<Tenants>>, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
+    hosted(&tenants, &name)?.front.clear_journal();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The next `times` requests matching `method` and `path` answer `status` (with `body`, else
+/// Auth0's error body), after `delay_ms`; with no status they are only held that long.
+async fn add_fault(
+    State(tenants): State<Arc<Tenants>>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let spec: FaultSpec = parse(body)?;
+    spec.check().map_err(|message| ApiError::bad_request(Some("invalid_body"), message))?;
+    let fault = hosted(&tenants, &name)?.front.add_fault(spec);
+    Ok((StatusCode::CREATED, Json(fault)).into_response())
+}
+
+async fn faults(State(tenants): State<Arc<Tenants>>, Path(name): Path<String>) -> Result<Response, ApiError> {
+    Ok(Json(hosted(&tenants, &name)?.front.faults()).into_response())
+}
+
+async fn clear_faults(State(tenants): State<Arc<Tenants>>, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
+    hosted(&tenants, &name)?.front.clear_faults();
+    Ok(StatusCode::NO_CONTENT)
 }

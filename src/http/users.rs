@@ -278,6 +278,18 @@ fn search_query(q: Option<&str>) -> ApiResult<search::Query> {
     })
 }
 
+/// A search on a tenant that copies Auth0's search-index lag (`lag_ms` > 0) finds only the
+/// users created at least that long ago, as Auth0's index would.
+fn indexed_only(filter: search::Query, lag_ms: u64) -> search::Query {
+    let cutoff = time::now() - chrono::Duration::milliseconds(lag_ms as i64);
+    let cutoff = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let Some((_, last)) = (lag_ms > 0).then(|| search::query::period_of(&cutoff)).flatten() else { return filter };
+    let upper = search::query::Bound { value: Scalar::Text(last), inclusive: true };
+    let indexed =
+        search::Query::Match(Target::Column(Column::CreatedAt), Test::Range { lower: None, upper: Some(upper) });
+    search::Query::And(vec![filter, indexed])
+}
+
 /// Roster's cursor: the `seq` of the last user returned, base64url-encoded.
 fn encode_cursor(seq: i64) -> String {
     URL_SAFE_NO_PAD.encode(seq.to_string())
@@ -314,6 +326,9 @@ async fn list_users(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
         }
     }
     let mut filter = search_query(query.text("q"))?;
+    if query.text("q").is_some() {
+        filter = indexed_only(filter, app.search_lag_ms.load(std::sync::atomic::Ordering::Relaxed));
+    }
     if let Some(connection) = query.text("connection") {
         let in_connection = search::Query::Match(
             Target::Identity(IdentityField::Connection),

@@ -126,14 +126,27 @@ impl SqliteDb {
         }
     }
 
-    /// `VACUUM INTO` reads one snapshot and writes it compacted; it writes, so it needs a
-    /// connection of its own (the readers are query-only), and it does not sync what it wrote.
+    /// SQLite's backup API copies the pages of one read snapshot into a new file (a millisecond
+    /// for a small tenant, where `VACUUM INTO` rebuilt every table and index: ten to fifteen),
+    /// unsynced, then the file is synced once and renamed into place, so a snapshot is only
+    /// ever there whole.
     pub async fn snapshot_into(&self, target: &std::path::Path) -> anyhow::Result<()> {
-        let (source, target) = (self.readers.path.clone(), target.to_owned());
+        let (readers, target) = (self.readers.clone(), target.to_owned());
         let copy = move || -> anyhow::Result<()> {
-            let conn = connect(&source, false)?;
-            conn.execute("VACUUM INTO ?1", [target.to_string_lossy()])?;
-            std::fs::File::open(&target)?.sync_all()?;
+            let mut partial = target.clone().into_os_string();
+            partial.push(".partial");
+            let partial = PathBuf::from(partial);
+            let mut copy = Connection::open(&partial)?;
+            copy.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF")?;
+            readers.with(|source| {
+                rusqlite::backup::Backup::new(source, &mut copy)?.run_to_completion(i32::MAX, Duration::ZERO, None)
+            })?;
+            drop(copy);
+            std::fs::File::open(&partial)?.sync_all()?;
+            std::fs::rename(&partial, &target)?;
+            if let Some(dir) = target.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
             Ok(())
         };
         tokio::task::spawn_blocking(copy).await.context("the snapshot task failed")?

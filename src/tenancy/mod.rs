@@ -11,6 +11,7 @@
 //! generation and swaps it in, so requests never see a half-restored tenant. Tenants and their
 //! snapshots survive a restart; one idle for longer than its time-to-live is deleted.
 
+pub mod front;
 pub mod runtime;
 mod spare_keys;
 
@@ -23,6 +24,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use self::front::{Front, RateLimit};
 use self::runtime::{Runtime, RuntimeSettings};
 use self::spare_keys::SpareKeys;
 use crate::auth::keys::KeyRing;
@@ -77,6 +79,32 @@ pub struct NewTenant {
     pub ttl_seconds: Option<u64>,
     /// A tenant file (docs/SEED.md) to apply before the tenant is served.
     pub tenant_file: Option<String>,
+    #[serde(flatten)]
+    pub faithful: Faithful,
+}
+
+/// Auth0's behaviours a tenant may opt into, so that apps' retry and consistency code meets
+/// them in tests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Faithful {
+    /// The Management API's rate limit (none when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    /// How long a new user stays out of `q` searches (reads by id see it at once).
+    #[serde(default)]
+    pub search_index_lag_ms: u64,
+}
+
+impl Faithful {
+    fn check(&self) -> Result<(), TenancyError> {
+        if let Some(rate) = &self.rate_limit {
+            rate.check().map_err(TenancyError::BadRequest)?;
+        }
+        if self.search_index_lag_ms > 3_600_000 {
+            return Err(TenancyError::BadRequest("search_index_lag_ms is at most 3600000 (an hour)".to_owned()));
+        }
+        Ok(())
+    }
 }
 
 /// What is kept beside a tenant's databases, so it is served again after a restart.
@@ -86,6 +114,8 @@ struct Metadata {
     created_at: Timestamp,
     ttl_seconds: u64,
     client_id: String,
+    #[serde(default)]
+    faithful: Faithful,
 }
 
 /// What a tenant's database needs before it is served.
@@ -109,7 +139,12 @@ struct Client {
 
 /// A tenant served.
 pub struct Hosted {
+    /// As created, but for `faithful`, which is kept in `faithful`.
     metadata: Metadata,
+    faithful: Mutex<Faithful>,
+    pub front: Front,
+    /// `faithful.search_index_lag_ms`, as every generation's `App` reads it.
+    search_lag_ms: Arc<AtomicU64>,
     dir: PathBuf,
     running: RwLock<Arc<Runtime>>,
     /// The generation of `running`'s database file (`data-<n>.db`).
@@ -152,6 +187,8 @@ pub struct TenantView {
     pub client_secret: Option<String>,
     pub created_at: Timestamp,
     pub ttl_seconds: u64,
+    #[serde(flatten)]
+    pub faithful: Faithful,
     pub snapshots: Vec<String>,
 }
 
@@ -195,8 +232,13 @@ impl Tenants {
             let metadata: Metadata = serde_json::from_str(&text)
                 .with_context(|| format!("unreadable tenant metadata in {}", dir.display()))?;
             let generation = latest_generation(&dir).await?.context("a tenant without a database")?;
-            let runtime = self.start(&metadata.name, &data_file(&dir, generation), Setup::Again).await?;
-            let hosted = self.host(metadata, dir, runtime, generation);
+            // Generations a reset replaced, left by a stop before they were removed.
+            for earlier in 1..generation {
+                remove_database(&data_file(&dir, earlier)).await;
+            }
+            let lag = Arc::new(AtomicU64::new(metadata.faithful.search_index_lag_ms));
+            let runtime = self.start(&metadata.name, &data_file(&dir, generation), Setup::Again, lag.clone()).await?;
+            let hosted = self.host(metadata, dir, runtime, generation, lag);
             tracing::info!(tenant = hosted.name(), "serving a tenant created earlier");
         }
         Ok(())
@@ -225,7 +267,13 @@ impl Tenants {
     }
 
     /// Opens a tenant's database, sets it up as `setup` says and starts serving it.
-    async fn start(&self, name: &str, database: &Path, setup: Setup) -> anyhow::Result<(Runtime, Option<Client>)> {
+    async fn start(
+        &self,
+        name: &str,
+        database: &Path,
+        setup: Setup,
+        search_lag_ms: Arc<AtomicU64>,
+    ) -> anyhow::Result<(Runtime, Option<Client>)> {
         let started = std::time::Instant::now();
         let store = store::open(&sqlite_url(database)).await?;
         let opened = started.elapsed();
@@ -243,7 +291,7 @@ impl Tenants {
         let set_up = started.elapsed();
         match result {
             Ok((keys, client)) => {
-                let runtime = Runtime::start(store, keys, issuer, &self.config.runtime);
+                let runtime = Runtime::start(store, keys, issuer, &self.config.runtime, search_lag_ms);
                 let ms = |d: Duration| d.as_secs_f64() * 1000.0;
                 let (open_ms, setup_ms, total_ms) = (ms(opened), ms(set_up - opened), ms(started.elapsed()));
                 tracing::debug!(tenant = name, ?setup, open_ms, setup_ms, total_ms, "tenant started");
@@ -262,9 +310,15 @@ impl Tenants {
         dir: PathBuf,
         (runtime, _): (Runtime, Option<Client>),
         generation: u64,
+        search_lag_ms: Arc<AtomicU64>,
     ) -> Arc<Hosted> {
+        let front = Front::default();
+        front.set_rate_limit(metadata.faithful.rate_limit);
         let hosted = Arc::new(Hosted {
             last_used: AtomicI64::new(time::now().timestamp_millis()),
+            faithful: Mutex::new(metadata.faithful.clone()),
+            front,
+            search_lag_ms,
             metadata,
             dir,
             running: RwLock::new(Arc::new(runtime)),
@@ -277,17 +331,19 @@ impl Tenants {
 
     /// Creates a tenant, applies its tenant file and takes its initial snapshot; only then is
     /// it served.
-    pub async fn create(&self, request: NewTenant) -> Result<TenantView, TenancyError> {
-        let name = match request.name {
+    pub async fn create(&self, mut request: NewTenant) -> Result<TenantView, TenancyError> {
+        let name = match request.name.take() {
             Some(name) => valid_name(name)?,
             None => format!("t-{}", crate::domain::ids::random_from(b"abcdefghijklmnopqrstuvwxyz0123456789", 10)),
         };
+        request.faithful.check()?;
         let _reserved = self.reserve(&name)?;
         let dir = self.config.dir.join(&name);
-        let created = self.create_in(&name, &dir, request.ttl_seconds, request.tenant_file).await;
+        let lag = Arc::new(AtomicU64::new(request.faithful.search_index_lag_ms));
+        let created = self.create_in(&name, &dir, request, lag.clone()).await;
         match created {
             Ok((metadata, runtime, secret)) => {
-                let hosted = self.host(metadata, dir, runtime, 1);
+                let hosted = self.host(metadata, dir, runtime, 1, lag);
                 let mut view = self.view(&hosted).await?;
                 view.client_secret = secret;
                 Ok(view)
@@ -303,19 +359,19 @@ impl Tenants {
         &self,
         name: &str,
         dir: &Path,
-        ttl_seconds: Option<u64>,
-        tenant_file: Option<String>,
+        request: NewTenant,
+        search_lag_ms: Arc<AtomicU64>,
     ) -> Result<(Metadata, (Runtime, Option<Client>), Option<String>), TenancyError> {
         let began = std::time::Instant::now();
         tokio::fs::create_dir_all(dir.join(SNAPSHOTS_DIR)).await.context("cannot create the tenant's directory")?;
         let database = data_file(dir, 1);
         tokio::fs::copy(self.config.dir.join(TEMPLATE_FILE), &database).await.context("cannot copy the template")?;
-        let started = self.start(name, &database, Setup::New).await?;
+        let started = self.start(name, &database, Setup::New, search_lag_ms).await?;
         let (runtime, client) = &started;
         let client = client.as_ref().context("a new tenant without its client")?;
         let store = &runtime.app.store;
         let setup = async {
-            if let Some(text) = tenant_file {
+            if let Some(text) = request.tenant_file {
                 let file = dir.join("tenant-file.yaml");
                 tokio::fs::write(&file, text).await.context("cannot keep the tenant file")?;
                 let applied = crate::seed::apply_file(store, &runtime.app.issuer, &self.domain(name), &file).await;
@@ -335,10 +391,12 @@ impl Tenants {
             let metadata = Metadata {
                 name: name.to_owned(),
                 created_at: time::now(),
-                ttl_seconds: ttl_seconds.unwrap_or(DEFAULT_TTL.as_secs()),
+                ttl_seconds: request.ttl_seconds.unwrap_or(DEFAULT_TTL.as_secs()),
                 client_id: client.id.clone(),
+                faithful: request.faithful,
             };
             write_metadata(dir, &metadata).await?;
+            sync_dir(&self.config.dir).await?;
             Ok(metadata)
         };
         match setup.await {
@@ -380,6 +438,7 @@ impl Tenants {
 
     async fn view(&self, hosted: &Hosted) -> anyhow::Result<TenantView> {
         let name = hosted.name();
+        let faithful = hosted.faithful.lock().unwrap_or_else(|e| e.into_inner()).clone();
         Ok(TenantView {
             name: name.to_owned(),
             domain: self.domain(name),
@@ -389,8 +448,40 @@ impl Tenants {
             client_secret: None,
             created_at: hosted.metadata.created_at,
             ttl_seconds: hosted.metadata.ttl_seconds,
+            faithful,
             snapshots: snapshots(&hosted.dir).await?.into_keys().collect(),
         })
+    }
+
+    /// Changes what of Auth0's behaviour the tenant copies: each setting given replaces its own
+    /// (`rate_limit: null` turns the limit off). Kept across restarts.
+    pub async fn set_faithful(&self, name: &str, change: &serde_json::Value) -> Result<TenantView, TenancyError> {
+        let hosted = self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))?;
+        let _admin = hosted.admin.lock().await;
+        let mut faithful = hosted.faithful.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let serde_json::Value::Object(change) = change else {
+            return Err(TenancyError::BadRequest("the body is a JSON object".to_owned()));
+        };
+        for (key, value) in change {
+            let invalid = |error: serde_json::Error| TenancyError::BadRequest(format!("{key}: {error}"));
+            match key.as_str() {
+                "rate_limit" => faithful.rate_limit = serde_json::from_value(value.clone()).map_err(invalid)?,
+                "search_index_lag_ms" => {
+                    faithful.search_index_lag_ms = serde_json::from_value(value.clone()).map_err(invalid)?
+                }
+                other => {
+                    return Err(TenancyError::BadRequest(format!(
+                        "unknown setting {other}: rate_limit, search_index_lag_ms"
+                    )));
+                }
+            }
+        }
+        faithful.check()?;
+        write_metadata(&hosted.dir, &Metadata { faithful: faithful.clone(), ..hosted.metadata.clone() }).await?;
+        hosted.front.set_rate_limit(faithful.rate_limit);
+        hosted.search_lag_ms.store(faithful.search_index_lag_ms, Ordering::Relaxed);
+        *hosted.faithful.lock().unwrap_or_else(|e| e.into_inner()) = faithful;
+        Ok(self.view(&hosted).await?)
     }
 
     /// Stops serving a tenant and removes its files.
@@ -443,7 +534,7 @@ impl Tenants {
         let next = previous + 1;
         let database = data_file(&hosted.dir, next);
         copy_durably(&source, &database).await.context("cannot copy the snapshot")?;
-        let (runtime, _) = match self.start(name, &database, Setup::Restored).await {
+        let (runtime, _) = match self.start(name, &database, Setup::Restored, hosted.search_lag_ms.clone()).await {
             Ok(started) => started,
             Err(error) => {
                 remove_database(&database).await;
@@ -579,13 +670,21 @@ async fn copy_durably(from: &Path, to: &Path) -> anyhow::Result<()> {
     tokio::fs::copy(from, &partial).await?;
     tokio::fs::File::open(&partial).await?.sync_all().await?;
     tokio::fs::rename(&partial, to).await?;
-    Ok(())
+    sync_dir(to.parent().unwrap_or(Path::new("."))).await
 }
 
-/// Written whole, then renamed into place.
+/// Written whole, synced, then renamed into place and the rename synced: a tenant whose
+/// creation was answered is served again after a crash.
 async fn write_metadata(dir: &Path, metadata: &Metadata) -> anyhow::Result<()> {
     let partial = dir.join(format!("{METADATA_FILE}.partial"));
-    tokio::fs::write(&partial, serde_json::to_vec_pretty(metadata)?).await?;
+    let mut file = tokio::fs::File::create(&partial).await?;
+    tokio::io::AsyncWriteExt::write_all(&mut file, &serde_json::to_vec_pretty(metadata)?).await?;
+    file.sync_all().await?;
     tokio::fs::rename(&partial, dir.join(METADATA_FILE)).await?;
-    Ok(())
+    sync_dir(dir).await
+}
+
+/// Makes the entries of `dir` (files created, renamed or removed in it) durable.
+async fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+    Ok(tokio::fs::File::open(dir).await?.sync_all().await?)
 }

@@ -3,6 +3,7 @@
 //! it. `roster serve`'s own tenant and every tenant of the admin API run the same way.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use axum::Router;
 use tokio::task::JoinHandle;
@@ -32,7 +33,15 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn start(store: Arc<Store>, keys: KeyRing, issuer: Issuer, settings: &RuntimeSettings) -> Self {
+    /// `search_lag_ms`: how long new users stay out of `q` searches (the admin API's
+    /// `search_index_lag_ms`; 0 for the server's own tenant).
+    pub fn start(
+        store: Arc<Store>,
+        keys: KeyRing,
+        issuer: Issuer,
+        settings: &RuntimeSettings,
+        search_lag_ms: Arc<AtomicU64>,
+    ) -> Self {
         // Log events are written in batches by one task (store/logs.rs).
         let log_writer = tokio::spawn({
             let store = store.clone();
@@ -54,6 +63,7 @@ impl Runtime {
             issuer,
             verified_tokens: Default::default(),
             default_directory: settings.default_directory.clone(),
+            search_lag_ms,
         });
         Self { router: http::router(app.clone()), app, background }
     }

@@ -369,3 +369,153 @@ async fn a_tenant_starts_from_a_tenant_file_or_not_at_all() {
     admin(&server, Method::GET, "/tenants/broken", None).await.assert_error(404, None, "no tenant named broken");
     assert!(!dir.path().join("broken").exists());
 }
+
+#[tokio::test]
+async fn a_tenant_with_auth0s_rate_limit_answers_its_headers_and_429() {
+    let (server, _dir) = start().await;
+    let tenant = Tenant::create(&server, json!({"rate_limit": {"limit": 3, "per_second": 0.2}})).await;
+    assert_eq!(tenant.created["rate_limit"], json!({"limit": 3, "per_second": 0.2}));
+    let get = || async {
+        server.http.get(format!("{}/api/v2/users", tenant.base)).bearer_auth(&tenant.token).send().await.unwrap()
+    };
+    let header = |response: &reqwest::Response, name: &str| -> i64 {
+        response.headers().get(name).unwrap_or_else(|| panic!("no {name}")).to_str().unwrap().parse().unwrap()
+    };
+    for remaining in [2, 1, 0] {
+        let response = get().await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "x-ratelimit-limit"), 3);
+        assert_eq!(header(&response, "x-ratelimit-remaining"), remaining);
+        assert!(header(&response, "x-ratelimit-reset") > chrono::Utc::now().timestamp());
+    }
+    let refused = get().await;
+    assert_eq!(header(&refused, "x-ratelimit-remaining"), 0);
+    Reply::from(refused).await.assert_error(429, Some("too_many_requests"), "Global limit has been reached");
+    // The journal holds the refusal too.
+    let journal = admin(&server, Method::GET, &format!("/tenants/{}/requests?status=429", tenant.name), None).await;
+    assert_eq!(journal.body["requests"].as_array().unwrap().len(), 1, "{}", journal.text);
+
+    let changed =
+        admin(&server, Method::PATCH, &format!("/tenants/{}", tenant.name), Some(json!({"rate_limit": null}))).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert!(changed.body.get("rate_limit").is_none());
+    let response = get().await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("x-ratelimit-limit").is_none());
+    // The server's own tenant never has one.
+    let own = server.http.get(format!("{}/api/v2/users", server.base)).send().await.unwrap();
+    assert!(own.headers().get("x-ratelimit-limit").is_none());
+}
+
+#[tokio::test]
+async fn a_tenant_with_search_lag_finds_new_users_by_query_only_after_it() {
+    let (server, _dir) = start().await;
+    let tenant = Tenant::create(&server, json!({})).await;
+    let lagging =
+        admin(&server, Method::PATCH, &format!("/tenants/{}", tenant.name), Some(json!({"search_index_lag_ms": 1500})))
+            .await;
+    assert_eq!(lagging.body["search_index_lag_ms"], json!(1500), "{}", lagging.text);
+    let user = tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("late@example.test"))).await.body;
+    let by_id = format!("/api/v2/users/{}", crate::server::encode(user["user_id"].as_str().unwrap()));
+    assert_eq!(tenant.call(&server, Method::GET, &by_id, None).await.status, 200, "reads by id are immediate");
+    let search = "/api/v2/users?q=email:%22late@example.test%22&search_engine=v3";
+    assert_eq!(tenant.call(&server, Method::GET, search, None).await.body, json!([]));
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let found = tenant.call(&server, Method::GET, search, None).await;
+    assert_eq!(found.body[0]["email"], json!("late@example.test"), "{}", found.text);
+}
+
+#[tokio::test]
+async fn the_journal_lists_requests_with_secrets_masked() {
+    let (server, _dir) = start().await;
+    let tenant = Tenant::create(&server, json!({})).await;
+    tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("journal@example.test"))).await;
+    tenant.call(&server, Method::GET, "/api/v2/users?per_page=5", None).await;
+    let path = format!("/tenants/{}/requests", tenant.name);
+    let journal = admin(&server, Method::GET, &path, None).await;
+    let requests = journal.body["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 2, "{}", journal.text);
+    assert_eq!((requests[0]["method"].as_str(), requests[0]["path"].as_str()), (Some("POST"), Some("/api/v2/users")));
+    assert_eq!(requests[0]["status"], json!(201));
+    assert_eq!(requests[0]["body"]["email"], json!("journal@example.test"));
+    assert_eq!(requests[0]["body"]["password"], json!("*****"));
+    assert!(!journal.text.contains("Passw0rd!"), "{}", journal.text);
+    assert_eq!(requests[1]["query"], json!("per_page=5"));
+    let posts = admin(&server, Method::GET, &format!("{path}?method=POST&path=/api/v2/*"), None).await;
+    assert_eq!(posts.body["requests"].as_array().unwrap().len(), 1);
+    let bad = admin(&server, Method::GET, &format!("{path}?status=lots"), None).await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert_eq!(admin(&server, Method::DELETE, &path, None).await.status, 204);
+    assert_eq!(admin(&server, Method::GET, &path, None).await.body["requests"], json!([]));
+}
+
+#[tokio::test]
+async fn injected_faults_answer_the_next_matching_requests() {
+    let (server, _dir) = start().await;
+    let tenant = Tenant::create(&server, json!({})).await;
+    let faults = format!("/tenants/{}/faults", tenant.name);
+    let added = admin(
+        &server,
+        Method::POST,
+        &faults,
+        Some(json!({"method": "GET", "path": "/api/v2/users", "status": 503, "times": 2})),
+    )
+    .await;
+    assert_eq!(added.status, 201, "{}", added.text);
+    assert_eq!(added.body["remaining"], json!(2));
+    assert_eq!(tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("f@example.test"))).await.status, 201);
+    for _ in 0..2 {
+        let failed = tenant.call(&server, Method::GET, "/api/v2/users", None).await;
+        failed.assert_error(503, None, "Injected fault (Roster admin API)");
+    }
+    assert_eq!(tenant.call(&server, Method::GET, "/api/v2/users", None).await.status, 200);
+    assert_eq!(admin(&server, Method::GET, &faults, None).await.body, json!([]));
+
+    let custom = json!({"path": "/api/v2/roles*", "status": 429, "body": {"statusCode": 429, "error": "Too Many Requests", "message": "Slow down"}});
+    admin(&server, Method::POST, &faults, Some(custom)).await;
+    let limited = tenant.call(&server, Method::GET, "/api/v2/roles", None).await;
+    assert_eq!((limited.status.as_u16(), limited.body["message"].as_str()), (429, Some("Slow down")));
+
+    admin(&server, Method::POST, &faults, Some(json!({"path": "/api/v2/users", "delay_ms": 400}))).await;
+    let began = std::time::Instant::now();
+    assert_eq!(tenant.call(&server, Method::GET, "/api/v2/users", None).await.status, 200);
+    assert!(began.elapsed() >= std::time::Duration::from_millis(400));
+
+    for bad in [
+        json!({"path": "api/v2/users", "status": 500}),
+        json!({"path": "/api/v2/users"}),
+        json!({"path": "/x", "status": 700}),
+        json!({"path": "/x", "status": 500, "times": 0}),
+    ] {
+        let refused = admin(&server, Method::POST, &faults, Some(bad.clone())).await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.text);
+    }
+    admin(&server, Method::POST, &faults, Some(json!({"path": "/api/v2/users", "status": 500}))).await;
+    assert_eq!(admin(&server, Method::DELETE, &faults, None).await.status, 204);
+    assert_eq!(tenant.call(&server, Method::GET, "/api/v2/users", None).await.status, 200);
+}
+
+#[tokio::test]
+async fn changing_a_tenants_settings_refuses_what_it_does_not_know() {
+    let (server, _dir) = start().await;
+    let tenant = Tenant::create(&server, json!({})).await;
+    let path = format!("/tenants/{}", tenant.name);
+    for bad in [
+        json!({"rate_limit": {"limit": 0, "per_second": 1}}),
+        json!({"rate_limit": {"limit": 5}}),
+        json!({"search_index_lag_ms": -1}),
+        json!({"lag": 5}),
+    ] {
+        let refused = admin(&server, Method::PATCH, &path, Some(bad.clone())).await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.text);
+        assert_eq!(refused.body["errorCode"], json!("invalid_body"));
+    }
+    let refused =
+        admin(&server, Method::POST, "/tenants", Some(json!({"rate_limit": {"limit": 1, "per_second": 0}}))).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    admin(&server, Method::PATCH, "/tenants/nobody", Some(json!({}))).await.assert_error(
+        404,
+        None,
+        "no tenant named nobody",
+    );
+}

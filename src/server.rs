@@ -8,8 +8,10 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::auth::token::Issuer;
+use crate::http::ops::Ops;
 use crate::seed::{self, Applied};
 use crate::tenant::{self, TenantSettings};
+use crate::tls::{Handover, MakeWithPeer};
 use crate::{http, store};
 
 #[derive(Debug, Clone)]
@@ -27,34 +29,57 @@ pub struct ServeConfig {
     pub log_retention_days: u32,
     /// Serve HTTPS with this certificate instead of plain HTTP.
     pub tls: Option<crate::tls::TlsSetting>,
+    /// Serve `/metrics` (and the probes) on this address, and `/metrics` nowhere else.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// How often events older than the retention period are deleted.
 const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let store = store::open(&config.database_url).await?;
+    // Listen first: probes and metrics answer while start-up work runs (`/ready` says which).
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let local = listener.local_addr()?;
+    let ops = Ops::starting("opening the database");
+    let metrics_server = match config.metrics_listen {
+        Some(address) => {
+            let listener = TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (--metrics-listen)"))?;
+            let router = http::ops::router(ops.clone(), true);
+            Some(tokio::spawn(async move { axum::serve(listener, router).await }))
+        }
+        None => None,
+    };
     let domain = config.domain.clone().unwrap_or_else(|| local.to_string());
     // A bad certificate or key stops the start here, before anything is served.
     let tls = config.tls.as_ref().map(|setting| crate::tls::load(setting, &domain)).transpose()?;
-    let issuer = Issuer::new(&domain);
-    let tenant = tenant::bootstrap(store.as_ref(), &config.tenant, &issuer).await?;
-    let seeded = match &config.seed {
-        Some(path) => Some((path, seed::apply_file(store.as_ref(), &issuer, &domain, path).await?)),
-        None => None,
+    let ops_routes = http::ops::router(ops.clone(), config.metrics_listen.is_none());
+    let routers = Handover { starting: ops_routes.clone().fallback(starting), full: Default::default() };
+    let mut server = {
+        let service = MakeWithPeer(routers.clone());
+        let tls_config = tls.as_ref().map(|tls| tls.config.clone());
+        tokio::spawn(async move {
+            match tls_config {
+                Some(config) => {
+                    let listener = crate::tls::TlsListener::new(listener, config)?;
+                    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await
+                }
+                None => axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await,
+            }
+        })
     };
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    print_banner(scheme, &local, &config.database_url, &issuer, &tenant.client_id, tenant.generated_secret.as_deref());
-    if let Some(trust) = tls.as_ref().and_then(|tls| tls.trust.as_deref()) {
-        print_trust(trust);
-    }
-    if let Some((path, applied)) = seeded {
-        print_seeded(path, &applied);
-    }
-
+    // A signal during start-up stops it where it is, as it stopped a server not yet listening:
+    // what it wrote is committed or not, and the next start does the rest.
+    let Started { store, issuer, tenant, seeded } = tokio::select! {
+        started = start_up(&config, &domain, &ops) => started?,
+        ended = &mut server => {
+            ended.context("server task failed")?.context("server failed")?;
+            tracing::info!("stopped during start-up");
+            return Ok(());
+        }
+    };
     // Log events are written in batches by one task (store/logs.rs).
     let log_writer = tokio::spawn({
         let store = store.clone();
@@ -88,11 +113,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let app = Arc::new(App {
         store: store.clone(),
         keys: tenant.keys,
-        issuer,
+        issuer: issuer.clone(),
         verified_tokens: Default::default(),
         default_directory: config.default_directory.clone(),
     });
-    let mut router = http::router(app);
+    let mut router = http::router(app, ops_routes);
     if tls.is_some() {
         // Over TLS every request is https: the URLs Roster renders (a job's `location`) and its
         // cookies' `Secure` follow `X-Forwarded-Proto`, as behind a TLS-terminating proxy.
@@ -101,20 +126,26 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             request
         }));
     }
-    // The peer's address (`ConnectInfo<SocketAddr>`) is what brute-force protection counts
-    // failed logins against.
-    match tls {
-        Some(tls) => {
-            let listener = crate::tls::TlsListener::new(listener, tls.config)?;
-            axum::serve(listener, crate::tls::MakeWithPeer(router)).with_graceful_shutdown(shutdown_signal()).await
-        }
-        None => {
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await
-        }
+    // The peer's address (`ConnectInfo<SocketAddr>`, set by `MakeWithPeer`) is what
+    // brute-force protection counts failed logins against.
+    let _ = routers.full.set(router);
+    ops.started();
+    tracing::info!("start-up finished: serving the API");
+    // Printed once the API is served: whoever waits for the banner may call it at once.
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    print_banner(scheme, &local, &config.database_url, &issuer, &tenant.client_id, tenant.generated_secret.as_deref());
+    if let Some(trust) = tls.as_ref().and_then(|tls| tls.trust.as_deref()) {
+        print_trust(trust);
     }
-    .context("server failed")?;
+    if let (Some(path), Some(applied)) = (&config.seed, &seeded) {
+        print_seeded(path, applied);
+    }
+
+    server.await.context("server task failed")?.context("server failed")?;
     tracing::info!("shutting down: requests finished, closing the database");
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     log_writer.abort();
     // A job cut short here wrote nothing (its writes commit with its outcome): it runs again.
     job_runner.abort();
@@ -126,6 +157,41 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let _ = store.flush_logs().await;
     store.close().await;
     Ok(())
+}
+
+struct Started {
+    store: Arc<store::Store>,
+    issuer: Issuer,
+    tenant: tenant::Tenant,
+    seeded: Option<Applied>,
+}
+
+/// The database opened (and migrated), the tenant set up, the tenant file applied; each step
+/// is what `/ready` names while it runs.
+async fn start_up(config: &ServeConfig, domain: &str, ops: &Ops) -> anyhow::Result<Started> {
+    let store = store::open(&config.database_url).await?;
+    ops.store_opened(store.clone());
+    ops.step("setting up the tenant");
+    let issuer = Issuer::new(domain);
+    let tenant = tenant::bootstrap(store.as_ref(), &config.tenant, &issuer).await?;
+    crate::metrics::metrics().set_tenants(1);
+    let seeded = match &config.seed {
+        Some(path) => {
+            ops.step("applying the tenant file");
+            Some(seed::apply_file(store.as_ref(), &issuer, domain, path).await?)
+        }
+        None => None,
+    };
+    Ok(Started { store, issuer, tenant, seeded })
+}
+
+/// Everything but the probes while start-up work runs: 503, in Auth0's error shape.
+async fn starting() -> crate::error::ApiError {
+    crate::error::ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        Some("starting"),
+        "The server is starting; GET /ready says when it serves.",
+    )
 }
 
 /// How to call the server, printed on stdout at start. A generated client secret is shown

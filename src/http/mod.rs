@@ -28,6 +28,7 @@ mod jobs;
 mod logs;
 mod multifactor;
 mod oauth;
+pub mod openapi;
 pub mod ops;
 mod organization_connections;
 mod organizations;
@@ -106,6 +107,7 @@ pub fn router(app: AppState, ops: Router) -> Router {
         .merge(oauth::router())
         .merge(browser::router())
         .merge(jobs::files_router())
+        .merge(openapi::router())
         .fallback(not_found)
         .with_state(app)
         .merge(ops)

@@ -1,4 +1,5 @@
-//! What operators see: `/metrics` and `/ready` (also while start-up work runs).
+//! What operators see: `/metrics`, `/ready` (also while start-up work runs), and the OpenAPI
+//! document with its page.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -206,4 +207,56 @@ async fn not_ready_while_start_up_work_runs() {
     assert_eq!(status, 200);
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[tokio::test]
+async fn the_openapi_document_names_this_server_and_what_it_implements() {
+    let mut server = Server::start().await;
+    let reply = server.send_raw(Method::GET, "/api/v2/openapi.json", None, None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.content_type.as_deref(), Some("application/json; charset=utf-8"));
+    let doc = reply.body;
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(
+        doc["servers"],
+        json!([{"url": format!("{}/api/v2", server.base), "description": "This Roster server"}])
+    );
+    let flow = &doc["components"]["securitySchemes"]["oAuth2ClientCredentials"]["flows"]["clientCredentials"];
+    assert_eq!(flow["tokenUrl"], json!(format!("{}/oauth/token", server.base)));
+    assert_eq!(flow["x-form-parameters"]["audience"], json!(server.audience()));
+
+    // Every GET the document lists is served (a bad id is a 404 or 400 of its own, never a
+    // 501); one Roster does not implement is not listed.
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.contains_key("/users/{id}") && !paths.contains_key("/users/{id}/revoke-access"));
+    let mut gets = 0;
+    for (path, item) in paths {
+        if item.get("get").is_none() {
+            continue;
+        }
+        let concrete: String = path
+            .split('/')
+            .map(|segment| if segment.starts_with('{') { "x" } else { segment })
+            .collect::<Vec<_>>()
+            .join("/");
+        let reply = server.get(&format!("/api/v2{concrete}")).await;
+        let unrouted = reply.status == 404 && reply.body["message"] == "Not Found";
+        assert!(!unrouted && reply.status != 501, "{path}: {}", reply.text);
+        gets += 1;
+    }
+    assert!(gets > 30);
+}
+
+#[tokio::test]
+async fn the_api_page_lists_the_operations_without_scripts() {
+    let server = Server::start().await;
+    let response = server.http.get(format!("{}/api/v2/docs", server.base)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"<a href="openapi.json">openapi.json</a>"#));
+    assert!(html.contains("<code>/api/v2/users/{id}</code> Get a User"), "the page lists GET /users/{{id}}");
+    assert!(html.contains("<code>/api/v2/roles/{id}/permissions</code>"));
+    assert!(html.contains(&format!("<code>{}/api/v2</code>", server.base)));
+    assert!(!html.contains("<script") && !html.contains("https://cdn"));
 }

@@ -4,7 +4,8 @@
 Keeps exactly the operations the `IMPLEMENTED` lists of src/http/*.rs name (paths there are
 under /api/v2, with the second segment's parameter spelled `{id}`, as src/auth/scopes.rs
 canonicalises them), the components they reference (transitively), and Auth0's words for
-everything else. Code samples (Auth0's SDK snippets) are left out. `servers` and the token URL
+everything else. Code samples (Auth0's SDK snippets) are left out, and so are form bodies
+(`application/x-www-form-urlencoded`) where the spec also takes JSON: Roster answers them 415. `servers` and the token URL
 are filled in by the server for its own domain. A unit test in src/http/openapi.rs holds the
 document to the lists, so rerun this whenever a list changes:
 
@@ -59,6 +60,10 @@ def main():
         for method, op in item.items():
             if method in METHODS and (method.upper(), canonical(path)) in wanted:
                 op = {k: v for k, v in op.items() if k != "x-codeSamples"}
+                content = op.get("requestBody", {}).get("content")
+                if content and "application/json" in content:
+                    # Roster takes JSON bodies only (a form body answers 415).
+                    op["requestBody"] = dict(op["requestBody"], content={"application/json": content["application/json"]})
                 kept[method] = op
                 seen.add((method.upper(), canonical(path)))
             elif method not in METHODS:

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Cold start: time from spawning `roster serve` to its first answered request.
+"""Cold start: time from spawning `roster serve` to serving the API (`GET /ready` answers 200;
+the server listens, and answers 503, from before its start-up work).
 
 Usage: bench/cold_start.py BINARY [RUNS]
 
@@ -29,7 +30,7 @@ def first_answer(binary, database):
         [binary, "serve", "--listen", f"127.0.0.1:{port}", "--database-url", f"sqlite://{database}",
          "--client-id", "bench", "--client-secret", "bench-secret"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    request = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    request = b"GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     try:
         while True:
             try:

@@ -114,7 +114,7 @@ start_roster() { # URL -> roster_pid, base, auth
     --client-id bench --client-secret bench-secret >/dev/null 2>>"$TMP/roster.log" &
   roster_pid=$!
   PIDS+=("$roster_pid")
-  for _ in $(seq 1 300); do curl -sf "$base/health" >/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 300); do curl -sf "$base/ready" >/dev/null && break; sleep 0.1; done
   token="$(curl -sf "$base/oauth/token" -H 'content-type: application/json' \
     -d "{\"grant_type\":\"client_credentials\",\"client_id\":\"bench\",\"client_secret\":\"bench-secret\",\"audience\":\"https://127.0.0.1:$port/api/v2/\"}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"

@@ -76,7 +76,7 @@ case "$MODE" in
     /usr/bin/time -v "$BIN" serve --listen "127.0.0.1:$PORT" --database-url "sqlite://$TMP/imp.db" \
       --client-id bench --client-secret bench-secret >/dev/null 2>"$TMP/err" &
     PID=$!
-    for _ in $(seq 1 100); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.1; done
+    for _ in $(seq 1 100); do curl -sf "$BASE/ready" >/dev/null && break; sleep 0.1; done
     sample "$(pgrep -P "$PID")" "$TMP/peaks" &
     SAMPLER=$!
     TOKEN="$(curl -sf "$BASE/oauth/token" -H 'content-type: application/json' \

@@ -22,7 +22,7 @@ ROSTER_LOG=warn target/release/roster serve --listen "127.0.0.1:$port" --databas
   --client-id bench-management --client-secret="$secret" >"$dir/out" 2>"$dir/err" &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 1 100); do curl -sf "$base/health" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 100); do curl -sf "$base/ready" >/dev/null && break; sleep 0.1; done
 
 audience="https://127.0.0.1:$port/api/v2/"
 token="$(curl -sf "$base/oauth/token" -H 'content-type: application/json' \

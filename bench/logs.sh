@@ -54,7 +54,7 @@ start() {
   "$BIN" serve --listen "127.0.0.1:$PORT" --database-url "$URL" --client-id bench --client-secret "$SECRET" \
     --log-retention-days 0 >"$TMP/stdout" 2>"$TMP/server.log" &
   PID=$!
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && return 0; sleep 0.1; done
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null && return 0; sleep 0.1; done
   echo "the server did not start" >&2; cat "$TMP/server.log" >&2; exit 1
 }
 stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""; }

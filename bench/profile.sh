@@ -27,7 +27,7 @@ BASE="http://127.0.0.1:$PORT"
 "$BIN" serve --listen "127.0.0.1:$PORT" --database-url "sqlite://$TMP/roster.db" \
   --client-id bench --client-secret bench-secret >/dev/null 2>"$TMP/roster.log" &
 PID=$!
-for _ in $(seq 1 100); do curl -sf "$BASE/health" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 100); do curl -sf "$BASE/ready" >/dev/null && break; sleep 0.1; done
 TOKEN="$(curl -sf "$BASE/oauth/token" -H 'content-type: application/json' \
   -d "{\"grant_type\":\"client_credentials\",\"client_id\":\"bench\",\"client_secret\":\"bench-secret\",\"audience\":\"https://127.0.0.1:$PORT/api/v2/\"}" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"

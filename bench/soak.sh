@@ -26,7 +26,7 @@ serve() {
   "$BIN" serve --listen "127.0.0.1:$PORT" --database-url "$URL" --client-id bench --client-secret bench-secret \
     >/dev/null 2>>"$TMP/roster.log" &
   PID=$!
-  for _ in $(seq 1 300); do curl -sf "$BASE/health" >/dev/null && return 0; sleep 0.1; done
+  for _ in $(seq 1 300); do curl -sf "$BASE/ready" >/dev/null && return 0; sleep 0.1; done
   echo "bench/soak.sh: roster did not start (see below)" >&2; cat "$TMP/roster.log" >&2; exit 1
 }
 

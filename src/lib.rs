@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod search;
 pub mod seed;
 pub mod server;

@@ -120,6 +120,10 @@ struct ServeArgs {
     /// 0 keeps them forever.
     #[arg(long, env = "ROSTER_LOG_RETENTION_DAYS", default_value_t = 30)]
     log_retention_days: u32,
+    /// Serve GET /metrics (Prometheus) on this address, and not on --listen; /health and /ready
+    /// answer on both [default: /metrics on --listen].
+    #[arg(long, env = "ROSTER_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Log format: text or json.
     #[arg(long, env = "ROSTER_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -213,6 +217,7 @@ async fn main() -> std::process::ExitCode {
                 admin_key: args.admin_key.filter(|key| !key.is_empty()),
                 tenants_dir: args.tenants_dir,
                 tenant_host_base: args.tenant_host_base,
+                metrics_listen: args.metrics_listen,
             })
             .await
         }

@@ -191,13 +191,25 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-/// The router for each TLS connection with the peer's address as `ConnectInfo<SocketAddr>`,
-/// as `into_make_service_with_connect_info` gives it over plain TCP (axum implements that one
-/// for `TcpListener` only).
+/// What serves each connection, TLS or plain, with the peer's address as
+/// `ConnectInfo<SocketAddr>` (as axum's `into_make_service_with_connect_info`, which it
+/// implements for `TcpListener` only), and with the router of the moment: the start-up one
+/// until the full one is handed over.
 #[derive(Clone)]
-pub struct MakeWithPeer(pub axum::Router);
+pub struct MakeWithPeer(pub Handover);
 
-impl tower::Service<axum::serve::IncomingStream<'_, TlsListener>> for MakeWithPeer {
+/// The router that answers while start-up work runs (probes, metrics; 503 for the rest), and
+/// the full one once it is set.
+#[derive(Clone)]
+pub struct Handover {
+    pub starting: axum::Router,
+    pub full: Arc<std::sync::OnceLock<axum::Router>>,
+}
+
+impl<L> tower::Service<axum::serve::IncomingStream<'_, L>> for MakeWithPeer
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
     type Response = WithPeer;
     type Error = std::convert::Infallible;
     type Future = std::future::Ready<Result<WithPeer, std::convert::Infallible>>;
@@ -206,15 +218,15 @@ impl tower::Service<axum::serve::IncomingStream<'_, TlsListener>> for MakeWithPe
         std::task::Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self::Future {
-        std::future::ready(Ok(WithPeer { router: self.0.clone(), peer: *stream.remote_addr() }))
+    fn call(&mut self, stream: axum::serve::IncomingStream<'_, L>) -> Self::Future {
+        std::future::ready(Ok(WithPeer { routers: self.0.clone(), peer: *stream.remote_addr() }))
     }
 }
 
-/// One connection's router, which stamps each request with the peer's address.
+/// One connection's routers, which stamp each request with the peer's address.
 #[derive(Clone)]
 pub struct WithPeer {
-    router: axum::Router,
+    routers: Handover,
     peer: SocketAddr,
 }
 
@@ -229,7 +241,8 @@ impl tower::Service<axum::extract::Request> for WithPeer {
 
     fn call(&mut self, mut request: axum::extract::Request) -> Self::Future {
         request.extensions_mut().insert(axum::extract::ConnectInfo(self.peer));
-        self.router.call(request)
+        let mut router = self.routers.full.get().unwrap_or(&self.routers.starting).clone();
+        router.call(request)
     }
 }
 

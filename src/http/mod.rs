@@ -3,12 +3,12 @@
 
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::{MatchedPath, RawPathParams, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, get, on};
-use axum::{Json, Router};
+use axum::routing::{MethodFilter, on};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::AppState;
@@ -28,6 +28,8 @@ mod jobs;
 mod logs;
 mod multifactor;
 mod oauth;
+pub mod openapi;
+pub mod ops;
 mod organization_connections;
 mod organizations;
 pub mod pagination;
@@ -75,7 +77,9 @@ fn implemented(method: &str, path: &str) -> bool {
 
 const API_PREFIX: &str = "/api/v2";
 
-pub fn router(app: AppState) -> Router {
+/// The whole HTTP surface; `ops` answers `/health`, `/ready` and perhaps `/metrics`
+/// (`ops::router`).
+pub fn router(app: AppState, ops: Router) -> Router {
     let resources = Router::new()
         .merge(users::router())
         .merge(user_roles::router())
@@ -104,9 +108,10 @@ pub fn router(app: AppState) -> Router {
         .merge(oauth::router())
         .merge(browser::router())
         .merge(jobs::files_router())
-        .route("/health", get(health))
+        .merge(openapi::router())
         .fallback(not_found)
         .with_state(app)
+        .merge(ops)
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
         .layer(middleware::from_fn(run_to_completion))
         .layer(middleware::from_fn(log_request))
@@ -137,16 +142,6 @@ async fn not_implemented() -> ApiError {
 /// hapi's answer to an unknown route, and (having no 405) to a known path with another method.
 pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("Not Found")
-}
-
-async fn health(State(app): State<AppState>) -> Response {
-    match app.store.ping().await {
-        Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
-        Err(error) => {
-            tracing::error!(error = %format!("{error:#}"), "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable"}))).into_response()
-        }
-    }
 }
 
 /// Checks the bearer token and the operation's scopes (Auth0's spec, read as "any of"). A
@@ -195,10 +190,12 @@ async fn run_to_completion(request: Request, next: Next) -> Response {
 /// One line per request: method, path, status, latency and correlation id. Never headers,
 /// query strings or bodies, which carry tokens, passwords and personal data. The query string
 /// only at debug level, under its own target (`ROSTER_LOG=roster::query=debug`), to see what a
-/// client sends.
+/// client sends. The request also counts in the metrics, by the route axum matched (this layer
+/// runs after routing), never by its path.
 pub(crate) async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let path = request.uri().path().to_owned();
     if let Some(query) = request.uri().query() {
         tracing::debug!(target: "roster::query", %method, path, query);
@@ -212,12 +209,14 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let mut response = next.run(request).await;
     let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    crate::metrics::metrics().request(&method, route.as_ref(), status, elapsed);
     tracing::info!(
         target: "roster::request",
         %method,
         path,
         status,
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
         correlation_id,
     );
     if let Ok(value) = HeaderValue::from_str(&correlation_id) {

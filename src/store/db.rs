@@ -477,6 +477,22 @@ impl Db {
         }
     }
 
+    /// How many of the pool's connections are lent and idle, and its most.
+    pub fn pool_use(&self) -> crate::metrics::PoolUse {
+        match self {
+            Db::Sqlite(db) => db.pool_use(),
+            Db::Postgres(db) => db.pool_use(),
+        }
+    }
+
+    /// The versions of the migrations this binary brings.
+    pub fn migration_versions(&self) -> Vec<i64> {
+        match self {
+            Db::Sqlite(_) => sqlite::MIGRATOR.iter().map(|m| m.version).collect(),
+            Db::Postgres(_) => postgres::MIGRATOR.iter().map(|m| m.version).collect(),
+        }
+    }
+
     /// One statement's rows, outside a transaction.
     pub async fn fetch_all(&self, sql: &str, args: &[Value<'_>]) -> Result<Vec<Row>, DbError> {
         match self {

@@ -160,6 +160,13 @@ impl Store {
     }
 
     /// Deletes a job (an upload that failed).
+    /// How many jobs there are of each kind in each status: `(kind, status, count)`.
+    pub async fn job_counts(&self) -> anyhow::Result<Vec<(String, String, i64)>> {
+        let sql = "SELECT type, status, COUNT(*) AS total FROM jobs GROUP BY type, status";
+        let rows = self.db.fetch_all(sql, &[]).await?;
+        rows.iter().map(|row| Ok((row.get("type")?, row.get("status")?, row.get("total")?))).collect()
+    }
+
     pub async fn delete_job(&self, id: &str) -> anyhow::Result<()> {
         self.db.execute("DELETE FROM jobs WHERE id = $1", args![id]).await.map(|_: u64| ())
     }

@@ -121,6 +121,27 @@ impl Store {
         self.db.snapshot_into(path).await
     }
 
+    /// Why the store cannot serve yet, if it cannot: the database does not answer, or a
+    /// migration this binary brings is not recorded as applied (a database restored from an
+    /// older backup under a running node).
+    pub async fn unready(&self) -> Option<String> {
+        let rows = match self.db.fetch_all("SELECT version FROM _sqlx_migrations WHERE success", &[]).await {
+            Ok(rows) => rows,
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "readiness check failed");
+                return Some("the database does not answer".to_owned());
+            }
+        };
+        let applied: std::collections::HashSet<i64> = rows.iter().filter_map(|row| row.get("version").ok()).collect();
+        let missing = self.db.migration_versions().into_iter().filter(|v| !applied.contains(v)).count();
+        (missing > 0).then(|| format!("{missing} migrations are not applied to the database"))
+    }
+
+    /// The pool's connections, in use and idle.
+    pub fn pool_use(&self) -> crate::metrics::PoolUse {
+        self.db.pool_use()
+    }
+
     /// Writes the log events recorded, finishes the writes queued, flushes and closes; called
     /// once on shutdown.
     pub async fn close(&self) {

@@ -29,7 +29,7 @@ use sqlx::{Arguments, AssertSqlSafe, Connection as _, PgConnection, Postgres, Ro
 
 use super::db::{Conn, DbError, Done, Job, Value};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 const DEFAULT_MAX_CONNECTIONS: u32 = 16;
 const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -96,6 +96,12 @@ impl PgDb {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    pub fn pool_use(&self) -> crate::metrics::PoolUse {
+        let (size, idle) = (u64::from(self.pool.size()), self.pool.num_idle() as u64);
+        let max = u64::from(self.pool.options().get_max_connections());
+        crate::metrics::PoolUse { in_use: size.saturating_sub(idle), idle, max }
     }
 
     /// A job in a read-only transaction that sees one snapshot.

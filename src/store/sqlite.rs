@@ -26,7 +26,7 @@ use crate::domain::time::{self, Timestamp};
 
 /// The schema, in sqlx's migration format and table (`_sqlx_migrations`), which databases made
 /// by earlier versions of roster already carry.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// Jobs committed together at most, which bounds how long the first of them waits.
 const MAX_BATCH: usize = 256;
@@ -83,6 +83,13 @@ impl SqliteDb {
 
     pub fn commits(&self) -> &Arc<AtomicU64> {
         &self.commits
+    }
+
+    /// The read connections' use (the writer's connection is always its own).
+    pub fn pool_use(&self) -> crate::metrics::PoolUse {
+        let state = self.readers.state();
+        let idle = state.idle.len() as u64;
+        crate::metrics::PoolUse { in_use: state.open as u64 - idle, idle, max: READ_CONNECTIONS as u64 }
     }
 
     /// One statement on a read connection, on the blocking pool (a search may take a while).
@@ -476,6 +483,7 @@ impl Batch {
         match committed {
             Ok(()) => {
                 commits.fetch_add(1, Ordering::AcqRel);
+                crate::metrics::metrics().batch_committed(self.jobs);
                 Box::new(move || {
                     self.kept.into_iter().for_each(|answer| answer(None));
                     answer_refused();

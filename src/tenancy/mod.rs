@@ -291,7 +291,8 @@ impl Tenants {
         let set_up = started.elapsed();
         match result {
             Ok((keys, client)) => {
-                let runtime = Runtime::start(store, keys, issuer, &self.config.runtime, search_lag_ms);
+                let runtime =
+                    Runtime::start(store, keys, issuer, &self.config.runtime, search_lag_ms, axum::Router::new());
                 let ms = |d: Duration| d.as_secs_f64() * 1000.0;
                 let (open_ms, setup_ms, total_ms) = (ms(opened), ms(set_up - opened), ms(started.elapsed()));
                 tracing::debug!(tenant = name, ?setup, open_ms, setup_ms, total_ms, "tenant started");
@@ -325,7 +326,9 @@ impl Tenants {
             generation: AtomicU64::new(generation),
             admin: Default::default(),
         });
-        self.hosted.write().unwrap_or_else(|e| e.into_inner()).insert(hosted.metadata.name.clone(), hosted.clone());
+        let mut all = self.hosted.write().unwrap_or_else(|e| e.into_inner());
+        all.insert(hosted.metadata.name.clone(), hosted.clone());
+        count_tenants(all.len());
         hosted
     }
 
@@ -488,8 +491,12 @@ impl Tenants {
     pub async fn delete(&self, name: &str) -> Result<(), TenancyError> {
         let hosted = self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))?;
         let _admin = hosted.admin.lock().await;
-        if self.hosted.write().unwrap_or_else(|e| e.into_inner()).remove(name).is_none() {
-            return Err(TenancyError::NotFound(name.to_owned()));
+        {
+            let mut all = self.hosted.write().unwrap_or_else(|e| e.into_inner());
+            if all.remove(name).is_none() {
+                return Err(TenancyError::NotFound(name.to_owned()));
+            }
+            count_tenants(all.len());
         }
         hosted.runtime().stop().await;
         tokio::fs::remove_dir_all(&hosted.dir).await.context("cannot remove the tenant's files")?;
@@ -613,6 +620,11 @@ fn valid_name(name: String) -> Result<String, TenancyError> {
             "invalid name {name:?}: 1 to 63 lowercase letters, digits and hyphens, not starting or ending with a hyphen"
         )))
     }
+}
+
+/// The metrics' count: the server's own tenant and those hosted.
+fn count_tenants(hosted: usize) {
+    crate::metrics::metrics().set_tenants(1 + hosted as i64);
 }
 
 fn sqlite_url(path: &Path) -> String {

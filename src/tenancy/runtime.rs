@@ -34,13 +34,15 @@ pub struct Runtime {
 
 impl Runtime {
     /// `search_lag_ms`: how long new users stay out of `q` searches (the admin API's
-    /// `search_index_lag_ms`; 0 for the server's own tenant).
+    /// `search_index_lag_ms`; 0 for the server's own tenant). `ops`: the probes and metrics,
+    /// which the server's own tenant serves and hosted ones leave to it (`Router::new()`).
     pub fn start(
         store: Arc<Store>,
         keys: KeyRing,
         issuer: Issuer,
         settings: &RuntimeSettings,
         search_lag_ms: Arc<AtomicU64>,
+        ops: Router,
     ) -> Self {
         // Log events are written in batches by one task (store/logs.rs).
         let log_writer = tokio::spawn({
@@ -65,7 +67,7 @@ impl Runtime {
             default_directory: settings.default_directory.clone(),
             search_lag_ms,
         });
-        Self { router: http::router(app.clone()), app, background }
+        Self { router: http::router(app.clone(), ops), app, background }
     }
 
     /// Stops the background work, writes the log events recorded and closes the store. A job

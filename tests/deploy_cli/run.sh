@@ -104,10 +104,10 @@ start_server() {
   SERVER_PID=$!
   local deadline=$((SECONDS + HEALTH_TIMEOUT)) status
   while :; do
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited before answering GET /health"
-    status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$CERT" "https://$DOMAIN/health" || true)"
+    kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited before answering GET /ready"
+    status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$CERT" "https://$DOMAIN/ready" || true)"
     [[ "$status" == 200 ]] && break
-    (( SECONDS < deadline )) || fail "GET https://$DOMAIN/health did not answer 200 within ${HEALTH_TIMEOUT}s"
+    (( SECONDS < deadline )) || fail "GET https://$DOMAIN/ready did not answer 200 within ${HEALTH_TIMEOUT}s"
     sleep 0.2
   done
   log "roster on https://$DOMAIN (database ${url%%\?*})"

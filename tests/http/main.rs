@@ -8,6 +8,7 @@ mod identities;
 mod jobs;
 mod logins;
 mod logs;
+mod operations;
 mod organization_connections;
 mod organizations;
 mod recordings;

@@ -8,7 +8,7 @@
 # pinned in tests/sdk/node/package.json) into .sdk/node if they are missing,
 # starts the server on a free 127.0.0.1 port with the given database (an empty
 # one: e.g. a fresh PostgreSQL database, postgres://postgres@127.0.0.1:5432/sdk)
-# or a temporary SQLite file, and a random client secret, waits for GET /health, runs the python suite and
+# or a temporary SQLite file, and a random client secret, waits for GET /ready, runs the python suite and
 # then the node suite, and stops the server on exit. Exits non-zero if the
 # server does not come up or any suite fails.
 #
@@ -113,9 +113,9 @@ SERVER_PID=$!
 
 health_status() {
   if command -v curl >/dev/null 2>&1; then
-    curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$ROSTER_URL/health" || true
+    curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$ROSTER_URL/ready" || true
   else
-    python3 - "$ROSTER_URL/health" <<'PY' || true
+    python3 - "$ROSTER_URL/ready" <<'PY' || true
 import sys, urllib.request, urllib.error
 try:
     print(urllib.request.urlopen(sys.argv[1], timeout=2).status, end="")
@@ -138,14 +138,14 @@ while :; do
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then
     wait "$SERVER_PID" && code=0 || code=$?
     SERVER_PID=""
-    echo "run.sh: FAIL: server exited (status $code) before answering GET /health" >&2
+    echo "run.sh: FAIL: server exited (status $code) before answering GET /ready" >&2
     dump_server_log
     exit 1
   fi
   status="$(health_status)"
   [[ "$status" == 200 ]] && break
   if (( SECONDS >= deadline )); then
-    echo "run.sh: FAIL: GET $ROSTER_URL/health did not return 200 within ${HEALTH_TIMEOUT}s (last status: ${status:-none})" >&2
+    echo "run.sh: FAIL: GET $ROSTER_URL/ready did not return 200 within ${HEALTH_TIMEOUT}s (last status: ${status:-none})" >&2
     dump_server_log
     exit 1
   fi

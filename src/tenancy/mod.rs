@@ -223,24 +223,31 @@ impl Tenants {
         Ok(tenants)
     }
 
-    /// Tenants left in the directory by an earlier start.
+    /// Tenants left in the directory by an earlier start. One that cannot be served is named in
+    /// the log and left as it is; the others are served.
     async fn serve_existing(&self) -> anyhow::Result<()> {
         let mut entries = tokio::fs::read_dir(&self.config.dir).await?;
         while let Some(entry) = entries.next_entry().await? {
             let dir = entry.path();
             let Ok(text) = tokio::fs::read_to_string(dir.join(METADATA_FILE)).await else { continue };
-            let metadata: Metadata = serde_json::from_str(&text)
-                .with_context(|| format!("unreadable tenant metadata in {}", dir.display()))?;
-            let generation = latest_generation(&dir).await?.context("a tenant without a database")?;
-            // Generations a reset replaced, left by a stop before they were removed.
-            for earlier in 1..generation {
-                remove_database(&data_file(&dir, earlier)).await;
+            if let Err(error) = self.serve_again(&text, dir.clone()).await {
+                tracing::error!(dir = %dir.display(), error = %format!("{error:#}"), "cannot serve a tenant created earlier");
             }
-            let lag = Arc::new(AtomicU64::new(metadata.faithful.search_index_lag_ms));
-            let runtime = self.start(&metadata.name, &data_file(&dir, generation), Setup::Again, lag.clone()).await?;
-            let hosted = self.host(metadata, dir, runtime, generation, lag);
-            tracing::info!(tenant = hosted.name(), "serving a tenant created earlier");
         }
+        Ok(())
+    }
+
+    async fn serve_again(&self, metadata: &str, dir: PathBuf) -> anyhow::Result<()> {
+        let metadata: Metadata = serde_json::from_str(metadata).context("unreadable tenant metadata")?;
+        let generation = latest_generation(&dir).await?.context("a tenant without a database")?;
+        // Generations a reset replaced, left by a stop before they were removed.
+        for earlier in 1..generation {
+            remove_database(&data_file(&dir, earlier)).await;
+        }
+        let lag = Arc::new(AtomicU64::new(metadata.faithful.search_index_lag_ms));
+        let runtime = self.start(&metadata.name, &data_file(&dir, generation), Setup::Again, lag.clone()).await?;
+        let hosted = self.host(metadata, dir, runtime, generation, lag);
+        tracing::info!(tenant = hosted.name(), "serving a tenant created earlier");
         Ok(())
     }
 

@@ -336,6 +336,9 @@ async fn tenants_survive_a_restart() {
     let tenant = Tenant::create(&server, json!({"name": "durable"})).await;
     let created = tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("kept@example.test"))).await;
     assert_eq!(created.status, 201);
+    // A tenant whose files were damaged meanwhile is left out; the others are served.
+    Tenant::create(&server, json!({"name": "damaged"})).await;
+    std::fs::write(dir.path().join("damaged").join("tenant.json"), "{not json").unwrap();
     let path = dir.path().to_str().unwrap().to_owned();
     let server = server.restart(&["--admin-key", ADMIN_KEY, "--tenants-dir", &path]).await;
     // The port changed; the tenant's token names its old domain and is refused, a new one works.
@@ -345,6 +348,8 @@ async fn tenants_survive_a_restart() {
     let token = token_for(&server, &base, &again).await;
     let listed = send(&server, Method::GET, &format!("{base}/api/v2/users"), &token, None).await;
     assert_eq!(listed.body[0]["email"], json!("kept@example.test"), "{}", listed.text);
+    admin(&server, Method::GET, "/tenants/damaged", None).await.assert_error(404, None, "no tenant named damaged");
+    assert!(server.log().contains("cannot serve a tenant created earlier"));
 }
 
 #[tokio::test]

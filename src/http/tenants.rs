@@ -8,7 +8,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -52,12 +52,9 @@ pub fn router(default: Router, tenants: Arc<Tenants>, admin_key: String) -> Rout
         .fallback(super::not_found)
         .with_state(tenants.clone())
         .layer(middleware::from_fn(super::log_request));
-    Router::new()
-        .nest("/roster/v1", admin)
-        .route("/t/{name}", any(by_path))
-        .route("/t/{name}/{*rest}", any(by_path))
-        .fallback(by_host)
-        .with_state(Dispatch { tenants, default })
+    // Not routes of their own: a route's path parameters would stay in the request, and the
+    // tenant's own routes would read them as theirs (`/t/{name}/{*rest}` then `/jobs/{id}`).
+    Router::new().nest("/roster/v1", admin).fallback(dispatch).with_state(Dispatch { tenants, default })
 }
 
 /// `Authorization: Bearer <admin key>`, compared in constant time.
@@ -71,10 +68,18 @@ async fn require_admin_key(State(key): State<Arc<str>>, request: Request, next: 
     }
 }
 
-async fn by_path(State(dispatch): State<Dispatch>, mut request: Request) -> Response {
-    let path = request.uri().path();
-    let after = path.strip_prefix("/t/").unwrap_or_default();
-    let (name, rest) = after.split_once('/').map_or((after, ""), |(name, rest)| (name, rest));
+async fn dispatch(state: State<Dispatch>, request: Request) -> Response {
+    match request.uri().path().strip_prefix("/t/") {
+        Some(after) => {
+            let (name, rest) = after.split_once('/').map_or((after, ""), |(name, rest)| (name, rest));
+            let (name, rest) = (name.to_owned(), rest.to_owned());
+            by_path(state, request, &name, &rest).await
+        }
+        None => by_host(state, request).await,
+    }
+}
+
+async fn by_path(State(dispatch): State<Dispatch>, mut request: Request, name: &str, rest: &str) -> Response {
     let Some(tenant) = dispatch.tenants.get(name) else {
         return ApiError::not_found(format!("no tenant named {name}")).into_response();
     };

@@ -369,3 +369,15 @@ async fn a_tenant_starts_from_a_tenant_file_or_not_at_all() {
     admin(&server, Method::GET, "/tenants/broken", None).await.assert_error(404, None, "no tenant named broken");
     assert!(!dir.path().join("broken").exists());
 }
+
+#[tokio::test]
+async fn a_tenant_reached_by_path_reads_its_own_path_parameters() {
+    let (server, _dir) = start().await;
+    let tenant = Tenant::create(&server, json!({"name": "prefixed"})).await;
+    let unknown = tenant.call(&server, Method::GET, "/api/v2/jobs/job_0123456789abcdef", None).await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+    let org = tenant.call(&server, Method::POST, "/api/v2/organizations", Some(json!({"name": "acme"}))).await;
+    assert_eq!(org.status, 201, "{}", org.text);
+    let by_name = tenant.call(&server, Method::GET, "/api/v2/organizations/name/acme", None).await;
+    assert_eq!((by_name.status.as_u16(), &by_name.body["id"]), (200, &org.body["id"]), "{}", by_name.text);
+}

@@ -68,6 +68,11 @@ async fn require_admin_key(State(key): State<Arc<str>>, request: Request, next: 
     }
 }
 
+/// The path prefix a tenant reached by path is served under (`/t/<name>`), for what its
+/// handlers write into URLs they give out (an export's `location`).
+#[derive(Debug, Clone)]
+pub struct PathPrefix(pub String);
+
 async fn dispatch(state: State<Dispatch>, request: Request) -> Response {
     match request.uri().path().strip_prefix("/t/") {
         Some(after) => {
@@ -92,6 +97,7 @@ async fn by_path(State(dispatch): State<Dispatch>, mut request: Request, name: &
         Ok(uri) => *request.uri_mut() = uri,
         Err(_) => return ApiError::invalid_uri("Invalid URI").into_response(),
     }
+    request.extensions_mut().insert(PathPrefix(prefix.clone()));
     let mut response = serve(tenant.runtime().router.clone(), request).await;
     // A redirect to one of the tenant's own paths stays under its prefix.
     let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());

@@ -371,13 +371,30 @@ async fn a_tenant_starts_from_a_tenant_file_or_not_at_all() {
 }
 
 #[tokio::test]
-async fn a_tenant_reached_by_path_reads_its_own_path_parameters() {
+async fn a_tenant_reached_by_path_keeps_its_routes_and_urls_under_its_prefix() {
     let (server, _dir) = start().await;
     let tenant = Tenant::create(&server, json!({"name": "prefixed"})).await;
+    // Routes with path parameters read the tenant's own ones, not the prefix's.
     let unknown = tenant.call(&server, Method::GET, "/api/v2/jobs/job_0123456789abcdef", None).await;
     assert_eq!(unknown.status, 404, "{}", unknown.text);
     let org = tenant.call(&server, Method::POST, "/api/v2/organizations", Some(json!({"name": "acme"}))).await;
     assert_eq!(org.status, 201, "{}", org.text);
     let by_name = tenant.call(&server, Method::GET, "/api/v2/organizations/name/acme", None).await;
     assert_eq!((by_name.status.as_u16(), &by_name.body["id"]), (200, &org.body["id"]), "{}", by_name.text);
+
+    // An export's location is the tenant's.
+    let job = tenant.call(&server, Method::POST, "/api/v2/jobs/users-exports", Some(json!({}))).await;
+    assert_eq!(job.status, 200, "{}", job.text);
+    let path = format!("/api/v2/jobs/{}", job.body["id"].as_str().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let location = loop {
+        let job = tenant.call(&server, Method::GET, &path, None).await;
+        if let Some(location) = job.body["location"].as_str() {
+            break location.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "the export did not complete: {}", job.text);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(location.starts_with(&format!("{}/exports/", tenant.base)), "{location}");
+    assert_eq!(server.http.get(&location).send().await.unwrap().status(), 200);
 }

@@ -106,7 +106,37 @@ async fn by_path(State(dispatch): State<Dispatch>, mut request: Request, name: &
     {
         response.headers_mut().insert(header::LOCATION, value);
     }
+    // So do its cookies: a browser sends them to this tenant only, not to the others of the host.
+    let cookies: Vec<HeaderValue> =
+        response.headers().get_all(header::SET_COOKIE).iter().map(|cookie| cookie_under(cookie, &prefix)).collect();
+    if !cookies.is_empty() {
+        response.headers_mut().remove(header::SET_COOKIE);
+        for cookie in cookies {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+    }
     response
+}
+
+/// A `Set-Cookie` whose `Path` is put under `prefix` (`Path=/` becomes `Path=/t/<name>/`).
+fn cookie_under(cookie: &HeaderValue, prefix: &str) -> HeaderValue {
+    let Ok(text) = cookie.to_str() else { return cookie.clone() };
+    let attributes: Vec<String> = text
+        .split(';')
+        .enumerate()
+        .map(|(i, attribute)| {
+            let trimmed = attribute.trim_start();
+            let lead = &attribute[..attribute.len() - trimmed.len()];
+            match trimmed.split_once('=') {
+                // The first is the cookie's name and value, attributes follow.
+                Some((name, path)) if i > 0 && name.eq_ignore_ascii_case("path") && path.starts_with('/') => {
+                    format!("{lead}{name}={prefix}{path}")
+                }
+                _ => attribute.to_owned(),
+            }
+        })
+        .collect();
+    HeaderValue::from_str(&attributes.join(";")).unwrap_or_else(|_| cookie.clone())
 }
 
 async fn by_host(State(dispatch): State<Dispatch>, request: Request) -> Response {
@@ -188,4 +218,18 @@ async fn reset(
 fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, ApiError> {
     serde_json::from_value(body)
         .map_err(|error| ApiError::bad_request(Some("invalid_body"), format!("Payload validation error: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenants_cookies_are_put_under_its_prefix() {
+        let under = |cookie: &str| cookie_under(&HeaderValue::from_str(cookie).unwrap(), "/t/acme");
+        assert_eq!(under("did=v; Path=/; Max-Age=60; HttpOnly"), "did=v; Path=/t/acme/; Max-Age=60; HttpOnly");
+        assert_eq!(under("a=b; path=/u; Secure"), "a=b; path=/t/acme/u; Secure");
+        assert_eq!(under("a=b; HttpOnly"), "a=b; HttpOnly");
+        assert_eq!(under("path=/x"), "path=/x", "a cookie named path is not an attribute");
+    }
 }

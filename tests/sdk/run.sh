@@ -4,16 +4,17 @@
 # usage: tests/sdk/run.sh [path-to-roster-binary [database-url]]
 #        (defaults: target/debug/roster, a temporary SQLite database)
 #
-# Installs auth0-python 6.x into .sdk/venv and the node `auth0` SDK (major
+# Installs auth0-python 6.x (and pytest) into .sdk/venv and the node `auth0` SDK (major
 # pinned in tests/sdk/node/package.json) into .sdk/node if they are missing, then starts two
 # servers on free 127.0.0.1 ports:
 #   - one tenant, as `roster serve` runs by default: the given database (an empty one: e.g. a
 #     fresh PostgreSQL database, postgres://postgres@127.0.0.1:5432/sdk) or a temporary SQLite
 #     file, a random client secret, tests/sdk/tenant.yaml applied at start;
 #   - one with the admin API (--admin-key), in which two tenants are created from the same
-#     tenant file (hosted tenants are SQLite files), reached at /t/<name>.
+#     tenant file (docs/TENANTS.md; hosted tenants are SQLite files), reached at /t/<name>.
 # Runs the python suites, then the node suites, against each of the three tenants, the three
-# runs at once. Stops the servers on exit. Exits non-zero if a server does not
+# runs at once; then the documented helpers' tests (the pytest fixture, the node test helper)
+# against the admin server. Stops the servers on exit. Exits non-zero if a server does not
 # come up or any suite fails.
 #
 # Environment knobs: SDK_DIR (default <repo>/.sdk), HEALTH_TIMEOUT (default 30 s),
@@ -42,10 +43,10 @@ log() { printf '==> %s\n' "$*"; }
 install_python_sdk() {
   local venv="$SDK_DIR/venv"
   if [[ -x "$venv/bin/python" ]] &&
-     "$venv/bin/python" -c 'import sys, auth0; sys.exit(0 if auth0.__version__.split(".")[0] == "6" else 1)' 2>/dev/null; then
+     "$venv/bin/python" -c 'import sys, auth0, pytest; sys.exit(0 if auth0.__version__.split(".")[0] == "6" else 1)' 2>/dev/null; then
     return 0
   fi
-  log "installing auth0-python 6.x into $venv"
+  log "installing auth0-python 6.x and pytest into $venv"
   mkdir -p "$SDK_DIR"
   [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/python/requirements.txt"
@@ -261,6 +262,22 @@ for i in "${!TENANTS[@]}"; do
 done
 SUITE_PIDS=()
 log "suites against 3 tenants took $((SECONDS - started)) s"
+
+# The documented helpers (docs/TENANTS.md), against the admin server: the pytest fixture and the
+# node test helper, each creating and deleting tenants of its own.
+log "pytest with the roster_tenant fixture (docs/examples/roster_pytest.py)"
+ROSTER_URL="$ADMIN_URL" ROSTER_ADMIN_KEY="$ADMIN_KEY" PYTHONPATH="$ROOT/docs/examples" \
+  "$SDK_DIR/venv/bin/python" -m pytest -q -p no:cacheprovider -p roster_pytest "$HERE/python/fixture_test.py" ||
+  echo "pytest fixture_test.py" >>"$FAILED"
+log "node --test with createTenant (docs/examples/roster-tenant.mjs)"
+# A copy beside a node_modules that holds the installed SDK, so that its `import ... from "auth0"`
+# finds it, as in a project that depends on `auth0`.
+mkdir -p "$TMP/node-helper"
+cp "$ROOT/docs/examples/roster-tenant.mjs" "$TMP/node-helper/"
+ln -s "$SDK_DIR/node/node_modules" "$TMP/node-helper/node_modules"
+ROSTER_URL="$ADMIN_URL" ROSTER_ADMIN_KEY="$ADMIN_KEY" ROSTER_TENANT_HELPER="$TMP/node-helper/roster-tenant.mjs" \
+  node --test "$HERE/node/helper.test.mjs" ||
+  echo "node --test helper.test.mjs" >>"$FAILED"
 
 mapfile -t failed <"$FAILED"
 for pid in "${SERVER_PIDS[@]}"; do

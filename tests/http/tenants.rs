@@ -365,7 +365,9 @@ async fn a_tenant_starts_from_a_tenant_file_or_not_at_all() {
     let bad = "roles:\n  - name: support\n    colour: blue\n";
     let refused = admin(&server, Method::POST, "/tenants", Some(json!({"name": "broken", "tenant_file": bad}))).await;
     assert_eq!(refused.status, 400, "{}", refused.text);
-    assert!(refused.body["message"].as_str().unwrap().contains("colour"), "{}", refused.text);
+    let message = refused.body["message"].as_str().unwrap();
+    assert!(message.starts_with("tenant_file is refused (1 problem)"), "{message}");
+    assert!(message.contains("tenant_file:2: roles[0]: ") && message.contains("colour"), "{message}");
     admin(&server, Method::GET, "/tenants/broken", None).await.assert_error(404, None, "no tenant named broken");
     assert!(!dir.path().join("broken").exists());
 }

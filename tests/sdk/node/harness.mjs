@@ -16,8 +16,7 @@
 // `N passed, N failed` and a non-zero exit when anything failed (or nothing ran).
 //
 // How the SDK is pointed at plain http (verified against auth0@7.1.0):
-//   new ManagementClient({ domain: DOMAIN, clientId, clientSecret, fetch })  (DOMAIN: "127.0.0.1:PORT",
-//   or "127.0.0.1:PORT/t/NAME")
+//   new ManagementClient({ domain: "127.0.0.1:PORT", clientId, clientSecret, fetch })
 //   The client hard-codes https:// for the API base URL *and* for the token
 //   endpoint; the `fetch` option is used for both (API calls and TokenProvider),
 //   so a fetch that rewrites https:// to http:// is enough. The token is fetched

@@ -197,11 +197,13 @@ async fn authorize(State(app): State<AppState>, client: Client, RawQuery(raw): R
     }
 }
 
+/// The login form; served at `/u/login` only, it posts there by a relative URL, so that it
+/// posts to the same tenant wherever it is served (`/t/<name>/u/login`).
 fn login_body(form: &Form, username: &str, message: Option<&str>) -> String {
     let error =
         message.map(|m| format!("<p class=\"error\" id=\"error\">{}</p>\n", escape_html(m))).unwrap_or_default();
     format!(
-        "<h1>Log in</h1>\n<p>Log in to continue to {}.</p>\n{error}<form method=\"post\" action=\"/u/login\">\
+        "<h1>Log in</h1>\n<p>Log in to continue to {}.</p>\n{error}<form method=\"post\" action=\"login\">\
          <input type=\"hidden\" name=\"state\" value=\"{}\">\
          <label for=\"username\">Email address or username</label>\
          <input id=\"username\" name=\"username\" value=\"{}\" type=\"text\" autocomplete=\"username\" required>\
@@ -214,18 +216,19 @@ fn login_body(form: &Form, username: &str, message: Option<&str>) -> String {
     )
 }
 
+/// The MFA step's forms; served at `/u/mfa` only, they post there by a relative URL.
 fn mfa_body(form: &Form, message: Option<&str>) -> String {
     let error =
         message.map(|m| format!("<p class=\"error\" id=\"error\">{}</p>\n", escape_html(m))).unwrap_or_default();
     let state = escape_html(&form.state);
     format!(
         "<h1>Verify your identity</h1>\n<p>Enter the code from your authenticator app to continue to {}.</p>\n{error}\
-         <form method=\"post\" action=\"/u/mfa\"><input type=\"hidden\" name=\"state\" value=\"{state}\">\
+         <form method=\"post\" action=\"mfa\"><input type=\"hidden\" name=\"state\" value=\"{state}\">\
          <label for=\"otp\">Code</label><input id=\"otp\" name=\"otp\" type=\"text\" inputmode=\"numeric\" \
          autocomplete=\"one-time-code\" required>\
          <label><input type=\"checkbox\" name=\"remember_browser\" value=\"on\"> Remember this device for \
          {REMEMBER_BROWSER_DAYS} days</label><button type=\"submit\">Continue</button></form>\n\
-         <h2>Or use a recovery code</h2>\n<form method=\"post\" action=\"/u/mfa\">\
+         <h2>Or use a recovery code</h2>\n<form method=\"post\" action=\"mfa\">\
          <input type=\"hidden\" name=\"state\" value=\"{state}\">\
          <label for=\"recovery_code\">Recovery code</label><input id=\"recovery_code\" name=\"recovery_code\" \
          type=\"text\" autocomplete=\"off\" required><button type=\"submit\">Continue</button></form>",

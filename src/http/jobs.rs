@@ -4,14 +4,16 @@
 //! the job runner's (`crate::jobs`).
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use super::extract::JsonBody;
 use super::response;
+use super::tenants::PathPrefix;
 use crate::app::AppState;
 use crate::domain::schema::is_email;
 use crate::domain::time;
@@ -86,14 +88,23 @@ fn flag(name: &str, text: &str) -> ApiResult<bool> {
     }
 }
 
-/// Where the client reached this server (for an export's `location`).
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-    let scheme = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
-    format!("{scheme}://{host}")
+/// Where the client reached this tenant (for an export's `location`): the scheme a proxy names
+/// (`X-Forwarded-Proto`), the `Host`, and the path prefix of a tenant reached by one.
+struct BaseUrl(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let headers = &parts.headers;
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+        let scheme = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
+        let prefix = parts.extensions.get::<PathPrefix>().map_or("", |prefix| prefix.0.as_str());
+        Ok(Self(format!("{scheme}://{host}{prefix}")))
+    }
 }
 
-async fn import_users(State(app): State<AppState>, headers: HeaderMap, request: Request) -> ApiResult<Response> {
+async fn import_users(State(app): State<AppState>, BaseUrl(base): BaseUrl, request: Request) -> ApiResult<Response> {
     let mut form = Multipart::from_request(request, &app).await.map_err(bad_multipart)?;
     // The job exists, as `uploading` (invisible to the runner), from the file's first chunk.
     let job = jobs::new_job("users_import", "uploading", Map::new());
@@ -172,7 +183,7 @@ async fn import_users(State(app): State<AppState>, headers: HeaderMap, request: 
     // The answer is the job as queued (Auth0's `pending`), even when a runner took it up
     // before this answer was rendered.
     queued.status = "pending".into();
-    Ok(response::json(StatusCode::ACCEPTED, &public(&queued, &base_url(&headers))))
+    Ok(response::json(StatusCode::ACCEPTED, &public(&queued, &base)))
 }
 
 /// The job as shown: without what Roster keeps for itself.
@@ -182,7 +193,7 @@ fn public(job: &crate::store::jobs::JobRecord, base: &str) -> Value {
 
 async fn export_users(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let body = body.as_object().ok_or_else(|| {
@@ -244,12 +255,12 @@ async fn export_users(
     app.store.create_job(&job).await?;
     app.store.job_queued();
     // Auth0 answers 200 here (recorded), not 201.
-    Ok(response::json(StatusCode::OK, &public(&job, &base_url(&headers))))
+    Ok(response::json(StatusCode::OK, &public(&job, &base)))
 }
 
 async fn verification_email(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let body =
@@ -274,7 +285,7 @@ async fn verification_email(
     let job = jobs::new_job("verification_email", "pending", document);
     app.store.create_job(&job).await?;
     app.store.job_queued();
-    Ok(response::json(StatusCode::CREATED, &public(&job, &base_url(&headers))))
+    Ok(response::json(StatusCode::CREATED, &public(&job, &base)))
 }
 
 /// A job id as Auth0 makes them; others are refused before any lookup.
@@ -290,17 +301,21 @@ fn check_job_id(id: &str) -> ApiResult<()> {
     }
 }
 
-async fn get_job(State(app): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_job(State(app): State<AppState>, BaseUrl(base): BaseUrl, Path(id): Path<String>) -> ApiResult<Response> {
     check_job_id(&id)?;
     let job = app.store.job(&id).await?.filter(|job| job.status != "uploading").ok_or_else(job_not_found)?;
-    Ok(response::json(StatusCode::OK, &public(&job, &base_url(&headers))))
+    Ok(response::json(StatusCode::OK, &public(&job, &base)))
 }
 
-async fn get_errors(State(app): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_errors(
+    State(app): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     check_job_id(&id)?;
     let job = app.store.job(&id).await?.filter(|job| job.status != "uploading").ok_or_else(job_not_found)?;
     if job.status == "failed" {
-        return Ok(response::json(StatusCode::OK, &public(&job, &base_url(&headers))));
+        return Ok(response::json(StatusCode::OK, &public(&job, &base)));
     }
     let errors = app.store.job_errors(&id).await?;
     if errors.is_empty() {

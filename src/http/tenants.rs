@@ -8,7 +8,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -61,12 +61,9 @@ pub fn router(default: Router, tenants: Arc<Tenants>, admin_key: String) -> Rout
         .fallback(super::not_found)
         .with_state(tenants.clone())
         .layer(middleware::from_fn(super::log_request));
-    Router::new()
-        .nest("/roster/v1", admin)
-        .route("/t/{name}", any(by_path))
-        .route("/t/{name}/{*rest}", any(by_path))
-        .fallback(by_host)
-        .with_state(Dispatch { tenants, default })
+    // Not routes of their own: a route's path parameters would stay in the request, and the
+    // tenant's own routes would read them as theirs (`/t/{name}/{*rest}` then `/jobs/{id}`).
+    Router::new().nest("/roster/v1", admin).fallback(dispatch).with_state(Dispatch { tenants, default })
 }
 
 /// `Authorization: Bearer <admin key>`, compared in constant time.
@@ -80,10 +77,23 @@ async fn require_admin_key(State(key): State<Arc<str>>, request: Request, next: 
     }
 }
 
-async fn by_path(State(dispatch): State<Dispatch>, mut request: Request) -> Response {
-    let path = request.uri().path();
-    let after = path.strip_prefix("/t/").unwrap_or_default();
-    let (name, rest) = after.split_once('/').map_or((after, ""), |(name, rest)| (name, rest));
+/// The path prefix a tenant reached by path is served under (`/t/<name>`), for what its
+/// handlers write into URLs they give out (an export's `location`).
+#[derive(Debug, Clone)]
+pub struct PathPrefix(pub String);
+
+async fn dispatch(state: State<Dispatch>, request: Request) -> Response {
+    match request.uri().path().strip_prefix("/t/") {
+        Some(after) => {
+            let (name, rest) = after.split_once('/').map_or((after, ""), |(name, rest)| (name, rest));
+            let (name, rest) = (name.to_owned(), rest.to_owned());
+            by_path(state, request, &name, &rest).await
+        }
+        None => by_host(state, request).await,
+    }
+}
+
+async fn by_path(State(dispatch): State<Dispatch>, mut request: Request, name: &str, rest: &str) -> Response {
     let Some(tenant) = dispatch.tenants.get(name) else {
         return ApiError::not_found(format!("no tenant named {name}")).into_response();
     };
@@ -96,6 +106,7 @@ async fn by_path(State(dispatch): State<Dispatch>, mut request: Request) -> Resp
         Ok(uri) => *request.uri_mut() = uri,
         Err(_) => return ApiError::invalid_uri("Invalid URI").into_response(),
     }
+    request.extensions_mut().insert(PathPrefix(prefix.clone()));
     let mut response = through_front(&tenant, request).await;
     // A redirect to one of the tenant's own paths stays under its prefix.
     let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
@@ -104,7 +115,37 @@ async fn by_path(State(dispatch): State<Dispatch>, mut request: Request) -> Resp
     {
         response.headers_mut().insert(header::LOCATION, value);
     }
+    // So do its cookies: a browser sends them to this tenant only, not to the others of the host.
+    let cookies: Vec<HeaderValue> =
+        response.headers().get_all(header::SET_COOKIE).iter().map(|cookie| cookie_under(cookie, &prefix)).collect();
+    if !cookies.is_empty() {
+        response.headers_mut().remove(header::SET_COOKIE);
+        for cookie in cookies {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+    }
     response
+}
+
+/// A `Set-Cookie` whose `Path` is put under `prefix` (`Path=/` becomes `Path=/t/<name>/`).
+fn cookie_under(cookie: &HeaderValue, prefix: &str) -> HeaderValue {
+    let Ok(text) = cookie.to_str() else { return cookie.clone() };
+    let attributes: Vec<String> = text
+        .split(';')
+        .enumerate()
+        .map(|(i, attribute)| {
+            let trimmed = attribute.trim_start();
+            let lead = &attribute[..attribute.len() - trimmed.len()];
+            match trimmed.split_once('=') {
+                // The first is the cookie's name and value, attributes follow.
+                Some((name, path)) if i > 0 && name.eq_ignore_ascii_case("path") && path.starts_with('/') => {
+                    format!("{lead}{name}={prefix}{path}")
+                }
+                _ => attribute.to_owned(),
+            }
+        })
+        .collect();
+    HeaderValue::from_str(&attributes.join(";")).unwrap_or_else(|_| cookie.clone())
 }
 
 async fn by_host(State(dispatch): State<Dispatch>, request: Request) -> Response {
@@ -311,4 +352,18 @@ async fn faults(State(tenants): State<Arc<Tenants>>, Path(name): Path<String>) -
 async fn clear_faults(State(tenants): State<Arc<Tenants>>, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
     hosted(&tenants, &name)?.front.clear_faults();
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenants_cookies_are_put_under_its_prefix() {
+        let under = |cookie: &str| cookie_under(&HeaderValue::from_str(cookie).unwrap(), "/t/acme");
+        assert_eq!(under("did=v; Path=/; Max-Age=60; HttpOnly"), "did=v; Path=/t/acme/; Max-Age=60; HttpOnly");
+        assert_eq!(under("a=b; path=/u; Secure"), "a=b; path=/t/acme/u; Secure");
+        assert_eq!(under("a=b; HttpOnly"), "a=b; HttpOnly");
+        assert_eq!(under("path=/x"), "path=/x", "a cookie named path is not an attribute");
+    }
 }

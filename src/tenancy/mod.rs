@@ -388,7 +388,11 @@ impl Tenants {
                 let _ = tokio::fs::remove_file(&file).await;
                 if let Err(error) = applied {
                     return Err(match error.downcast::<crate::seed::Refused>() {
-                        Ok(refused) => TenancyError::TenantFile(refused.to_string()),
+                        // Named as the request names it, not by the server's copy of it.
+                        Ok(mut refused) => {
+                            refused.file = "tenant_file".to_owned();
+                            TenancyError::TenantFile(refused.to_string())
+                        }
                         Err(error) => TenancyError::Other(error),
                     });
                 }

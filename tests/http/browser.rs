@@ -169,7 +169,7 @@ async fn a_browser_login_opens_a_session_whose_code_is_exchanged_once() {
 
     let scope = "openid profile email offline_access";
     let form = open_form(&server, &browser, &app, &[("scope", scope), ("state", "xyz&1"), ("nonce", "n-0S6")]).await;
-    assert!(form.html.contains("<form method=\"post\" action=\"/u/login\">"), "{}", form.html);
+    assert!(form.html.contains("<form method=\"post\" action=\"login\">"), "{}", form.html);
     let state = form.input("state");
     let done = post_form(
         &browser,

@@ -370,7 +370,9 @@ async fn a_tenant_starts_from_a_tenant_file_or_not_at_all() {
     let bad = "roles:\n  - name: support\n    colour: blue\n";
     let refused = admin(&server, Method::POST, "/tenants", Some(json!({"name": "broken", "tenant_file": bad}))).await;
     assert_eq!(refused.status, 400, "{}", refused.text);
-    assert!(refused.body["message"].as_str().unwrap().contains("colour"), "{}", refused.text);
+    let message = refused.body["message"].as_str().unwrap();
+    assert!(message.starts_with("tenant_file is refused (1 problem)"), "{message}");
+    assert!(message.contains("tenant_file:2: roles[0]: ") && message.contains("colour"), "{message}");
     admin(&server, Method::GET, "/tenants/broken", None).await.assert_error(404, None, "no tenant named broken");
     assert!(!dir.path().join("broken").exists());
 }
@@ -523,4 +525,33 @@ async fn changing_a_tenants_settings_refuses_what_it_does_not_know() {
         None,
         "no tenant named nobody",
     );
+}
+
+#[tokio::test]
+async fn a_tenant_reached_by_path_keeps_its_routes_and_urls_under_its_prefix() {
+    let (server, _dir) = start().await;
+    let tenant = Tenant::create(&server, json!({"name": "prefixed"})).await;
+    // Routes with path parameters read the tenant's own ones, not the prefix's.
+    let unknown = tenant.call(&server, Method::GET, "/api/v2/jobs/job_0123456789abcdef", None).await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+    let org = tenant.call(&server, Method::POST, "/api/v2/organizations", Some(json!({"name": "acme"}))).await;
+    assert_eq!(org.status, 201, "{}", org.text);
+    let by_name = tenant.call(&server, Method::GET, "/api/v2/organizations/name/acme", None).await;
+    assert_eq!((by_name.status.as_u16(), &by_name.body["id"]), (200, &org.body["id"]), "{}", by_name.text);
+
+    // An export's location is the tenant's.
+    let job = tenant.call(&server, Method::POST, "/api/v2/jobs/users-exports", Some(json!({}))).await;
+    assert_eq!(job.status, 200, "{}", job.text);
+    let path = format!("/api/v2/jobs/{}", job.body["id"].as_str().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let location = loop {
+        let job = tenant.call(&server, Method::GET, &path, None).await;
+        if let Some(location) = job.body["location"].as_str() {
+            break location.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "the export did not complete: {}", job.text);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(location.starts_with(&format!("{}/exports/", tenant.base)), "{location}");
+    assert_eq!(server.http.get(&location).send().await.unwrap().status(), 200);
 }

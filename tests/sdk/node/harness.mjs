@@ -3,7 +3,8 @@
 // harness.
 //
 // Environment (tests/sdk/run.sh sets it):
-//   ROSTER_URL     base URL of the server, e.g. http://127.0.0.1:8080 (or set PORT)
+//   ROSTER_URL     base URL of the tenant: the server's own, e.g. http://127.0.0.1:8080 (or set
+//                  PORT), or one it hosts, e.g. http://127.0.0.1:8080/t/NAME
 //   PORT           used when ROSTER_URL is unset (host 127.0.0.1)
 //   CLIENT_ID      client id the server was started with
 //   CLIENT_SECRET  client secret the server was started with
@@ -19,7 +20,13 @@
 //   The client hard-codes https:// for the API base URL *and* for the token
 //   endpoint; the `fetch` option is used for both (API calls and TokenProvider),
 //   so a fetch that rewrites https:// to http:// is enough. The token is fetched
-//   form-encoded with audience https://127.0.0.1:PORT/api/v2/.
+//   form-encoded with audience https://DOMAIN/api/v2/.
+//   A tenant the server hosts is reached by path (ROSTER_URL http://127.0.0.1:PORT/t/NAME), but the
+//   ManagementClient's token provider refuses a domain that is not a bare host (auth0@7: "invalid
+//   domain ... Provide a bare hostname"). So `managementClient()` gives it the server's host as its
+//   domain and the tenant's audience, and the fetch puts the tenant's path back into its URLs;
+//   the clients that take a domain with a path (static-token ManagementClient, auth0/legacy) get
+//   DOMAIN itself.
 
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
@@ -44,7 +51,10 @@ if (!CLIENT_ID || !CLIENT_SECRET || (!process.env.ROSTER_URL && !process.env.POR
   console.error("set ROSTER_URL (or PORT), CLIENT_ID and CLIENT_SECRET");
   process.exit(2);
 }
-export const DOMAIN = new URL(ROSTER_URL).host; // "127.0.0.1:PORT"
+// What the SDKs are given as the domain: host and path, "127.0.0.1:PORT" or "127.0.0.1:PORT/t/NAME"
+// (a hosted tenant; the SDKs append /oauth/token, /api/v2/... to it).
+export const BASE_PATH = new URL(ROSTER_URL).pathname.replace(/\/+$/, "");
+export const DOMAIN = new URL(ROSTER_URL).host + BASE_PATH;
 export const AUDIENCE = `https://${DOMAIN}/api/v2/`;
 export const CONNECTION = "Username-Password-Authentication";
 export const PASSWORD = "Sdk-Test-Passw0rd!" + randomBytes(4).toString("hex");
@@ -54,9 +64,15 @@ export const RUN = randomBytes(4).toString("hex"); // makes every name, identifi
 // fetch that rewrites https:// -> http:// and records every exchange, so raw
 // JSON (absent vs null, wrapper keys) and what was sent can be checked.
 
+const HOST = new URL(ROSTER_URL).host;
+const toTenant = (url) =>
+  url.startsWith(`https://${DOMAIN}/`) ? `http://${url.slice("https://".length)}`
+  : url.startsWith(`https://${HOST}/`) ? `${ROSTER_URL}/${url.slice(`https://${HOST}/`.length)}`
+  : url.replace(/^https:\/\//, "http://");
+
 export const exchanges = [];
 export const rewritingFetch = async (input, init = {}) => {
-  const url = String(input instanceof Request ? input.url : input).replace(/^https:\/\//, "http://");
+  const url = toTenant(String(input instanceof Request ? input.url : input));
   const res = await fetch(url, init);
   const text = await res.clone().text();
   const headers = new Headers(init.headers ?? {});
@@ -86,7 +102,9 @@ export const lastJson = () => {
 /** A ManagementClient for the server's own client (or the `clientId`/`clientSecret` given) that
  * goes through `rewritingFetch`. */
 export const managementClient = (options = {}) =>
-  new ManagementClient({ domain: DOMAIN, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, fetch: rewritingFetch, ...options });
+  new ManagementClient({
+    domain: HOST, audience: AUDIENCE, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, fetch: rewritingFetch, ...options,
+  });
 
 // ---------------------------------------------------------------------------
 // tiny harness

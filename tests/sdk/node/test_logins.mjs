@@ -115,13 +115,13 @@ await test("userBlocks: blocked after ten wrong passwords; list, listByIdentifie
 });
 
 
-// A browser: keeps its cookies, follows no redirect.
+// A browser: keeps its cookies (whatever their path), follows no redirect; `url` is absolute.
 function browser() {
   const jar = new Map();
   return async (url, init = {}) => {
     const headers = new Headers(init.headers ?? {});
     if (jar.size) headers.set("cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
-    const res = await fetch(new URL(url, `http://${DOMAIN}`), { ...init, headers, redirect: "manual" });
+    const res = await fetch(url, { ...init, headers, redirect: "manual" });
     for (const cookie of res.headers.getSetCookie()) {
       const [pair, ...attributes] = cookie.split(";");
       const [name, value] = [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)];
@@ -132,20 +132,24 @@ function browser() {
   };
 }
 
-// /authorize and the login form, as a browser drives them: the code the application gets.
+// /authorize and the login form, as a browser drives them (redirects and the form's action
+// resolved against the page's URL): the code the application gets.
 async function browserCode(visit, app, params) {
   const query = new URLSearchParams({ response_type: "code", client_id: app.client_id, redirect_uri: CALLBACK, ...params });
-  let res = await visit(`/authorize?${query}`);
+  const authorize = `http://${DOMAIN}/authorize?${query}`;
+  let res = await visit(authorize);
   eq(res.status, 302, "authorize redirects");
-  let location = res.headers.get("location");
-  if (location.startsWith("/u/login")) {
+  let location = new URL(res.headers.get("location"), authorize).href;
+  if (location.startsWith(`http://${DOMAIN}/u/login`)) {
     const form = await (await visit(location)).text();
     const loginState = /name="state" value="([^"]+)"/.exec(form)[1];
-    res = await visit("/u/login", {
+    const action = new URL(/<form method="post" action="([^"]+)"/.exec(form)[1], location).href;
+    eq(action, `http://${DOMAIN}/u/login`, "the form posts to the login form's URL");
+    res = await visit(action, {
       method: "POST", body: new URLSearchParams({ state: loginState, username: EMAIL, password: PASSWORD }),
     });
     eq(res.status, 302, "login accepted");
-    location = res.headers.get("location");
+    location = new URL(res.headers.get("location"), action).href;
   }
   eq(location.split("?")[0], CALLBACK, "back at the application");
   return new URL(location).searchParams.get("code");
@@ -211,7 +215,7 @@ await test("users.sessions.delete: 202, and the browser is no longer signed in",
   const query = new URLSearchParams({
     response_type: "code", client_id: state.web.client_id, redirect_uri: CALLBACK, prompt: "none",
   });
-  const res = await state.browser(`/authorize?${query}`);
+  const res = await state.browser(`http://${DOMAIN}/authorize?${query}`);
   eq(new URL(res.headers.get("location")).searchParams.get("error"), "login_required", "silent authentication refused");
 });
 

@@ -9,7 +9,7 @@
 import { inspect } from "node:util";
 
 import {
-  CONNECTION, PASSWORD, RUN, Management, ManagementError, exchanges, last, lastJson, managementClient, state, unavailable,
+  BASE_PATH, CONNECTION, PASSWORD, RUN, Management, ManagementError, exchanges, last, lastJson, managementClient, state, unavailable,
   show, eq, ok, test, expectError, all, begin, finish,
 } from "./harness.mjs";
 
@@ -55,7 +55,7 @@ await test("organizations.list: the SDK's checkpoint pager walks every organizat
   for (const name of [...names, state.orgName]) ok(seen.includes(name), `${name} missing from the walk: ${show(seen)}`);
   eq(new Set(seen).size, seen.length, "no organization twice");
   eq(seen, [...seen].sort(), "by name");
-  ok(exchanges.some((x) => x.url.pathname === "/api/v2/organizations" && x.url.searchParams.has("from")), "the pager followed `next`");
+  ok(exchanges.some((x) => x.url.pathname === `${BASE_PATH}/api/v2/organizations` && x.url.searchParams.has("from")), "the pager followed `next`");
 });
 
 await test("members.create / members.list (checkpoint pager, fields)", ["org"], async () => {

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { isDeepStrictEqual, inspect } from "node:util";
 
 import {
-  CLIENT_ID, CLIENT_SECRET, AUDIENCE, CONNECTION, DOMAIN, PASSWORD, RUN, ManagementClient, ManagementError, Management,
+  BASE_PATH, CLIENT_ID, CLIENT_SECRET, AUDIENCE, CONNECTION, DOMAIN, PASSWORD, RUN, ManagementClient, ManagementError, Management,
   exchanges, rewritingFetch, last, lastJson, managementClient, state, show, eq, ok, test, expectError, begin, finish,
 } from "./harness.mjs";
 
@@ -46,7 +46,7 @@ begin();
 await test("token: client credentials via ManagementClient (form-encoded, https audience)", [], async () => {
   const client = managementClient();
   const page = await client.users.list({ page: 0, per_page: 1 });
-  const tok = exchanges.find((x) => x.url.pathname === "/oauth/token");
+  const tok = exchanges.find((x) => x.url.pathname === `${BASE_PATH}/oauth/token`);
   ok(tok, "no request to /oauth/token was made");
   eq(tok.status, 200, `token status (body ${tok.text})`);
   eq(tok.reqHeaders["content-type"], "application/x-www-form-urlencoded", "token request content-type");
@@ -96,7 +96,7 @@ await test("api: malformed (non-JWT) bearer -> BadRequestError 400 'Bad HTTP aut
 });
 
 await test("api: JWT with a forged signature -> UnauthorizedError 401", ["client"], async () => {
-  const tok = exchanges.find((x) => x.url.pathname === "/oauth/token" && x.status === 200);
+  const tok = exchanges.find((x) => x.url.pathname === `${BASE_PATH}/oauth/token` && x.status === 200);
   const client = new ManagementClient({ domain: DOMAIN, token: tampered(JSON.parse(tok.text).access_token), fetch: rewritingFetch });
   const e = await expectError(client.users.list({ page: 0, per_page: 1 }), "list with a forged token");
   ok(e instanceof Management.UnauthorizedError, `not an UnauthorizedError: ${inspect(e)}`);
@@ -310,7 +310,7 @@ async function searchRaw(q, extra = {}) {
   const page = await state.client.users.list(req);
   const x = last();
   eq(x.status, 200, `q=${show(q)}: HTTP status (body ${x.text.slice(0, 300)})`);
-  eq(x.url.pathname, "/api/v2/users", "path");
+  eq(x.url.pathname, `${BASE_PATH}/api/v2/users`, "path");
   eq(x.url.searchParams.get("q"), scoped(q), "q sent by the SDK (decoded)");
   eq(x.url.searchParams.get("search_engine"), "v3", "search_engine sent");
   const raw = JSON.parse(x.text);
@@ -484,7 +484,7 @@ await test("search: per_page=2 paging, include_totals wrapper values, SDK pagina
 await test("users-by-email: exact (case-sensitive) match, fields", ["search"], async () => {
   const john = state.search.john;
   const got = await state.client.users.listUsersByEmail({ email: john.email });
-  eq(last().url.pathname, "/api/v2/users-by-email", "path");
+  eq(last().url.pathname, `${BASE_PATH}/api/v2/users-by-email`, "path");
   eq(last().url.searchParams.get("email"), john.email, "email sent");
   eq(last().status, 200, "HTTP status");
   eq(got, [john], "users-by-email: the one user, full representation");

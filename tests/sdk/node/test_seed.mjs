@@ -7,7 +7,7 @@
 
 import { inspect } from "node:util";
 
-import { Management, exchanges, managementClient, eq, ok, test, expectError, all, begin, finish } from "./harness.mjs";
+import { BASE_PATH, Management, exchanges, managementClient, eq, ok, test, expectError, all, begin, finish } from "./harness.mjs";
 
 const SEEDED_SCOPES = "read:users read:roles read:organizations read:organization_members";
 
@@ -19,7 +19,7 @@ await test("the seeded client reads the seeded user, their role and organization
   eq(found.length, 1, "users by email");
   const user = found[0];
   eq(user.given_name, "Seeded", "given_name");
-  const token = exchanges.find((x) => x.url.pathname === "/oauth/token");
+  const token = exchanges.find((x) => x.url.pathname === `${BASE_PATH}/oauth/token`);
   ok(token, "the SDK asked for a token");
   eq(JSON.parse(token.text).scope, SEEDED_SCOPES, "the token's scopes");
   eq((await all(client.users.roles.list(user.user_id))).map((r) => r.name), ["sdk-seeded-role"], "the user's roles");

@@ -11,8 +11,8 @@
 import { inspect } from "node:util";
 
 import {
-  AUDIENCE, CLIENT_ID, RUN, Management, exchanges, last, lastJson, managementClient, state, show, eq, ok, test, expectError,
-  all, begin, finish,
+  BASE_PATH, AUDIENCE, CLIENT_ID, RUN, Management, exchanges, last, lastJson, managementClient, state, show, eq, ok, test,
+  expectError, all, begin, finish,
 } from "./harness.mjs";
 
 const DB = `node-db-${RUN}`;
@@ -88,7 +88,7 @@ await test("clients.rotateSecret: the old secret gets no token", ["grant"], asyn
   const rotated = await client.clients.rotateSecret(app.client_id);
   ok(/^[A-Za-z0-9]{64}$/.test(rotated.client_secret) && rotated.client_secret !== app.client_secret, "a new secret");
   await expectError(all(managementFor(app.client_id, app.client_secret).users.list()), "the old secret");
-  ok(exchanges.some((x) => x.url.pathname === "/oauth/token" && x.status === 401), "the token request was refused");
+  ok(exchanges.some((x) => x.url.pathname === `${BASE_PATH}/oauth/token` && x.status === 401), "the token request was refused");
   await all(managementFor(app.client_id, rotated.client_secret).users.list());
 });
 

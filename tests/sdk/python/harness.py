@@ -2,7 +2,8 @@
 from auth0-python 6.x, a transport that records every exchange, and a tiny test harness.
 
 Environment (tests/sdk/run.sh sets it):
-  ROSTER_URL     base URL of the server, e.g. http://127.0.0.1:8080 (or set PORT)
+  ROSTER_URL     base URL of the tenant: the server's own, e.g. http://127.0.0.1:8080 (or set PORT),
+                 or one it hosts, e.g. http://127.0.0.1:8080/t/NAME
   PORT           used when ROSTER_URL is unset (host 127.0.0.1)
   CLIENT_ID      client id the server was started with
   CLIENT_SECRET  client secret the server was started with
@@ -13,10 +14,10 @@ with the server's answer, and `finish()` ends the suite with the line `N passed,
 a non-zero exit when anything failed (or nothing ran).
 
 How the SDK is pointed at plain http (verified against auth0-python 6.8):
-  * token:  auth0.authentication.GetToken("127.0.0.1:PORT", client_id,
+  * token:  auth0.authentication.GetToken(DOMAIN, client_id,
             client_secret=..., protocol="http").client_credentials(audience)
-            -> JSON POST /oauth/token
-  * API:    auth0.management.Auth0(base_url="http://127.0.0.1:PORT/api/v2", token=...)
+            -> JSON POST http://DOMAIN/oauth/token (DOMAIN: "127.0.0.1:PORT", or "127.0.0.1:PORT/t/NAME")
+  * API:    auth0.management.Auth0(base_url="http://DOMAIN/api/v2", token=...)
 """
 from __future__ import annotations
 
@@ -41,7 +42,10 @@ from auth0.management import Auth0
 ROSTER_URL = (os.environ.get("ROSTER_URL") or f"http://127.0.0.1:{os.environ['PORT']}").rstrip("/")
 CLIENT_ID = os.environ["CLIENT_ID"]
 CLIENT_SECRET = os.environ["CLIENT_SECRET"]
-DOMAIN = urllib.parse.urlsplit(ROSTER_URL).netloc  # "127.0.0.1:PORT"
+# What the SDKs are given as the domain: host and path, "127.0.0.1:PORT" or "127.0.0.1:PORT/t/NAME"
+# (a hosted tenant; the SDKs append /oauth/token, /api/v2/... to it).
+BASE_PATH = urllib.parse.urlsplit(ROSTER_URL).path
+DOMAIN = urllib.parse.urlsplit(ROSTER_URL).netloc + BASE_PATH
 AUDIENCE = f"https://{DOMAIN}/api/v2/"
 CONNECTION = "Username-Password-Authentication"
 PASSWORD = "Sdk-Test-Passw0rd!" + secrets.token_hex(4)

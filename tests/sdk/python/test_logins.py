@@ -203,20 +203,23 @@ def enable(app) -> None:
 
 
 def browser_code(browser: requests.Session, app, **params) -> str:
-    """Drives /authorize and the login form as a browser would; the code the application gets."""
+    """Drives /authorize and the login form as a browser would (redirects and the form's action
+    resolved against the page's URL); the code the application gets."""
     query = {"response_type": "code", "client_id": app.client_id, "redirect_uri": CALLBACK, **params}
     base = f"http://{DOMAIN}"
     start = browser.get(f"{base}/authorize", params=query, allow_redirects=False)
     eq(start.status_code, 302, "authorize redirects")
-    location = start.headers["location"]
-    if location.startswith("/u/login"):
-        form = browser.get(base + location, allow_redirects=False)
+    location = urllib.parse.urljoin(start.url, start.headers["location"])
+    if location.startswith(f"{base}/u/login"):
+        form = browser.get(location, allow_redirects=False)
         eq(form.status_code, 200, "login form")
         state = re.search(r'name="state" value="([^"]+)"', form.text).group(1)
-        done = browser.post(f"{base}/u/login", data={"state": state, "username": EMAIL, "password": PASSWORD},
+        action = urllib.parse.urljoin(form.url, re.search(r'<form method="post" action="([^"]+)"', form.text).group(1))
+        eq(action, f"{base}/u/login", "the form posts to the login form's URL")
+        done = browser.post(action, data={"state": state, "username": EMAIL, "password": PASSWORD},
                             allow_redirects=False)
         eq(done.status_code, 302, "login accepted")
-        location = done.headers["location"]
+        location = urllib.parse.urljoin(done.url, done.headers["location"])
     eq(location.split("?")[0], CALLBACK, "back at the application")
     return urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["code"][0]
 

@@ -15,7 +15,7 @@ import re
 from auth0.management.core.api_error import ApiError
 from auth0.management.errors import BadRequestError, ConflictError, NotFoundError
 
-from harness import CONNECTION, PASSWORD, RUN, STATE, UNAVAILABLE, begin, connect, eq, finish, rec, test
+from harness import BASE_PATH, CONNECTION, PASSWORD, RUN, STATE, UNAVAILABLE, begin, connect, eq, finish, rec, test
 
 ORG_ID_RE = re.compile(r"^org_[A-Za-z0-9]{16}$")
 
@@ -79,7 +79,7 @@ def _():
         assert n in seen, f"{n} missing from the walk: {seen}"
     eq(len(seen), len(set(seen)), "no organization twice")
     eq(seen, sorted(seen), "by name")
-    requests = [r for r, _ in rec.exchanges if r.url.path == "/api/v2/organizations" and r.method == "GET"]
+    requests = [r for r, _ in rec.exchanges if r.url.path == f"{BASE_PATH}/api/v2/organizations" and r.method == "GET"]
     assert any("from" in dict(r.url.params) for r in requests), "the pager followed `next`"
 
 

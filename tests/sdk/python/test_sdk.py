@@ -27,7 +27,7 @@ from auth0.management.core.api_error import ApiError
 from auth0.management.core.parse_error import ParsingError
 from auth0.management.errors import BadRequestError, ConflictError, NotFoundError, UnauthorizedError
 
-from harness import (CLIENT_ID, CLIENT_SECRET, CONNECTION, DOMAIN, PASSWORD, RUN, STATE,
+from harness import (BASE_PATH, CLIENT_ID, CLIENT_SECRET, CONNECTION, DOMAIN, PASSWORD, RUN, STATE,
                      RecordingTransport, begin, eq, finish, mgmt, rec, show, test, token_response)
 
 USER_ID_RE = re.compile(r"^auth0\|[0-9a-f]{24}$")
@@ -536,7 +536,7 @@ def _():
     john = STATE["search"]["john"]
     got = client.users.list_users_by_email(email=john["email"])
     req, resp = rec.exchanges[-1]
-    eq(req.url.path, "/api/v2/users-by-email", "path")
+    eq(req.url.path, f"{BASE_PATH}/api/v2/users-by-email", "path")
     eq(urllib.parse.parse_qs(req.url.query.decode()).get("email"), [john["email"]], "email sent")
     eq(resp.status_code, 200, "HTTP status")
     eq(resp.json(), [john], "users-by-email: the one user, full representation")
@@ -698,7 +698,7 @@ def _():
         u = mc.users.create(connection=CONNECTION, email=email, password=PASSWORD)
         STATE.setdefault("cleanup", []).append(u.user_id)
         token_req = tr.exchanges[0][0]
-        eq(token_req.url.path, "/oauth/token", "first request is the token request")
+        eq(token_req.url.path, f"{BASE_PATH}/oauth/token", "first request is the token request")
         eq(token_req.headers.get("content-type"), "application/x-www-form-urlencoded", "token content-type")
         eq(tr.exchanges[0][1].status_code, 200, "token status")
         check_user_shape(tr.last_json(), email, "ManagementClient create response")

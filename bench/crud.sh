@@ -29,12 +29,19 @@
 #   GET while POST runs                   read_random.lua and create.lua (other ids) at the same
 #                                         time, each with its own CONNECTIONS: GET's latency
 #                                         under writes (its p99 is the figure), POST's rate below
-# Every request must succeed: a non-2xx response stops the benchmark. Roster's figures are its
+# Every request must succeed: a non-2xx response or a socket error (wrk's connect, read, write
+# errors and timeouts) stops the benchmark. Roster's figures are its
 # req/s as a ratio to the ceiling's (roster/ceiling), which moves less than absolute numbers on a
 # shared machine.
 #
 # usage: bench/crud.sh [--postgres | --database-url URL] [DURATION_SECONDS] [CONNECTIONS]
 #   (defaults: SQLite only, 10 s, 32 connections)
+#   CONNECTIONS may be a list, 32,64,256: the rows again for each (bare axum at the first)
+#   BENCH_RATE=N: GET and users-by-email paced at about N req/s in all (each connection waits
+#                       CONNECTIONS/N s between its requests), not as fast as they go: the
+#                       latency of many connections at a given load rather than at saturation
+#   BENCH_ROWS="get email mixed": only those rows (of get email post patch delete mixed; patch
+#                       and delete need post)
 #   --postgres          SQLite, then the same on a throw-away PostgreSQL started for the run on
 #                       this machine (scripts/pg_temp.sh, durable: fsync and synchronous_commit on)
 #   --database-url URL  roster on that (empty) database only, e.g. an external PostgreSQL (the
@@ -50,8 +57,15 @@ case "${1:-}" in
   --database-url) EXTERNAL_URL="$2"; STORES=(external); shift 2 ;;
 esac
 DURATION="${1:-10}"
-CONNECTIONS="${2:-32}"
+CONNECTION_COUNTS="${2:-32}"
+CONNECTIONS="${CONNECTION_COUNTS%%,*}"
 USERS="${BENCH_USERS:-100000}"
+ROWS="${BENCH_ROWS:-get email post patch delete mixed}"
+for r in $ROWS; do
+  case "$r" in get | email | post | patch | delete | mixed) ;; *) echo "bench/crud.sh: no row $r" >&2; exit 2 ;; esac
+done
+[[ " $ROWS " != *" patch "* && " $ROWS " != *" delete "* || " $ROWS " == *" post "* ]] \
+  || { echo "bench/crud.sh: patch and delete act on the users post creates" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "bench/crud.sh: needs wrk (apt-get install -y wrk)" >&2; exit 2; }
 
 cargo build --release --locked --bin roster --example bare_axum --example ceiling --example bench_data >/dev/null 2>&1
@@ -88,6 +102,8 @@ rate() { # URL [HEADER [SCRIPT [SECONDS]]] -> "req/s p50 p99"
   p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
   non2xx="$(awk '/Non-2xx/ {print $NF}' <<<"$out")"
   [[ -z "$non2xx" ]] || { echo "non-2xx responses during the run: $non2xx" >&2; echo "$out" >&2; exit 1; }
+  # Connections refused or reset, requests unanswered within wrk's 2 s: failures as well.
+  ! grep -q "Socket errors" <<<"$out" || { echo "failed requests during the run:" >&2; echo "$out" >&2; exit 1; }
   echo "$rps $p50 $p99"
 }
 
@@ -164,11 +180,13 @@ mixed() { # BASE HEADER CREATED: GET (random ids) while POST runs -> "get_rps p5
   local get post_pid post_rps
   BENCH_ID_PREFIX=w BENCH_CREATED="$3" rate "$1/api/v2/users" "$2" create.lua >"$TMP/mixed-post" &
   post_pid=$!
-  get="$(BENCH_KEYS="$IDS" rate "$1/api/v2/users" "$2" read_random.lua)" || exit 1
+  get="$(BENCH_RATE= BENCH_KEYS="$IDS" rate "$1/api/v2/users" "$2" read_random.lua)" || exit 1
   wait "$post_pid" || exit 1
   read -r post_rps _ <"$TMP/mixed-post"
   echo "$get $post_rps"
 }
+
+wanted() { [[ " $ROWS " == *" $1 "* ]]; }
 
 for store in "${STORES[@]}"; do
   case "$store" in
@@ -191,37 +209,54 @@ for store in "${STORES[@]}"; do
   c_created="$TMP/created-ceiling-$store"
   r_created="$TMP/created-roster-$store"
 
-  echo
-  echo "roster on $store, ceiling on SQLite ($USERS users each):"
-  echo "| operation                       | ceiling req/s | p50 | p99 | roster req/s | p50 | p99 | roster/ceiling |"
-  echo "|---|---|---|---|---|---|---|---|"
-  c="$(BENCH_KEYS="$IDS" rate "$ceiling/api/v2/users" "" read_random.lua)" || exit 1
-  r="$(BENCH_KEYS="$IDS" rate "$base/api/v2/users" "$auth" read_random.lua)" || exit 1
-  row "GET /users/{id} (random)" "$c" "$r"
-  c="$(BENCH_KEYS="$EMAILS" rate "$ceiling/api/v2/users" "" email_random.lua)" || exit 1
-  r="$(BENCH_KEYS="$EMAILS" rate "$base/api/v2/users" "$auth" email_random.lua)" || exit 1
-  row "GET /users-by-email (random)" "$c" "$r"
-  c="$(BENCH_CREATED="$c_created" rate "$ceiling/api/v2/users" "" create.lua)" || exit 1
-  r="$(BENCH_CREATED="$r_created" rate "$base/api/v2/users" "$auth" create.lua)" || exit 1
-  row "POST /users (passwordless)" "$c" "$r"
-  created="$(awk '{n += $2} END {print n}' "$r_created")"
-  c="$(BENCH_CREATED="$c_created" rate "$ceiling/api/v2/users" "" update.lua)" || exit 1
-  r="$(BENCH_CREATED="$r_created" rate "$base/api/v2/users" "$auth" update.lua)" || exit 1
-  row "PATCH /users/{id} (metadata)" "$c" "$r"
-  # A quarter as long as the POST run: deleting must not run out of users before the run ends,
-  # or wrk (which divides by the whole duration) would understate the rate. delete.lua says if so.
-  quarter=$(( (DURATION + 3) / 4 ))
-  c="$(BENCH_CREATED="$c_created" rate "$ceiling/api/v2/users" "" delete.lua "$quarter")" || exit 1
-  r="$(BENCH_CREATED="$r_created" rate "$base/api/v2/users" "$auth" delete.lua "$quarter")" || exit 1
-  row "DELETE /users/{id}" "$c" "$r"
-  left="$(curl -sf "$base/api/v2/users?per_page=1&include_totals=true" -H "$auth" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')"
-  c="$(mixed "$ceiling" "" "$TMP/mixed-ceiling-$store")" || exit 1
-  r="$(mixed "$base" "$auth" "$TMP/mixed-roster-$store")" || exit 1
-  row "GET /users/{id} while POST runs" "$c" "$r"
-  printf '(POST while GET runs: ceiling %.0f req/s, roster %.0f req/s)\n' "$(cut -d' ' -f4 <<<"$c")" \
-    "$(cut -d' ' -f4 <<<"$r")"
-  echo "(roster's users: $created created by POST, $(( USERS + created - left )) deleted by DELETE, $left left)"
+  for CONNECTIONS in ${CONNECTION_COUNTS//,/ }; do
+    export BENCH_CONNECTIONS="$CONNECTIONS"
+    echo
+    echo "roster on $store, ceiling on SQLite ($USERS users each), wrk -t2 -c$CONNECTIONS${BENCH_RATE:+, reads paced at $BENCH_RATE req/s in all}; load average $(cut -d' ' -f1-3 /proc/loadavg):"
+    echo "| operation                       | ceiling req/s | p50 | p99 | roster req/s | p50 | p99 | roster/ceiling |"
+    echo "|---|---|---|---|---|---|---|---|"
+    if wanted get; then
+      c="$(BENCH_KEYS="$IDS" rate "$ceiling/api/v2/users" "" read_random.lua)" || exit 1
+      r="$(BENCH_KEYS="$IDS" rate "$base/api/v2/users" "$auth" read_random.lua)" || exit 1
+      row "GET /users/{id} (random)" "$c" "$r"
+    fi
+    if wanted email; then
+      c="$(BENCH_KEYS="$EMAILS" rate "$ceiling/api/v2/users" "" email_random.lua)" || exit 1
+      r="$(BENCH_KEYS="$EMAILS" rate "$base/api/v2/users" "$auth" email_random.lua)" || exit 1
+      row "GET /users-by-email (random)" "$c" "$r"
+    fi
+    if wanted post; then
+      c="$(BENCH_CREATED="$c_created" rate "$ceiling/api/v2/users" "" create.lua)" || exit 1
+      r="$(BENCH_CREATED="$r_created" rate "$base/api/v2/users" "$auth" create.lua)" || exit 1
+      row "POST /users (passwordless)" "$c" "$r"
+      created="$(awk '{n += $2} END {print n}' "$r_created")"
+    fi
+    if wanted patch; then
+      c="$(BENCH_CREATED="$c_created" rate "$ceiling/api/v2/users" "" update.lua)" || exit 1
+      r="$(BENCH_CREATED="$r_created" rate "$base/api/v2/users" "$auth" update.lua)" || exit 1
+      row "PATCH /users/{id} (metadata)" "$c" "$r"
+    fi
+    if wanted delete; then
+      # A quarter as long as the POST run: deleting must not run out of users before the run ends,
+      # or wrk (which divides by the whole duration) would understate the rate. delete.lua says if so.
+      quarter=$(( (DURATION + 3) / 4 ))
+      c="$(BENCH_CREATED="$c_created" rate "$ceiling/api/v2/users" "" delete.lua "$quarter")" || exit 1
+      r="$(BENCH_CREATED="$r_created" rate "$base/api/v2/users" "$auth" delete.lua "$quarter")" || exit 1
+      row "DELETE /users/{id}" "$c" "$r"
+    fi
+    if wanted mixed; then
+      c="$(mixed "$ceiling" "" "$TMP/mixed-ceiling-$store")" || exit 1
+      r="$(mixed "$base" "$auth" "$TMP/mixed-roster-$store")" || exit 1
+      row "GET /users/{id} while POST runs" "$c" "$r"
+      printf '(POST while GET runs: ceiling %.0f req/s, roster %.0f req/s)\n' "$(cut -d' ' -f4 <<<"$c")" \
+        "$(cut -d' ' -f4 <<<"$r")"
+    fi
+    if wanted post && wanted delete; then
+      left="$(curl -sf "$base/api/v2/users?per_page=1&include_totals=true" -H "$auth" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')"
+      echo "(roster's users: $created created by POST, $(( USERS + created - left )) deleted by DELETE, $left left)"
+    fi
+  done
   stop "$roster_pid"
   stop "$ceiling_pid"
 done

@@ -9,6 +9,9 @@
 #   create  POST /api/v2/users, passwordless (bench/wrk/create.lua)
 #   update  PATCH /api/v2/users/{id} on the users a create run made (bench/wrk/update.lua)
 #   read    GET /api/v2/users/{id}, one user
+#   mixed   read and create at once, each with its own CONNECTIONS (crud.sh's "GET while POST
+#           runs"); also prints the CPU by thread (tokio workers, the SQLite writer, the blocking
+#           pool) and the GET's latency
 # needs: wrk, perf (apt-get install -y wrk linux-perf), python3, curl
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -39,7 +42,7 @@ case "$LOAD" in
   update)
     wrk -t2 -c"$CONNECTIONS" -d3s -s bench/wrk/create.lua -H "$AUTH" "$BASE/api/v2/users" >/dev/null
     URL="$BASE/api/v2/users"; SCRIPT=(-s bench/wrk/update.lua) ;;
-  read)
+  read | mixed)
     USER_ID="$(curl -sf "$BASE/api/v2/users" -H "$AUTH" -H 'content-type: application/json' \
       -d '{"connection":"email","email":"read@example.com"}' \
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_id"].replace("|","%7C"))')"
@@ -50,10 +53,23 @@ esac
 before="$(cpu_ticks)"
 perf record -F 999 -g -p "$PID" -o "$TMP/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
 PERF=$!
+if [[ "$LOAD" == mixed ]]; then
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/wrk/create.lua -H "$AUTH" "$BASE/api/v2/users" \
+    >"$TMP/creates" &
+  CREATES=$!
+fi
 OUT="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${SCRIPT[@]}" -H "$AUTH" "$URL")"
 wait "$PERF" || true
 after="$(cpu_ticks)"
 requests="$(awk '/requests in/ {print $1}' <<<"$OUT")"
 echo "$OUT" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx" || true
+if [[ "$LOAD" == mixed ]]; then
+  wait "$CREATES" || true
+  echo "the creates beside it:"
+  grep -E "Requests/sec|50%|99%|Non-2xx" "$TMP/creates" || true
+  requests=$(( requests + $(awk '/requests in/ {print $1}' "$TMP/creates") ))
+  echo "samples by thread:"
+  perf report -i "$TMP/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | head -8
+fi
 python3 -c "print(f'server CPU: {($after - $before) / $(getconf CLK_TCK):.2f} s for $requests requests = {($after - $before) / $(getconf CLK_TCK) / $requests * 1e6:.0f} us per request')"
 perf report -i "$TMP/perf.data" --no-children --sort symbol --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | sed -E "s/ +/ /g" | cut -c1-110 | head -40

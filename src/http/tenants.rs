@@ -310,10 +310,6 @@ async fn set_faithful(
     Ok(Json(tenants.set_faithful(&name, &body).await?).into_response())
 }
 
-fn hosted(tenants: &Tenants, name: &str) -> Result<Arc<Hosted>, ApiError> {
-    tenants.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()).into())
-}
-
 /// The Management API requests the tenant received, oldest first; `?method=&path=&status=`
 /// narrow them (`path` may end in `*`).
 async fn journal(
@@ -323,12 +319,12 @@ async fn journal(
 ) -> Result<Response, ApiError> {
     let filter: JournalFilter = serde_urlencoded::from_str(raw.as_deref().unwrap_or_default())
         .map_err(|error| ApiError::invalid_query(format!("Query validation error: {error}")))?;
-    let requests = hosted(&tenants, &name)?.front.journal(&filter);
+    let requests = tenants.hosted(&name)?.front.journal(&filter);
     Ok(Json(serde_json::json!({ "requests": requests })).into_response())
 }
 
 async fn clear_journal(State(tenants): State<Arc<Tenants>>, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
-    hosted(&tenants, &name)?.front.clear_journal();
+    tenants.hosted(&name)?.front.clear_journal();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -341,16 +337,16 @@ async fn add_fault(
 ) -> Result<Response, ApiError> {
     let spec: FaultSpec = parse(body)?;
     spec.check().map_err(|message| ApiError::bad_request(Some("invalid_body"), message))?;
-    let fault = hosted(&tenants, &name)?.front.add_fault(spec);
+    let fault = tenants.hosted(&name)?.front.add_fault(spec);
     Ok((StatusCode::CREATED, Json(fault)).into_response())
 }
 
 async fn faults(State(tenants): State<Arc<Tenants>>, Path(name): Path<String>) -> Result<Response, ApiError> {
-    Ok(Json(hosted(&tenants, &name)?.front.faults()).into_response())
+    Ok(Json(tenants.hosted(&name)?.front.faults()).into_response())
 }
 
 async fn clear_faults(State(tenants): State<Arc<Tenants>>, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
-    hosted(&tenants, &name)?.front.clear_faults();
+    tenants.hosted(&name)?.front.clear_faults();
     Ok(StatusCode::NO_CONTENT)
 }
 

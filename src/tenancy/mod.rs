@@ -255,6 +255,11 @@ impl Tenants {
         self.hosted.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
     }
 
+    /// The tenant named, or `NotFound`.
+    pub fn hosted(&self, name: &str) -> Result<Arc<Hosted>, TenancyError> {
+        self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))
+    }
+
     /// The tenant `host` (`<name>.<host base>`) names, if any.
     pub fn by_host(&self, host: &str) -> Option<Arc<Hosted>> {
         let name = host.strip_suffix(&self.config.host_base)?.strip_suffix('.')?;
@@ -445,7 +450,7 @@ impl Tenants {
     }
 
     pub async fn describe(&self, name: &str) -> Result<TenantView, TenancyError> {
-        let hosted = self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))?;
+        let hosted = self.hosted(name)?;
         Ok(self.view(&hosted).await?)
     }
 
@@ -469,7 +474,7 @@ impl Tenants {
     /// Changes what of Auth0's behaviour the tenant copies: each setting given replaces its own
     /// (`rate_limit: null` turns the limit off). Kept across restarts.
     pub async fn set_faithful(&self, name: &str, change: &serde_json::Value) -> Result<TenantView, TenancyError> {
-        let hosted = self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))?;
+        let hosted = self.hosted(name)?;
         let _admin = hosted.admin.lock().await;
         let mut faithful = hosted.faithful.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let serde_json::Value::Object(change) = change else {
@@ -499,7 +504,7 @@ impl Tenants {
 
     /// Stops serving a tenant and removes its files.
     pub async fn delete(&self, name: &str) -> Result<(), TenancyError> {
-        let hosted = self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))?;
+        let hosted = self.hosted(name)?;
         let _admin = hosted.admin.lock().await;
         {
             let mut all = self.hosted.write().unwrap_or_else(|e| e.into_inner());
@@ -516,7 +521,7 @@ impl Tenants {
     /// Takes a snapshot of the tenant as it is now, under a name not yet taken.
     pub async fn snapshot(&self, name: &str, snapshot: &str) -> Result<(), TenancyError> {
         let snapshot = valid_name(snapshot.to_owned())?;
-        let hosted = self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))?;
+        let hosted = self.hosted(name)?;
         let _admin = hosted.admin.lock().await;
         let file = snapshot_file(&hosted.dir, &snapshot);
         if tokio::fs::try_exists(&file).await.unwrap_or(false) {
@@ -527,12 +532,9 @@ impl Tenants {
     }
 
     pub async fn delete_snapshot(&self, name: &str, snapshot: &str) -> Result<(), TenancyError> {
-        let hosted = self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))?;
+        let hosted = self.hosted(name)?;
         let _admin = hosted.admin.lock().await;
-        let file = snapshots(&hosted.dir)
-            .await?
-            .remove(snapshot)
-            .ok_or_else(|| TenancyError::SnapshotNotFound { tenant: name.to_owned(), snapshot: snapshot.to_owned() })?;
+        let file = snapshot_of(&hosted, snapshot).await?;
         tokio::fs::remove_file(file).await.context("cannot remove the snapshot")?;
         Ok(())
     }
@@ -541,12 +543,9 @@ impl Tenants {
     /// its next generation, served from the moment it is open; the previous one is then closed
     /// and removed. Requests already running finish on the previous one.
     pub async fn reset(&self, name: &str, snapshot: &str) -> Result<TenantView, TenancyError> {
-        let hosted = self.get(name).ok_or_else(|| TenancyError::NotFound(name.to_owned()))?;
+        let hosted = self.hosted(name)?;
         let _admin = hosted.admin.lock().await;
-        let source = snapshots(&hosted.dir)
-            .await?
-            .remove(snapshot)
-            .ok_or_else(|| TenancyError::SnapshotNotFound { tenant: name.to_owned(), snapshot: snapshot.to_owned() })?;
+        let source = snapshot_of(&hosted, snapshot).await?;
         let previous = hosted.generation.load(Ordering::Acquire);
         let next = previous + 1;
         let database = data_file(&hosted.dir, next);
@@ -672,6 +671,12 @@ async fn latest_generation(dir: &Path) -> anyhow::Result<Option<u64>> {
         newest = newest.max(generation);
     }
     Ok(newest)
+}
+
+/// The file of one of a tenant's snapshots, or `SnapshotNotFound`.
+async fn snapshot_of(hosted: &Hosted, snapshot: &str) -> Result<PathBuf, TenancyError> {
+    let missing = || TenancyError::SnapshotNotFound { tenant: hosted.name().to_owned(), snapshot: snapshot.to_owned() };
+    snapshots(&hosted.dir).await?.remove(snapshot).ok_or_else(missing)
 }
 
 /// A tenant's snapshots by name, with their files.

@@ -281,9 +281,12 @@ fn search_query(q: Option<&str>) -> ApiResult<search::Query> {
 /// A search on a tenant that copies Auth0's search-index lag (`lag_ms` > 0) finds only the
 /// users created at least that long ago, as Auth0's index would.
 fn indexed_only(filter: search::Query, lag_ms: u64) -> search::Query {
+    if lag_ms == 0 {
+        return filter;
+    }
     let cutoff = time::now() - chrono::Duration::milliseconds(lag_ms as i64);
     let cutoff = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let Some((_, last)) = (lag_ms > 0).then(|| search::query::period_of(&cutoff)).flatten() else { return filter };
+    let Some((_, last)) = search::query::period_of(&cutoff) else { return filter };
     let upper = search::query::Bound { value: Scalar::Text(last), inclusive: true };
     let indexed =
         search::Query::Match(Target::Column(Column::CreatedAt), Test::Range { lower: None, upper: Some(upper) });

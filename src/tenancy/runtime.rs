@@ -29,7 +29,8 @@ pub struct RuntimeSettings {
 pub struct Runtime {
     pub app: Arc<App>,
     pub router: Router,
-    background: Vec<JoinHandle<()>>,
+    /// Taken by `stop`.
+    background: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Runtime {
@@ -67,14 +68,19 @@ impl Runtime {
             default_directory: settings.default_directory.clone(),
             search_lag_ms,
         });
-        Self { router: http::router(app.clone(), ops), app, background }
+        Self { router: http::router(app.clone(), ops), app, background: std::sync::Mutex::new(background) }
     }
 
-    /// Stops the background work, writes the log events recorded and closes the store. A job
-    /// cut short here wrote nothing (its writes commit with its outcome): it runs again.
+    /// Stops the background work (and waits until it has stopped, so nothing of it writes
+    /// after the close), writes the log events recorded and closes the store. A job cut short
+    /// here wrote nothing (its writes commit with its outcome): it runs again.
     pub async fn stop(&self) {
-        for task in &self.background {
+        let background = std::mem::take(&mut *self.background.lock().unwrap_or_else(|e| e.into_inner()));
+        for task in &background {
             task.abort();
+        }
+        for task in background {
+            let _ = task.await;
         }
         let _ = self.app.store.flush_logs().await;
         self.app.store.close().await;

@@ -93,7 +93,10 @@ async fn list(console: Console, Query(query): Query<ListQuery>) -> Response {
             (users_table(&console, &query, answer))
         }
     };
-    Frame::new(Nav::Users, "Users").notice(query.notice.as_deref()).refused(answer.as_ref().err()).render(&console, body)
+    Frame::new(Nav::Users, "Users")
+        .notice(query.notice.as_deref())
+        .refused(answer.as_ref().err())
+        .render(&console, body)
 }
 
 fn users_table(console: &Console, query: &ListQuery, answer: &Value) -> Markup {
@@ -176,7 +179,7 @@ async fn new_user_page(console: &Console, fields: &Fields, refusal: Option<&Refu
 }
 
 async fn create(console: Console, Posted(fields): Posted) -> Response {
-    if let Err(refused) = console.check_form(&fields) {
+    if let Some(refused) = console.refuse_forged(&fields) {
         return refused;
     }
     let mut user = json!({
@@ -493,8 +496,14 @@ fn log_list(logs: &Value) -> Markup {
 
 /// Makes one API call for a user's form and goes back to the user's page: with a notice when
 /// it was done, with the API's refusal when not.
-async fn act(console: &Console, id: &str, fields: &Fields, call: (Method, String, Option<Value>), notice: &str) -> Response {
-    if let Err(refused) = console.check_form(fields) {
+async fn act(
+    console: &Console,
+    id: &str,
+    fields: &Fields,
+    call: (Method, String, Option<Value>),
+    notice: &str,
+) -> Response {
+    if let Some(refused) = console.refuse_forged(fields) {
         return refused;
     }
     let (method, path, body) = call;
@@ -532,7 +541,7 @@ async fn revoke_refresh_tokens(console: Console, Path(id): Path<String>, Posted(
 /// The edit form: the profile fields that changed, and each metadata object as its text now
 /// says (the API merges metadata key by key, so a key taken out is sent as `null`).
 async fn edit(console: Console, Path(id): Path<String>, Posted(fields): Posted) -> Response {
-    if let Err(refused) = console.check_form(&fields) {
+    if let Some(refused) = console.refuse_forged(&fields) {
         return refused;
     }
     let path = user_path(&id);
@@ -602,7 +611,7 @@ async fn confirm_delete(console: Console, Path(id): Path<String>) -> Response {
 }
 
 async fn delete(console: Console, Path(id): Path<String>, Posted(fields): Posted) -> Response {
-    if let Err(refused) = console.check_form(&fields) {
+    if let Some(refused) = console.refuse_forged(&fields) {
         return refused;
     }
     match console.call(Method::DELETE, &user_path(&id), None).await {

@@ -108,7 +108,10 @@ fn users_table(console: &Console, query: &ListQuery, answer: &Value) -> Markup {
         @if !users.is_empty() {
             div.scroll {
                 table #users {
-                    thead { tr { th scope="col" { "User" } th scope="col" { "Connection" } th scope="col" { "Logins" } th scope="col" { "Last login" } th scope="col" { "Created" } } }
+                    thead { tr {
+                        th scope="col" { "User" } th.optional scope="col" { "Connection" } th.optional scope="col" { "Logins" }
+                        th.optional scope="col" { "Last login" } th scope="col" { "Created" }
+                    } }
                     tbody {
                         @for user in &users {
                             tr {
@@ -116,9 +119,9 @@ fn users_table(console: &Console, query: &ListQuery, answer: &Value) -> Markup {
                                     a href={ (console.base) "/users/" (segment(&text(user.get("user_id")))) } { (display_name(user)) }
                                     @if user.get("blocked") == Some(&Value::Bool(true)) { " " span.badge { "Blocked" } }
                                 }
-                                td { (text(user.pointer("/identities/0/connection"))) }
-                                td { (text(user.get("logins_count"))) }
-                                td { (text(user.get("last_login"))) }
+                                td.optional { (text(user.pointer("/identities/0/connection"))) }
+                                td.optional { (text(user.get("logins_count"))) }
+                                td.optional { (text(user.get("last_login"))) }
                                 td { (text(user.get("created_at"))) }
                             }
                         }
@@ -255,7 +258,7 @@ async fn user_page(
             }
         }
         (section("profile", "Profile", Ok(profile(&user))))
-        (section("metadata", "Metadata", Ok(metadata(console, &user, &action(""), sent))))
+        (section("metadata", "Profile fields and metadata", Ok(metadata(console, &user, &action(""), sent))))
         (section("identities", "Identities", Ok(identities(&user))))
         (section("roles", "Roles", roles.as_ref().map(|roles| user_roles(console, roles, all_roles.as_ref().ok(), &action("/roles")))))
         (section("permissions", "Permissions", permissions.as_ref().map(permission_list)))

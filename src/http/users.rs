@@ -252,12 +252,19 @@ async fn update_user(
             StoreError::Other(cause) => cause.into(),
         })?
         .ok_or_else(ApiError::user_not_found)?;
+    app.search_index.changing(&current);
     Ok(response::json(StatusCode::OK, &updated.to_json(&Projection::all())))
 }
 
 /// Deleting a user that does not exist still answers 204, as Auth0 does.
 async fn delete_user(State(app): State<AppState>, UserIdPath(id): UserIdPath) -> ApiResult<Response> {
-    app.store.delete_user(&id).await?;
+    // A lagging index keeps finding the user for a while (only read when there is a lag).
+    let before = if app.search_index.lag_ms() > 0 { app.store.user(&id).await? } else { None };
+    if app.store.delete_user(&id).await?
+        && let Some(before) = before
+    {
+        app.search_index.changing(&before);
+    }
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 
@@ -329,8 +336,9 @@ async fn list_users(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
         }
     }
     let mut filter = search_query(query.text("q"))?;
-    if query.text("q").is_some() {
-        filter = indexed_only(filter, app.search_lag_ms.load(std::sync::atomic::Ordering::Relaxed));
+    let searched = query.text("q").is_some();
+    if searched {
+        filter = indexed_only(filter, app.search_index.lag_ms());
     }
     if let Some(connection) = query.text("connection") {
         let in_connection = search::Query::Match(
@@ -338,6 +346,17 @@ async fn list_users(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
             Test::Equals(Scalar::Text(connection.to_owned())),
         );
         filter = search::Query::And(vec![filter, in_connection]);
+    }
+    // A lagging index still holds users changed or deleted within the lag as they were: those
+    // versions are matched here, in place of the stored rows, and listed after them.
+    let stale = if searched { app.search_index.stale() } else { Vec::new() };
+    let stale_matches: Vec<_> =
+        stale.iter().filter(|user| search::reference::matches(&filter, user, &[])).cloned().collect();
+    if !stale.is_empty() {
+        let stored = stale.iter().map(|user| {
+            search::Query::Match(Target::Column(Column::UserId), Test::Equals(Scalar::Text(user.user_id.clone())))
+        });
+        filter = search::Query::And(vec![filter, search::Query::Not(Box::new(search::Query::Or(stored.collect())))]);
     }
     let sort = parse_sort(query.text("sort"))?;
     let cursor_mode = query.text("from").is_some() || query.integer("take").is_some();
@@ -376,8 +395,18 @@ async fn list_users(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
     }
     let with_total = query.boolean("include_totals").unwrap_or(false);
     let offset = page * per_page;
-    let search = UserSearch { query: filter, sort, window: Window::Page { offset, limit: per_page }, with_total };
-    let found = app.store.search_users(&search).await?;
+    let counted = with_total || !stale_matches.is_empty();
+    let search =
+        UserSearch { query: filter, sort, window: Window::Page { offset, limit: per_page }, with_total: counted };
+    let mut found = app.store.search_users(&search).await?;
+    let mut total = found.total.unwrap_or_default();
+    if !stale_matches.is_empty() {
+        // The stale versions follow the stored matches: page on into them.
+        let skip = offset.saturating_sub(total) as usize;
+        let room = (per_page as usize).saturating_sub(found.users.len());
+        found.users.extend(stale_matches.iter().skip(skip).take(room).cloned());
+        total += stale_matches.len() as u64;
+    }
     let users = render(&found.users);
     if !with_total {
         return Ok(response::json(StatusCode::OK, &users));
@@ -387,7 +416,7 @@ async fn list_users(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
         "limit": per_page,
         "length": users.len(),
         "users": users,
-        "total": found.total.unwrap_or_default(),
+        "total": total,
     });
     Ok(response::json(StatusCode::OK, &body))
 }

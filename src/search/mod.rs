@@ -2,6 +2,7 @@
 //! log events' fields) → parameterised SQL for each store's dialect. User input only ever
 //! reaches SQL as bound parameters.
 
+pub mod lag;
 pub mod listing;
 pub mod postgres;
 pub mod query;
@@ -11,8 +12,7 @@ pub mod syntax;
 
 #[cfg(test)]
 pub(crate) mod property_tests;
-#[cfg(test)]
-mod reference;
+pub mod reference;
 
 pub use listing::{LogSort, LogWindow, SearchPage, Sort, SortField, UserSearch, Window};
 pub use query::{Fields, Query, QueryError, parse, parse_in};

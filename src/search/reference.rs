@@ -1,6 +1,7 @@
-//! A reference evaluator, for tests only: applies a typed query to a user in memory, written
-//! independently of the SQL compilers (it walks metadata JSON itself rather than using the
-//! store's side table) so that property tests can check each store against it.
+//! A reference evaluator: applies a typed query to a user in memory, written independently of
+//! the SQL compilers (it walks metadata JSON itself rather than using the store's side table)
+//! so that property tests can check each store against it. Searches also use it for the
+//! versions a lagging index still holds (`lag`), which are in no table.
 
 use serde_json::Value;
 

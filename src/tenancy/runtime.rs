@@ -13,6 +13,7 @@ use crate::auth::console::ConsoleSessions;
 use crate::auth::keys::KeyRing;
 use crate::auth::token::Issuer;
 use crate::http;
+use crate::search::lag::IndexLag;
 use crate::store::Store;
 
 /// How often events older than the retention period are deleted.
@@ -69,7 +70,7 @@ impl Runtime {
             issuer,
             verified_tokens: Default::default(),
             default_directory: settings.default_directory.clone(),
-            search_lag_ms,
+            search_index: IndexLag::new(search_lag_ms),
             console_sessions: settings.console_sessions.clone(),
         });
         Self { router: http::router(app.clone(), ops), app, background: std::sync::Mutex::new(background) }

@@ -434,6 +434,48 @@ async fn a_tenant_with_search_lag_finds_new_users_by_query_only_after_it() {
 }
 
 #[tokio::test]
+async fn a_tenant_with_search_lag_finds_changed_and_deleted_users_as_they_were_until_it_passes() {
+    let (server, _dir) = start().await;
+    let tenant = Tenant::create(&server, json!({})).await;
+    let changed = tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("old@example.test"))).await.body;
+    let deleted = tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("gone@example.test"))).await.body;
+    let path = |user: &Value| format!("/api/v2/users/{}", crate::server::encode(user["user_id"].as_str().unwrap()));
+    // Old enough to be indexed when the lag is turned on.
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let lag = json!({"search_index_lag_ms": 1500});
+    admin(&server, Method::PATCH, &format!("/tenants/{}", tenant.name), Some(lag)).await;
+    let search = |q: &str| format!("/api/v2/users?q={q}&search_engine=v3&include_totals=true");
+    let emails = |reply: &Reply| -> Vec<String> {
+        let users = reply.body["users"].as_array().unwrap();
+        users.iter().map(|u| u["email"].as_str().unwrap().to_owned()).collect()
+    };
+
+    let patched =
+        tenant.call(&server, Method::PATCH, &path(&changed), Some(json!({"email": "new@example.test"}))).await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(tenant.call(&server, Method::DELETE, &path(&deleted), None).await.status, 204);
+    assert_eq!(tenant.call(&server, Method::GET, &path(&changed), None).await.body["email"], "new@example.test");
+    assert_eq!(tenant.call(&server, Method::GET, &path(&deleted), None).await.status, 404, "reads by id are current");
+
+    let old = tenant.call(&server, Method::GET, &search("email:%22old@example.test%22"), None).await;
+    assert_eq!(emails(&old), ["old@example.test"], "the index still holds the old email: {}", old.text);
+    let new = tenant.call(&server, Method::GET, &search("email:%22new@example.test%22"), None).await;
+    assert_eq!(emails(&new), Vec::<String>::new(), "and not yet the new one");
+    let gone = tenant.call(&server, Method::GET, &search("email:%22gone@example.test%22"), None).await;
+    assert_eq!(emails(&gone), ["gone@example.test"], "a deleted user is still found");
+    let all = tenant.call(&server, Method::GET, &search("email:*example.test"), None).await;
+    assert_eq!(all.body["total"], 2, "{}", all.text);
+
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let old = tenant.call(&server, Method::GET, &search("email:%22old@example.test%22"), None).await;
+    assert_eq!(emails(&old), Vec::<String>::new());
+    let new = tenant.call(&server, Method::GET, &search("email:%22new@example.test%22"), None).await;
+    assert_eq!(emails(&new), ["new@example.test"]);
+    let gone = tenant.call(&server, Method::GET, &search("email:%22gone@example.test%22"), None).await;
+    assert_eq!(emails(&gone), Vec::<String>::new());
+}
+
+#[tokio::test]
 async fn the_journal_lists_requests_with_secrets_masked() {
     let (server, _dir) = start().await;
     let tenant = Tenant::create(&server, json!({})).await;

@@ -38,7 +38,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// `search_lag_ms`: how long new users stay out of `q` searches (the admin API's
+    /// `search_lag_ms`: how far `q` searches trail writes (the admin API's
     /// `search_index_lag_ms`; 0 for the server's own tenant). `ops`: the probes and metrics,
     /// which the server's own tenant serves and hosted ones leave to it (`Router::new()`).
     pub fn start(

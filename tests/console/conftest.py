@@ -149,9 +149,31 @@ def browser() -> Browser:
         chromium.close()
 
 
+class Dialogs:
+    """The script asks before a destructive form is sent (window.confirm): a person says OK, as
+    this does unless told `accept = False`; `messages` are the questions asked."""
+
+    def __init__(self):
+        self.accept = True
+        self.messages: list[str] = []
+
+    def __call__(self, dialog) -> None:
+        self.messages.append(dialog.message)
+        dialog.accept() if self.accept else dialog.dismiss()
+
+
+DIALOGS: dict[int, Dialogs] = {}
+
+
+def dialogs(page: Page) -> Dialogs:
+    return DIALOGS[id(page.context)]
+
+
 def new_context(browser: Browser, base: str = URL, viewport: dict = DESKTOP) -> BrowserContext:
     context = browser.new_context(base_url=base, viewport=viewport)
     context.set_default_timeout(15_000)
+    DIALOGS[id(context)] = Dialogs()
+    context.on("dialog", DIALOGS[id(context)])
     return context
 
 
@@ -160,6 +182,7 @@ def context(browser: Browser):
     context = new_context(browser)
     yield context
     context.close()
+    DIALOGS.pop(id(context), None)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from conftest import (ADMIN_KEY, CONNECTION, FULL, PHONE, READER, URL, USER_PASSWORD, WEB, Api,
-                      browser_login, error, expect_notice, field, form_action, form_data, hidden_fields,
+                      browser_login, dialogs, error, expect_notice, field, form_action, form_data, hidden_fields,
                       new_context, notice, open_user, q, screenshot, sign_in, unique)
 
 NAV = ["Users", "Roles", "Organizations", "Connections"]
@@ -391,6 +391,22 @@ def test_revoke_sessions_and_refresh_tokens(full: Page, api: Api):
     assert again.status_code == 403, again.text
 
 
+def test_revoking_asks_first_and_a_no_sends_nothing(full: Page, api: Api):
+    user = api.create_user()
+    browser_login(user["email"])
+    open_user(full, user["user_id"])
+    asked = dialogs(full)
+    asked.accept = False
+    submit(full.locator("form#revoke-sessions"), "Revoke all sessions")
+    assert len(asked.messages) == 1, "the console did not ask before revoking every session"
+    expect(notice(full)).to_have_count(0)
+    assert len(sessions_of(api, user["user_id"])) == 1, "the sessions were revoked after a No"
+    asked.accept = True
+    submit(full.locator("form#revoke-sessions"), "Revoke all sessions")
+    expect_notice(full)
+    assert sessions_of(api, user["user_id"]) == []
+
+
 def test_block_then_unblock(full: Page, api: Api):
     user = api.create_user()
     open_user(full, user["user_id"])
@@ -463,7 +479,7 @@ def test_the_logs_show_the_consoles_changes_as_the_clients(full: Page, api: Api)
     submit(full.locator("form#block"), "Block user")
     expect_notice(full)
     events = api.get("/logs", q=f'type:sapi AND client_id:"{FULL[0]}"', sort="date:-1", per_page=20)
-    assert any(user["user_id"] in json.dumps(event) for event in events), \
+    assert any(user["user_id"].split("|")[1] in json.dumps(event) for event in events), \
         f"no sapi event of {FULL[0]} about the user: {events[:3]}"
 
 

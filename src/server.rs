@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::auth::console::ConsoleSessions;
 use crate::auth::token::Issuer;
 use crate::http::ops::Ops;
 use crate::seed::{self, Applied};
@@ -163,6 +164,7 @@ async fn start_up(config: &ServeConfig, domain: &str, local: SocketAddr, ops: &O
     let settings = RuntimeSettings {
         default_directory: config.default_directory.clone(),
         log_retention_days: config.log_retention_days,
+        console_sessions: Arc::new(ConsoleSessions::new(config.admin_key.as_deref())),
     };
     let tenancy = match &config.admin_key {
         Some(key) => {

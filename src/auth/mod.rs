@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod client_credentials;
+pub mod console;
 pub mod imported_hash;
 pub mod keys;
 pub mod login;

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::extract::read_body;
+use super::extract::{self, read_body};
 use crate::app::AppState;
 use crate::auth::browser::{self, Answer, Authorized, Browser, Form, LoggedOut, PageError, Step};
 use crate::domain::authorize::{REMEMBER_BROWSER_DAYS, ResponseMode, escape_html};
@@ -44,11 +44,7 @@ struct Client {
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    let compat = format!("{name}_compat");
-    let all = headers.get_all(header::COOKIE).into_iter().filter_map(|v| v.to_str().ok());
-    let pairs: Vec<(&str, &str)> = all.flat_map(|v| v.split(';')).filter_map(|p| p.trim().split_once('=')).collect();
-    let find = |wanted: &str| pairs.iter().find(|(k, v)| *k == wanted && !v.is_empty()).map(|(_, v)| *v);
-    find(name).or_else(|| find(&compat))
+    extract::cookie(headers, name).or_else(|| extract::cookie(headers, &format!("{name}_compat")))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Client {
@@ -64,7 +60,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
             device_id: cookie(headers, DEVICE).map(str::to_owned),
             remembered: cookie(headers, REMEMBER).map(str::to_owned),
         };
-        let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p == "https");
+        let https = extract::is_https(headers);
         Ok(Self { browser, https })
     }
 }

@@ -10,6 +10,21 @@ use serde_json::Value;
 use crate::domain::ids;
 use crate::error::ApiError;
 
+/// The value of the cookie `name`, if the request carries it and it is not empty.
+pub fn cookie<'a>(headers: &'a header::HeaderMap, name: &str) -> Option<&'a str> {
+    let all = headers.get_all(header::COOKIE).into_iter().filter_map(|v| v.to_str().ok());
+    all.flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, value)| *key == name && !value.is_empty())
+        .map(|(_, value)| value)
+}
+
+/// Whether the request came over HTTPS: the server says so itself when it terminates TLS, and
+/// a proxy in front of it by the same header.
+pub fn is_https(headers: &header::HeaderMap) -> bool {
+    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p == "https")
+}
+
 /// Auth0's request size limit.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 

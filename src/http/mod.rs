@@ -22,6 +22,7 @@ mod browser;
 mod client_grants;
 mod clients;
 mod connections;
+mod console;
 pub mod error;
 pub mod extract;
 mod jobs;
@@ -103,14 +104,17 @@ pub fn router(app: AppState, ops: Router) -> Router {
         .route_layer(middleware::from_fn_with_state(app.clone(), audit::record))
         .route_layer(middleware::from_fn_with_state(app.clone(), authorize))
         .method_not_allowed_fallback(not_found);
+    // The console calls the API in-process (`console`), through the same router.
+    let api = Router::new().nest(API_PREFIX, api).with_state(app.clone());
     Router::new()
-        .nest(API_PREFIX, api)
         .merge(oauth::router())
         .merge(browser::router())
         .merge(jobs::files_router())
         .merge(openapi::router())
         .fallback(not_found)
-        .with_state(app)
+        .with_state(app.clone())
+        .merge(api.clone())
+        .merge(console::router(app, api))
         .merge(ops)
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
         .layer(middleware::from_fn(run_to_completion))
@@ -156,8 +160,13 @@ async fn authorize(
     let path = matched.as_str().strip_prefix(API_PREFIX).unwrap_or(matched.as_str());
     let required = scopes::required(request.method().as_str(), path)
         .ok_or_else(|| ApiError::internal(format!("no scope entry for {} {path}", request.method())))?;
-    let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let caller = token::authenticate(&app.keys, &app.issuer, &app.verified_tokens, authorization)?;
+    let caller = match request.extensions_mut().remove::<token::Delegated>() {
+        Some(token::Delegated(caller)) => caller,
+        None => {
+            let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+            token::authenticate(&app.keys, &app.issuer, &app.verified_tokens, authorization)?
+        }
+    };
     let held: Vec<&str> = required.iter().copied().filter(|s| caller.has_scope(s)).collect();
     let refusal = if held.is_empty() {
         Some(ApiError::insufficient_scope(required))

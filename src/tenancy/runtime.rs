@@ -9,6 +9,7 @@ use axum::Router;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
+use crate::auth::console::ConsoleSessions;
 use crate::auth::keys::KeyRing;
 use crate::auth::token::Issuer;
 use crate::http;
@@ -24,6 +25,8 @@ pub struct RuntimeSettings {
     pub default_directory: Option<String>,
     /// Days log events are kept; 0 keeps them forever.
     pub log_retention_days: u32,
+    /// Console sign-ins, one registry for the server's tenants (it knows the admin key).
+    pub console_sessions: Arc<ConsoleSessions>,
 }
 
 pub struct Runtime {
@@ -67,6 +70,7 @@ impl Runtime {
             verified_tokens: Default::default(),
             default_directory: settings.default_directory.clone(),
             search_lag_ms,
+            console_sessions: settings.console_sessions.clone(),
         });
         Self { router: http::router(app.clone(), ops), app, background: std::sync::Mutex::new(background) }
     }

@@ -4,6 +4,7 @@
 mod auth;
 mod authentication_methods;
 mod browser;
+mod console;
 mod identities;
 mod jobs;
 mod logins;

@@ -231,7 +231,20 @@ def sign_in(page: Page, credentials: tuple[str, str], base_path: str = "") -> No
     field(form, "client_secret").fill(credentials[1])
     form.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(re.compile(re.escape(f"{base_path}/console/users") + r"(\?.*)?$"))
-    expect(page.locator("table#users")).to_be_visible()
+    expect(page.locator("form#search")).to_be_visible()
+    expect(page.locator("form#logout")).to_be_visible()
+
+
+def expect_signed_out(page: Page) -> None:
+    """The page is the sign-in form, with nothing of a session."""
+    expect(page.locator("form#login")).to_be_visible()
+    expect(page.locator("form#logout")).to_have_count(0)
+    expect(page.locator("table#users")).to_have_count(0)
+
+
+def main_nav(page: Page) -> Locator:
+    """The `nav` with the console's sections."""
+    return page.locator("nav").filter(has=page.get_by_role("link", name="Organizations", exact=True))
 
 
 @pytest.fixture

@@ -58,7 +58,8 @@ impl Browser {
             request = request.form(form);
         }
         let response = request.send().await.expect("request sent");
-        let header = |name| response.headers().get(name).map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned());
+        let header =
+            |name| response.headers().get(name).map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned());
         let (location, set_cookie) = (header(LOCATION), header(SET_COOKIE));
         let content_security_policy = header(CONTENT_SECURITY_POLICY);
         let status = response.status().as_u16();
@@ -170,7 +171,8 @@ async fn editing_metadata_is_an_api_patch_and_bad_json_changes_nothing() {
     assert!(page.has("id=\"identities\"") && page.has("Username-Password-Authentication"));
     assert!(page.has("&quot;theme&quot;: &quot;dark&quot;"), "metadata as formatted JSON: {}", page.html);
 
-    let edit = [("name", "Meta Person"), ("user_metadata", r#"{"theme": "light", "lang": "fr"}"#), ("app_metadata", "{}")];
+    let edit =
+        [("name", "Meta Person"), ("user_metadata", r#"{"theme": "light", "lang": "fr"}"#), ("app_metadata", "{}")];
     let saved = browser.submit(&page, &user_page(&user), &edit).await;
     assert_eq!(saved.status, 303);
     assert!(saved.location.unwrap().ends_with("?notice=saved"));
@@ -191,7 +193,8 @@ async fn editing_metadata_is_an_api_patch_and_bad_json_changes_nothing() {
 
     // The change is a Management API write, logged as the client's.
     let logs = server.get("/api/v2/logs?q=type%3Asapi").await.body;
-    let update = logs.as_array().unwrap().iter().find(|e| e["description"] == "Update a User").expect("an update event");
+    let update =
+        logs.as_array().unwrap().iter().find(|e| e["description"] == "Update a User").expect("an update event");
     assert_eq!(update["client_id"], CLIENT_ID);
     assert_eq!(update["details"]["request"]["path"], api_path);
 }
@@ -223,7 +226,8 @@ async fn a_read_only_client_sees_no_write_controls_and_a_forged_post_is_refused(
     let grant = server.post("/api/v2/client-grants", grant).await.body;
     let mut browser = Browser::new(&server.base);
     let id = client["client_id"].as_str().unwrap();
-    let page = browser.sign_in(&[("client_id", id), ("client_secret", client["client_secret"].as_str().unwrap())]).await;
+    let page =
+        browser.sign_in(&[("client_id", id), ("client_secret", client["client_secret"].as_str().unwrap())]).await;
     assert_eq!(page.status, 303, "{}", page.html);
 
     let list = browser.get("/console/users").await;

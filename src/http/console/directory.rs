@@ -216,7 +216,7 @@ fn inputs(fields: &[FormField], value: impl Fn(&str) -> String) -> Markup {
 }
 
 async fn create(console: Console, Posted(fields): Posted, kind: &'static Kind) -> Response {
-    if let Err(refused) = console.check_form(&fields) {
+    if let Some(refused) = console.refuse_forged(&fields) {
         return refused;
     }
     let mut body: Map<String, Value> =
@@ -233,7 +233,12 @@ async fn create(console: Console, Posted(fields): Posted, kind: &'static Kind) -
     }
 }
 
-async fn show(console: Console, Path(id): Path<String>, Query(query): Query<NoticeQuery>, kind: &'static Kind) -> Response {
+async fn show(
+    console: Console,
+    Path(id): Path<String>,
+    Query(query): Query<NoticeQuery>,
+    kind: &'static Kind,
+) -> Response {
     object_page(&console, kind, &id, query.notice.as_deref(), None, None).await
 }
 
@@ -304,7 +309,7 @@ fn related_table(console: &Console, part: &Related, answer: &Value) -> Markup {
 }
 
 async fn edit(console: Console, Path(id): Path<String>, Posted(fields): Posted, kind: &'static Kind) -> Response {
-    if let Err(refused) = console.check_form(&fields) {
+    if let Some(refused) = console.refuse_forged(&fields) {
         return refused;
     }
     let path = kind.api_path(&id);
@@ -340,7 +345,7 @@ async fn confirm_delete(console: Console, Path(id): Path<String>, kind: &'static
 }
 
 async fn delete(console: Console, Path(id): Path<String>, Posted(fields): Posted, kind: &'static Kind) -> Response {
-    if let Err(refused) = console.check_form(&fields) {
+    if let Some(refused) = console.refuse_forged(&fields) {
         return refused;
     }
     match console.call(Method::DELETE, &kind.api_path(&id), None).await {

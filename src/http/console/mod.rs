@@ -203,17 +203,16 @@ impl Console {
         &self.signed.csrf
     }
 
-    /// Refuses a form that lacks this session's CSRF token.
-    pub fn check_form(&self, fields: &Fields) -> Result<(), Response> {
+    /// The refusal of a form that lacks this session's CSRF token; `None` when it has it.
+    pub fn refuse_forged(&self, fields: &Fields) -> Option<Response> {
         if csrf_matches(&self.signed, field(fields, "csrf")) {
-            Ok(())
-        } else {
-            let refusal = Refusal {
-                status: StatusCode::FORBIDDEN,
-                message: "The form did not come from this console session. Reload the page and try again.".into(),
-            };
-            Err(page::refused(self, &refusal))
+            return None;
         }
+        let refusal = Refusal {
+            status: StatusCode::FORBIDDEN,
+            message: "The form did not come from this console session. Reload the page and try again.".into(),
+        };
+        Some(page::refused(self, &refusal))
     }
 
     /// Reads `/api/v2{path_and_query}` (owned, so that many reads can run at once).
@@ -239,10 +238,10 @@ impl Console {
         }
         let response = self.state.api.clone().oneshot(request).await.map_err(|error| internal(&error))?;
         let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 64 * MAX_BODY_BYTES)
-            .await
-            .map_err(|error| internal(&error))?;
-        let value: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_default() };
+        let bytes =
+            axum::body::to_bytes(response.into_body(), 64 * MAX_BODY_BYTES).await.map_err(|error| internal(&error))?;
+        let value: Value =
+            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_default() };
         if status.is_success() {
             return Ok(value);
         }

@@ -18,7 +18,11 @@ pub(super) struct SignInQuery {
     ended: Option<String>,
 }
 
-pub(super) async fn form(State(state): State<ConsoleState>, Base(base): Base, Query(query): Query<SignInQuery>) -> Response {
+pub(super) async fn form(
+    State(state): State<ConsoleState>,
+    Base(base): Base,
+    Query(query): Query<SignInQuery>,
+) -> Response {
     let message = query.ended.is_some().then_some("The client's grant for the Management API is gone: sign in again.");
     sign_in_page(&state, &base, StatusCode::OK, message)
 }
@@ -93,7 +97,7 @@ pub(super) async fn sign_in(
 }
 
 pub(super) async fn sign_out(console: Console, headers: HeaderMap, Posted(fields): Posted) -> Response {
-    if let Err(refusal) = console.check_form(&fields) {
+    if let Some(refusal) = console.refuse_forged(&fields) {
         return refusal;
     }
     if let Some(cookie) = extract::cookie(&headers, COOKIE) {

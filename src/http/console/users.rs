@@ -93,7 +93,10 @@ async fn list(console: Console, Query(query): Query<ListQuery>) -> Response {
             (users_table(&console, &query, answer))
         }
     };
-    Frame::new(Nav::Users, "Users").notice(query.notice.as_deref()).refused(answer.as_ref().err()).render(&console, body)
+    Frame::new(Nav::Users, "Users")
+        .notice(query.notice.as_deref())
+        .refused(answer.as_ref().err())
+        .render(&console, body)
 }
 
 fn users_table(console: &Console, query: &ListQuery, answer: &Value) -> Markup {
@@ -105,7 +108,10 @@ fn users_table(console: &Console, query: &ListQuery, answer: &Value) -> Markup {
         @if !users.is_empty() {
             div.scroll {
                 table #users {
-                    thead { tr { th scope="col" { "User" } th scope="col" { "Connection" } th scope="col" { "Logins" } th scope="col" { "Last login" } th scope="col" { "Created" } } }
+                    thead { tr {
+                        th scope="col" { "User" } th.optional scope="col" { "Connection" } th.optional scope="col" { "Logins" }
+                        th.optional scope="col" { "Last login" } th scope="col" { "Created" }
+                    } }
                     tbody {
                         @for user in &users {
                             tr {
@@ -113,9 +119,9 @@ fn users_table(console: &Console, query: &ListQuery, answer: &Value) -> Markup {
                                     a href={ (console.base) "/users/" (segment(&text(user.get("user_id")))) } { (display_name(user)) }
                                     @if user.get("blocked") == Some(&Value::Bool(true)) { " " span.badge { "Blocked" } }
                                 }
-                                td { (text(user.pointer("/identities/0/connection"))) }
-                                td { (text(user.get("logins_count"))) }
-                                td { (text(user.get("last_login"))) }
+                                td.optional { (text(user.pointer("/identities/0/connection"))) }
+                                td.optional { (text(user.get("logins_count"))) }
+                                td.optional { (text(user.get("last_login"))) }
                                 td { (text(user.get("created_at"))) }
                             }
                         }
@@ -176,7 +182,7 @@ async fn new_user_page(console: &Console, fields: &Fields, refusal: Option<&Refu
 }
 
 async fn create(console: Console, Posted(fields): Posted) -> Response {
-    if let Err(refused) = console.check_form(&fields) {
+    if let Some(refused) = console.refuse_forged(&fields) {
         return refused;
     }
     let mut user = json!({
@@ -252,7 +258,7 @@ async fn user_page(
             }
         }
         (section("profile", "Profile", Ok(profile(&user))))
-        (section("metadata", "Metadata", Ok(metadata(console, &user, &action(""), sent))))
+        (section("metadata", "Profile fields and metadata", Ok(metadata(console, &user, &action(""), sent))))
         (section("identities", "Identities", Ok(identities(&user))))
         (section("roles", "Roles", roles.as_ref().map(|roles| user_roles(console, roles, all_roles.as_ref().ok(), &action("/roles")))))
         (section("permissions", "Permissions", permissions.as_ref().map(permission_list)))
@@ -493,8 +499,14 @@ fn log_list(logs: &Value) -> Markup {
 
 /// Makes one API call for a user's form and goes back to the user's page: with a notice when
 /// it was done, with the API's refusal when not.
-async fn act(console: &Console, id: &str, fields: &Fields, call: (Method, String, Option<Value>), notice: &str) -> Response {
-    if let Err(refused) = console.check_form(fields) {
+async fn act(
+    console: &Console,
+    id: &str,
+    fields: &Fields,
+    call: (Method, String, Option<Value>),
+    notice: &str,
+) -> Response {
+    if let Some(refused) = console.refuse_forged(fields) {
         return refused;
     }
     let (method, path, body) = call;
@@ -532,7 +544,7 @@ async fn revoke_refresh_tokens(console: Console, Path(id): Path<String>, Posted(
 /// The edit form: the profile fields that changed, and each metadata object as its text now
 /// says (the API merges metadata key by key, so a key taken out is sent as `null`).
 async fn edit(console: Console, Path(id): Path<String>, Posted(fields): Posted) -> Response {
-    if let Err(refused) = console.check_form(&fields) {
+    if let Some(refused) = console.refuse_forged(&fields) {
         return refused;
     }
     let path = user_path(&id);
@@ -602,7 +614,7 @@ async fn confirm_delete(console: Console, Path(id): Path<String>) -> Response {
 }
 
 async fn delete(console: Console, Path(id): Path<String>, Posted(fields): Posted) -> Response {
-    if let Err(refused) = console.check_form(&fields) {
+    if let Some(refused) = console.refuse_forged(&fields) {
         return refused;
     }
     match console.call(Method::DELETE, &user_path(&id), None).await {

@@ -570,15 +570,22 @@ def test_a_read_only_client_sees_no_write_controls(reader: Page, api: Api):
         expect(reader.locator(absent), absent).to_have_count(0)
     # A section it may not read says which scope it lacks.
     expect(reader.locator("#sessions")).to_contain_text("read:sessions")
-    reader.goto("/console/roles")
-    expect(reader.locator("table#roles")).to_be_visible()
-    expect(reader.locator("form#create-role")).to_have_count(0)
-    reader.goto("/console/organizations")
-    expect(reader.locator("table#organizations")).to_be_visible()
-    expect(reader.locator("form#create-organization")).to_have_count(0)
-    reader.goto("/console/connections")
-    expect(reader.locator("table#connections")).to_be_visible()
-    expect(reader.locator("form#create-connection")).to_have_count(0)
+    role = api.role("console-viewer")
+    org = api.get("/organizations/name/console-org")
+    connection = [c for c in api.get("/connections", name=CONNECTION) if c["name"] == CONNECTION][0]
+    for path, shown, absent in [
+        ("/console/roles", "table#roles", ["form#create-role"]),
+        (f"/console/roles/{role['id']}", "#main", ["form#edit-role", "#delete-role"]),
+        ("/console/organizations", "table#organizations", ["form#create-organization"]),
+        (f"/console/organizations/{org['id']}", "#main", ["form#edit-organization", "#delete-organization"]),
+        ("/console/connections", "table#connections", ["form#create-connection"]),
+        (f"/console/connections/{connection['id']}", "#main", ["form#edit-connection", "#delete-connection"]),
+    ]:
+        reader.goto(path)
+        expect(reader.locator(shown), path).to_be_visible()
+        expect(reader.locator("form#logout"), path).to_be_visible()
+        for selector in absent:
+            expect(reader.locator(selector), f"{path} {selector}").to_have_count(0)
 
 
 def test_a_read_only_client_is_not_shown_the_create_user_form(reader: Page, api: Api):
@@ -608,6 +615,24 @@ def test_a_post_the_read_only_client_forges_answers_403(browser: Browser, reader
     assert answer.status == 403, f"{answer.status} {answer.text()[:500]}"
     assert "Insufficient scope" in answer.text(), answer.text()[:500]
     assert api.user(user["user_id"]).get("blocked", False) is False
+
+
+def test_a_create_the_read_only_client_forges_answers_403(browser: Browser, reader: Page, api: Api):
+    email = f"{unique('forged')}@example.com"
+    other = new_context(browser)
+    try:
+        full_page = other.new_page()
+        sign_in(full_page, FULL)
+        full_page.goto("/console/users/new")
+        action = form_action(full_page.locator("form#create-user"))
+    finally:
+        other.close()
+    token = hidden_fields(reader.locator("form#logout"))
+    answer = reader.request.post(action, max_redirects=0, form={
+        **token, "connection": CONNECTION, "email": email, "password": USER_PASSWORD})
+    assert answer.status == 403, f"{answer.status} {answer.text()[:500]}"
+    assert "Insufficient scope" in answer.text(), answer.text()[:500]
+    assert api.user_by_email(email) is None
 
 
 def test_a_post_without_the_csrf_token_answers_403_and_changes_nothing(browser: Browser, full: Page, api: Api):

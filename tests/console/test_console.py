@@ -201,6 +201,17 @@ def test_sign_out_ends_the_session_on_the_server(browser: Browser, full: Page):
         replay.close()
 
 
+def test_sign_out_without_the_csrf_token_is_refused(full: Page):
+    logout = full.locator("form#logout")
+    action, hidden = form_action(logout), hidden_fields(logout)
+    assert hidden, "form#logout carries no hidden CSRF field"
+    answer = full.request.post(action, form={}, max_redirects=0)
+    assert answer.status == 403, f"{answer.status} {answer.text()[:500]}"
+    full.goto("/console/users")
+    expect(full.locator("table#users")).to_be_visible()
+    expect(full.locator("form#logout")).to_be_visible()
+
+
 def test_nav_reaches_every_page(full: Page):
     for link, table in zip(NAV, ["users", "roles", "organizations", "connections"]):
         main_nav(full).get_by_role("link", name=link, exact=True).click()
@@ -304,6 +315,14 @@ def test_a_users_page_shows_profile_identities_metadata_roles_and_organizations(
         shown = [text for text, value in blocks if value == ada[name]]
         assert shown, f"{name} {ada[name]} is not among the JSON shown: {blocks}"
         assert "\n" in shown[0], f"{name} is not formatted: {shown[0]!r}"
+
+
+def test_a_user_that_does_not_exist(full: Page, api: Api):
+    message = api.call("GET", "/users/auth0%7Cnobody-here", 404).json()["message"]
+    answer = full.goto(f"/console/users/{q('auth0|nobody-here')}")
+    assert answer.status == 404, answer.status
+    expect(error(full)).to_contain_text(message)
+    expect(full.locator("form#logout")).to_be_visible()
 
 
 def test_edit_user_metadata_and_profile(full: Page, api: Api):
@@ -444,6 +463,8 @@ def test_revoke_sessions_and_refresh_tokens(full: Page, api: Api):
     assert len(refresh) == 1, refresh
 
     open_user(full, user["user_id"])
+    # the latest log events: the login, by the application
+    expect(full.locator("#logs")).to_contain_text(WEB[0])
     expect(full.locator("#sessions")).to_contain_text(sid)
     expect(full.locator("#refresh-tokens")).to_contain_text(refresh[0]["id"])
 
@@ -802,6 +823,14 @@ def test_a_refused_create_shows_the_apis_message(full: Page, api: Api):
     full.goto("/console/roles")
     form = full.locator("form#create-role")
     field(form, "name").fill("console-editor")
+    submit(form)
+    expect(error(full)).to_contain_text(refused.json()["message"])
+    # an organization name the API refuses
+    refused = api.call("POST", "/organizations", json={"name": "Not A Valid Name!"})
+    assert refused.status_code == 400, refused.text
+    full.goto("/console/organizations")
+    form = full.locator("form#create-organization")
+    field(form, "name").fill("Not A Valid Name!")
     submit(form)
     expect(error(full)).to_contain_text(refused.json()["message"])
 

@@ -139,6 +139,23 @@ async fn signing_in_sets_a_strict_http_only_cookie_and_a_wrong_secret_gets_none(
 }
 
 #[tokio::test]
+async fn forms_posted_from_another_site_are_refused_sign_in_included() {
+    let server = Server::start().await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let sign_in = |origin: String| {
+        http.post(format!("{}/console/login", server.base))
+            .header(reqwest::header::ORIGIN, origin)
+            .form(&[("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)])
+            .send()
+    };
+    let foreign = sign_in("https://evil.example".to_owned()).await.unwrap();
+    assert_eq!(foreign.status(), 403);
+    assert!(foreign.headers().get(SET_COOKIE).is_none());
+    let own = sign_in(server.base.clone()).await.unwrap();
+    assert_eq!(own.status(), 303, "the console's own origin signs in");
+}
+
+#[tokio::test]
 async fn search_finds_users_and_a_wrong_query_shows_the_apis_error() {
     let mut server = Server::start().await;
     server.create_user("ada@example.com").await;

@@ -15,6 +15,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawForm, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
@@ -54,7 +55,26 @@ pub(super) fn router(app: AppState, api: Router) -> Router {
         .route("/console/assets/console.js", get(page::script))
         .merge(users::router())
         .merge(directory::router())
+        .route_layer(middleware::from_fn(same_origin_posts))
         .with_state(ConsoleState { app, api })
+}
+
+/// Refuses a form posted from another origin, sign-in included (so no other site can sign a
+/// browser in to a console of its choosing), whatever the cookie and token: browsers send
+/// `Origin` with every cross-origin POST. A tenant by host is an origin of its own.
+async fn same_origin_posts(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let foreign = origin.is_some_and(|origin| {
+        let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        Some(authority) != host
+    });
+    if request.method() == Method::POST && foreign {
+        let body = "This form was posted from another site; the console only takes its own forms.";
+        return page::respond(StatusCode::FORBIDDEN, maud::html! { p #error role="alert" { (body) } });
+    }
+    next.run(request).await
 }
 
 async fn home(_signed_in: Console) -> Response {

@@ -687,6 +687,27 @@ def test_a_post_without_the_csrf_token_answers_403_and_changes_nothing(browser: 
     assert api.user(user["user_id"]).get("blocked") is True
 
 
+def test_a_form_posted_from_another_site_is_refused(full: Page, api: Api):
+    """Even with the session's cookie and token (what a browser would send for a cross-site form,
+    were the cookie not SameSite=Strict), a post whose Origin is another site changes nothing."""
+    user = api.create_user()
+    open_user(full, user["user_id"])
+    block = full.locator("form#block")
+    answer = full.request.post(form_action(block), form=form_data(block), max_redirects=0,
+                               headers={"origin": "https://elsewhere.example"})
+    assert answer.status == 403, f"{answer.status} {answer.text()[:500]}"
+    assert api.user(user["user_id"]).get("blocked", False) is False
+    # signing in from another site is refused too (no login CSRF)
+    full.context.clear_cookies()
+    full.goto("/console/login")
+    login = full.locator("form#login")
+    answer = full.request.post(form_action(login), max_redirects=0, headers={"origin": "https://elsewhere.example"},
+                               form={**hidden_fields(login), "client_id": FULL[0], "client_secret": FULL[1]})
+    assert answer.status == 403, f"{answer.status} {answer.text()[:500]}"
+    full.goto("/console/users")
+    expect_signed_out(full)
+
+
 def test_a_changed_grant_takes_effect_at_once(page: Page, api: Api):
     client = api.call("POST", "/clients", 201, json={
         "name": unique("console-grant"), "app_type": "non_interactive",

@@ -132,6 +132,19 @@ def test_sign_in_with_an_unknown_client_shows_an_error(page: Page):
     expect_signed_out(page)
 
 
+def test_a_client_without_a_management_api_grant_cannot_sign_in(page: Page, api: Api):
+    client = api.call("POST", "/clients", 201, json={
+        "name": unique("console-no-grant"), "app_type": "non_interactive",
+        "grant_types": ["client_credentials"]}).json()
+    page.goto("/console/login")
+    form = page.locator("form#login")
+    field(form, "client_id").fill(client["client_id"])
+    field(form, "client_secret").fill(client["client_secret"])
+    submit(form, "Sign in")
+    expect(error(page)).to_be_visible()
+    expect_signed_out(page)
+
+
 def test_pages_need_a_session(page: Page):
     for path in ["/console/users", "/console/roles", "/console/users/new", "/console/organizations",
                  "/console/connections"]:
@@ -917,6 +930,14 @@ def test_usable_at_phone_width(browser: Browser, api: Api):
         no_horizontal_scroll(page, PHONE["width"])
         ada = api.user_by_email("ada@example.com")
         open_user(page, ada["user_id"])
+        no_horizontal_scroll(page, PHONE["width"])
+        # long values without a place to break
+        long = api.create_user(email=f"{unique('a-rather-long-local-part-that-has-no-spaces')}@subdomain.example.com",
+                               name="N" * 80, user_metadata={"token": "x" * 200})
+        page.goto(f"/console/users?q={q('email:' + json.dumps(long['email']))}")
+        expect(page.locator("table#users")).to_be_visible()
+        no_horizontal_scroll(page, PHONE["width"])
+        open_user(page, long["user_id"])
         no_horizontal_scroll(page, PHONE["width"])
         page.goto("/console/roles")
         expect(page.locator("table#roles")).to_be_visible()

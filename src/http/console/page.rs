@@ -203,6 +203,23 @@ pub(super) fn first(values: &[Option<&Value>]) -> String {
     values.iter().map(|value| text(*value)).find(|text| !text.is_empty()).unwrap_or_default()
 }
 
+/// A table of API objects, a column per (heading, JSON pointers: the first that is not empty
+/// shows), or `empty` when there are none.
+pub(super) fn rows(items: &[Value], empty: &str, columns: &[(&str, &[&str])]) -> Markup {
+    html! {
+        @if items.is_empty() { p { (empty) } } @else {
+            div.scroll { table {
+                thead { tr { @for (heading, _) in columns { th scope="col" { (heading) } } } }
+                tbody { @for item in items { tr {
+                    @for (_, pointers) in columns {
+                        td { (first(&pointers.iter().map(|p| item.pointer(p)).collect::<Vec<_>>())) }
+                    }
+                } } }
+            } }
+        }
+    }
+}
+
 /// The page that asks before a deletion; its form posts to `action`.
 pub(super) fn confirm_delete(console: &Console, nav: Nav, what: &str, name: &str, back: &str) -> Response {
     let body = html! {

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::page::{self, Frame, Nav, csrf_input, first, pretty, section, text};
+use super::page::{self, Frame, Nav, csrf_input, first, pretty, rows, section, text};
 use super::{Console, ConsoleState, Fields, Posted, Refusal, field, segment};
 
 const PER_PAGE: u64 = 50;
@@ -337,21 +337,13 @@ fn metadata(console: &Console, user: &Value, action: &str, sent: Option<&Fields>
 
 fn identities(user: &Value) -> Markup {
     let identities = user.get("identities").and_then(Value::as_array).cloned().unwrap_or_default();
-    html! {
-        div.scroll { table {
-            thead { tr { th scope="col" { "Connection" } th scope="col" { "Provider" } th scope="col" { "User id" } th scope="col" { "Social" } } }
-            tbody {
-                @for identity in &identities {
-                    tr {
-                        td { (text(identity.get("connection"))) }
-                        td { (text(identity.get("provider"))) }
-                        td { (text(identity.get("user_id"))) }
-                        td { (text(identity.get("isSocial"))) }
-                    }
-                }
-            }
-        } }
-    }
+    let columns: &[(&str, &[&str])] = &[
+        ("Connection", &["/connection"]),
+        ("Provider", &["/provider"]),
+        ("User id", &["/user_id"]),
+        ("Social", &["/isSocial"]),
+    ];
+    rows(&identities, "No identities.", columns)
 }
 
 fn user_roles(console: &Console, roles: &Value, all_roles: Option<&Value>, action: &str) -> Markup {
@@ -425,35 +417,24 @@ fn organization_list(console: &Console, organizations: &Value) -> Markup {
 
 fn method_list(methods: &Value) -> Markup {
     let methods = methods.as_array().cloned().unwrap_or_default();
-    html! {
-        @if methods.is_empty() { p { "No authentication methods." } } @else {
-            div.scroll { table {
-                thead { tr { th scope="col" { "Type" } th scope="col" { "Name" } th scope="col" { "Confirmed" } th scope="col" { "Created" } } }
-                tbody { @for m in &methods { tr {
-                    td { (text(m.get("type"))) } td { (text(m.get("name"))) }
-                    td { (text(m.get("confirmed"))) } td { (text(m.get("created_at"))) }
-                } } }
-            } }
-        }
-    }
+    let columns: &[(&str, &[&str])] =
+        &[("Type", &["/type"]), ("Name", &["/name"]), ("Confirmed", &["/confirmed"]), ("Created", &["/created_at"])];
+    rows(&methods, "No authentication methods.", columns)
 }
 
 fn session_list(console: &Console, sessions: &Value, revoke: &str) -> Markup {
     let sessions = sessions.get("sessions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let columns: &[(&str, &[&str])] = &[
+        ("Session", &["/id"]),
+        ("Started", &["/created_at"]),
+        ("Last active", &["/last_interacted_at"]),
+        ("Device", &["/device/last_user_agent", "/device/initial_user_agent"]),
+    ];
     html! {
-        @if sessions.is_empty() { p { "No sessions." } } @else {
-            div.scroll { table {
-                thead { tr { th scope="col" { "Session" } th scope="col" { "Started" } th scope="col" { "Last active" } th scope="col" { "Device" } } }
-                tbody { @for s in &sessions { tr {
-                    td { (text(s.get("id"))) } td { (text(s.get("created_at"))) }
-                    td { (text(s.get("last_interacted_at"))) }
-                    td { (first(&[s.pointer("/device/last_user_agent"), s.pointer("/device/initial_user_agent")])) }
-                } } }
-            } }
-            @if console.may(Method::DELETE, "/users/{id}/sessions") {
-                form #revoke-sessions method="post" action=(revoke) data-confirm="Revoke every session of this user?" {
-                    (csrf_input(console)) button.danger type="submit" { "Revoke all sessions" }
-                }
+        (rows(&sessions, "No sessions.", columns))
+        @if !sessions.is_empty() && console.may(Method::DELETE, "/users/{id}/sessions") {
+            form #revoke-sessions method="post" action=(revoke) data-confirm="Revoke every session of this user?" {
+                (csrf_input(console)) button.danger type="submit" { "Revoke all sessions" }
             }
         }
     }
@@ -461,19 +442,17 @@ fn session_list(console: &Console, sessions: &Value, revoke: &str) -> Markup {
 
 fn token_list(console: &Console, tokens: &Value, revoke: &str) -> Markup {
     let tokens = tokens.get("tokens").and_then(Value::as_array).cloned().unwrap_or_default();
+    let columns: &[(&str, &[&str])] = &[
+        ("Token", &["/id"]),
+        ("Client", &["/client_id"]),
+        ("Created", &["/created_at"]),
+        ("Expires", &["/expires_at"]),
+    ];
     html! {
-        @if tokens.is_empty() { p { "No refresh tokens." } } @else {
-            div.scroll { table {
-                thead { tr { th scope="col" { "Token" } th scope="col" { "Client" } th scope="col" { "Created" } th scope="col" { "Expires" } } }
-                tbody { @for t in &tokens { tr {
-                    td { (text(t.get("id"))) } td { (text(t.get("client_id"))) }
-                    td { (text(t.get("created_at"))) } td { (text(t.get("expires_at"))) }
-                } } }
-            } }
-            @if console.may(Method::DELETE, "/users/{id}/refresh-tokens") {
-                form #revoke-refresh-tokens method="post" action=(revoke) data-confirm="Revoke every refresh token of this user?" {
-                    (csrf_input(console)) button.danger type="submit" { "Revoke all refresh tokens" }
-                }
+        (rows(&tokens, "No refresh tokens.", columns))
+        @if !tokens.is_empty() && console.may(Method::DELETE, "/users/{id}/refresh-tokens") {
+            form #revoke-refresh-tokens method="post" action=(revoke) data-confirm="Revoke every refresh token of this user?" {
+                (csrf_input(console)) button.danger type="submit" { "Revoke all refresh tokens" }
             }
         }
     }
@@ -481,17 +460,13 @@ fn token_list(console: &Console, tokens: &Value, revoke: &str) -> Markup {
 
 fn log_list(logs: &Value) -> Markup {
     let logs = logs.as_array().cloned().unwrap_or_default();
-    html! {
-        @if logs.is_empty() { p { "No log events." } } @else {
-            div.scroll { table {
-                thead { tr { th scope="col" { "Date" } th scope="col" { "Type" } th scope="col" { "Description" } th scope="col" { "Client" } } }
-                tbody { @for e in &logs { tr {
-                    td { (text(e.get("date"))) } td { (text(e.get("type"))) }
-                    td { (text(e.get("description"))) } td { (first(&[e.get("client_name"), e.get("client_id")])) }
-                } } }
-            } }
-        }
-    }
+    let columns: &[(&str, &[&str])] = &[
+        ("Date", &["/date"]),
+        ("Type", &["/type"]),
+        ("Description", &["/description"]),
+        ("Client", &["/client_name", "/client_id"]),
+    ];
+    rows(&logs, "No log events.", columns)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -534,6 +534,7 @@ def test_block_then_unblock(full: Page, api: Api):
 def test_delete_after_the_confirmation_page(full: Page, api: Api):
     user = api.create_user()
     open_user(full, user["user_id"])
+    expect(full.locator("a#delete-user[href]"), "#delete-user is a link to the confirmation page").to_have_count(1)
     full.locator("#delete-user").click()
     confirm = full.locator("form#confirm-delete")
     expect(confirm).to_be_visible()
@@ -549,6 +550,7 @@ def test_delete_after_the_confirmation_page(full: Page, api: Api):
 
 def test_create_a_user(full: Page, api: Api):
     email = f"{unique('created')}@example.com"
+    expect(full.locator("a#create-user[href]"), "#create-user is a link").to_have_count(1)
     full.locator("#create-user").click()
     expect(full).to_have_url(re.compile(r"/console/users/new$"))
     form = full.locator("form#create-user")
@@ -768,6 +770,7 @@ def test_roles_create_edit_delete(full: Page, api: Api):
     expect_notice(full)
     assert api.role(name)["description"] == "Changed in the console"
 
+    expect(full.locator("a#delete-role[href]"), "#delete-role is a link to the confirmation page").to_have_count(1)
     full.locator("#delete-role").click()
     confirm = full.locator("form#confirm-delete")
     expect(confirm).to_be_visible()
@@ -804,6 +807,7 @@ def test_organizations_create_edit_delete(full: Page, api: Api):
     expect_notice(full)
     assert api.get(f"/organizations/{org['id']}")["display_name"] == "Console Changed"
 
+    expect(full.locator("a#delete-organization[href]"), "#delete-organization is a link to the confirmation page").to_have_count(1)
     full.locator("#delete-organization").click()
     confirm = full.locator("form#confirm-delete")
     expect(confirm).to_be_visible()
@@ -841,6 +845,7 @@ def test_connections_create_edit_delete(full: Page, api: Api):
     expect_notice(full)
     assert api.get(f"/connections/{connection['id']}").get("display_name") == "Console Connection"
 
+    expect(full.locator("a#delete-connection[href]"), "#delete-connection is a link to the confirmation page").to_have_count(1)
     full.locator("#delete-connection").click()
     confirm = full.locator("form#confirm-delete")
     expect(confirm).to_be_visible()

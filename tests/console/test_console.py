@@ -9,11 +9,10 @@ import base64
 import json
 import re
 
-import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import (ADMIN_KEY, CONNECTION, FULL, PHONE, READER, URL, USER_PASSWORD, WEB, Api, browser_login,
+from conftest import (ADMIN_KEY, CONNECTION, FULL, PHONE, URL, USER_PASSWORD, WEB, Api, browser_login,
                       dialogs, error, expect_notice, expect_signed_out, field, form_action, form_data, hidden_fields,
                       main_nav, new_context, notice, open_user, q, screenshot, sign_in, unique)
 

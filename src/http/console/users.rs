@@ -33,7 +33,9 @@ const SORTS: &[(&str, &str)] = &[
     ("created_at:-1", "Newest first"),
     ("created_at:1", "Oldest first"),
     ("email:1", "Email, A to Z"),
+    ("email:-1", "Email, Z to A"),
     ("name:1", "Name, A to Z"),
+    ("name:-1", "Name, Z to A"),
     ("last_login:-1", "Latest login first"),
     ("logins_count:-1", "Most logins first"),
 ];
@@ -80,6 +82,10 @@ async fn list(console: Console, Query(query): Query<ListQuery>) -> Response {
             label for="sort" { "Sort" }
             select #sort name="sort" {
                 option value="" { "Default order" }
+                @if !query.sort.is_empty() && !SORTS.iter().any(|(value, _)| *value == query.sort) {
+                    // An order the address asked for, kept for the next search.
+                    option value=(query.sort) selected { (query.sort) }
+                }
                 @for (value, label) in SORTS {
                     option value=(value) selected[query.sort == *value] { (label) }
                 }
@@ -157,6 +163,9 @@ async fn new_user_page(console: &Console, fields: &Fields, refusal: Option<&Refu
     let chosen = field(fields, "connection");
     let body = html! {
         h1 { "Create a user" }
+        @if !console.may(Method::POST, "/users") {
+            p.refused { "Creating users needs the create:users scope, which this client's grant lacks." }
+        } @else {
         form #create-user method="post" {
             (csrf_input(console))
             label for="connection" { "Connection" }
@@ -176,6 +185,7 @@ async fn new_user_page(console: &Console, fields: &Fields, refusal: Option<&Refu
             label for="name" { "Name (optional)" }
             input #name name="name" value=(field(fields, "name"));
             button type="submit" { "Create user" }
+        }
         }
     };
     Frame::new(Nav::Users, "Create a user").refused(refusal).render(console, body)

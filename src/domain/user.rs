@@ -89,41 +89,65 @@ impl User {
 
     /// The user as Auth0 renders it, keeping only the fields `projection` allows.
     pub fn to_json(&self, projection: &Projection) -> Map<String, Value> {
-        let mut out = Map::new();
-        let mut put = |key: &'static str, value: Option<Value>| {
-            if let Some(value) = value
-                && projection.allows(key)
-            {
-                out.insert(key.to_owned(), value);
-            }
-        };
-        let string = |s: &Option<String>| s.as_ref().map(|s| Value::String(s.clone()));
-        let stamp = |t: &Option<Timestamp>| t.as_ref().map(|t| Value::String(time::format(t)));
+        match serde_json::to_value(self.rendered(projection)) {
+            Ok(Value::Object(map)) => map,
+            _ => unreachable!("a rendered user is a JSON object"),
+        }
+    }
+
+    /// The user as Auth0 renders it, serialized straight from the struct: responses and
+    /// exports write it without first building (and cloning into) a JSON map.
+    pub fn rendered<'a>(&'a self, projection: &'a Projection) -> Rendered<'a> {
+        Rendered { user: self, projection }
+    }
+}
+
+/// A user rendered as Auth0 renders it (`User::rendered`).
+pub struct Rendered<'a> {
+    user: &'a User,
+    projection: &'a Projection,
+}
+
+impl Serialize for Rendered<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (user, projection) = (self.user, self.projection);
+        let mut map = serializer.serialize_map(None)?;
+        macro_rules! put {
+            ($key:literal, $value:expr) => {
+                if let Some(value) = $value
+                    && projection.allows($key)
+                {
+                    map.serialize_entry($key, &value)?;
+                }
+            };
+        }
+        let stamp = |t: &Option<Timestamp>| t.as_ref().map(time::format);
         // Auth0 writes stored attributes in alphabetical order, then the rest.
-        put("blocked", self.blocked.map(Value::Bool));
-        put("created_at", stamp(&Some(self.created_at)));
-        put("email", string(&self.email));
-        put("email_verified", self.email_verified.map(Value::Bool));
-        put("family_name", string(&self.family_name));
-        put("given_name", string(&self.given_name));
-        put("identities", Some(serde_json::to_value(&self.identities).expect("identities serialize")));
-        put("name", string(&self.name));
-        put("nickname", string(&self.nickname));
-        put("phone_number", string(&self.phone_number));
-        put("phone_verified", self.phone_verified.map(Value::Bool));
-        put("picture", string(&self.picture));
-        put("updated_at", stamp(&Some(self.updated_at)));
-        put("user_id", Some(Value::String(self.user_id.clone())));
-        put("user_metadata", self.user_metadata.clone().map(Value::Object));
-        put("username", string(&self.username));
-        put("last_password_reset", stamp(&self.last_password_reset));
-        put("app_metadata", self.app_metadata.clone().map(Value::Object));
-        put("multifactor", self.multifactor.as_ref().map(|m| Value::from(m.clone())));
-        put("multifactor_last_modified", stamp(&self.multifactor_last_modified));
-        put("last_ip", string(&self.last_ip));
-        put("last_login", stamp(&self.last_login));
-        put("logins_count", self.logins_count.map(Value::from));
-        out
+        put!("blocked", user.blocked);
+        put!("created_at", Some(time::format(&user.created_at)));
+        put!("email", user.email.as_ref());
+        put!("email_verified", user.email_verified);
+        put!("family_name", user.family_name.as_ref());
+        put!("given_name", user.given_name.as_ref());
+        put!("identities", Some(&user.identities));
+        put!("name", user.name.as_ref());
+        put!("nickname", user.nickname.as_ref());
+        put!("phone_number", user.phone_number.as_ref());
+        put!("phone_verified", user.phone_verified);
+        put!("picture", user.picture.as_ref());
+        put!("updated_at", Some(time::format(&user.updated_at)));
+        put!("user_id", Some(&user.user_id));
+        put!("user_metadata", user.user_metadata.as_ref());
+        put!("username", user.username.as_ref());
+        put!("last_password_reset", stamp(&user.last_password_reset));
+        put!("app_metadata", user.app_metadata.as_ref());
+        put!("multifactor", user.multifactor.as_ref());
+        put!("multifactor_last_modified", stamp(&user.multifactor_last_modified));
+        put!("last_ip", user.last_ip.as_ref());
+        put!("last_login", stamp(&user.last_login));
+        put!("logins_count", user.logins_count);
+        map.end()
     }
 }
 
@@ -229,6 +253,46 @@ mod tests {
         assert_eq!(initials("John Doe"), "jd");
         assert_eq!(initials("+14155550100"), "14");
         assert_eq!(initials(""), "default");
+    }
+
+    #[test]
+    fn rendering_follows_auth0s_key_order_and_leaves_unset_attributes_out() {
+        let body =
+            serde_json::json!({"connection": "email", "email": "a@b.co", "name": "A", "user_metadata": {"k": 1}});
+        let connection = crate::domain::connection::Connection::passwordless("con_email".into(), "email");
+        let now = time::now();
+        let mut user = crate::domain::create_user::new_user(body.as_object().unwrap(), &connection, now).unwrap().user;
+        user.blocked = Some(false);
+        user.logins_count = Some(3);
+        user.last_login = Some(now);
+        user.app_metadata = Some(Map::from_iter([("plan".to_owned(), Value::from("pro"))]));
+        let keys = |map: &Map<String, Value>| map.keys().cloned().collect::<Vec<_>>();
+        let all = user.to_json(&Projection::all());
+        assert_eq!(
+            keys(&all),
+            [
+                "blocked",
+                "created_at",
+                "email",
+                "email_verified",
+                "identities",
+                "name",
+                "nickname",
+                "picture",
+                "updated_at",
+                "user_id",
+                "user_metadata",
+                "app_metadata",
+                "last_login",
+                "logins_count"
+            ]
+        );
+        assert_eq!(all["created_at"], Value::from(time::format(&now)));
+        assert_eq!(all["identities"][0]["connection"], "email");
+        let text = serde_json::to_string(&user.rendered(&Projection::all())).unwrap();
+        assert_eq!(text, Value::Object(all).to_string(), "written straight or through a map, the same text");
+        let some = Projection::new(Some("email,logins_count"), true);
+        assert_eq!(serde_json::to_string(&user.rendered(&some)).unwrap(), r#"{"email":"a@b.co","logins_count":3}"#);
     }
 
     #[test]

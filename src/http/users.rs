@@ -22,8 +22,8 @@ use crate::domain::create_user::new_user;
 use crate::domain::schema::Type;
 use crate::domain::time;
 use crate::domain::update_user::UserPatch;
-use crate::domain::user::Projection;
 use crate::domain::user::fold_case;
+use crate::domain::user::{Projection, Rendered};
 use crate::domain::user_schemas::{CREATE_USER, UPDATE_USER};
 use crate::error::{ApiError, ApiResult};
 use crate::search::query::{Column, IdentityField, Scalar, Target, Test};
@@ -180,7 +180,7 @@ async fn create_user(State(app): State<AppState>, JsonBody(body): JsonBody) -> A
         StoreError::Conflict(_) => ApiError::user_exists(),
         StoreError::Other(cause) => cause.into(),
     })?;
-    Ok(response::json(StatusCode::CREATED, &new.user.to_json(&Projection::all())))
+    Ok(response::json(StatusCode::CREATED, &new.user.rendered(&Projection::all())))
 }
 
 async fn get_user(
@@ -190,7 +190,7 @@ async fn get_user(
 ) -> ApiResult<Response> {
     let query = QueryString::parse(raw.as_deref(), GET_USER_PARAMS)?;
     let user = app.store.user(&id).await?.ok_or_else(ApiError::user_not_found)?;
-    Ok(response::json(StatusCode::OK, &user.to_json(&projection(&query))))
+    Ok(response::json(StatusCode::OK, &user.rendered(&projection(&query))))
 }
 
 /// Payload keys a token may write with only `update:users_app_metadata` or
@@ -253,7 +253,7 @@ async fn update_user(
         })?
         .ok_or_else(ApiError::user_not_found)?;
     app.search_index.changing(&current);
-    Ok(response::json(StatusCode::OK, &updated.to_json(&Projection::all())))
+    Ok(response::json(StatusCode::OK, &updated.rendered(&Projection::all())))
 }
 
 /// Deleting a user that does not exist still answers 204, as Auth0 does.
@@ -361,9 +361,6 @@ async fn list_users(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
     let sort = parse_sort(query.text("sort"))?;
     let cursor_mode = query.text("from").is_some() || query.integer("take").is_some();
     let projection = projection(&query);
-    let render = |users: &[crate::domain::user::User]| -> Vec<Value> {
-        users.iter().map(|u| Value::Object(u.to_json(&projection))).collect()
-    };
 
     if cursor_mode {
         if let Some(conflicting) =
@@ -378,11 +375,7 @@ async fn list_users(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
         let search =
             UserSearch { query: filter, sort: None, window: Window::After { after, limit }, with_total: false };
         let found = app.store.search_users(&search).await?;
-        let mut body = serde_json::Map::new();
-        body.insert("users".into(), Value::from(render(&found.users)));
-        if let Some(next) = found.next {
-            body.insert("next".into(), Value::from(encode_cursor(next)));
-        }
+        let body = CursorPage { users: render(&found.users, &projection), next: found.next.map(encode_cursor) };
         return Ok(response::json(StatusCode::OK, &body));
     }
 
@@ -407,18 +400,34 @@ async fn list_users(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
         found.users.extend(stale_matches.iter().skip(skip).take(room).cloned());
         total += stale_matches.len() as u64;
     }
-    let users = render(&found.users);
+    let users = render(&found.users, &projection);
     if !with_total {
         return Ok(response::json(StatusCode::OK, &users));
     }
-    let body = serde_json::json!({
-        "start": offset,
-        "limit": per_page,
-        "length": users.len(),
-        "users": users,
-        "total": total,
-    });
+    let body = UsersPage { start: offset, limit: per_page, length: users.len(), users, total };
     Ok(response::json(StatusCode::OK, &body))
+}
+
+fn render<'a>(users: &'a [crate::domain::user::User], projection: &'a Projection) -> Vec<Rendered<'a>> {
+    users.iter().map(|user| user.rendered(projection)).collect()
+}
+
+/// A page of users with its totals, in Auth0's key order.
+#[derive(serde::Serialize)]
+struct UsersPage<'a> {
+    start: u64,
+    limit: u64,
+    length: usize,
+    users: Vec<Rendered<'a>>,
+    total: u64,
+}
+
+/// A checkpoint page: its users, and where the next starts when more may follow.
+#[derive(serde::Serialize)]
+struct CursorPage<'a> {
+    users: Vec<Rendered<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
 }
 
 /// `GET /users-by-email`: every user whose email is exactly `email` (case-sensitive, as

@@ -284,7 +284,7 @@ pub async fn export_users(
         sink(header.as_bytes())?;
     }
     let (mut after, mut written) = (0i64, 0u64);
-    let mut text = String::new();
+    let mut text = Vec::new();
     loop {
         let page = match limit {
             Some(limit) => EXPORT_PAGE.min((limit - written) as i64),
@@ -298,9 +298,9 @@ pub async fn export_users(
         after = last;
         text.clear();
         for user in &users {
-            text.push_str(&exporter.line(user));
+            exporter.write_line(user, &mut text);
         }
-        sink(text.as_bytes())?;
+        sink(&text)?;
         written += users.len() as u64;
         progress(written);
     }

@@ -37,6 +37,9 @@ const DEFAULT_STATEMENT_TIMEOUT: &str = "30s";
 const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
 /// A pooled connection idle this long is pinged before use.
 const STALE_AFTER: Duration = Duration::from_secs(1);
+/// A hosted tenant's pool: its most connections, and how long one stays open unused.
+const HOSTED_MAX_CONNECTIONS: u32 = 4;
+const HOSTED_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(crate) struct PgDb {
     pool: PgPool,
@@ -44,36 +47,29 @@ pub(crate) struct PgDb {
 
 impl PgDb {
     /// Connects, then migrates and runs `prepare` under an advisory lock, so that nodes starting
-    /// together do it one after the other.
+    /// together do it one after the other. `schema`: a hosted tenant's schema (`tenancy/`)
+    /// rather than the database's own search path.
     pub async fn open(
         database_url: &str,
         prepare: impl AsyncFnOnce(Conn<'_>) -> anyhow::Result<()>,
+        schema: Option<InSchema<'_>>,
     ) -> anyhow::Result<Self> {
         let shown = display_url(database_url);
-        let (driver_url, settings) = pool_settings(database_url)?;
-        let mut options =
-            PgConnectOptions::from_str(&driver_url).with_context(|| format!("invalid PostgreSQL URL {shown}"))?;
-        if options.get_application_name().is_none() {
-            options = options.application_name("roster");
+        let (options, settings) = connect_options(database_url, schema.map(|s| s.name))?;
+        if schema.is_none_or(|schema| schema.migrate) {
+            start_up(&options, &start_up_lock(schema.map(|s| s.name)), prepare)
+                .await
+                .with_context(|| format!("cannot prepare the PostgreSQL database {shown}"))?;
         }
-        let configured = options.get_options().unwrap_or_default().to_owned();
-        for (setting, default) in [
-            ("statement_timeout", DEFAULT_STATEMENT_TIMEOUT),
-            ("idle_in_transaction_session_timeout", DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT),
-            // Searches are prepared statements whose best plan depends on their values (how many
-            // users `plan:pro` matches, how small LIMIT is). After five runs PostgreSQL may
-            // switch to a generic plan that ignores them and, say, sorts a million rows for a
-            // page of 50; planning every run costs a fraction of a millisecond.
-            ("plan_cache_mode", "force_custom_plan"),
-        ] {
-            if !configured.contains(setting) {
-                options = options.options([(setting, default)]);
-            }
-        }
-        start_up(&options, prepare).await.with_context(|| format!("cannot prepare the PostgreSQL database {shown}"))?;
+        // A hosted tenant holds no connection while idle, and a few at most: a server may host
+        // hundreds of them on one PostgreSQL server's `max_connections`.
+        let (max_connections, min_connections, idle_timeout) = match schema {
+            None => (settings.max_connections, 1, Duration::from_secs(600)),
+            Some(_) => (settings.max_connections.min(HOSTED_MAX_CONNECTIONS), 0, HOSTED_IDLE_TIMEOUT),
+        };
         let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .min_connections(1)
+            .max_connections(max_connections)
+            .min_connections(min_connections)
             .acquire_timeout(settings.acquire_timeout)
             // sqlx pings every connection it hands out: a round trip per query. Ping only those
             // idle long enough to have been dropped (a server restart, a proxy's idle timeout).
@@ -86,7 +82,7 @@ impl PgDb {
                     Ok(true)
                 })
             })
-            .idle_timeout(Duration::from_secs(600))
+            .idle_timeout(idle_timeout)
             .max_lifetime(Duration::from_secs(1800))
             .connect_with(options)
             .await
@@ -142,6 +138,64 @@ impl PgDb {
     }
 }
 
+/// A hosted tenant's schema in the server's database: its connections' search path is the
+/// schema, then `public`, where extensions (pg_trgm) live.
+#[derive(Debug, Clone, Copy)]
+pub struct InSchema<'a> {
+    pub name: &'a str,
+    /// Whether to run the migrations and start-up work: a schema served before this start may
+    /// be behind; one just made from a migrated spare is not.
+    pub migrate: bool,
+}
+
+/// The driver's options for `database_url` (in `schema`, when given), and roster's pool settings.
+pub(super) fn connect_options(
+    database_url: &str,
+    schema: Option<&str>,
+) -> anyhow::Result<(PgConnectOptions, PoolSettings)> {
+    let (driver_url, settings) = pool_settings(database_url)?;
+    let mut options = PgConnectOptions::from_str(&driver_url)
+        .with_context(|| format!("invalid PostgreSQL URL {}", display_url(database_url)))?;
+    if options.get_application_name().is_none() {
+        options = options.application_name("roster");
+    }
+    let configured = options.get_options().unwrap_or_default().to_owned();
+    for (setting, default) in [
+        ("statement_timeout", DEFAULT_STATEMENT_TIMEOUT),
+        ("idle_in_transaction_session_timeout", DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT),
+        // Searches are prepared statements whose best plan depends on their values (how many
+        // users `plan:pro` matches, how small LIMIT is). After five runs PostgreSQL may
+        // switch to a generic plan that ignores them and, say, sorts a million rows for a
+        // page of 50; planning every run costs a fraction of a millisecond.
+        ("plan_cache_mode", "force_custom_plan"),
+    ] {
+        if !configured.contains(setting) {
+            options = options.options([(setting, default)]);
+        }
+    }
+    if let Some(schema) = schema {
+        options = options.options([("search_path", format!("{schema},public"))]);
+    }
+    Ok((options, settings))
+}
+
+/// Migrates a new schema of the database and runs `prepare` in it, without keeping a pool: a
+/// spare for a hosted tenant.
+pub(super) async fn migrate_schema(
+    database_url: &str,
+    schema: &str,
+    prepare: impl AsyncFnOnce(Conn<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let (options, _) = connect_options(database_url, Some(schema))?;
+    start_up(&options, &start_up_lock(Some(schema)), prepare).await
+}
+
+/// The advisory lock start-up work holds: one per schema, so that a tenant's start does not
+/// wait for another's migrations (the server's own keeps the name it always had).
+fn start_up_lock(schema: Option<&str>) -> String {
+    schema.map_or_else(|| "roster.start-up".to_owned(), |schema| format!("roster.start-up:{schema}"))
+}
+
 /// Begins a transaction in a task of its own, which runs to completion even when the request
 /// that asked for it is dropped. sqlx 0.9's `begin` is not cancel-safe on PostgreSQL: dropped
 /// after sending `BEGIN` but before counting the transaction, it rolls nothing back, and the
@@ -158,19 +212,20 @@ pub(super) async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, Po
 /// node waits for another's migration to finish, and a long migration is not cut short.
 async fn start_up(
     options: &PgConnectOptions,
+    lock_name: &str,
     prepare: impl AsyncFnOnce(Conn<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let options = options.clone().options([("statement_timeout", "0")]);
     // Two connections: one holds the lock (and prepares), the migrator takes the other.
     let pool = PgPoolOptions::new().max_connections(2).connect_with(options).await.context("cannot connect")?;
     let mut lock = pool.acquire().await?;
-    sqlx::query("SELECT pg_advisory_lock(hashtext('roster.start-up'))").execute(&mut *lock).await?;
+    sqlx::query("SELECT pg_advisory_lock(hashtext($1))").bind(lock_name).execute(&mut *lock).await?;
     MIGRATOR.run(&pool).await.map_err(|error| match error {
         sqlx::migrate::MigrateError::VersionMissing(version) => anyhow::anyhow!(super::db::newer_schema(version)),
         other => anyhow::Error::new(other).context("cannot migrate the database"),
     })?;
     prepare(Conn::Postgres(&mut lock)).await?;
-    sqlx::query("SELECT pg_advisory_unlock(hashtext('roster.start-up'))").execute(&mut *lock).await?;
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(lock_name).execute(&mut *lock).await?;
     drop(lock);
     pool.close().await;
     Ok(())
@@ -190,7 +245,7 @@ pub fn display_url(database_url: &str) -> String {
     }
 }
 
-struct PoolSettings {
+pub(super) struct PoolSettings {
     max_connections: u32,
     acquire_timeout: Duration,
 }

@@ -94,7 +94,7 @@ pub async fn open(database_url: &str) -> anyhow::Result<Arc<Store>> {
     let db = if database_url.starts_with("sqlite:") {
         Db::Sqlite(sqlite::SqliteDb::open(database_url, prepare).await?)
     } else if is_postgres(database_url) {
-        Db::Postgres(postgres::PgDb::open(database_url, prepare, None).await?)
+        Db::Postgres(postgres::PgDb::open(database_url, prepare).await?)
     } else {
         anyhow::bail!(
             "unsupported database URL {:?}: expected sqlite://PATH or postgres://USER@HOST/DATABASE",
@@ -109,12 +109,12 @@ pub fn is_postgres(database_url: &str) -> bool {
     database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
 }
 
-/// Opens the store of a hosted tenant kept in `schema` of the PostgreSQL database
-/// `database_url` names; `migrate`: as `open` does (a schema from an earlier start), or not (a
-/// schema made from a migrated spare by this process).
-pub async fn open_in_schema(database_url: &str, schema: &str, migrate: bool) -> anyhow::Result<Arc<Store>> {
-    let in_schema = postgres::InSchema { name: schema, migrate };
-    let db = postgres::PgDb::open(database_url, users::refresh_search_index, Some(in_schema)).await?;
+/// Opens the store of a hosted tenant kept in `schema` of the PostgreSQL database `schemas`
+/// serves; `migrate`: as `open` does (a schema from an earlier start), or not (a schema made
+/// from a migrated spare by this process).
+pub async fn open_in_schema(schemas: &Schemas, schema: &str, migrate: bool) -> anyhow::Result<Arc<Store>> {
+    let (url, pool) = schemas.hosted();
+    let db = postgres::PgDb::open_in_schema(url, pool, schema, migrate, users::refresh_search_index).await?;
     Ok(with_db(Db::Postgres(db)))
 }
 

@@ -24,7 +24,10 @@ const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
 /// The server's PostgreSQL database, for making, copying and dropping tenants' schemas.
 pub struct Schemas {
     database_url: String,
+    /// For making, copying and dropping schemas.
     pool: PgPool,
+    /// The one every hosted tenant's store uses (`postgres::hosted_pool`).
+    hosted: PgPool,
 }
 
 /// A table of a schema: its columns (those written, not generated) and the tables its foreign
@@ -44,7 +47,13 @@ impl Schemas {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to PostgreSQL at {}", super::display_url(database_url)))?;
-        Ok(Self { database_url: database_url.to_owned(), pool })
+        let hosted = postgres::hosted_pool(database_url).await?;
+        Ok(Self { database_url: database_url.to_owned(), pool, hosted })
+    }
+
+    /// The database's URL and the pool hosted tenants' stores share.
+    pub(super) fn hosted(&self) -> (&str, &PgPool) {
+        (&self.database_url, &self.hosted)
     }
 
     /// A new schema named `prefix` and random letters, migrated and prepared as a store's.
@@ -140,6 +149,7 @@ impl Schemas {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.hosted.close().await;
     }
 
     async fn run(&self, sql: &str) -> anyhow::Result<()> {
@@ -150,7 +160,7 @@ impl Schemas {
     /// Runs `sql` (statements separated by `;`) in one transaction, begun in a task of its own
     /// (`postgres::begin`); dropped before its commit, it rolls back.
     async fn in_transaction(&self, sql: &str) -> anyhow::Result<()> {
-        let mut tx = postgres::begin(&self.pool).await?;
+        let mut tx = postgres::begin(&self.pool, None).await?;
         sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())

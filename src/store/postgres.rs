@@ -37,38 +37,78 @@ const DEFAULT_STATEMENT_TIMEOUT: &str = "30s";
 const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
 /// A pooled connection idle this long is pinged before use.
 const STALE_AFTER: Duration = Duration::from_secs(1);
-/// A hosted tenant's pool: its most connections, and how long one stays open unused.
-const HOSTED_MAX_CONNECTIONS: u32 = 4;
-const HOSTED_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(crate) struct PgDb {
     pool: PgPool,
+    /// A hosted tenant's schema: its pool is shared by every hosted tenant of the server, and
+    /// each transaction sets its search path (`SET LOCAL`); the server's own has none.
+    schema: Option<String>,
 }
 
 impl PgDb {
     /// Connects, then migrates and runs `prepare` under an advisory lock, so that nodes starting
-    /// together do it one after the other. `schema`: a hosted tenant's schema (`tenancy/`)
-    /// rather than the database's own search path.
+    /// together do it one after the other.
     pub async fn open(
         database_url: &str,
         prepare: impl AsyncFnOnce(Conn<'_>) -> anyhow::Result<()>,
-        schema: Option<InSchema<'_>>,
     ) -> anyhow::Result<Self> {
         let shown = display_url(database_url);
-        let (options, settings) = connect_options(database_url, schema.map(|s| s.name))?;
-        if schema.is_none_or(|schema| schema.migrate) {
-            start_up(&options, &start_up_lock(schema.map(|s| s.name)), prepare)
-                .await
-                .with_context(|| format!("cannot prepare the PostgreSQL database {shown}"))?;
+        let (options, settings) = connect_options(database_url, None)?;
+        start_up(&options, &start_up_lock(None), prepare)
+            .await
+            .with_context(|| format!("cannot prepare the PostgreSQL database {shown}"))?;
+        Ok(Self { pool: connect_pool(options, &settings, 1, &shown).await?, schema: None })
+    }
+
+    /// A hosted tenant's store in `schema`, served by `pool` (`hosted_pool`). `migrate`: run
+    /// the migrations and start-up work there first (a schema served before this start may be
+    /// behind; one just made from a migrated spare is not).
+    pub async fn open_in_schema(
+        database_url: &str,
+        pool: &PgPool,
+        schema: &str,
+        migrate: bool,
+        prepare: impl AsyncFnOnce(Conn<'_>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Self> {
+        if migrate {
+            migrate_schema(database_url, schema, prepare).await?;
         }
-        // A hosted tenant holds no connection while idle, and a few at most: a server may host
-        // hundreds of them on one PostgreSQL server's `max_connections`.
-        let (max_connections, min_connections, idle_timeout) = match schema {
-            None => (settings.max_connections, 1, Duration::from_secs(600)),
-            Some(_) => (settings.max_connections.min(HOSTED_MAX_CONNECTIONS), 0, HOSTED_IDLE_TIMEOUT),
-        };
+        Ok(Self { pool: pool.clone(), schema: Some(schema.to_owned()) })
+    }
+
+    /// `SET LOCAL search_path …` for a hosted tenant's transactions; empty for the server's own.
+    fn in_schema(&self) -> String {
+        self.schema.as_deref().map_or_else(String::new, |schema| format!("; SET LOCAL search_path TO {schema}, public"))
+    }
+
+    /// A connection with the store's search path, outside a transaction.
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Postgres>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        if let Some(schema) = &self.schema {
+            sqlx::raw_sql(AssertSqlSafe(format!("SET search_path TO {schema}, public"))).execute(&mut *conn).await?;
+        }
+        Ok(conn)
+    }
+}
+
+/// The pool hosted tenants share: a server may host hundreds on one PostgreSQL server's
+/// `max_connections`, and a new tenant's store then opens no connection. Its connections'
+/// own search path names no schema, so a statement that did not set one fails rather than
+/// reach the server's own tenant.
+pub(super) async fn hosted_pool(database_url: &str) -> anyhow::Result<PgPool> {
+    let (options, settings) = connect_options(database_url, Some("roster_no_tenant"))?;
+    connect_pool(options, &settings, 0, &display_url(database_url)).await
+}
+
+async fn connect_pool(
+    options: PgConnectOptions,
+    settings: &PoolSettings,
+    min_connections: u32,
+    shown: &str,
+) -> anyhow::Result<PgPool> {
+    {
         let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
+            .max_connections(settings.max_connections)
             .min_connections(min_connections)
             .acquire_timeout(settings.acquire_timeout)
             // sqlx pings every connection it hands out: a round trip per query. Ping only those
@@ -82,18 +122,16 @@ impl PgDb {
                     Ok(true)
                 })
             })
-            .idle_timeout(idle_timeout)
+            .idle_timeout(Duration::from_secs(600))
             .max_lifetime(Duration::from_secs(1800))
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
-        Ok(Self { pool })
+        Ok(pool)
     }
+}
 
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
+impl PgDb {
     pub fn pool_use(&self) -> crate::metrics::PoolUse {
         let (size, idle) = (u64::from(self.pool.size()), self.pool.num_idle() as u64);
         let max = u64::from(self.pool.options().get_max_connections());
@@ -102,9 +140,8 @@ impl PgDb {
 
     /// A job in a read-only transaction that sees one snapshot.
     pub async fn read<T, E: From<DbError>>(&self, job: Job<Result<T, E>>) -> Result<T, E> {
-        let mut tx = begin(&self.pool).await.map_err(DbError::from)?;
-        let snapshot = sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-        snapshot.execute(&mut *tx).await.map_err(DbError::from)?;
+        let statement = format!("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY{}", self.in_schema());
+        let mut tx = begin(&self.pool, Some(statement)).await.map_err(DbError::from)?;
         let result = job(Conn::Postgres(&mut tx)).await;
         tx.rollback().await.map_err(DbError::from)?;
         result
@@ -114,11 +151,12 @@ impl PgDb {
     /// back) even if its caller is dropped.
     pub fn submit(&self, job: Job<Done>) {
         let pool = self.pool.clone();
+        let statement = format!("BEGIN; SET LOCAL plan_cache_mode = auto{}", self.in_schema());
         tokio::spawn(async move {
             // Writes plan their statements once (PostgreSQL's default): the pool's plan for
             // each run's values, which searches need, also applied to the query a foreign key
             // runs for each row inserted, and planning it was half of a bulk load's time.
-            let mut tx = match pool.begin_with("BEGIN; SET LOCAL plan_cache_mode = auto").await {
+            let mut tx = match pool.begin_with(AssertSqlSafe(statement)).await {
                 Ok(tx) => tx,
                 Err(error) => return tracing::error!(%error, "write not run: cannot begin a transaction"),
             };
@@ -133,19 +171,12 @@ impl PgDb {
         });
     }
 
+    /// Closes the pool; a hosted tenant's is shared, and closed with the tenants.
     pub async fn close(&self) {
-        self.pool.close().await;
+        if self.schema.is_none() {
+            self.pool.close().await;
+        }
     }
-}
-
-/// A hosted tenant's schema in the server's database: its connections' search path is the
-/// schema, then `public`, where extensions (pg_trgm) live.
-#[derive(Debug, Clone, Copy)]
-pub struct InSchema<'a> {
-    pub name: &'a str,
-    /// Whether to run the migrations and start-up work: a schema served before this start may
-    /// be behind; one just made from a migrated spare is not.
-    pub migrate: bool,
 }
 
 /// The driver's options for `database_url` (in `schema`, when given), and roster's pool settings.
@@ -201,11 +232,19 @@ fn start_up_lock(schema: Option<&str>) -> String {
 /// after sending `BEGIN` but before counting the transaction, it rolls nothing back, and the
 /// connection goes back to the pool inside a transaction that later statements join and nothing
 /// commits. Once begun, a dropped `Transaction` rolls back.
-pub(super) async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+pub(super) async fn begin(
+    pool: &PgPool,
+    statement: Option<String>,
+) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
     let pool = pool.clone();
-    tokio::spawn(async move { pool.begin().await })
-        .await
-        .map_err(|error| sqlx::Error::Io(std::io::Error::other(error)))?
+    tokio::spawn(async move {
+        match statement {
+            Some(statement) => pool.begin_with(AssertSqlSafe(statement)).await,
+            None => pool.begin().await,
+        }
+    })
+    .await
+    .map_err(|error| sqlx::Error::Io(std::io::Error::other(error)))?
 }
 
 /// Migrations, then `prepare`, under a session advisory lock. Without a statement timeout: a

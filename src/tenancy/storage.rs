@@ -28,7 +28,7 @@ pub(super) enum Storage {
     /// A file per database, copied from a template migrated at start.
     Sqlite { template: PathBuf },
     /// A schema per database in the server's own PostgreSQL database, made from migrated spares.
-    Postgres { database_url: String, schemas: Arc<Schemas>, spares: Spares<String> },
+    Postgres { schemas: Arc<Schemas>, spares: Spares<String> },
 }
 
 impl Storage {
@@ -51,7 +51,7 @@ impl Storage {
                 async move { schemas.create_migrated(SPARE_PREFIX).await }
             }
         });
-        Ok(Self::Postgres { database_url: database_url.to_owned(), schemas, spares })
+        Ok(Self::Postgres { schemas, spares })
     }
 
     /// The extension of the files that are, or name, tenants' databases.
@@ -89,8 +89,8 @@ impl Storage {
     pub async fn open_store(&self, path: &Path, served_before: bool) -> anyhow::Result<Arc<Store>> {
         match self {
             Self::Sqlite { .. } => store::open(&sqlite_url(path)).await,
-            Self::Postgres { database_url, .. } => {
-                store::open_in_schema(database_url, &schema_at(path).await?, served_before).await
+            Self::Postgres { schemas, .. } => {
+                store::open_in_schema(schemas, &schema_at(path).await?, served_before).await
             }
         }
     }

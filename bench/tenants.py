@@ -2,7 +2,9 @@
 """Tenants benchmark (issue 13): how long creating a tenant and resetting one take, and what 100
 tenants in one process cost in memory.
 
-Starts `roster serve --admin-key` (release build) on a fresh directory, then through the admin API:
+Starts `roster serve --admin-key` (release build) on a fresh directory and a fresh SQLite database,
+or on the empty PostgreSQL database DATABASE_URL names (hosted tenants are then schemas of it),
+then through the admin API:
   1. creates CREATES tenants one after another (empty, no tenant file): each request's latency;
   2. creates a tenant from a tenant file of 1,000 users (bcrypt hashes given, so nothing is
      hashed), takes a snapshot, and resets it to that snapshot RESETS times, each after a write
@@ -11,12 +13,15 @@ Starts `roster serve --admin-key` (release build) on a fresh directory, then thr
      its store and keys), and reads the server's resident memory (VmRSS, RssAnon, RssFile).
 Latencies are measured by the client (urllib on the same machine), in milliseconds.
 
-usage: bench/tenants.py [ROSTER_BIN]   (default target/release/roster; build it first:
-       cargo build --release --bin roster)
+usage: bench/tenants.py [ROSTER_BIN [DATABASE_URL]]   (default target/release/roster; build it
+       first: cargo build --release --bin roster). On PostgreSQL, for example:
+       source scripts/pg_temp.sh; PG_TEMP_DURABLE=1 pg_temp_start
+       python3 bench/tenants.py target/release/roster "$(pg_temp_createdb tenants_bench)"
 """
 import json, os, statistics, subprocess, sys, tempfile, time, urllib.request
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/roster"
+DATABASE_URL = sys.argv[2] if len(sys.argv) > 2 else None
 KEY = "bench-admin-key"
 CREATES, RESETS, TENANTS = 30, 30, 100
 HASH = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
@@ -59,13 +64,16 @@ def memory(pid):
 
 def main():
     work = tempfile.mkdtemp(prefix="roster-tenants-bench-")
+    database = DATABASE_URL or f"sqlite://{work}/roster.db"
+    print(f"hosted tenants on {'PostgreSQL' if DATABASE_URL else 'SQLite'}")
     server = subprocess.Popen(
-        [BIN, "serve", "--listen", "127.0.0.1:0", "--database-url", f"sqlite://{work}/roster.db",
+        [BIN, "serve", "--listen", "127.0.0.1:0", "--database-url", database, "--tenants-dir", f"{work}/tenants",
          "--admin-key", KEY, "--log-retention-days", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=subprocess.PIPE, stderr=open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "w"), text=True)
     try:
         base = server.stdout.readline().split()[3]
-        # Let the spare signing keys be made, as they would be between a CI job's tenants.
+        # Let the spare signing keys (and schemas) be made, as they would be between a CI job's
+        # tenants.
         time.sleep(2)
         created, tenants = [], []
         for _ in range(CREATES):

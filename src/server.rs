@@ -170,6 +170,7 @@ async fn start_up(config: &ServeConfig, domain: &str, local: SocketAddr, ops: &O
         Some(key) => {
             ops.step("serving the hosted tenants");
             let tenancy = TenancyConfig {
+                database_url: config.database_url.clone(),
                 dir: config.tenants_dir.clone().unwrap_or_else(|| default_tenants_dir(&config.database_url)),
                 public_domain: domain.to_owned(),
                 host_base: config.tenant_host_base.clone().unwrap_or_else(|| format!("localhost:{}", local.port())),

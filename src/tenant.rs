@@ -55,9 +55,16 @@ pub async fn bootstrap_new(store: &Store, issuer: &Issuer, key: SigningKey) -> a
         ConnectionRecord { connection, attributes: Default::default() }
     });
     let [database, email, sms] = &connections;
+    // The grant and the connections name the client. On SQLite writes submitted together
+    // commit together, in the order submitted; on PostgreSQL each is a transaction of its own,
+    // so the client is written first.
+    let in_order = store.commits_in_order();
+    if !in_order {
+        store.insert_client_if_absent(&client, false).await?;
+    }
     tokio::try_join!(
         async { store.ensure_signing_key(&key).await.map(drop) },
-        async { store.insert_client_if_absent(&client, false).await.map(drop) },
+        async { if in_order { store.insert_client_if_absent(&client, false).await.map(drop) } else { Ok(()) } },
         store.save_client_grant(&grant),
         async { store.create_connection(database).await.map_err(anyhow::Error::from) },
         async { store.create_connection(email).await.map_err(anyhow::Error::from) },

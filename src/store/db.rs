@@ -498,7 +498,7 @@ impl Db {
         match self {
             Db::Sqlite(db) => Ok(db.fetch(sql, args).await?.into_iter().map(Row::Sqlite).collect()),
             Db::Postgres(db) => {
-                let mut conn = db.pool().acquire().await?;
+                let mut conn = db.acquire().await?;
                 Conn::Postgres(&mut conn).fetch_all(sql, args).await
             }
         }

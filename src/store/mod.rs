@@ -22,6 +22,7 @@ pub mod tenant_admin;
 mod bulk;
 pub(crate) mod db;
 mod identities;
+mod pg_schemas;
 mod postgres;
 #[cfg(test)]
 mod property_tests;
@@ -34,6 +35,7 @@ pub use bulk::{BulkLoad, ImportError};
 pub(crate) use db::Conn;
 use db::Db;
 pub use identities::{LinkError, Secondary, UnlinkError};
+pub use pg_schemas::Schemas;
 pub use postgres::display_url;
 pub use users::NewUser;
 pub(crate) use users::update_user_in;
@@ -91,7 +93,7 @@ pub async fn open(database_url: &str) -> anyhow::Result<Arc<Store>> {
     let prepare = users::refresh_search_index;
     let db = if database_url.starts_with("sqlite:") {
         Db::Sqlite(sqlite::SqliteDb::open(database_url, prepare).await?)
-    } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+    } else if is_postgres(database_url) {
         Db::Postgres(postgres::PgDb::open(database_url, prepare).await?)
     } else {
         anyhow::bail!(
@@ -99,12 +101,25 @@ pub async fn open(database_url: &str) -> anyhow::Result<Arc<Store>> {
             display_url(database_url)
         )
     };
-    Ok(Arc::new(Store {
-        db,
-        totals: TotalsCache::default(),
-        logs: Default::default(),
-        jobs_queued: Default::default(),
-    }))
+    Ok(with_db(db))
+}
+
+/// Whether a `--database-url` names a PostgreSQL database.
+pub fn is_postgres(database_url: &str) -> bool {
+    database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
+}
+
+/// Opens the store of a hosted tenant kept in `schema` of the PostgreSQL database `schemas`
+/// serves; `migrate`: as `open` does (a schema from an earlier start), or not (a schema made
+/// from a migrated spare by this process).
+pub async fn open_in_schema(schemas: &Schemas, schema: &str, migrate: bool) -> anyhow::Result<Arc<Store>> {
+    let (url, pool) = schemas.hosted();
+    let db = postgres::PgDb::open_in_schema(url, pool, schema, migrate, users::refresh_search_index).await?;
+    Ok(with_db(Db::Postgres(db)))
+}
+
+fn with_db(db: Db) -> Arc<Store> {
+    Arc::new(Store { db, totals: TotalsCache::default(), logs: Default::default(), jobs_queued: Default::default() })
 }
 
 impl Store {
@@ -135,6 +150,12 @@ impl Store {
         let applied: std::collections::HashSet<i64> = rows.iter().filter_map(|row| row.get("version").ok()).collect();
         let missing = self.db.migration_versions().into_iter().filter(|v| !applied.contains(v)).count();
         (missing > 0).then(|| format!("{missing} migrations are not applied to the database"))
+    }
+
+    /// Whether writes submitted one after another commit in that order (SQLite's one writer,
+    /// which commits them in a group), so that one may rely on another still in flight.
+    pub fn commits_in_order(&self) -> bool {
+        self.db.commits().is_some()
     }
 
     /// The pool's connections, in use and idle.

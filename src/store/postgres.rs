@@ -40,6 +40,9 @@ const STALE_AFTER: Duration = Duration::from_secs(1);
 
 pub(crate) struct PgDb {
     pool: PgPool,
+    /// A hosted tenant's schema: its pool is shared by every hosted tenant of the server, and
+    /// each transaction sets its search path (`SET LOCAL`); the server's own has none.
+    schema: Option<String>,
 }
 
 impl PgDb {
@@ -50,30 +53,63 @@ impl PgDb {
         prepare: impl AsyncFnOnce(Conn<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<Self> {
         let shown = display_url(database_url);
-        let (driver_url, settings) = pool_settings(database_url)?;
-        let mut options =
-            PgConnectOptions::from_str(&driver_url).with_context(|| format!("invalid PostgreSQL URL {shown}"))?;
-        if options.get_application_name().is_none() {
-            options = options.application_name("roster");
+        let (options, settings) = connect_options(database_url, None)?;
+        start_up(&options, &start_up_lock(None), prepare)
+            .await
+            .with_context(|| format!("cannot prepare the PostgreSQL database {shown}"))?;
+        Ok(Self { pool: connect_pool(options, &settings, 1, &shown).await?, schema: None })
+    }
+
+    /// A hosted tenant's store in `schema`, served by `pool` (`hosted_pool`). `migrate`: run
+    /// the migrations and start-up work there first (a schema served before this start may be
+    /// behind; one just made from a migrated spare is not).
+    pub async fn open_in_schema(
+        database_url: &str,
+        pool: &PgPool,
+        schema: &str,
+        migrate: bool,
+        prepare: impl AsyncFnOnce(Conn<'_>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Self> {
+        if migrate {
+            migrate_schema(database_url, schema, prepare).await?;
         }
-        let configured = options.get_options().unwrap_or_default().to_owned();
-        for (setting, default) in [
-            ("statement_timeout", DEFAULT_STATEMENT_TIMEOUT),
-            ("idle_in_transaction_session_timeout", DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT),
-            // Searches are prepared statements whose best plan depends on their values (how many
-            // users `plan:pro` matches, how small LIMIT is). After five runs PostgreSQL may
-            // switch to a generic plan that ignores them and, say, sorts a million rows for a
-            // page of 50; planning every run costs a fraction of a millisecond.
-            ("plan_cache_mode", "force_custom_plan"),
-        ] {
-            if !configured.contains(setting) {
-                options = options.options([(setting, default)]);
-            }
+        Ok(Self { pool: pool.clone(), schema: Some(schema.to_owned()) })
+    }
+
+    /// `SET LOCAL search_path …` for a hosted tenant's transactions; empty for the server's own.
+    fn in_schema(&self) -> String {
+        self.schema.as_deref().map_or_else(String::new, |schema| format!("; SET LOCAL search_path TO {schema}, public"))
+    }
+
+    /// A connection with the store's search path, outside a transaction.
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Postgres>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        if let Some(schema) = &self.schema {
+            sqlx::raw_sql(AssertSqlSafe(format!("SET search_path TO {schema}, public"))).execute(&mut *conn).await?;
         }
-        start_up(&options, prepare).await.with_context(|| format!("cannot prepare the PostgreSQL database {shown}"))?;
+        Ok(conn)
+    }
+}
+
+/// The pool hosted tenants share: a server may host hundreds on one PostgreSQL server's
+/// `max_connections`, and a new tenant's store then opens no connection. Its connections'
+/// own search path names no schema, so a statement that did not set one fails rather than
+/// reach the server's own tenant.
+pub(super) async fn hosted_pool(database_url: &str) -> anyhow::Result<PgPool> {
+    let (options, settings) = connect_options(database_url, Some("roster_no_tenant"))?;
+    connect_pool(options, &settings, 0, &display_url(database_url)).await
+}
+
+async fn connect_pool(
+    options: PgConnectOptions,
+    settings: &PoolSettings,
+    min_connections: u32,
+    shown: &str,
+) -> anyhow::Result<PgPool> {
+    {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
-            .min_connections(1)
+            .min_connections(min_connections)
             .acquire_timeout(settings.acquire_timeout)
             // sqlx pings every connection it hands out: a round trip per query. Ping only those
             // idle long enough to have been dropped (a server restart, a proxy's idle timeout).
@@ -91,13 +127,11 @@ impl PgDb {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
-        Ok(Self { pool })
+        Ok(pool)
     }
+}
 
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
+impl PgDb {
     pub fn pool_use(&self) -> crate::metrics::PoolUse {
         let (size, idle) = (u64::from(self.pool.size()), self.pool.num_idle() as u64);
         let max = u64::from(self.pool.options().get_max_connections());
@@ -106,9 +140,8 @@ impl PgDb {
 
     /// A job in a read-only transaction that sees one snapshot.
     pub async fn read<T, E: From<DbError>>(&self, job: Job<Result<T, E>>) -> Result<T, E> {
-        let mut tx = begin(&self.pool).await.map_err(DbError::from)?;
-        let snapshot = sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-        snapshot.execute(&mut *tx).await.map_err(DbError::from)?;
+        let statement = format!("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY{}", self.in_schema());
+        let mut tx = begin(&self.pool, Some(statement)).await.map_err(DbError::from)?;
         let result = job(Conn::Postgres(&mut tx)).await;
         tx.rollback().await.map_err(DbError::from)?;
         result
@@ -118,11 +151,12 @@ impl PgDb {
     /// back) even if its caller is dropped.
     pub fn submit(&self, job: Job<Done>) {
         let pool = self.pool.clone();
+        let statement = format!("BEGIN; SET LOCAL plan_cache_mode = auto{}", self.in_schema());
         tokio::spawn(async move {
             // Writes plan their statements once (PostgreSQL's default): the pool's plan for
             // each run's values, which searches need, also applied to the query a foreign key
             // runs for each row inserted, and planning it was half of a bulk load's time.
-            let mut tx = match pool.begin_with("BEGIN; SET LOCAL plan_cache_mode = auto").await {
+            let mut tx = match pool.begin_with(AssertSqlSafe(statement)).await {
                 Ok(tx) => tx,
                 Err(error) => return tracing::error!(%error, "write not run: cannot begin a transaction"),
             };
@@ -137,9 +171,60 @@ impl PgDb {
         });
     }
 
+    /// Closes the pool; a hosted tenant's is shared, and closed with the tenants.
     pub async fn close(&self) {
-        self.pool.close().await;
+        if self.schema.is_none() {
+            self.pool.close().await;
+        }
     }
+}
+
+/// The driver's options for `database_url` (in `schema`, when given), and roster's pool settings.
+pub(super) fn connect_options(
+    database_url: &str,
+    schema: Option<&str>,
+) -> anyhow::Result<(PgConnectOptions, PoolSettings)> {
+    let (driver_url, settings) = pool_settings(database_url)?;
+    let mut options = PgConnectOptions::from_str(&driver_url)
+        .with_context(|| format!("invalid PostgreSQL URL {}", display_url(database_url)))?;
+    if options.get_application_name().is_none() {
+        options = options.application_name("roster");
+    }
+    let configured = options.get_options().unwrap_or_default().to_owned();
+    for (setting, default) in [
+        ("statement_timeout", DEFAULT_STATEMENT_TIMEOUT),
+        ("idle_in_transaction_session_timeout", DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT),
+        // Searches are prepared statements whose best plan depends on their values (how many
+        // users `plan:pro` matches, how small LIMIT is). After five runs PostgreSQL may
+        // switch to a generic plan that ignores them and, say, sorts a million rows for a
+        // page of 50; planning every run costs a fraction of a millisecond.
+        ("plan_cache_mode", "force_custom_plan"),
+    ] {
+        if !configured.contains(setting) {
+            options = options.options([(setting, default)]);
+        }
+    }
+    if let Some(schema) = schema {
+        options = options.options([("search_path", format!("{schema},public"))]);
+    }
+    Ok((options, settings))
+}
+
+/// Migrates a new schema of the database and runs `prepare` in it, without keeping a pool: a
+/// spare for a hosted tenant.
+pub(super) async fn migrate_schema(
+    database_url: &str,
+    schema: &str,
+    prepare: impl AsyncFnOnce(Conn<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let (options, _) = connect_options(database_url, Some(schema))?;
+    start_up(&options, &start_up_lock(Some(schema)), prepare).await
+}
+
+/// The advisory lock start-up work holds: one per schema, so that a tenant's start does not
+/// wait for another's migrations (the server's own keeps the name it always had).
+fn start_up_lock(schema: Option<&str>) -> String {
+    schema.map_or_else(|| "roster.start-up".to_owned(), |schema| format!("roster.start-up:{schema}"))
 }
 
 /// Begins a transaction in a task of its own, which runs to completion even when the request
@@ -147,30 +232,39 @@ impl PgDb {
 /// after sending `BEGIN` but before counting the transaction, it rolls nothing back, and the
 /// connection goes back to the pool inside a transaction that later statements join and nothing
 /// commits. Once begun, a dropped `Transaction` rolls back.
-pub(super) async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+pub(super) async fn begin(
+    pool: &PgPool,
+    statement: Option<String>,
+) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
     let pool = pool.clone();
-    tokio::spawn(async move { pool.begin().await })
-        .await
-        .map_err(|error| sqlx::Error::Io(std::io::Error::other(error)))?
+    tokio::spawn(async move {
+        match statement {
+            Some(statement) => pool.begin_with(AssertSqlSafe(statement)).await,
+            None => pool.begin().await,
+        }
+    })
+    .await
+    .map_err(|error| sqlx::Error::Io(std::io::Error::other(error)))?
 }
 
 /// Migrations, then `prepare`, under a session advisory lock. Without a statement timeout: a
 /// node waits for another's migration to finish, and a long migration is not cut short.
 async fn start_up(
     options: &PgConnectOptions,
+    lock_name: &str,
     prepare: impl AsyncFnOnce(Conn<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let options = options.clone().options([("statement_timeout", "0")]);
     // Two connections: one holds the lock (and prepares), the migrator takes the other.
     let pool = PgPoolOptions::new().max_connections(2).connect_with(options).await.context("cannot connect")?;
     let mut lock = pool.acquire().await?;
-    sqlx::query("SELECT pg_advisory_lock(hashtext('roster.start-up'))").execute(&mut *lock).await?;
+    sqlx::query("SELECT pg_advisory_lock(hashtext($1))").bind(lock_name).execute(&mut *lock).await?;
     MIGRATOR.run(&pool).await.map_err(|error| match error {
         sqlx::migrate::MigrateError::VersionMissing(version) => anyhow::anyhow!(super::db::newer_schema(version)),
         other => anyhow::Error::new(other).context("cannot migrate the database"),
     })?;
     prepare(Conn::Postgres(&mut lock)).await?;
-    sqlx::query("SELECT pg_advisory_unlock(hashtext('roster.start-up'))").execute(&mut *lock).await?;
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(lock_name).execute(&mut *lock).await?;
     drop(lock);
     pool.close().await;
     Ok(())
@@ -190,7 +284,7 @@ pub fn display_url(database_url: &str) -> String {
     }
 }
 
-struct PoolSettings {
+pub(super) struct PoolSettings {
     max_connections: u32,
     acquire_timeout: Duration,
 }

@@ -1,19 +1,21 @@
 //! Many tenants in one server, managed through the admin API (`/roster/v1`, `http/admin.rs`).
 //!
-//! Each tenant is a SQLite database of its own in a directory of its own under the tenants
-//! directory, started from a copy of a template the server migrates once at start, so creating
-//! one is a file copy, a few inserts (its signing key, management client and grant, default
-//! connections) and a thread. A request reaches it by a path prefix (`/t/<name>/…`) or by its
+//! Each tenant has a directory of its own under the tenants directory and a database of its
+//! own: with a SQLite server a SQLite file there, started from a copy of a template the server
+//! migrates once at start; with a PostgreSQL server a schema of the server's database, made
+//! from a migrated spare (`storage.rs`). So creating one is a copy or a rename, a few inserts
+//! (its signing key, management client and grant, default connections) and its tasks. A request reaches it by a path prefix (`/t/<name>/…`) or by its
 //! host (`<name>.<host base>`); its tokens name the path-prefixed domain, and are refused by
 //! every other tenant (another key, another issuer and audience).
 //!
-//! Snapshots are `VACUUM INTO` copies; a reset opens a copy of one as the tenant's next
-//! generation and swaps it in, so requests never see a half-restored tenant. Tenants and their
+//! Snapshots are copies (the backup API, or the schema's tables); a reset opens a copy of one as
+//! the tenant's next generation and swaps it in, so requests never see a half-restored tenant. Tenants and their
 //! snapshots survive a restart; one idle for longer than its time-to-live is deleted.
 
 pub mod front;
 pub mod runtime;
-mod spare_keys;
+mod spares;
+mod storage;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -26,11 +28,12 @@ use serde::{Deserialize, Serialize};
 
 use self::front::{Front, RateLimit};
 use self::runtime::{Runtime, RuntimeSettings};
-use self::spare_keys::SpareKeys;
+use self::spares::Spares;
+use self::storage::Storage;
 use crate::auth::keys::KeyRing;
 use crate::auth::token::Issuer;
 use crate::domain::time::{self, Timestamp};
-use crate::store;
+use crate::store::SigningKey;
 
 /// The snapshot every tenant gets when created (after its tenant file, if any, is applied).
 pub const INITIAL_SNAPSHOT: &str = "initial";
@@ -38,11 +41,14 @@ pub const INITIAL_SNAPSHOT: &str = "initial";
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 const METADATA_FILE: &str = "tenant.json";
 const SNAPSHOTS_DIR: &str = "snapshots";
-const TEMPLATE_FILE: &str = ".template.db";
+/// Signing keys kept ready: a burst of this many tenant creations waits for none.
+const SPARE_KEYS: usize = 4;
 
 #[derive(Debug, Clone)]
 pub struct TenancyConfig {
-    /// Where tenants' databases live.
+    /// The server's own database: hosted tenants are SQLite files too, or schemas of it.
+    pub database_url: String,
+    /// Where tenants' files (their SQLite databases, or their schemas' names) live.
     pub dir: PathBuf,
     /// `HOST[:PORT]` of the server: a tenant's domain is `<public domain>/t/<name>`.
     pub public_domain: String,
@@ -147,7 +153,7 @@ pub struct Hosted {
     search_lag_ms: Arc<AtomicU64>,
     dir: PathBuf,
     running: RwLock<Arc<Runtime>>,
-    /// The generation of `running`'s database file (`data-<n>.db`).
+    /// The generation of `running`'s database (`data-<n>.db`, or `.schema`).
     generation: AtomicU64,
     /// Milliseconds since the Unix epoch of the last request it was sent.
     last_used: AtomicI64,
@@ -197,7 +203,8 @@ pub struct Tenants {
     hosted: RwLock<HashMap<String, Arc<Hosted>>>,
     /// Names of tenants being created or deleted, so that two requests cannot both take one.
     busy: Mutex<std::collections::HashSet<String>>,
-    spare_keys: SpareKeys,
+    spare_keys: Spares<SigningKey>,
+    storage: Storage,
 }
 
 impl Tenants {
@@ -206,19 +213,12 @@ impl Tenants {
         tokio::fs::create_dir_all(&config.dir)
             .await
             .with_context(|| format!("cannot create the tenants directory {}", config.dir.display()))?;
-        let template = config.dir.join(TEMPLATE_FILE);
-        // Made again at every start: a new binary may carry new migrations.
-        for stale in [template.clone(), with_suffix(&template, "-wal"), with_suffix(&template, "-shm")] {
-            let _ = tokio::fs::remove_file(stale).await;
-        }
-        let store = store::open(&sqlite_url(&template)).await?;
-        store.close().await;
-        let tenants = Arc::new(Self {
-            config,
-            hosted: Default::default(),
-            busy: Default::default(),
-            spare_keys: SpareKeys::start(),
+        let storage = Storage::open(&config.database_url, &config.dir).await?;
+        let spare_keys = Spares::start(SPARE_KEYS, "signing key", || async {
+            tokio::task::spawn_blocking(crate::auth::keys::generate).await.context("key generation task failed")?
         });
+        let tenants =
+            Arc::new(Self { config, hosted: Default::default(), busy: Default::default(), spare_keys, storage });
         tenants.serve_existing().await?;
         Ok(tenants)
     }
@@ -239,13 +239,14 @@ impl Tenants {
 
     async fn serve_again(&self, metadata: &str, dir: PathBuf) -> anyhow::Result<()> {
         let metadata: Metadata = serde_json::from_str(metadata).context("unreadable tenant metadata")?;
-        let generation = latest_generation(&dir).await?.context("a tenant without a database")?;
+        let generation = self.latest_generation(&dir).await?.context("a tenant without a database")?;
         // Generations a reset replaced, left by a stop before they were removed.
         for earlier in 1..generation {
-            remove_database(&data_file(&dir, earlier)).await;
+            self.storage.remove(&self.data_file(&dir, earlier)).await?;
         }
         let lag = Arc::new(AtomicU64::new(metadata.faithful.search_index_lag_ms));
-        let runtime = self.start(&metadata.name, &data_file(&dir, generation), Setup::Again, lag.clone()).await?;
+        let database = self.data_file(&dir, generation);
+        let runtime = self.start(&metadata.name, &database, Setup::Again, lag.clone()).await?;
         let hosted = self.host(metadata, dir, runtime, generation, lag);
         tracing::info!(tenant = hosted.name(), "serving a tenant created earlier");
         Ok(())
@@ -287,7 +288,7 @@ impl Tenants {
         search_lag_ms: Arc<AtomicU64>,
     ) -> anyhow::Result<(Runtime, Option<Client>)> {
         let started = std::time::Instant::now();
-        let store = store::open(&sqlite_url(database)).await?;
+        let store = self.storage.open_store(database, matches!(setup, Setup::Again)).await?;
         let opened = started.elapsed();
         let issuer = self.issuer(name);
         let result = async {
@@ -364,7 +365,9 @@ impl Tenants {
                 Ok(view)
             }
             Err(error) => {
-                let _ = tokio::fs::remove_dir_all(&dir).await;
+                if let Err(left) = self.storage.remove_all(&dir).await {
+                    tracing::warn!(tenant = name, error = %format!("{left:#}"), "cannot remove a tenant not created");
+                }
                 Err(error)
             }
         }
@@ -379,8 +382,8 @@ impl Tenants {
     ) -> Result<(Metadata, (Runtime, Option<Client>), Option<String>), TenancyError> {
         let began = std::time::Instant::now();
         tokio::fs::create_dir_all(dir.join(SNAPSHOTS_DIR)).await.context("cannot create the tenant's directory")?;
-        let database = data_file(dir, 1);
-        tokio::fs::copy(self.config.dir.join(TEMPLATE_FILE), &database).await.context("cannot copy the template")?;
+        let database = self.data_file(dir, 1);
+        self.storage.create(&database).await?;
         let started = self.start(name, &database, Setup::New, search_lag_ms).await?;
         let (runtime, client) = &started;
         let client = client.as_ref().context("a new tenant without its client")?;
@@ -411,8 +414,8 @@ impl Tenants {
             };
             // Two files, each synced: at once, so their syncs overlap. The creation is answered
             // only when both, and the tenant's directory, are durable.
-            let initial = snapshot_file(dir, INITIAL_SNAPSHOT);
-            tokio::try_join!(store.snapshot_into(&initial), write_metadata(dir, &metadata))?;
+            let initial = self.snapshot_file(dir, INITIAL_SNAPSHOT);
+            tokio::try_join!(self.storage.snapshot(store, &database, &initial), write_metadata(dir, &metadata))?;
             sync_dir(&self.config.dir).await?;
             tracing::info!(tenant = name, total_ms = began.elapsed().as_secs_f64() * 1000.0, "tenant created");
             Ok(metadata)
@@ -467,7 +470,7 @@ impl Tenants {
             created_at: hosted.metadata.created_at,
             ttl_seconds: hosted.metadata.ttl_seconds,
             faithful,
-            snapshots: snapshots(&hosted.dir).await?.into_keys().collect(),
+            snapshots: self.snapshots(&hosted.dir).await?.into_keys().collect(),
         })
     }
 
@@ -514,7 +517,7 @@ impl Tenants {
             count_tenants(all.len());
         }
         hosted.runtime().stop().await;
-        tokio::fs::remove_dir_all(&hosted.dir).await.context("cannot remove the tenant's files")?;
+        self.storage.remove_all(&hosted.dir).await?;
         Ok(())
     }
 
@@ -523,19 +526,20 @@ impl Tenants {
         let snapshot = valid_name(snapshot.to_owned())?;
         let hosted = self.hosted(name)?;
         let _admin = hosted.admin.lock().await;
-        let file = snapshot_file(&hosted.dir, &snapshot);
+        let file = self.snapshot_file(&hosted.dir, &snapshot);
         if tokio::fs::try_exists(&file).await.unwrap_or(false) {
             return Err(TenancyError::SnapshotTaken(snapshot));
         }
-        hosted.runtime().app.store.snapshot_into(&file).await?;
+        let database = self.data_file(&hosted.dir, hosted.generation.load(Ordering::Acquire));
+        self.storage.snapshot(&hosted.runtime().app.store, &database, &file).await?;
         Ok(())
     }
 
     pub async fn delete_snapshot(&self, name: &str, snapshot: &str) -> Result<(), TenancyError> {
         let hosted = self.hosted(name)?;
         let _admin = hosted.admin.lock().await;
-        let file = snapshot_of(&hosted, snapshot).await?;
-        tokio::fs::remove_file(file).await.context("cannot remove the snapshot")?;
+        let file = self.snapshot_of(&hosted, snapshot).await?;
+        self.storage.remove(&file).await.context("cannot remove the snapshot")?;
         Ok(())
     }
 
@@ -545,15 +549,15 @@ impl Tenants {
     pub async fn reset(&self, name: &str, snapshot: &str) -> Result<TenantView, TenancyError> {
         let hosted = self.hosted(name)?;
         let _admin = hosted.admin.lock().await;
-        let source = snapshot_of(&hosted, snapshot).await?;
+        let source = self.snapshot_of(&hosted, snapshot).await?;
         let previous = hosted.generation.load(Ordering::Acquire);
         let next = previous + 1;
-        let database = data_file(&hosted.dir, next);
-        copy_durably(&source, &database).await.context("cannot copy the snapshot")?;
+        let database = self.data_file(&hosted.dir, next);
+        self.storage.restore(&source, &database).await?;
         let (runtime, _) = match self.start(name, &database, Setup::Restored, hosted.search_lag_ms.clone()).await {
             Ok(started) => started,
             Err(error) => {
-                remove_database(&database).await;
+                let _ = self.storage.remove(&database).await;
                 return Err(error.into());
             }
         };
@@ -561,7 +565,7 @@ impl Tenants {
             std::mem::replace(&mut *hosted.running.write().unwrap_or_else(|e| e.into_inner()), Arc::new(runtime));
         hosted.generation.store(next, Ordering::Release);
         retired.stop().await;
-        remove_database(&data_file(&hosted.dir, previous)).await;
+        self.storage.remove(&self.data_file(&hosted.dir, previous)).await?;
         Ok(self.view(&hosted).await?)
     }
 
@@ -600,6 +604,50 @@ impl Tenants {
         for tenant in hosted {
             tenant.runtime().stop().await;
         }
+        self.storage.stop().await;
+    }
+
+    /// A generation's database (`data-<n>.db`), or the file naming its schema (`.schema`).
+    fn data_file(&self, dir: &Path, generation: u64) -> PathBuf {
+        dir.join(format!("data-{generation}.{}", self.storage.extension()))
+    }
+
+    fn snapshot_file(&self, dir: &Path, snapshot: &str) -> PathBuf {
+        dir.join(SNAPSHOTS_DIR).join(format!("{snapshot}.{}", self.storage.extension()))
+    }
+
+    /// The newest generation in `dir`.
+    async fn latest_generation(&self, dir: &Path) -> anyhow::Result<Option<u64>> {
+        let mut newest = None;
+        let mut entries = tokio::fs::read_dir(dir).await?;
+        let extension = format!(".{}", self.storage.extension());
+        while let Some(entry) = entries.next_entry().await? {
+            let name = entry.file_name();
+            let generation =
+                name.to_str().and_then(|n| n.strip_prefix("data-")?.strip_suffix(&extension)?.parse::<u64>().ok());
+            newest = newest.max(generation);
+        }
+        Ok(newest)
+    }
+
+    /// The file of one of a tenant's snapshots, or `SnapshotNotFound`.
+    async fn snapshot_of(&self, hosted: &Hosted, snapshot: &str) -> Result<PathBuf, TenancyError> {
+        let missing =
+            || TenancyError::SnapshotNotFound { tenant: hosted.name().to_owned(), snapshot: snapshot.to_owned() };
+        self.snapshots(&hosted.dir).await?.remove(snapshot).ok_or_else(missing)
+    }
+
+    /// A tenant's snapshots by name, with their files.
+    async fn snapshots(&self, dir: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+        let mut found = BTreeMap::new();
+        let mut entries = tokio::fs::read_dir(dir.join(SNAPSHOTS_DIR)).await?;
+        let extension = format!(".{}", self.storage.extension());
+        while let Some(entry) = entries.next_entry().await? {
+            if let Some(name) = entry.file_name().to_str().and_then(|n| n.strip_suffix(&extension)) {
+                found.insert(name.to_owned(), entry.path());
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -636,18 +684,6 @@ fn count_tenants(hosted: usize) {
     crate::metrics::metrics().set_tenants(1 + hosted as i64);
 }
 
-fn sqlite_url(path: &Path) -> String {
-    format!("sqlite://{}", path.display())
-}
-
-fn data_file(dir: &Path, generation: u64) -> PathBuf {
-    dir.join(format!("data-{generation}.db"))
-}
-
-fn snapshot_file(dir: &Path, snapshot: &str) -> PathBuf {
-    dir.join(SNAPSHOTS_DIR).join(format!("{snapshot}.db"))
-}
-
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
@@ -661,36 +697,6 @@ async fn remove_database(path: &Path) {
     }
 }
 
-/// The newest `data-<n>.db` in `dir`.
-async fn latest_generation(dir: &Path) -> anyhow::Result<Option<u64>> {
-    let mut newest = None;
-    let mut entries = tokio::fs::read_dir(dir).await?;
-    while let Some(entry) = entries.next_entry().await? {
-        let name = entry.file_name();
-        let generation = name.to_str().and_then(|n| n.strip_prefix("data-")?.strip_suffix(".db")?.parse::<u64>().ok());
-        newest = newest.max(generation);
-    }
-    Ok(newest)
-}
-
-/// The file of one of a tenant's snapshots, or `SnapshotNotFound`.
-async fn snapshot_of(hosted: &Hosted, snapshot: &str) -> Result<PathBuf, TenancyError> {
-    let missing = || TenancyError::SnapshotNotFound { tenant: hosted.name().to_owned(), snapshot: snapshot.to_owned() };
-    snapshots(&hosted.dir).await?.remove(snapshot).ok_or_else(missing)
-}
-
-/// A tenant's snapshots by name, with their files.
-async fn snapshots(dir: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
-    let mut found = BTreeMap::new();
-    let mut entries = tokio::fs::read_dir(dir.join(SNAPSHOTS_DIR)).await?;
-    while let Some(entry) = entries.next_entry().await? {
-        if let Some(name) = entry.file_name().to_str().and_then(|n| n.strip_suffix(".db")) {
-            found.insert(name.to_owned(), entry.path());
-        }
-    }
-    Ok(found)
-}
-
 /// A restart serves a tenant's newest database file: one is only ever there whole.
 async fn copy_durably(from: &Path, to: &Path) -> anyhow::Result<()> {
     let partial = with_suffix(to, ".partial");
@@ -700,15 +706,19 @@ async fn copy_durably(from: &Path, to: &Path) -> anyhow::Result<()> {
     sync_dir(to.parent().unwrap_or(Path::new("."))).await
 }
 
+async fn write_metadata(dir: &Path, metadata: &Metadata) -> anyhow::Result<()> {
+    write_durably(&dir.join(METADATA_FILE), &serde_json::to_vec_pretty(metadata)?).await
+}
+
 /// Written whole, synced, then renamed into place and the rename synced: a tenant whose
 /// creation was answered is served again after a crash.
-async fn write_metadata(dir: &Path, metadata: &Metadata) -> anyhow::Result<()> {
-    let partial = dir.join(format!("{METADATA_FILE}.partial"));
+async fn write_durably(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let partial = with_suffix(path, ".partial");
     let mut file = tokio::fs::File::create(&partial).await?;
-    tokio::io::AsyncWriteExt::write_all(&mut file, &serde_json::to_vec_pretty(metadata)?).await?;
+    tokio::io::AsyncWriteExt::write_all(&mut file, contents).await?;
     file.sync_all().await?;
-    tokio::fs::rename(&partial, dir.join(METADATA_FILE)).await?;
-    sync_dir(dir).await
+    tokio::fs::rename(&partial, path).await?;
+    sync_dir(path.parent().unwrap_or(Path::new("."))).await
 }
 
 /// Makes the entries of `dir` (files created, renamed or removed in it) durable.

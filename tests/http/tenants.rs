@@ -69,6 +69,22 @@ async fn send(server: &Server, method: Method, url: &str, token: &str, body: Opt
     Reply::from(request.send().await.expect("request sent")).await
 }
 
+/// What a tenant's databases are: SQLite files beside a SQLite server's own, schemas of a
+/// PostgreSQL server's database (the files then name them).
+fn database_extension(server: &Server) -> &'static str {
+    if server.database.is_postgres() { "schema" } else { "db" }
+}
+
+/// On PostgreSQL, the schemas that hold hosted tenants and their snapshots (spares aside);
+/// on SQLite, none.
+async fn tenant_schemas(server: &Server) -> i64 {
+    if !server.database.is_postgres() {
+        return 0;
+    }
+    let sql = "SELECT COUNT(*) FROM pg_namespace WHERE nspname LIKE 'roster\\_t\\_%' OR nspname LIKE 'roster\\_s\\_%'";
+    server.database.count(sql).await
+}
+
 fn new_user(email: &str) -> Value {
     json!({"connection": "Username-Password-Authentication", "email": email, "password": "Passw0rd!"})
 }
@@ -98,7 +114,7 @@ async fn the_admin_api_refuses_a_missing_or_wrong_key() {
 
 #[tokio::test]
 async fn a_created_tenant_serves_the_management_api_by_path_and_by_host() {
-    let (mut server, _dir) = start().await;
+    let (mut server, dir) = start().await;
     let tenant = Tenant::create(&server, json!({"name": "acme"})).await;
     let port = server.base.rsplit(':').next().unwrap().to_owned();
     assert_eq!(tenant.created["domain"], json!(format!("{}/t/acme", server.domain)));
@@ -111,6 +127,15 @@ async fn a_created_tenant_serves_the_management_api_by_path_and_by_host() {
     assert_eq!(created.status, 201, "{}", created.text);
     let listed = tenant.call(&server, Method::GET, "/api/v2/users", None).await;
     assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    // Its database is its own: a file of its directory, or the schema that file names.
+    let database = dir.path().join("acme").join(format!("data-1.{}", database_extension(&server)));
+    assert!(database.exists(), "{}", database.display());
+    if server.database.is_postgres() {
+        let schema = std::fs::read_to_string(&database).unwrap();
+        assert_eq!(server.database.count(&format!("SELECT COUNT(*) FROM \"{schema}\".users")).await, 1);
+        assert_eq!(server.database.count("SELECT COUNT(*) FROM public.users").await, 0);
+        assert_eq!(tenant_schemas(&server).await, 2, "the tenant's and its initial snapshot's");
+    }
 
     // The same tenant by its host.
     let by_host = server
@@ -262,6 +287,12 @@ async fn a_reset_tenant_equals_its_snapshot_object_by_object() {
     assert_eq!(reset.body["snapshots"], json!(["initial", "two-users"]));
     // The same token still works: the keys are the snapshot's too.
     assert_eq!(state_of(&server, &tenant).await, at_snapshot);
+    // Writes go on from where the snapshot was: a new user is listed after the others.
+    let dan = tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("dan@example.test"))).await;
+    assert_eq!(dan.status, 201, "{}", dan.text);
+    let listed = tenant.call(&server, Method::GET, "/api/v2/users", None).await;
+    let emails: Vec<&str> = listed.body.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["ann@example.test", "bob@example.test", "dan@example.test"]);
 
     // Without a snapshot named: back to the tenant as created.
     let reset = admin(&server, Method::POST, &format!("/tenants/{}/reset", tenant.name), None).await;
@@ -308,8 +339,13 @@ async fn a_deleted_tenant_is_gone_with_its_files() {
     let (server, dir) = start().await;
     let tenant = Tenant::create(&server, json!({"name": "brief"})).await;
     assert!(dir.path().join("brief").exists());
+    let snapshot = admin(&server, Method::POST, "/tenants/brief/snapshots", Some(json!({"name": "more"}))).await;
+    assert_eq!(snapshot.status, 201, "{}", snapshot.text);
+    assert_eq!(admin(&server, Method::POST, "/tenants/brief/reset", None).await.status, 200);
     assert_eq!(admin(&server, Method::DELETE, "/tenants/brief", None).await.status, 204);
     assert!(!dir.path().join("brief").exists());
+    // Its schemas too: the generation served and both snapshots.
+    assert_eq!(tenant_schemas(&server).await, 0);
     let reply = tenant.call(&server, Method::GET, "/api/v2/users", None).await;
     reply.assert_error(404, None, "no tenant named brief");
     admin(&server, Method::GET, "/tenants/brief", None).await.assert_error(404, None, "no tenant named brief");
@@ -329,6 +365,9 @@ async fn an_idle_tenant_is_deleted_after_its_time_to_live() {
     admin(&server, Method::GET, "/tenants/short", None).await.assert_error(404, None, "no tenant named short");
     let kept = admin(&server, Method::GET, "/tenants/forever", None).await;
     assert_eq!(kept.status, 200, "{}", kept.text);
+    if server.database.is_postgres() {
+        assert_eq!(tenant_schemas(&server).await, 2, "only the kept tenant's and its snapshot's are left");
+    }
 }
 
 #[tokio::test]
@@ -351,6 +390,11 @@ async fn tenants_survive_a_restart() {
     assert_eq!(listed.body[0]["email"], json!("kept@example.test"), "{}", listed.text);
     admin(&server, Method::GET, "/tenants/damaged", None).await.assert_error(404, None, "no tenant named damaged");
     assert!(server.log().contains("cannot serve a tenant created earlier"));
+    // Its snapshots survived too: a reset to the one taken at creation empties it.
+    let reset = admin(&server, Method::POST, "/tenants/durable/reset", None).await;
+    assert_eq!(reset.status, 200, "{}", reset.text);
+    let listed = send(&server, Method::GET, &format!("{base}/api/v2/users"), &token, None).await;
+    assert_eq!(listed.body, json!([]), "{}", listed.text);
 }
 
 #[tokio::test]

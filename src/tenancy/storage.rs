@@ -1,0 +1,187 @@
+//! Where hosted tenants' databases are: the one part of `tenancy` that differs by engine.
+//!
+//! The registry names every database of a tenant (its generations `data-<n>.<ext>`, its
+//! snapshots `snapshots/<name>.<ext>`) by a file in the tenant's directory, on both engines.
+//! With a SQLite server the file is the database; with a PostgreSQL one it is a schema of the
+//! server's database (`store::Schemas`), and the file (`.schema`) holds its name, written
+//! durably once the schema is made. So the directory says, on both engines, what a restart
+//! serves, and listing, expiry and restarts are one code path.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::spares::Spares;
+use super::{SNAPSHOTS_DIR, copy_durably, remove_database, with_suffix, write_durably};
+use crate::store::{self, Schemas, Store};
+
+/// The SQLite template new tenants are copied from, remade at every start.
+const TEMPLATE_FILE: &str = ".template.db";
+/// Migrated schemas kept ready: a create and a reset each take one.
+const SPARE_SCHEMAS: usize = 2;
+const SPARE_PREFIX: &str = "roster_spare_";
+const TENANT_PREFIX: &str = "roster_t_";
+const SNAPSHOT_PREFIX: &str = "roster_s_";
+
+pub(super) enum Storage {
+    /// A file per database, copied from a template migrated at start.
+    Sqlite { template: PathBuf },
+    /// A schema per database in the server's own PostgreSQL database, made from migrated spares.
+    Postgres { schemas: Arc<Schemas>, spares: Spares<String> },
+}
+
+impl Storage {
+    /// SQLite or PostgreSQL, as the server's own database is; `dir` is the tenants directory.
+    pub async fn open(database_url: &str, dir: &Path) -> anyhow::Result<Self> {
+        if !store::is_postgres(database_url) {
+            let template = dir.join(TEMPLATE_FILE);
+            // Made again at every start: a new binary may carry new migrations.
+            for stale in [template.clone(), with_suffix(&template, "-wal"), with_suffix(&template, "-shm")] {
+                let _ = tokio::fs::remove_file(stale).await;
+            }
+            store::open(&sqlite_url(&template)).await?.close().await;
+            return Ok(Self::Sqlite { template });
+        }
+        let schemas = Arc::new(Schemas::connect(database_url).await?);
+        let spares = Spares::start(SPARE_SCHEMAS, "schema", {
+            let schemas = schemas.clone();
+            move || {
+                let schemas = schemas.clone();
+                async move { schemas.create_migrated(SPARE_PREFIX).await }
+            }
+        });
+        Ok(Self::Postgres { schemas, spares })
+    }
+
+    /// The extension of the files that are, or name, tenants' databases.
+    pub fn extension(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "db",
+            Self::Postgres { .. } => "schema",
+        }
+    }
+
+    /// A new tenant's database at `path`, migrated and empty.
+    pub async fn create(&self, path: &Path) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite { template } => {
+                tokio::fs::copy(template, path).await.context("cannot copy the template")?;
+                Ok(())
+            }
+            Self::Postgres { schemas, spares, .. } => {
+                let spare = spares.take().await?;
+                let named = schemas.rename(&spare, TENANT_PREFIX).await;
+                let schema = match named {
+                    Ok(schema) => schema,
+                    Err(error) => {
+                        let _ = schemas.drop_schema(&spare).await;
+                        return Err(error);
+                    }
+                };
+                name_schema(schemas, path, &schema).await
+            }
+        }
+    }
+
+    /// Opens the database at `path`. `served_before`: by an earlier start, so it may need
+    /// migrations (SQLite's are always run: they cost nothing when there are none).
+    pub async fn open_store(&self, path: &Path, served_before: bool) -> anyhow::Result<Arc<Store>> {
+        match self {
+            Self::Sqlite { .. } => store::open(&sqlite_url(path)).await,
+            Self::Postgres { schemas, .. } => {
+                store::open_in_schema(schemas, &schema_at(path).await?, served_before).await
+            }
+        }
+    }
+
+    /// A snapshot at `to` of the database at `from`, which `store` serves, as of its last commit.
+    pub async fn snapshot(&self, store: &Store, from: &Path, to: &Path) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite { .. } => store.snapshot_into(to).await,
+            Self::Postgres { schemas, .. } => {
+                store.flush_logs().await?;
+                let snapshot = schemas.snapshot(&schema_at(from).await?, SNAPSHOT_PREFIX).await?;
+                name_schema(schemas, to, &snapshot).await
+            }
+        }
+    }
+
+    /// A new database at `to`, a copy of the snapshot at `snapshot`.
+    pub async fn restore(&self, snapshot: &Path, to: &Path) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite { .. } => copy_durably(snapshot, to).await.context("cannot copy the snapshot"),
+            Self::Postgres { schemas, spares, .. } => {
+                let source = schema_at(snapshot).await?;
+                let spare = spares.take().await?;
+                let restored = match schemas.restore(&source, &spare, TENANT_PREFIX).await {
+                    Ok(restored) => restored,
+                    Err(error) => {
+                        let _ = schemas.drop_schema(&spare).await;
+                        return Err(error.context("cannot copy the snapshot"));
+                    }
+                };
+                name_schema(schemas, to, &restored).await
+            }
+        }
+    }
+
+    /// Removes the database at `path`, no longer served.
+    pub async fn remove(&self, path: &Path) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite { .. } => remove_database(path).await,
+            Self::Postgres { schemas, .. } => {
+                if let Ok(schema) = schema_at(path).await {
+                    schemas.drop_schema(&schema).await?;
+                }
+                let _ = tokio::fs::remove_file(path).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a tenant's directory and every database it names.
+    pub async fn remove_all(&self, dir: &Path) -> anyhow::Result<()> {
+        if let Self::Postgres { .. } = self {
+            for folder in [dir.to_owned(), dir.join(SNAPSHOTS_DIR)] {
+                let Ok(mut entries) = tokio::fs::read_dir(&folder).await else { continue };
+                while let Some(entry) = entries.next_entry().await? {
+                    if entry.path().extension().is_some_and(|ext| ext == self.extension()) {
+                        self.remove(&entry.path()).await?;
+                    }
+                }
+            }
+        }
+        tokio::fs::remove_dir_all(dir).await.context("cannot remove the tenant's files")
+    }
+
+    /// Drops the spare schemas made and not taken (on shutdown). One being made meanwhile is
+    /// left behind, empty.
+    pub async fn stop(&self) {
+        if let Self::Postgres { schemas, spares, .. } = self {
+            for spare in spares.drain() {
+                let _ = schemas.drop_schema(&spare).await;
+            }
+            schemas.close().await;
+        }
+    }
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// Writes `schema`'s name to `path` durably; if that fails, drops the schema.
+async fn name_schema(schemas: &Schemas, path: &Path, schema: &str) -> anyhow::Result<()> {
+    if let Err(error) = write_durably(path, schema.as_bytes()).await {
+        let _ = schemas.drop_schema(schema).await;
+        return Err(error.context("cannot record the schema's name"));
+    }
+    Ok(())
+}
+
+/// The schema the file at `path` names.
+async fn schema_at(path: &Path) -> anyhow::Result<String> {
+    let name = tokio::fs::read_to_string(path).await.with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(name.trim().to_owned())
+}

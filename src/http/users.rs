@@ -22,7 +22,6 @@ use crate::domain::create_user::new_user;
 use crate::domain::schema::Type;
 use crate::domain::time;
 use crate::domain::update_user::UserPatch;
-use crate::domain::user::fold_case;
 use crate::domain::user::{Projection, Rendered};
 use crate::domain::user_schemas::{CREATE_USER, UPDATE_USER};
 use crate::error::{ApiError, ApiResult};
@@ -437,20 +436,8 @@ async fn users_by_email(State(app): State<AppState>, RawQuery(raw): RawQuery) ->
     let Some(email) = query.text("email") else {
         return Err(ApiError::invalid_query("Query validation error: 'Missing required property: email'."));
     };
-    let filter = search::Query::Match(Target::Column(Column::Email), Test::Equals(Scalar::Text(fold_case(email))));
-    let search = UserSearch {
-        query: filter,
-        sort: None,
-        window: Window::Page { offset: 0, limit: RESULT_WINDOW },
-        with_total: false,
-    };
-    let found = app.store.search_users(&search).await?;
+    let found = app.store.users_by_email(email).await?;
     let projection = projection(&query);
-    let users: Vec<Value> = found
-        .users
-        .iter()
-        .filter(|user| user.email.as_deref() == Some(email))
-        .map(|user| Value::Object(user.to_json(&projection)))
-        .collect();
+    let users = render(&found, &projection);
     Ok(response::json(StatusCode::OK, &users))
 }

@@ -513,6 +513,15 @@ impl Db {
         }
     }
 
+    /// The few rows a key lookup finds (an indexed equality), in place on SQLite as
+    /// `fetch_optional` is.
+    pub async fn lookup_all(&self, sql: &str, args: &[Value<'_>]) -> Result<Vec<Row>, DbError> {
+        match self {
+            Db::Sqlite(db) => Ok(db.lookup(sql, args)?.into_iter().map(Row::Sqlite).collect()),
+            Db::Postgres(_) => self.fetch_all(sql, args).await,
+        }
+    }
+
     /// The row a key lookup finds, if any, made an item.
     pub async fn find<T>(
         &self,

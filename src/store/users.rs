@@ -7,7 +7,7 @@ use super::db::{Conn, DbError, Row, Value, args, insert_rows, job};
 use super::{Store, StoreError};
 use crate::domain::authentication_method::NewMethod;
 use crate::domain::metadata;
-use crate::domain::user::{Identity, User};
+use crate::domain::user::{Identity, User, fold_case};
 use crate::search::listing::{self, SearchPage, UserSearch, Window};
 
 /// `user_metadata_values.source`
@@ -281,6 +281,16 @@ impl Store {
     pub async fn user(&self, user_id: &str) -> anyhow::Result<Option<User>> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| select_user_sql(""));
         self.db.find(&SQL, args![user_id], user_from_row).await
+    }
+
+    /// The users whose email is exactly `email` (case-sensitive, as Auth0's `users-by-email`),
+    /// found through the folded email's index, oldest first.
+    pub async fn users_by_email(&self, email: &str) -> anyhow::Result<Vec<User>> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!("SELECT {USER_COLUMNS} FROM users WHERE email_ci = $1 AND email = $2 ORDER BY seq")
+        });
+        let rows = self.db.lookup_all(&SQL, args![&fold_case(email), email]).await?;
+        rows.iter().map(user_from_row).collect()
     }
 
     /// Applies `edit` to the user as stored (inside the write transaction, so concurrent edits

@@ -73,16 +73,13 @@ log "$("$CHROMIUM" --version 2>/dev/null | head -n 1), playwright $("$PYTHON" -c
 # the server
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/roster-console.XXXXXX")"
-SERVER_PID=""
+source "$ROOT/tests/lib/servers.sh"
+SERVER_LOG="$TMP/server.log"
 
 cleanup() {
   local rc=$?
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+  local pid
+  for pid in "${SERVER_PIDS[@]}"; do stop "$pid"; done
   if [[ "${KEEP_TMP:-0}" == 1 ]]; then
     echo "run.sh: kept $TMP"
   else
@@ -92,29 +89,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-random_secret() {
-  python3 -c 'import secrets; print(secrets.token_urlsafe(32))'
-}
-ready_status() {
-  python3 - "$1/ready" <<'PY' || true
-import sys, urllib.request, urllib.error
-try:
-    print(urllib.request.urlopen(sys.argv[1], timeout=2).status, end="")
-except urllib.error.HTTPError as e:
-    print(e.code, end="")
-except Exception:
-    print("000", end="")
-PY
-}
-dump_log() {
-  echo "----- server log -----" >&2
-  tail -n "${1:-200}" "$SERVER_LOG" >&2 || true
-  echo "----- end of server log -----" >&2
-}
 
 # The tenant file's ##KEYWORD##s (docs/SEED.md), read by the server from its environment, and by
 # the suite, which signs in with them.
@@ -130,39 +104,17 @@ MANAGEMENT_CLIENT_ID="console-suite-management"
 # A URL-safe secret may start with '-': passed as --client-secret=VALUE (see tests/sdk/run.sh).
 MANAGEMENT_CLIENT_SECRET="$(random_secret)"
 ADMIN_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
-SERVER_LOG="$TMP/server.log"
 DATABASE_URL="${DATABASE_URL:-sqlite://$TMP/roster.db}"
 
 log "starting $BIN on 127.0.0.1:$PORT (database ${DATABASE_URL%%\?*}, tenant file tests/console/tenant.yaml, --admin-key)"
-"$BIN" serve \
+start_server "$CONSOLE_URL" "$SERVER_LOG" \
   --listen "127.0.0.1:$PORT" \
   --database-url "$DATABASE_URL" \
   --client-id "$MANAGEMENT_CLIENT_ID" \
   --client-secret="$MANAGEMENT_CLIENT_SECRET" \
   --admin-key "$ADMIN_KEY" \
   --tenants-dir "$TMP/tenants" \
-  --seed "$HERE/tenant.yaml" >"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-
-deadline=$((SECONDS + HEALTH_TIMEOUT))
-while :; do
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    wait "$SERVER_PID" && code=0 || code=$?
-    SERVER_PID=""
-    echo "run.sh: FAIL: server exited (status $code) before answering GET /ready" >&2
-    dump_log
-    exit 1
-  fi
-  status="$(ready_status "$CONSOLE_URL")"
-  [[ "$status" == 200 ]] && break
-  if (( SECONDS >= deadline )); then
-    echo "run.sh: FAIL: GET $CONSOLE_URL/ready did not return 200 within ${HEALTH_TIMEOUT}s (last status: ${status:-none})" >&2
-    dump_log
-    exit 1
-  fi
-  sleep 0.2
-done
-log "server at $CONSOLE_URL is up"
+  --seed "$HERE/tenant.yaml"
 
 # ---------------------------------------------------------------------------
 # the suite
@@ -173,13 +125,13 @@ export CONSOLE_SCREENSHOT_DIR="$ROOT/docs"
 rc=0
 (cd "$HERE" && "$PYTHON" -m pytest -p no:cacheprovider -ra "$HERE") || rc=$?
 
-if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+if ! kill -0 "${SERVER_PIDS[0]}" 2>/dev/null; then
   echo "run.sh: FAIL: the server died during the run" >&2
   rc=1
 fi
 if (( rc != 0 )); then
   echo "run.sh: FAILED: the console suite (pytest exit $rc)" >&2
-  dump_log 80
+  dump_log "$SERVER_LOG" 80
   exit 1
 fi
 log "the console suite passed"

@@ -73,17 +73,8 @@ log "auth0-python $PY_SDK_VERSION, node auth0 $NODE_SDK_VERSION (node $(node --v
 # servers
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/roster-sdk.XXXXXX")"
-SERVER_PIDS=()
+source "$ROOT/tests/lib/servers.sh"
 SUITE_PIDS=()
-
-stop() {
-  local pid=$1
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$?
@@ -98,63 +89,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-random_secret() {
-  python3 -c 'import secrets; print(secrets.token_urlsafe(32))'
-}
-
-ready_status() {
-  if command -v curl >/dev/null 2>&1; then
-    curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1/ready" || true
-  else
-    python3 - "$1/ready" <<'PY' || true
-import sys, urllib.request, urllib.error
-try:
-    print(urllib.request.urlopen(sys.argv[1], timeout=2).status, end="")
-except urllib.error.HTTPError as e:
-    print(e.code, end="")
-except Exception:
-    print("000", end="")
-PY
-  fi
-}
-
-dump_log() {
-  echo "----- server log ($1) -----" >&2
-  cat "$1" >&2 || true
-  echo "----- end of server log -----" >&2
-}
-
-# start_server URL LOG ARGS...: `roster serve ARGS...` in the background, its output in LOG; waits
-# until URL/ready answers 200 (exits if it does not within HEALTH_TIMEOUT).
-start_server() {
-  local url=$1 server_log=$2
-  shift 2
-  "$BIN" serve "$@" >"$server_log" 2>&1 &
-  local pid=$!
-  SERVER_PIDS+=("$pid")
-  local deadline=$((SECONDS + HEALTH_TIMEOUT)) status code
-  while :; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      wait "$pid" && code=0 || code=$?
-      echo "run.sh: FAIL: server exited (status $code) before answering GET /ready" >&2
-      dump_log "$server_log"
-      exit 1
-    fi
-    status="$(ready_status "$url")"
-    [[ "$status" == 200 ]] && break
-    if (( SECONDS >= deadline )); then
-      echo "run.sh: FAIL: GET $url/ready did not return 200 within ${HEALTH_TIMEOUT}s (last status: ${status:-none})" >&2
-      dump_log "$server_log"
-      exit 1
-    fi
-    sleep 0.2
-  done
-  log "server at $url is up"
-}
 
 # The seeded client's secret, the tenant file's ##SDK_SEEDED_SECRET## keyword (test_seed.*); the
 # servers read it from their environment, for their own tenant and for the tenants they host.

@@ -9,6 +9,7 @@
 #   create  POST /api/v2/users, passwordless (bench/wrk/create.lua)
 #   update  PATCH /api/v2/users/{id} on the users a create run made (bench/wrk/update.lua)
 #   read    GET /api/v2/users/{id}, one user
+#   email   GET /api/v2/users-by-email?email=, the same user
 #   mixed   read and create at once, each with its own CONNECTIONS (crud.sh's "GET while POST
 #           runs"); also prints the CPU by thread (tokio workers, the SQLite writer, the blocking
 #           pool) and the GET's latency
@@ -22,7 +23,7 @@ CONNECTIONS="${3:-32}"
 if [[ -z "${ROSTER_BIN:-}" ]]; then cargo build --profile profiling --locked --bin roster >/dev/null 2>&1; fi
 BIN="${ROSTER_BIN:-target/profiling/roster}"
 TMP="$(mktemp -d)"
-trap 'kill "$PID" 2>/dev/null || true; rm -rf "$TMP"' EXIT
+trap 'kill "$PID" 2>/dev/null || true; [[ -n "${KEEP:-}" ]] && cp "$TMP/perf.data" "$KEEP"; rm -rf "$TMP"' EXIT
 export BENCH_WRK="$PWD/bench/wrk" BENCH_CREATED="$TMP/created" BENCH_THREADS=2 BENCH_CONNECTIONS="$CONNECTIONS"
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -42,11 +43,12 @@ case "$LOAD" in
   update)
     wrk -t2 -c"$CONNECTIONS" -d3s -s bench/wrk/create.lua -H "$AUTH" "$BASE/api/v2/users" >/dev/null
     URL="$BASE/api/v2/users"; SCRIPT=(-s bench/wrk/update.lua) ;;
-  read | mixed)
+  read | mixed | email)
     USER_ID="$(curl -sf "$BASE/api/v2/users" -H "$AUTH" -H 'content-type: application/json' \
       -d '{"connection":"email","email":"read@example.com"}' \
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_id"].replace("|","%7C"))')"
-    URL="$BASE/api/v2/users/$USER_ID"; SCRIPT=() ;;
+    URL="$BASE/api/v2/users/$USER_ID"; SCRIPT=()
+    [[ "$LOAD" == email ]] && URL="$BASE/api/v2/users-by-email?email=read%40example.com" ;;
   *) echo "unknown load $LOAD" >&2; exit 2 ;;
 esac
 

@@ -25,15 +25,10 @@ SDK_DIR="${SDK_DIR:-$ROOT/.sdk}"
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-30}"
 CHROMIUM=/usr/bin/chromium
 
-BIN="${1:-target/debug/roster}"
-case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
-if [[ ! -x "$BIN" ]]; then
-  echo "run.sh: roster binary not found or not executable: $BIN (build it with: cargo build)" >&2
-  exit 2
-fi
+source "$ROOT/tests/lib/servers.sh"
+use_binary "${1:-}"
 DATABASE_URL="${2:-}"
 
-log() { printf '==> %s\n' "$*"; }
 
 # ---------------------------------------------------------------------------
 # installation (idempotent)
@@ -73,7 +68,6 @@ log "$("$CHROMIUM" --version 2>/dev/null | head -n 1), playwright $("$PYTHON" -c
 # the server
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/roster-console.XXXXXX")"
-source "$ROOT/tests/lib/servers.sh"
 SERVER_LOG="$TMP/server.log"
 
 cleanup() {

@@ -1,9 +1,22 @@
-# Shared by the suites' run.sh scripts (tests/sdk, tests/console): free ports, secrets, and
-# `roster serve` in the background until it answers GET /ready. Source it after setting BIN
-# (the roster binary), HEALTH_TIMEOUT (seconds) and a `log` function; servers started are kept in
-# SERVER_PIDS, which the caller's cleanup stops with `stop`.
+# Shared by the suites' run.sh scripts (tests/sdk, tests/console): the roster binary, free
+# ports, secrets, and `roster serve` in the background until it answers GET /ready. Source it
+# after setting ROOT (the repository) and HEALTH_TIMEOUT (seconds), then call `use_binary "$1"`;
+# servers started are kept in SERVER_PIDS, which the caller's cleanup stops with `stop`.
 
 SERVER_PIDS=()
+
+log() { printf '==> %s\n' "$*"; }
+
+# use_binary [PATH]: sets BIN to the roster binary (default target/debug/roster, relative to
+# ROOT), or exits if it is not there.
+use_binary() {
+  BIN="${1:-target/debug/roster}"
+  case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
+  if [[ ! -x "$BIN" ]]; then
+    echo "run.sh: roster binary not found or not executable: $BIN (build it with: cargo build)" >&2
+    exit 2
+  fi
+}
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

@@ -27,15 +27,10 @@ HERE="$ROOT/tests/sdk"
 SDK_DIR="${SDK_DIR:-$ROOT/.sdk}"
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-30}"
 
-BIN="${1:-target/debug/roster}"
-case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
-if [[ ! -x "$BIN" ]]; then
-  echo "run.sh: roster binary not found or not executable: $BIN (build it with: cargo build)" >&2
-  exit 2
-fi
+source "$ROOT/tests/lib/servers.sh"
+use_binary "${1:-}"
 DATABASE_URL="${2:-}"
 
-log() { printf '==> %s\n' "$*"; }
 
 # ---------------------------------------------------------------------------
 # SDK installation (idempotent)
@@ -73,7 +68,6 @@ log "auth0-python $PY_SDK_VERSION, node auth0 $NODE_SDK_VERSION (node $(node --v
 # servers
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/roster-sdk.XXXXXX")"
-source "$ROOT/tests/lib/servers.sh"
 SUITE_PIDS=()
 
 cleanup() {

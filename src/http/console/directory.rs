@@ -7,6 +7,7 @@ use axum::extract::{Path, Query};
 use axum::http::Method;
 use axum::response::Response;
 use axum::routing::get;
+use futures_util::future::join_all;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -258,10 +259,8 @@ async fn object_page(
             return Frame::new(kind.nav, kind.title).refused(Some(&not_read)).render(console, body);
         }
     };
-    let mut related = Vec::new();
-    for part in kind.related {
-        related.push((part, console.get(&format!("{path}{}", part.suffix)).await));
-    }
+    let answers = join_all(kind.related.iter().map(|part| console.get(format!("{path}{}", part.suffix)))).await;
+    let related: Vec<_> = kind.related.iter().zip(answers).collect();
     let title = kind.name_of(&object);
     let action = format!("{}{path}", console.base);
     let body = html! {

@@ -9,11 +9,10 @@ use axum::response::Response;
 use axum::routing::get;
 use futures_util::future::join_all;
 use maud::{Markup, html};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::page::{self, Frame, Nav, csrf_input, first, section, text};
-use super::{Console, ConsoleState, Fields, Posted, Refusal, field, segment};
+use super::{Console, ConsoleState, Fields, NoticeQuery, Posted, Refusal, field, segment};
 
 /// A form field: its name in the API and on the page.
 type FormField = (&'static str, &'static str);
@@ -132,11 +131,6 @@ pub(super) fn router() -> Router<ConsoleState> {
                 get(move |c, p| confirm_delete(c, p, kind)).post(move |c, p, f| delete(c, p, f, kind)),
             )
     })
-}
-
-#[derive(Deserialize)]
-pub(super) struct NoticeQuery {
-    notice: Option<String>,
 }
 
 impl Kind {

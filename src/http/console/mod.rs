@@ -81,6 +81,12 @@ async fn home(_signed_in: Console) -> Response {
     page::see_other("/users")
 }
 
+/// A page's `?notice=`, which a redirect after a change sets (`page::notice_text`).
+#[derive(serde::Deserialize)]
+pub(super) struct NoticeQuery {
+    notice: Option<String>,
+}
+
 /// A form's fields. The console's forms send each field once.
 type Fields = HashMap<String, String>;
 

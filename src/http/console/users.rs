@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::page::{self, Frame, Nav, csrf_input, first, pretty, rows, section, text};
-use super::{Console, ConsoleState, Fields, Posted, Refusal, field, segment};
+use super::{Console, ConsoleState, Fields, NoticeQuery, Posted, Refusal, field, segment};
 
 const PER_PAGE: u64 = 50;
 
@@ -211,11 +211,6 @@ async fn create(console: Console, Posted(fields): Posted) -> Response {
 
 // ---------------------------------------------------------------------------------------
 // A user's page
-
-#[derive(Deserialize)]
-pub(super) struct NoticeQuery {
-    notice: Option<String>,
-}
 
 async fn show(console: Console, Path(id): Path<String>, Query(query): Query<NoticeQuery>) -> Response {
     user_page(&console, &id, query.notice.as_deref(), None, None).await

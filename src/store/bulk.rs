@@ -13,7 +13,7 @@
 
 use tokio::sync::mpsc;
 
-use super::db::{Conn, Engine, args, job};
+use super::db::{Commit, Conn, Engine, args, job};
 use super::rbac::insert_roles;
 use super::users::{NewUser, insert_users};
 use super::{Conflict, Store, StoreError};
@@ -139,7 +139,7 @@ impl Store {
                     }
                     loaded
                 }),
-                alone,
+                if alone { Commit::Exclusive } else { Commit::Own },
             )
             .await;
         BulkLoad { feed, outcome: std::sync::Mutex::new(Box::pin(outcome)) }

@@ -446,6 +446,20 @@ impl Conn<'_> {
 /// what it wrote and how to answer its caller once that is durable (or has failed).
 pub(crate) type Job<R> = Box<dyn for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, R> + Send>;
 
+/// How a write job is committed on SQLite.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Commit {
+    /// With the writes that arrive beside it, in a savepoint of its own, one fsync for all.
+    Grouped,
+    /// In a transaction of its own, which may be long (a bulk load): its savepoints journal in
+    /// a file, not in memory, and no neighbour waits for its commit.
+    Own,
+    /// As `Own`, and with the database to itself when no other connection has it open: written
+    /// through a rollback journal, each page once; reads through this store fail until it
+    /// ends, so its caller makes none.
+    Exclusive,
+}
+
 pub(crate) struct Done {
     pub keep: bool,
     pub answer: Answer,
@@ -576,14 +590,12 @@ impl Db {
         T: Send + 'static,
         E: From<anyhow::Error> + Send + 'static,
     {
-        self.submit(job, false).await.await
+        self.submit(job, Commit::Grouped).await.await
     }
 
-    /// Queues `job` as `write` does; the future answers once it is durable. `alone`: in a
-    /// transaction of its own, with the database to itself when no other connection has it open
-    /// (SQLite: written through a rollback journal, each page once; reads through this store
-    /// fail until it ends, so its caller makes none); on PostgreSQL it changes nothing.
-    pub async fn submit<T, E, F>(&self, job: F, alone: bool) -> impl Future<Output = Result<T, E>> + use<T, E, F>
+    /// Queues `job` as `write` does, committed as `commit` says; the future answers once it is
+    /// durable. On PostgreSQL every job has a transaction of its own.
+    pub async fn submit<T, E, F>(&self, job: F, commit: Commit) -> impl Future<Output = Result<T, E>> + use<T, E, F>
     where
         F: for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
         T: Send + 'static,
@@ -605,7 +617,7 @@ impl Db {
             })
         });
         match self {
-            Db::Sqlite(db) => db.submit(job, alone).await,
+            Db::Sqlite(db) => db.submit(job, commit).await,
             Db::Postgres(db) => db.submit(job),
         }
         // The job is dropped unrun only if the writer stopped, its transaction could not begin

@@ -21,7 +21,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 use tokio::sync::{mpsc, oneshot};
 
-use super::db::{Answer, Conn, DbError, Done, Job, Value};
+use super::db::{Answer, Commit, Conn, DbError, Done, Job, Value};
 use crate::domain::time::{self, Timestamp};
 
 /// The schema, in sqlx's migration format and table (`_sqlx_migrations`), which databases made
@@ -39,9 +39,12 @@ pub(super) const MMAP_BYTES: u64 = 64 << 30;
 
 enum Message {
     Job(Job<Done>),
-    /// A job in a transaction of its own, with the database to itself if it can be had
-    /// (`run_alone`).
-    Alone(Job<Done>),
+    /// A job in a transaction of its own (`run_alone`); `exclusive`: with the database to
+    /// itself if it can be had.
+    Alone {
+        job: Job<Done>,
+        exclusive: bool,
+    },
     /// Finish, fold the WAL into the main file and close; answer when done.
     Close(oneshot::Sender<()>),
 }
@@ -126,8 +129,12 @@ impl SqliteDb {
         tokio::task::spawn_blocking(run).await.map_err(|error| E::from(anyhow::anyhow!("a read failed: {error}")))?
     }
 
-    pub async fn submit(&self, job: Job<Done>, alone: bool) {
-        let message = if alone { Message::Alone(job) } else { Message::Job(job) };
+    pub async fn submit(&self, job: Job<Done>, commit: Commit) {
+        let message = match commit {
+            Commit::Grouped => Message::Job(job),
+            Commit::Own => Message::Alone { job, exclusive: false },
+            Commit::Exclusive => Message::Alone { job, exclusive: true },
+        };
         if self.writer.send(message).await.is_err() {
             tracing::error!("write refused: the store is closed");
         }
@@ -345,8 +352,8 @@ fn write_batches(mut conn: Connection, readers: &ReadPool, mut inbox: mpsc::Rece
                     closing = Some(done);
                     break;
                 }
-                Message::Alone(job) => {
-                    alone = Some(job);
+                Message::Alone { job, exclusive } => {
+                    alone = Some((job, exclusive));
                     break;
                 }
                 Message::Job(job) => batch.run(&mut conn, job),
@@ -356,8 +363,8 @@ fn write_batches(mut conn: Connection, readers: &ReadPool, mut inbox: mpsc::Rece
             }
         }
         batch.commit(&conn, commits)();
-        if let Some(job) = alone {
-            run_alone(&mut conn, readers, job, commits);
+        if let Some((job, exclusive)) = alone {
+            run_alone(&mut conn, readers, job, exclusive, commits);
         }
         if closing.is_some() {
             break;
@@ -373,8 +380,11 @@ fn write_batches(mut conn: Connection, readers: &ReadPool, mut inbox: mpsc::Rece
     }
 }
 
-/// Runs `job` in a transaction of its own. If no other connection has the database open (this
-/// process's readers are closed for it; another process's keep it in WAL mode), the transaction
+/// Runs `job` in a transaction of its own, its savepoints journaled in a file: a long job's
+/// journal of the pages it changes (a bulk load's index builds change hundreds of megabytes)
+/// would otherwise be held in memory to its commit. If `exclusive` and no other connection has
+/// the database open (this process's readers are closed for it; another process's keep it in
+/// WAL mode), the transaction
 /// is written through a rollback journal instead of the WAL: the pages it appends to the file
 /// (all of a load into an empty directory) are then written once, where the WAL writes each
 /// twice (into the log, then into the file at the checkpoint). It is as durable: the file is
@@ -382,15 +392,19 @@ fn write_batches(mut conn: Connection, readers: &ReadPool, mut inbox: mpsc::Rece
 /// left behind makes the next opener roll the file back to what it was. Meanwhile reads through
 /// this store fail (`TAKEN`), and other processes' wait; WAL mode is back before the job's
 /// caller hears of the commit.
-fn run_alone(conn: &mut Connection, readers: &ReadPool, job: Job<Done>, commits: &AtomicU64) {
+fn run_alone(conn: &mut Connection, readers: &ReadPool, job: Job<Done>, exclusive: bool, commits: &AtomicU64) {
     if let Err(error) = conn.execute_batch(SAVEPOINT_JOURNAL_IN_FILE) {
         tracing::warn!(%error, "the savepoint journal stays in memory");
     }
-    let rollback = readers.close() && journal_mode(conn, "truncate", Duration::ZERO);
-    if !rollback {
+    let rollback = exclusive && readers.close() && journal_mode(conn, "truncate", Duration::ZERO);
+    if exclusive && !rollback {
         readers.reopen();
     }
-    let journal = if rollback { "rollback journal" } else { "WAL (the database is open elsewhere)" };
+    let journal = match (rollback, exclusive) {
+        (true, _) => "rollback journal",
+        (false, true) => "WAL (the database is open elsewhere)",
+        (false, false) => "WAL",
+    };
     tracing::info!(journal, "a write of its own");
     let mut batch = Batch { hold: true, ..Batch::default() };
     batch.run(conn, job);

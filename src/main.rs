@@ -155,7 +155,8 @@ struct ServeArgs {
 }
 
 fn init_logging(format: &str) {
-    let builder = tracing_subscriber::fmt().with_env_filter(log_filter()).with_writer(std::io::stderr).with_ansi(ansi());
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(log_filter()).with_writer(std::io::stderr).with_ansi(ansi());
     if format == "json" {
         builder.json().flatten_event(true).init();
     } else {

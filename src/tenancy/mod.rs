@@ -157,8 +157,9 @@ pub struct Hosted {
     generation: AtomicU64,
     /// Milliseconds since the Unix epoch of the last request it was sent.
     last_used: AtomicI64,
-    /// Snapshots, resets and deletion one at a time.
-    admin: tokio::sync::Mutex<()>,
+    /// Snapshots, resets and deletion one at a time (a reset holds it until the generation it
+    /// replaced is removed).
+    admin: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Hosted {
@@ -384,7 +385,9 @@ impl Tenants {
         tokio::fs::create_dir_all(dir.join(SNAPSHOTS_DIR)).await.context("cannot create the tenant's directory")?;
         let database = self.data_file(dir, 1);
         self.storage.create(&database).await?;
+        let made = began.elapsed();
         let started = self.start(name, &database, Setup::New, search_lag_ms).await?;
+        let served = began.elapsed();
         let (runtime, client) = &started;
         let client = client.as_ref().context("a new tenant without its client")?;
         let store = &runtime.app.store;
@@ -415,9 +418,19 @@ impl Tenants {
             // Two files, each synced: at once, so their syncs overlap. The creation is answered
             // only when both, and the tenant's directory, are durable.
             let initial = self.snapshot_file(dir, INITIAL_SNAPSHOT);
+            let applied = began.elapsed();
             tokio::try_join!(self.storage.snapshot(store, &database, &initial), write_metadata(dir, &metadata))?;
             sync_dir(&self.config.dir).await?;
-            tracing::info!(tenant = name, total_ms = began.elapsed().as_secs_f64() * 1000.0, "tenant created");
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            tracing::info!(
+                tenant = name,
+                total_ms = ms(began.elapsed()),
+                database_ms = ms(made),
+                start_ms = ms(served - made),
+                tenant_file_ms = ms(applied - served),
+                snapshot_ms = ms(began.elapsed() - applied),
+                "tenant created"
+            );
             Ok(metadata)
         };
         match setup.await {
@@ -546,14 +559,16 @@ impl Tenants {
     /// Makes the tenant what it was when `snapshot` was taken: a copy of the snapshot becomes
     /// its next generation, served from the moment it is open; the previous one is then closed
     /// and removed. Requests already running finish on the previous one.
-    pub async fn reset(&self, name: &str, snapshot: &str) -> Result<TenantView, TenancyError> {
+    pub async fn reset(self: &Arc<Self>, name: &str, snapshot: &str) -> Result<TenantView, TenancyError> {
         let hosted = self.hosted(name)?;
-        let _admin = hosted.admin.lock().await;
+        let admin = hosted.admin.clone().lock_owned().await;
         let source = self.snapshot_of(&hosted, snapshot).await?;
         let previous = hosted.generation.load(Ordering::Acquire);
         let next = previous + 1;
         let database = self.data_file(&hosted.dir, next);
+        let began = std::time::Instant::now();
         self.storage.restore(&source, &database).await?;
+        let restored = began.elapsed();
         let (runtime, _) = match self.start(name, &database, Setup::Restored, hosted.search_lag_ms.clone()).await {
             Ok(started) => started,
             Err(error) => {
@@ -564,8 +579,21 @@ impl Tenants {
         let retired =
             std::mem::replace(&mut *hosted.running.write().unwrap_or_else(|e| e.into_inner()), Arc::new(runtime));
         hosted.generation.store(next, Ordering::Release);
-        retired.stop().await;
-        self.storage.remove(&self.data_file(&hosted.dir, previous)).await?;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let (total_ms, restore_ms) = (ms(began.elapsed()), ms(restored));
+        tracing::info!(tenant = name, total_ms, restore_ms, start_ms = total_ms - restore_ms, "tenant reset");
+        // The generation replaced is closed and removed after the answer: requests still on it
+        // finish first, and PostgreSQL takes tens of milliseconds to drop a schema. It holds the
+        // tenant's admin lock, so the tenant's next snapshot, reset or deletion waits for it; a
+        // stop before it ends leaves the file to the next start, which removes it.
+        let (tenants, replaced) = (self.clone(), self.data_file(&hosted.dir, previous));
+        tokio::spawn(async move {
+            let _admin = admin;
+            retired.stop().await;
+            if let Err(error) = tenants.storage.remove(&replaced).await {
+                tracing::warn!(file = %replaced.display(), error = %format!("{error:#}"), "cannot remove a generation a reset replaced");
+            }
+        });
         Ok(self.view(&hosted).await?)
     }
 
@@ -602,6 +630,8 @@ impl Tenants {
         let hosted: Vec<Arc<Hosted>> =
             self.hosted.write().unwrap_or_else(|e| e.into_inner()).drain().map(|(_, t)| t).collect();
         for tenant in hosted {
+            // After a reset's removal of the generation it replaced.
+            let _admin = tenant.admin.lock().await;
             tenant.runtime().stop().await;
         }
         self.storage.stop().await;

@@ -7,8 +7,9 @@
 //! durably once the schema is made. So the directory says, on both engines, what a restart
 //! serves, and listing, expiry and restarts are one code path.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 
@@ -28,8 +29,17 @@ pub(super) enum Storage {
     /// A file per database, copied from a template migrated at start.
     Sqlite { template: PathBuf },
     /// A schema per database in the server's own PostgreSQL database, made from migrated spares.
-    Postgres { schemas: Arc<Schemas>, spares: Spares<String> },
+    Postgres {
+        schemas: Arc<Schemas>,
+        spares: Arc<Spares<String>>,
+        /// By snapshot file: a schema being filled with a copy of the snapshot, for the next
+        /// reset to it (`restore`).
+        copies: Mutex<HashMap<PathBuf, Copy>>,
+    },
 }
+
+/// A copy of a snapshot, filled ahead of need: its schema once filled.
+type Copy = tokio::task::JoinHandle<anyhow::Result<String>>;
 
 impl Storage {
     /// SQLite or PostgreSQL, as the server's own database is; `dir` is the tenants directory.
@@ -44,14 +54,14 @@ impl Storage {
             return Ok(Self::Sqlite { template });
         }
         let schemas = Arc::new(Schemas::connect(database_url).await?);
-        let spares = Spares::start(SPARE_SCHEMAS, "schema", {
+        let spares = Arc::new(Spares::start(SPARE_SCHEMAS, "schema", {
             let schemas = schemas.clone();
             move || {
                 let schemas = schemas.clone();
                 async move { schemas.create_migrated(SPARE_PREFIX).await }
             }
-        });
-        Ok(Self::Postgres { schemas, spares })
+        }));
+        Ok(Self::Postgres { schemas, spares, copies: Mutex::default() })
     }
 
     /// The extension of the files that are, or name, tenants' databases.
@@ -108,29 +118,45 @@ impl Storage {
     }
 
     /// A new database at `to`, a copy of the snapshot at `snapshot`.
+    ///
+    /// On PostgreSQL, filling a schema from a snapshot takes a hundred milliseconds or more
+    /// (every table's rows copied), so each reset also starts filling the copy the next reset
+    /// to the same snapshot takes: a test suite resetting its tenant before each test waits for
+    /// a copy only at the first. The snapshot never changes, so the copy is as exact.
     pub async fn restore(&self, snapshot: &Path, to: &Path) -> anyhow::Result<()> {
         match self {
             Self::Sqlite { .. } => copy_durably(snapshot, to).await.context("cannot copy the snapshot"),
-            Self::Postgres { schemas, spares, .. } => {
-                let source = schema_at(snapshot).await?;
-                let spare = spares.take().await?;
-                let restored = match schemas.restore(&source, &spare, TENANT_PREFIX).await {
-                    Ok(restored) => restored,
-                    Err(error) => {
-                        let _ = schemas.drop_schema(&spare).await;
-                        return Err(error.context("cannot copy the snapshot"));
-                    }
+            Self::Postgres { schemas, spares, copies } => {
+                let ready = lock(copies).remove(snapshot);
+                let restored = match ready.map(|copy| async { copy.await? }) {
+                    Some(copy) => match copy.await {
+                        Ok(schema) => schema,
+                        Err(error) => {
+                            tracing::warn!(error = %format!("{error:#}"), "a copy filled ahead failed; filling one now");
+                            fill_copy(schemas, spares, snapshot).await?
+                        }
+                    },
+                    None => fill_copy(schemas, spares, snapshot).await?,
                 };
-                name_schema(schemas, to, &restored).await
+                name_schema(schemas, to, &restored).await?;
+                let (schemas, spares, source) = (schemas.clone(), spares.clone(), snapshot.to_owned());
+                let next = tokio::spawn(async move { fill_copy(&schemas, &spares, &source).await });
+                lock(copies).insert(snapshot.to_owned(), next);
+                Ok(())
             }
         }
     }
 
-    /// Removes the database at `path`, no longer served.
+    /// Removes the database at `path`, no longer served (or the snapshot there, with its copy
+    /// filled ahead).
     pub async fn remove(&self, path: &Path) -> anyhow::Result<()> {
         match self {
             Self::Sqlite { .. } => remove_database(path).await,
-            Self::Postgres { schemas, .. } => {
+            Self::Postgres { schemas, copies, .. } => {
+                let copy = lock(copies).remove(path);
+                if let Some(copy) = copy {
+                    drop_copy(schemas, copy).await;
+                }
                 if let Ok(schema) = schema_at(path).await {
                     schemas.drop_schema(&schema).await?;
                 }
@@ -158,12 +184,40 @@ impl Storage {
     /// Drops the spare schemas made and not taken (on shutdown). One being made meanwhile is
     /// left behind, empty.
     pub async fn stop(&self) {
-        if let Self::Postgres { schemas, spares, .. } = self {
+        if let Self::Postgres { schemas, spares, copies } = self {
+            let filled: Vec<Copy> = lock(copies).drain().map(|(_, copy)| copy).collect();
+            for copy in filled {
+                drop_copy(schemas, copy).await;
+            }
             for spare in spares.drain() {
                 let _ = schemas.drop_schema(&spare).await;
             }
             schemas.close().await;
         }
+    }
+}
+
+fn lock(copies: &Mutex<HashMap<PathBuf, Copy>>) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Copy>> {
+    copies.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A spare filled with a copy of the snapshot at `snapshot`: its schema.
+async fn fill_copy(schemas: &Schemas, spares: &Spares<String>, snapshot: &Path) -> anyhow::Result<String> {
+    let source = schema_at(snapshot).await?;
+    let spare = spares.take().await?;
+    match schemas.restore(&source, &spare, TENANT_PREFIX).await {
+        Ok(filled) => Ok(filled),
+        Err(error) => {
+            let _ = schemas.drop_schema(&spare).await;
+            Err(error.context("cannot copy the snapshot"))
+        }
+    }
+}
+
+/// Drops a copy no reset will take, once it is filled.
+async fn drop_copy(schemas: &Schemas, copy: Copy) {
+    if let Ok(Ok(schema)) = copy.await {
+        let _ = schemas.drop_schema(&schema).await;
     }
 }
 

@@ -157,12 +157,22 @@ pub struct Hosted {
     generation: AtomicU64,
     /// Milliseconds since the Unix epoch of the last request it was sent.
     last_used: AtomicI64,
-    /// Snapshots, resets and deletion one at a time (a reset holds it until the generation it
-    /// replaced is removed).
-    admin: Arc<tokio::sync::Mutex<()>>,
+    /// Snapshots, resets and deletion one at a time.
+    admin: tokio::sync::Mutex<()>,
+    /// Generations resets replaced, being closed and removed: deletion and shutdown wait for
+    /// them.
+    retiring: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Hosted {
+    /// Once the generations resets replaced are closed and removed.
+    async fn retired(&self) {
+        let pending = std::mem::take(&mut *self.retiring.lock().unwrap_or_else(|e| e.into_inner()));
+        for task in pending {
+            let _ = task.await;
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.metadata.name
     }
@@ -339,6 +349,7 @@ impl Tenants {
             running: RwLock::new(Arc::new(runtime)),
             generation: AtomicU64::new(generation),
             admin: Default::default(),
+            retiring: Default::default(),
         });
         let mut all = self.hosted.write().unwrap_or_else(|e| e.into_inner());
         all.insert(hosted.metadata.name.clone(), hosted.clone());
@@ -529,6 +540,7 @@ impl Tenants {
             }
             count_tenants(all.len());
         }
+        hosted.retired().await;
         hosted.runtime().stop().await;
         self.storage.remove_all(&hosted.dir).await?;
         Ok(())
@@ -561,7 +573,7 @@ impl Tenants {
     /// and removed. Requests already running finish on the previous one.
     pub async fn reset(self: &Arc<Self>, name: &str, snapshot: &str) -> Result<TenantView, TenancyError> {
         let hosted = self.hosted(name)?;
-        let admin = hosted.admin.clone().lock_owned().await;
+        let _admin = hosted.admin.lock().await;
         let source = self.snapshot_of(&hosted, snapshot).await?;
         let previous = hosted.generation.load(Ordering::Acquire);
         let next = previous + 1;
@@ -583,17 +595,20 @@ impl Tenants {
         let (total_ms, restore_ms) = (ms(began.elapsed()), ms(restored));
         tracing::info!(tenant = name, total_ms, restore_ms, start_ms = total_ms - restore_ms, "tenant reset");
         // The generation replaced is closed and removed after the answer: requests still on it
-        // finish first, and PostgreSQL takes tens of milliseconds to drop a schema. It holds the
-        // tenant's admin lock, so the tenant's next snapshot, reset or deletion waits for it; a
-        // stop before it ends leaves the file to the next start, which removes it.
+        // finish first, and PostgreSQL takes tens of milliseconds to drop a schema. The tenant's
+        // deletion and the server's shutdown wait for it.
         let (tenants, replaced) = (self.clone(), self.data_file(&hosted.dir, previous));
-        tokio::spawn(async move {
-            let _admin = admin;
+        let retiring = tokio::spawn(async move {
             retired.stop().await;
             if let Err(error) = tenants.storage.remove(&replaced).await {
                 tracing::warn!(file = %replaced.display(), error = %format!("{error:#}"), "cannot remove a generation a reset replaced");
             }
         });
+        {
+            let mut pending = hosted.retiring.lock().unwrap_or_else(|e| e.into_inner());
+            pending.retain(|task| !task.is_finished());
+            pending.push(retiring);
+        }
         Ok(self.view(&hosted).await?)
     }
 
@@ -630,8 +645,7 @@ impl Tenants {
         let hosted: Vec<Arc<Hosted>> =
             self.hosted.write().unwrap_or_else(|e| e.into_inner()).drain().map(|(_, t)| t).collect();
         for tenant in hosted {
-            // After a reset's removal of the generation it replaced.
-            let _admin = tenant.admin.lock().await;
+            tenant.retired().await;
             tenant.runtime().stop().await;
         }
         self.storage.stop().await;

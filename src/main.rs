@@ -154,9 +154,16 @@ struct ServeArgs {
     tenant_host_base: Option<String>,
 }
 
-fn init_logging(format: &str) {
-    let builder =
-        tracing_subscriber::fmt().with_env_filter(log_filter()).with_writer(std::io::stderr).with_ansi(ansi());
+/// Logging to stderr, as text or JSON lines; `ROSTER_LOG` sets the levels.
+fn init_logging<W>(format: &str, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if format == "json" {
         builder.json().flatten_event(true).init();
     } else {
@@ -173,21 +180,8 @@ fn init_server_logging(format: &str) -> tracing_appender::non_blocking::WorkerGu
         .lossy(false)
         .thread_name("roster-log")
         .finish(std::io::BufWriter::new(std::io::stderr()));
-    let builder = tracing_subscriber::fmt().with_env_filter(log_filter()).with_writer(writer).with_ansi(ansi());
-    if format == "json" {
-        builder.json().flatten_event(true).init();
-    } else {
-        builder.compact().init();
-    }
+    init_logging(format, writer);
     guard
-}
-
-fn log_filter() -> EnvFilter {
-    EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| EnvFilter::new("info"))
-}
-
-fn ansi() -> bool {
-    std::io::IsTerminal::is_terminal(&std::io::stderr())
 }
 
 /// `roster seed`: the tenant is set up as `roster serve` would set it up (so a file may name
@@ -245,11 +239,11 @@ async fn main() -> std::process::ExitCode {
             .await
         }
         Command::Seed(args) => {
-            init_logging("text");
+            init_logging("text", std::io::stderr);
             seed(args).await
         }
         Command::Import(args) => {
-            init_logging("text");
+            init_logging("text", std::io::stderr);
             let args = roster::jobs::cli::ImportArgs {
                 file: args.file,
                 database_url: args.database_url,
@@ -264,7 +258,7 @@ async fn main() -> std::process::ExitCode {
             }
         }
         Command::Export(args) => {
-            init_logging("text");
+            init_logging("text", std::io::stderr);
             let format = if args.format == "csv" {
                 roster::jobs::export::Format::Csv
             } else {

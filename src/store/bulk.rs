@@ -104,7 +104,7 @@ async fn next(engine: Engine, feed: &mut mpsc::Receiver<Feed>) -> Option<Feed> {
 impl Store {
     /// Starts a bulk load. It holds the write transaction until it ends: other writes wait.
     pub async fn bulk_load(&self) -> BulkLoad {
-        self.start_load(false).await
+        self.start_load(Commit::Own).await
     }
 
     /// Starts a bulk load for a caller that reads nothing through this store until it ends:
@@ -113,10 +113,10 @@ impl Store {
     /// page once, not twice) and reads through this store fail until it ends; otherwise, and on
     /// PostgreSQL, it is `bulk_load`.
     pub async fn bulk_load_alone(&self) -> BulkLoad {
-        self.start_load(true).await
+        self.start_load(Commit::Exclusive).await
     }
 
-    async fn start_load(&self, alone: bool) -> BulkLoad {
+    async fn start_load(&self, commit: Commit) -> BulkLoad {
         // Two batches in flight at most: reading the file runs ahead of writing by no more.
         let (feed, mut inbox) = mpsc::channel(2);
         let outcome = self
@@ -139,7 +139,7 @@ impl Store {
                     }
                     loaded
                 }),
-                if alone { Commit::Exclusive } else { Commit::Own },
+                commit,
             )
             .await;
         BulkLoad { feed, outcome: std::sync::Mutex::new(Box::pin(outcome)) }

@@ -317,7 +317,6 @@ impl Tenants {
             Ok((keys, client)) => {
                 let runtime =
                     Runtime::start(store, keys, issuer, &self.config.runtime, search_lag_ms, axum::Router::new());
-                let ms = |d: Duration| d.as_secs_f64() * 1000.0;
                 let (open_ms, setup_ms, total_ms) = (ms(opened), ms(set_up - opened), ms(started.elapsed()));
                 tracing::debug!(tenant = name, ?setup, open_ms, setup_ms, total_ms, "tenant started");
                 Ok((runtime, client))
@@ -432,7 +431,6 @@ impl Tenants {
             let applied = began.elapsed();
             tokio::try_join!(self.storage.snapshot(store, &database, &initial), write_metadata(dir, &metadata))?;
             sync_dir(&self.config.dir).await?;
-            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
             tracing::info!(
                 tenant = name,
                 total_ms = ms(began.elapsed()),
@@ -591,7 +589,6 @@ impl Tenants {
         let retired =
             std::mem::replace(&mut *hosted.running.write().unwrap_or_else(|e| e.into_inner()), Arc::new(runtime));
         hosted.generation.store(next, Ordering::Release);
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let (total_ms, restore_ms) = (ms(began.elapsed()), ms(restored));
         tracing::info!(tenant = name, total_ms, restore_ms, start_ms = total_ms - restore_ms, "tenant reset");
         // The generation replaced is closed and removed after the answer: requests still on it
@@ -768,4 +765,9 @@ async fn write_durably(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
 /// Makes the entries of `dir` (files created, renamed or removed in it) durable.
 async fn sync_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(tokio::fs::File::open(dir).await?.sync_all().await?)
+}
+
+/// A duration in milliseconds, as the log's `…_ms` fields give it.
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
 }

@@ -127,9 +127,9 @@ impl Storage {
         match self {
             Self::Sqlite { .. } => copy_durably(snapshot, to).await.context("cannot copy the snapshot"),
             Self::Postgres { schemas, spares, copies } => {
-                let ready = lock(copies).remove(snapshot);
-                let restored = match ready.map(|copy| async { copy.await? }) {
-                    Some(copy) => match copy.await {
+                let ahead = lock(copies).remove(snapshot);
+                let restored = match ahead {
+                    Some(copy) => match filled(copy).await {
                         Ok(schema) => schema,
                         Err(error) => {
                             tracing::warn!(error = %format!("{error:#}"), "a copy filled ahead failed; filling one now");
@@ -214,9 +214,14 @@ async fn fill_copy(schemas: &Schemas, spares: &Spares<String>, snapshot: &Path) 
     }
 }
 
+/// The schema of a copy filled ahead, once it is filled.
+async fn filled(copy: Copy) -> anyhow::Result<String> {
+    copy.await?
+}
+
 /// Drops a copy no reset will take, once it is filled.
 async fn drop_copy(schemas: &Schemas, copy: Copy) {
-    if let Ok(Ok(schema)) = copy.await {
+    if let Ok(schema) = filled(copy).await {
         let _ = schemas.drop_schema(&schema).await;
     }
 }

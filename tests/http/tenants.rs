@@ -46,6 +46,14 @@ impl Tenant {
     async fn call(&self, server: &Server, method: Method, path: &str, body: Option<Value>) -> Reply {
         send(server, method, &format!("{}{path}", self.base), &self.token, body).await
     }
+
+    /// Resets the tenant to the snapshot named, through the admin API; 200 or the test fails.
+    async fn reset_to(&self, server: &Server, snapshot: &str) -> Reply {
+        let path = format!("/tenants/{}/reset", self.name);
+        let reset = admin(server, Method::POST, &path, Some(json!({"snapshot": snapshot}))).await;
+        assert_eq!(reset.status, 200, "{}", reset.text);
+        reset
+    }
 }
 
 /// A client-credentials token from the tenant at `base`, for the audience its domain names.
@@ -276,14 +284,7 @@ async fn a_reset_tenant_equals_its_snapshot_object_by_object() {
         .await;
     assert_ne!(state_of(&server, &tenant).await, at_snapshot);
 
-    let reset = admin(
-        &server,
-        Method::POST,
-        &format!("/tenants/{}/reset", tenant.name),
-        Some(json!({"snapshot": "two-users"})),
-    )
-    .await;
-    assert_eq!(reset.status, 200, "{}", reset.text);
+    let reset = tenant.reset_to(&server, "two-users").await;
     assert_eq!(reset.body["snapshots"], json!(["initial", "two-users"]));
     // The same token still works: the keys are the snapshot's too.
     assert_eq!(state_of(&server, &tenant).await, at_snapshot);
@@ -295,14 +296,7 @@ async fn a_reset_tenant_equals_its_snapshot_object_by_object() {
     assert_eq!(emails, ["ann@example.test", "bob@example.test", "dan@example.test"]);
 
     // Again: on PostgreSQL this reset takes the copy the first one started filling.
-    let reset = admin(
-        &server,
-        Method::POST,
-        &format!("/tenants/{}/reset", tenant.name),
-        Some(json!({"snapshot": "two-users"})),
-    )
-    .await;
-    assert_eq!(reset.status, 200, "{}", reset.text);
+    tenant.reset_to(&server, "two-users").await;
     assert_eq!(state_of(&server, &tenant).await, at_snapshot);
 
     // Without a snapshot named: back to the tenant as created.

@@ -107,16 +107,22 @@ impl Schemas {
         Ok(snapshot)
     }
 
-    /// Makes `spare`, a migrated schema, hold what `snapshot` holds, and renames it `prefix` and
-    /// random letters: all or nothing. Returns the new name.
+    /// Makes `spare`, a migrated schema (empty, or a tenant's generation no longer served),
+    /// hold what `snapshot` holds, and renames it `prefix` and random letters: all or nothing.
+    /// Returns the new name.
     pub async fn restore(&self, snapshot: &str, spare: &str, prefix: &str) -> anyhow::Result<String> {
         let restored = new_name(prefix);
         let (from, into) = (quote(snapshot), quote(spare));
         let copied: std::collections::HashMap<String, Vec<String>> =
             self.tables(snapshot).await?.into_iter().map(|table| (table.name, table.columns)).collect();
+        anyhow::ensure!(!copied.is_empty(), "the snapshot {snapshot} holds no tables");
         let tables: Vec<Table> =
             in_dependency_order(self.tables(spare).await?).into_iter().filter(|t| t.name != MIGRATIONS_TABLE).collect();
-        let mut sql = String::new();
+        // A generation no longer served may still have a request's transaction running: its
+        // tables are locked first, so that it ends before they are emptied, and any statement
+        // after it finds no schema by its old name.
+        let locked: Vec<String> = tables.iter().map(|table| format!("{into}.{}", quote(&table.name))).collect();
+        let mut sql = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE;", locked.join(", "));
         for table in tables.iter().rev() {
             sql.push_str(&format!("DELETE FROM {into}.{};", quote(&table.name)));
         }

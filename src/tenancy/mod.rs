@@ -3,8 +3,10 @@
 //! Each tenant has a directory of its own under the tenants directory and a database of its
 //! own: with a SQLite server a SQLite file there, started from a copy of a template the server
 //! migrates once at start; with a PostgreSQL server a schema of the server's database, made
-//! from a migrated spare (`storage.rs`). So creating one is a copy or a rename, a few inserts
-//! (its signing key, management client and grant, default connections) and its tasks. A request reaches it by a path prefix (`/t/<name>/…`) or by its
+//! from a migrated spare (`storage.rs`). So making one is a copy or a rename, a few inserts
+//! (its signing key, management client and grant, default connections) and its initial
+//! snapshot (`prepare.rs`); a create that names no tenant and no tenant file takes one made
+//! ahead. A request reaches it by a path prefix (`/t/<name>/…`) or by its
 //! host (`<name>.<host base>`); its tokens name the path-prefixed domain, and are refused by
 //! every other tenant (another key, another issuer and audience).
 //!
@@ -13,6 +15,7 @@
 //! snapshots survive a restart; one idle for longer than its time-to-live is deleted.
 
 pub mod front;
+mod prepare;
 pub mod runtime;
 mod spares;
 mod storage;
@@ -27,18 +30,22 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use self::front::{Front, RateLimit};
+use self::prepare::{Prepared, prepare};
 use self::runtime::{Runtime, RuntimeSettings};
 use self::spares::Spares;
 use self::storage::Storage;
 use crate::auth::keys::KeyRing;
 use crate::auth::token::Issuer;
 use crate::domain::time::{self, Timestamp};
-use crate::store::SigningKey;
+use crate::store::{SigningKey, Store};
 
 /// The snapshot every tenant gets when created (after its tenant file, if any, is applied).
 pub const INITIAL_SNAPSHOT: &str = "initial";
 /// How long a tenant may stay idle when its creator names no time-to-live.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
+/// Tenants made ahead: a burst of this many creates waits for none (on PostgreSQL each takes
+/// ~100 ms to make, beside a spare schema).
+const READY_TENANTS: usize = 2;
 const METADATA_FILE: &str = "tenant.json";
 const SNAPSHOTS_DIR: &str = "snapshots";
 /// Signing keys kept ready: a burst of this many tenant creations waits for none.
@@ -55,6 +62,21 @@ pub struct TenancyConfig {
     /// A tenant is also reached at `<name>.<host base>` (e.g. `localhost:8080`).
     pub host_base: String,
     pub runtime: RuntimeSettings,
+}
+
+impl TenancyConfig {
+    /// What SDKs are given as the tenant's domain: its tokens' issuer.
+    fn domain(&self, name: &str) -> String {
+        format!("{}/t/{name}", self.public_domain)
+    }
+
+    fn host_domain(&self, name: &str) -> String {
+        format!("{name}.{}", self.host_base)
+    }
+
+    fn issuer(&self, name: &str) -> Issuer {
+        Issuer::with_aliases(&self.domain(name), [self.host_domain(name).as_str()])
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,20 +149,11 @@ struct Metadata {
 /// What a tenant's database needs before it is served.
 #[derive(Debug, Clone, Copy)]
 enum Setup {
-    /// A copy of the template: everything (`tenant::bootstrap_new`).
-    New,
     /// Served before this start: what the server's domain names may have changed
     /// (`tenant::bootstrap`, which finds the rest there).
     Again,
     /// A copy of the tenant's own snapshot, taken by this process: nothing.
     Restored,
-}
-
-/// A tenant's management client.
-struct Client {
-    id: String,
-    /// When this start made it.
-    generated_secret: Option<String>,
 }
 
 /// A tenant served.
@@ -210,12 +223,15 @@ pub struct TenantView {
 }
 
 pub struct Tenants {
-    config: TenancyConfig,
+    config: Arc<TenancyConfig>,
     hosted: RwLock<HashMap<String, Arc<Hosted>>>,
     /// Names of tenants being created or deleted, so that two requests cannot both take one.
     busy: Mutex<std::collections::HashSet<String>>,
-    spare_keys: Spares<SigningKey>,
-    storage: Storage,
+    spare_keys: Arc<Spares<SigningKey>>,
+    /// Tenants made ahead, for creates that name neither a tenant nor a tenant file
+    /// (`prepare.rs`).
+    ready: Spares<Prepared>,
+    storage: Arc<Storage>,
 }
 
 impl Tenants {
@@ -224,12 +240,21 @@ impl Tenants {
         tokio::fs::create_dir_all(&config.dir)
             .await
             .with_context(|| format!("cannot create the tenants directory {}", config.dir.display()))?;
-        let storage = Storage::open(&config.database_url, &config.dir).await?;
-        let spare_keys = Spares::start(SPARE_KEYS, "signing key", || async {
+        let storage = Arc::new(Storage::open(&config.database_url, &config.dir).await?);
+        let config = Arc::new(config);
+        prepare::remove_unfinished(&storage, &config).await?;
+        let spare_keys = Arc::new(Spares::start(SPARE_KEYS, "signing key", || async {
             tokio::task::spawn_blocking(crate::auth::keys::generate).await.context("key generation task failed")?
+        }));
+        let ready = Spares::start(READY_TENANTS, "tenant", {
+            let (storage, spare_keys, config) = (storage.clone(), spare_keys.clone(), config.clone());
+            move || {
+                let (storage, spare_keys, config) = (storage.clone(), spare_keys.clone(), config.clone());
+                async move { Ok(prepare(&storage, &spare_keys, &config, generated_name(), None).await?) }
+            }
         });
         let tenants =
-            Arc::new(Self { config, hosted: Default::default(), busy: Default::default(), spare_keys, storage });
+            Arc::new(Self { config, hosted: Default::default(), busy: Default::default(), spare_keys, ready, storage });
         tenants.serve_existing().await?;
         Ok(tenants)
     }
@@ -253,10 +278,10 @@ impl Tenants {
         let generation = self.latest_generation(&dir).await?.context("a tenant without a database")?;
         // Generations a reset replaced, left by a stop before they were removed.
         for earlier in 1..generation {
-            self.storage.remove(&self.data_file(&dir, earlier)).await?;
+            self.storage.remove(&self.storage.data_file(&dir, earlier)).await?;
         }
         let lag = Arc::new(AtomicU64::new(metadata.faithful.search_index_lag_ms));
-        let database = self.data_file(&dir, generation);
+        let database = self.storage.data_file(&dir, generation);
         let runtime = self.start(&metadata.name, &database, Setup::Again, lag.clone()).await?;
         let hosted = self.host(metadata, dir, runtime, generation, lag);
         tracing::info!(tenant = hosted.name(), "serving a tenant created earlier");
@@ -278,18 +303,6 @@ impl Tenants {
         self.get(name)
     }
 
-    fn domain(&self, name: &str) -> String {
-        format!("{}/t/{name}", self.config.public_domain)
-    }
-
-    fn host_domain(&self, name: &str) -> String {
-        format!("{name}.{}", self.config.host_base)
-    }
-
-    fn issuer(&self, name: &str) -> Issuer {
-        Issuer::with_aliases(&self.domain(name), [self.host_domain(name).as_str()])
-    }
-
     /// Opens a tenant's database, sets it up as `setup` says and starts serving it.
     async fn start(
         &self,
@@ -297,29 +310,30 @@ impl Tenants {
         database: &Path,
         setup: Setup,
         search_lag_ms: Arc<AtomicU64>,
-    ) -> anyhow::Result<(Runtime, Option<Client>)> {
+    ) -> anyhow::Result<Runtime> {
         let started = std::time::Instant::now();
         let store = self.storage.open_store(database, matches!(setup, Setup::Again)).await?;
         let opened = started.elapsed();
-        let issuer = self.issuer(name);
-        let result = async {
-            let tenant = match setup {
-                Setup::New => crate::tenant::bootstrap_new(&store, &issuer, self.spare_keys.take().await?).await?,
-                Setup::Again => crate::tenant::bootstrap(&store, &Default::default(), &issuer).await?,
-                Setup::Restored => return Ok((KeyRing::new(&store.signing_keys().await?)?, None)),
-            };
-            let client = Client { id: tenant.client_id, generated_secret: tenant.generated_secret };
-            Ok((tenant.keys, Some(client)))
-        }
-        .await;
-        let set_up = started.elapsed();
-        match result {
-            Ok((keys, client)) => {
-                let runtime =
-                    Runtime::start(store, keys, issuer, &self.config.runtime, search_lag_ms, axum::Router::new());
-                let (open_ms, setup_ms, total_ms) = (ms(opened), ms(set_up - opened), ms(started.elapsed()));
-                tracing::debug!(tenant = name, ?setup, open_ms, setup_ms, total_ms, "tenant started");
-                Ok((runtime, client))
+        let keys = match setup {
+            Setup::Again => {
+                crate::tenant::bootstrap(&store, &Default::default(), &self.config.issuer(name)).await.map(|t| t.keys)
+            }
+            Setup::Restored => store.signing_keys().await.and_then(|keys| KeyRing::new(&keys)),
+        };
+        match keys {
+            Ok(keys) => {
+                let set_up = started.elapsed();
+                let runtime = self.run(name, store, keys, search_lag_ms);
+                let (open_ms, setup_ms) = (ms(opened), ms(set_up - opened));
+                tracing::debug!(
+                    tenant = name,
+                    ?setup,
+                    open_ms,
+                    setup_ms,
+                    total_ms = ms(started.elapsed()),
+                    "tenant started"
+                );
+                Ok(runtime)
             }
             Err(error) => {
                 store.close().await;
@@ -328,11 +342,16 @@ impl Tenants {
         }
     }
 
+    fn run(&self, name: &str, store: Arc<Store>, keys: KeyRing, search_lag_ms: Arc<AtomicU64>) -> Runtime {
+        let issuer = self.config.issuer(name);
+        Runtime::start(store, keys, issuer, &self.config.runtime, search_lag_ms, axum::Router::new())
+    }
+
     fn host(
         &self,
         metadata: Metadata,
         dir: PathBuf,
-        (runtime, _): (Runtime, Option<Client>),
+        runtime: Runtime,
         generation: u64,
         search_lag_ms: Arc<AtomicU64>,
     ) -> Arc<Hosted> {
@@ -357,101 +376,45 @@ impl Tenants {
     }
 
     /// Creates a tenant, applies its tenant file and takes its initial snapshot; only then is
-    /// it served.
-    pub async fn create(&self, mut request: NewTenant) -> Result<TenantView, TenancyError> {
-        let name = match request.name.take() {
-            Some(name) => valid_name(name)?,
-            None => format!("t-{}", crate::domain::ids::random_from(b"abcdefghijklmnopqrstuvwxyz0123456789", 10)),
-        };
+    /// it served. One that names neither a tenant nor a tenant file was made ahead.
+    pub async fn create(&self, request: NewTenant) -> Result<TenantView, TenancyError> {
         request.faithful.check()?;
-        let _reserved = self.reserve(&name)?;
-        let dir = self.config.dir.join(&name);
-        let lag = Arc::new(AtomicU64::new(request.faithful.search_index_lag_ms));
-        let created = self.create_in(&name, &dir, request, lag.clone()).await;
-        match created {
-            Ok((metadata, runtime, secret)) => {
-                let hosted = self.host(metadata, dir, runtime, 1, lag);
-                let mut view = self.view(&hosted).await?;
-                view.client_secret = secret;
-                Ok(view)
-            }
-            Err(error) => {
-                if let Err(left) = self.storage.remove_all(&dir).await {
-                    tracing::warn!(tenant = name, error = %format!("{left:#}"), "cannot remove a tenant not created");
-                }
-                Err(error)
-            }
-        }
-    }
-
-    async fn create_in(
-        &self,
-        name: &str,
-        dir: &Path,
-        request: NewTenant,
-        search_lag_ms: Arc<AtomicU64>,
-    ) -> Result<(Metadata, (Runtime, Option<Client>), Option<String>), TenancyError> {
         let began = std::time::Instant::now();
-        tokio::fs::create_dir_all(dir.join(SNAPSHOTS_DIR)).await.context("cannot create the tenant's directory")?;
-        let database = self.data_file(dir, 1);
-        self.storage.create(&database).await?;
-        let made = began.elapsed();
-        let started = self.start(name, &database, Setup::New, search_lag_ms).await?;
-        let served = began.elapsed();
-        let (runtime, client) = &started;
-        let client = client.as_ref().context("a new tenant without its client")?;
-        let store = &runtime.app.store;
-        let setup = async {
-            if let Some(text) = request.tenant_file {
-                let file = dir.join("tenant-file.yaml");
-                tokio::fs::write(&file, text).await.context("cannot keep the tenant file")?;
-                let applied = crate::seed::apply_file(store, &runtime.app.issuer, &self.domain(name), &file).await;
-                let _ = tokio::fs::remove_file(&file).await;
-                if let Err(error) = applied {
-                    return Err(match error.downcast::<crate::seed::Refused>() {
-                        // Named as the request names it, not by the server's copy of it.
-                        Ok(mut refused) => {
-                            refused.file = "tenant_file".to_owned();
-                            TenancyError::TenantFile(refused.to_string())
-                        }
-                        Err(error) => TenancyError::Other(error),
-                    });
+        let made_ahead = request.name.is_none() && request.tenant_file.is_none();
+        let (prepared, _reserved) = if made_ahead {
+            let prepared = self.ready.take().await?;
+            match self.reserve(&prepared.name) {
+                Ok(reserved) => (prepared, reserved),
+                Err(taken) => {
+                    prepare::discard(&self.storage, prepared).await;
+                    return Err(taken);
                 }
             }
-            let metadata = Metadata {
-                name: name.to_owned(),
-                created_at: time::now(),
-                ttl_seconds: request.ttl_seconds.unwrap_or(DEFAULT_TTL.as_secs()),
-                client_id: client.id.clone(),
-                faithful: request.faithful,
-            };
-            // Two files, each synced: at once, so their syncs overlap. The creation is answered
-            // only when both, and the tenant's directory, are durable.
-            let initial = self.snapshot_file(dir, INITIAL_SNAPSHOT);
-            let applied = began.elapsed();
-            tokio::try_join!(self.storage.snapshot(store, &database, &initial), write_metadata(dir, &metadata))?;
-            sync_dir(&self.config.dir).await?;
-            tracing::info!(
-                tenant = name,
-                total_ms = ms(began.elapsed()),
-                database_ms = ms(made),
-                start_ms = ms(served - made),
-                tenant_file_ms = ms(applied - served),
-                snapshot_ms = ms(began.elapsed() - applied),
-                "tenant created"
-            );
-            Ok(metadata)
+        } else {
+            let name = request.name.map_or_else(|| Ok(generated_name()), valid_name)?;
+            let reserved = self.reserve(&name)?;
+            let prepared = prepare(&self.storage, &self.spare_keys, &self.config, name, request.tenant_file).await?;
+            (prepared, reserved)
         };
-        match setup.await {
-            Ok(metadata) => {
-                let secret = started.1.as_ref().and_then(|client| client.generated_secret.clone());
-                Ok((metadata, started, secret))
-            }
-            Err(error) => {
-                started.0.stop().await;
-                Err(error)
-            }
+        let metadata = Metadata {
+            name: prepared.name.clone(),
+            created_at: time::now(),
+            ttl_seconds: request.ttl_seconds.unwrap_or(DEFAULT_TTL.as_secs()),
+            client_id: prepared.client_id.clone(),
+            faithful: request.faithful,
+        };
+        // Written last: a restart serves the tenant only once its creation is answered.
+        if let Err(error) = write_metadata(&prepared.dir, &metadata).await {
+            prepare::discard(&self.storage, prepared).await;
+            return Err(error.into());
         }
+        let Prepared { name, dir, store, keys, secret, .. } = prepared;
+        let lag = Arc::new(AtomicU64::new(metadata.faithful.search_index_lag_ms));
+        let hosted = self.host(metadata, dir, self.run(&name, store, keys, lag.clone()), 1, lag);
+        tracing::info!(tenant = name, made_ahead, total_ms = ms(began.elapsed()), "tenant created");
+        let mut view = self.view(&hosted).await?;
+        view.client_secret = secret;
+        Ok(view)
     }
 
     /// Holds `name` while it is created or deleted.
@@ -484,9 +447,9 @@ impl Tenants {
         let faithful = hosted.faithful.lock().unwrap_or_else(|e| e.into_inner()).clone();
         Ok(TenantView {
             name: name.to_owned(),
-            domain: self.domain(name),
-            host: self.host_domain(name),
-            management_api_audience: self.issuer(name).management_audience,
+            domain: self.config.domain(name),
+            host: self.config.host_domain(name),
+            management_api_audience: self.config.issuer(name).management_audience,
             client_id: hosted.metadata.client_id.clone(),
             client_secret: None,
             created_at: hosted.metadata.created_at,
@@ -549,12 +512,13 @@ impl Tenants {
         let snapshot = valid_name(snapshot.to_owned())?;
         let hosted = self.hosted(name)?;
         let _admin = hosted.admin.lock().await;
-        let file = self.snapshot_file(&hosted.dir, &snapshot);
+        let file = self.storage.snapshot_file(&hosted.dir, &snapshot);
         if tokio::fs::try_exists(&file).await.unwrap_or(false) {
             return Err(TenancyError::SnapshotTaken(snapshot));
         }
-        let database = self.data_file(&hosted.dir, hosted.generation.load(Ordering::Acquire));
+        let database = self.storage.data_file(&hosted.dir, hosted.generation.load(Ordering::Acquire));
         self.storage.snapshot(&hosted.runtime().app.store, &database, &file).await?;
+        self.storage.fill_ahead(&file);
         Ok(())
     }
 
@@ -575,11 +539,11 @@ impl Tenants {
         let source = self.snapshot_of(&hosted, snapshot).await?;
         let previous = hosted.generation.load(Ordering::Acquire);
         let next = previous + 1;
-        let database = self.data_file(&hosted.dir, next);
+        let database = self.storage.data_file(&hosted.dir, next);
         let began = std::time::Instant::now();
         self.storage.restore(&source, &database).await?;
         let restored = began.elapsed();
-        let (runtime, _) = match self.start(name, &database, Setup::Restored, hosted.search_lag_ms.clone()).await {
+        let runtime = match self.start(name, &database, Setup::Restored, hosted.search_lag_ms.clone()).await {
             Ok(started) => started,
             Err(error) => {
                 let _ = self.storage.remove(&database).await;
@@ -594,10 +558,10 @@ impl Tenants {
         // The generation replaced is closed and removed after the answer: requests still on it
         // finish first, and PostgreSQL takes tens of milliseconds to drop a schema. The tenant's
         // deletion and the server's shutdown wait for it.
-        let (tenants, replaced) = (self.clone(), self.data_file(&hosted.dir, previous));
+        let (tenants, replaced) = (self.clone(), self.storage.data_file(&hosted.dir, previous));
         let retiring = tokio::spawn(async move {
             retired.stop().await;
-            if let Err(error) = tenants.storage.remove(&replaced).await {
+            if let Err(error) = tenants.storage.retire(&replaced, &source).await {
                 tracing::warn!(file = %replaced.display(), error = %format!("{error:#}"), "cannot remove a generation a reset replaced");
             }
         });
@@ -645,16 +609,10 @@ impl Tenants {
             tenant.retired().await;
             tenant.runtime().stop().await;
         }
+        for prepared in self.ready.drain() {
+            prepare::discard(&self.storage, prepared).await;
+        }
         self.storage.stop().await;
-    }
-
-    /// A generation's database (`data-<n>.db`), or the file naming its schema (`.schema`).
-    fn data_file(&self, dir: &Path, generation: u64) -> PathBuf {
-        dir.join(format!("data-{generation}.{}", self.storage.extension()))
-    }
-
-    fn snapshot_file(&self, dir: &Path, snapshot: &str) -> PathBuf {
-        dir.join(SNAPSHOTS_DIR).join(format!("{snapshot}.{}", self.storage.extension()))
     }
 
     /// The newest generation in `dir`.
@@ -702,6 +660,11 @@ impl Drop for Reserved<'_> {
     fn drop(&mut self) {
         self.tenants.busy.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.name);
     }
+}
+
+/// The name of a tenant its creator did not name.
+fn generated_name() -> String {
+    format!("t-{}", crate::domain::ids::random_from(b"abcdefghijklmnopqrstuvwxyz0123456789", 10))
 }
 
 /// Tenant and snapshot names: a DNS label (they are hosts' first labels and file names).

@@ -48,16 +48,24 @@ impl<T: Send + 'static> Spares<T> {
         }
     }
 
-    /// Those ready now, no longer kept (on shutdown).
+    /// Those ready now, no longer kept: none is made after (on shutdown), but one being made
+    /// meanwhile is left behind.
     pub fn drain(&self) -> Vec<T> {
+        self.stop_making();
         std::mem::take(&mut *self.shared.ready.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl<T> Spares<T> {
+    fn stop_making(&self) {
+        self.shared.dropped.store(true, Ordering::Release);
+        self.shared.taken.notify_one();
     }
 }
 
 impl<T> Drop for Spares<T> {
     fn drop(&mut self) {
-        self.shared.dropped.store(true, Ordering::Release);
-        self.shared.taken.notify_one();
+        self.stop_making();
     }
 }
 

@@ -72,6 +72,15 @@ impl Storage {
         }
     }
 
+    /// A generation's database (`data-<n>.db`), or the file naming its schema (`.schema`).
+    pub fn data_file(&self, dir: &Path, generation: u64) -> PathBuf {
+        dir.join(format!("data-{generation}.{}", self.extension()))
+    }
+
+    pub fn snapshot_file(&self, dir: &Path, snapshot: &str) -> PathBuf {
+        dir.join(SNAPSHOTS_DIR).join(format!("{snapshot}.{}", self.extension()))
+    }
+
     /// A new tenant's database at `path`, migrated and empty.
     pub async fn create(&self, path: &Path) -> anyhow::Result<()> {
         match self {
@@ -120,9 +129,11 @@ impl Storage {
     /// A new database at `to`, a copy of the snapshot at `snapshot`.
     ///
     /// On PostgreSQL, filling a schema from a snapshot takes a hundred milliseconds or more
-    /// (every table's rows copied), so each reset also starts filling the copy the next reset
-    /// to the same snapshot takes: a test suite resetting its tenant before each test waits for
-    /// a copy only at the first. The snapshot never changes, so the copy is as exact.
+    /// (every table's rows copied), so a reset takes a copy filled ahead when there is one: one
+    /// is started when a snapshot is taken (`fill_ahead`), and the generation each reset
+    /// replaces is filled again as the next (`retire`). A test suite resetting its tenant before
+    /// each test then waits for a copy at most at the first. The snapshot never changes, so
+    /// the copy is as exact.
     pub async fn restore(&self, snapshot: &Path, to: &Path) -> anyhow::Result<()> {
         match self {
             Self::Sqlite { .. } => copy_durably(snapshot, to).await.context("cannot copy the snapshot"),
@@ -138,13 +149,48 @@ impl Storage {
                     },
                     None => fill_copy(schemas, spares, snapshot).await?,
                 };
-                name_schema(schemas, to, &restored).await?;
-                let (schemas, spares, source) = (schemas.clone(), spares.clone(), snapshot.to_owned());
-                let next = tokio::spawn(async move { fill_copy(&schemas, &spares, &source).await });
-                lock(copies).insert(snapshot.to_owned(), next);
-                Ok(())
+                name_schema(schemas, to, &restored).await
             }
         }
+    }
+
+    /// On PostgreSQL, starts filling a copy of the snapshot at `snapshot`, just taken, for the
+    /// first reset to it.
+    pub fn fill_ahead(&self, snapshot: &Path) {
+        if let Self::Postgres { schemas, spares, copies } = self {
+            let (schemas, spares, source) = (schemas.clone(), spares.clone(), snapshot.to_owned());
+            let copy = tokio::spawn({
+                let schemas = schemas.clone();
+                async move { fill_copy(&schemas, &spares, &source).await }
+            });
+            // One of an earlier snapshot of that name, deleted meanwhile.
+            if let Some(stale) = lock(copies).insert(snapshot.to_owned(), copy) {
+                tokio::spawn(async move { drop_copy(&schemas, stale).await });
+            }
+        }
+    }
+
+    /// Removes the generation at `replaced`, which a reset to the snapshot at `snapshot`
+    /// replaced and which is closed. On PostgreSQL its schema is instead filled again from the
+    /// snapshot, as the copy the next reset to it takes, unless one is being filled already.
+    pub async fn retire(&self, replaced: &Path, snapshot: &Path) -> anyhow::Result<()> {
+        let Self::Postgres { schemas, copies, .. } = self else { return self.remove(replaced).await };
+        let schema = schema_at(replaced).await?;
+        let (schemas, source) = (schemas.clone(), snapshot.to_owned());
+        let refilling = {
+            let mut copies = lock(copies);
+            let refill = !copies.contains_key(snapshot);
+            if refill {
+                copies.insert(snapshot.to_owned(), tokio::spawn(refill_as_copy(schemas, schema, source)));
+            }
+            refill
+        };
+        if !refilling {
+            return self.remove(replaced).await;
+        }
+        // No file names it now: a crash before the next reset takes it leaves it behind.
+        let _ = tokio::fs::remove_file(replaced).await;
+        Ok(())
     }
 
     /// Removes the database at `path`, no longer served (or the snapshot there, with its copy
@@ -212,6 +258,16 @@ async fn fill_copy(schemas: &Schemas, spares: &Spares<String>, snapshot: &Path) 
             Err(error.context("cannot copy the snapshot"))
         }
     }
+}
+
+/// `schema`, a generation no longer served, filled again with a copy of the snapshot at
+/// `snapshot`: its new name.
+async fn refill_as_copy(schemas: Arc<Schemas>, schema: String, snapshot: PathBuf) -> anyhow::Result<String> {
+    let refilled = async { schemas.restore(&schema_at(&snapshot).await?, &schema, TENANT_PREFIX).await }.await;
+    if refilled.is_err() {
+        let _ = schemas.drop_schema(&schema).await;
+    }
+    refilled.context("cannot fill a replaced generation again from the snapshot")
 }
 
 /// The schema of a copy filled ahead, once it is filled.

@@ -1,6 +1,8 @@
 //! Many tenants in one server: the admin API (`/roster/v1`) and the tenants it creates,
 //! reached by path prefix and by host, each isolated from the others and from the server's own.
 
+use std::path::Path;
+
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -83,14 +85,45 @@ fn database_extension(server: &Server) -> &'static str {
     if server.database.is_postgres() { "schema" } else { "db" }
 }
 
-/// On PostgreSQL, the schemas that hold hosted tenants and their snapshots (spares aside);
-/// on SQLite, none.
-async fn tenant_schemas(server: &Server) -> i64 {
+/// On PostgreSQL, the schemas that hold hosted tenants, their snapshots and the copies of them
+/// filled ahead (spares and tenants made ahead aside); on SQLite, none. A tenant being made
+/// ahead holds a schema its files do not name yet, for a moment: so this waits, up to ten
+/// seconds, for the count `expected`, and gives the last count.
+async fn tenant_schemas(server: &Server, tenants_dir: &Path, expected: i64) -> i64 {
     if !server.database.is_postgres() {
         return 0;
     }
-    let sql = "SELECT COUNT(*) FROM pg_namespace WHERE nspname LIKE 'roster\\_t\\_%' OR nspname LIKE 'roster\\_s\\_%'";
-    server.database.count(sql).await
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let made_ahead: Vec<String> = std::fs::read_dir(tenants_dir)
+            .unwrap()
+            .flatten()
+            .filter(|entry| entry.path().is_dir() && !entry.path().join("tenant.json").exists())
+            .flat_map(|entry| schemas_named_in(&entry.path()))
+            .map(|schema| format!("'{schema}'"))
+            .collect();
+        let sql = format!(
+            "SELECT COUNT(*) FROM pg_namespace WHERE (nspname LIKE 'roster\\_t\\_%' OR nspname LIKE 'roster\\_s\\_%') \
+             AND nspname NOT IN ({})",
+            if made_ahead.is_empty() { "''".to_owned() } else { made_ahead.join(", ") }
+        );
+        let count = server.database.count(&sql).await;
+        if count == expected || std::time::Instant::now() > deadline {
+            return count;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The schemas a tenant's files name (its generations' and its snapshots'), on PostgreSQL.
+fn schemas_named_in(tenant_dir: &Path) -> Vec<String> {
+    [tenant_dir.to_owned(), tenant_dir.join("snapshots")]
+        .iter()
+        .flat_map(|folder| std::fs::read_dir(folder).into_iter().flatten().flatten())
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "schema"))
+        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .map(|name| name.trim().to_owned())
+        .collect()
 }
 
 fn new_user(email: &str) -> Value {
@@ -142,7 +175,7 @@ async fn a_created_tenant_serves_the_management_api_by_path_and_by_host() {
         let schema = std::fs::read_to_string(&database).unwrap();
         assert_eq!(server.database.count(&format!("SELECT COUNT(*) FROM \"{schema}\".users")).await, 1);
         assert_eq!(server.database.count("SELECT COUNT(*) FROM public.users").await, 0);
-        assert_eq!(tenant_schemas(&server).await, 2, "the tenant's and its initial snapshot's");
+        assert_eq!(tenant_schemas(&server, dir.path(), 2).await, 2, "the tenant's and its initial snapshot's");
     }
 
     // The same tenant by its host.
@@ -350,7 +383,7 @@ async fn a_deleted_tenant_is_gone_with_its_files() {
     assert_eq!(admin(&server, Method::DELETE, "/tenants/brief", None).await.status, 204);
     assert!(!dir.path().join("brief").exists());
     // Its schemas too: the generation served and both snapshots.
-    assert_eq!(tenant_schemas(&server).await, 0);
+    assert_eq!(tenant_schemas(&server, dir.path(), 0).await, 0);
     let reply = tenant.call(&server, Method::GET, "/api/v2/users", None).await;
     reply.assert_error(404, None, "no tenant named brief");
     admin(&server, Method::GET, "/tenants/brief", None).await.assert_error(404, None, "no tenant named brief");
@@ -371,7 +404,11 @@ async fn an_idle_tenant_is_deleted_after_its_time_to_live() {
     let kept = admin(&server, Method::GET, "/tenants/forever", None).await;
     assert_eq!(kept.status, 200, "{}", kept.text);
     if server.database.is_postgres() {
-        assert_eq!(tenant_schemas(&server).await, 2, "only the kept tenant's and its snapshot's are left");
+        assert_eq!(
+            tenant_schemas(&server, dir.path(), 2).await,
+            2,
+            "only the kept tenant's and its snapshot's are left"
+        );
     }
 }
 
@@ -397,6 +434,79 @@ async fn tenants_survive_a_restart() {
     assert!(server.log().contains("cannot serve a tenant created earlier"));
     // Its snapshots survived too: a reset to the one taken at creation empties it.
     let reset = admin(&server, Method::POST, "/tenants/durable/reset", None).await;
+    assert_eq!(reset.status, 200, "{}", reset.text);
+    let listed = send(&server, Method::GET, &format!("{base}/api/v2/users"), &token, None).await;
+    assert_eq!(listed.body, json!([]), "{}", listed.text);
+}
+
+/// Tenants made ahead and not taken yet: directories without metadata, their initial snapshot
+/// taken. Waits, up to ten seconds, for at least one.
+async fn made_ahead(tenants_dir: &Path) -> Vec<std::path::PathBuf> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found: Vec<std::path::PathBuf> = std::fs::read_dir(tenants_dir)
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.is_dir() && !path.join("tenant.json").exists())
+            .filter(|path| {
+                ["initial.db", "initial.schema"].iter().any(|file| path.join("snapshots").join(file).exists())
+            })
+            .collect();
+        if !found.is_empty() || std::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_made_ahead_is_served_as_created_and_those_not_taken_go_at_a_restart() {
+    let (server, dir) = start().await;
+    // Named neither a tenant nor a tenant file: one made ahead, given its metadata.
+    let tenant = Tenant::create(&server, json!({"ttl_seconds": 600, "search_index_lag_ms": 5})).await;
+    assert!(tenant.name.starts_with("t-"), "{}", tenant.name);
+    assert_eq!(tenant.created["domain"], json!(format!("{}/t/{}", server.domain, tenant.name)));
+    assert_eq!(
+        (tenant.created["ttl_seconds"].clone(), tenant.created["search_index_lag_ms"].clone()),
+        (json!(600), json!(5))
+    );
+    assert_eq!(tenant.created["snapshots"], json!(["initial"]));
+    let other = Tenant::create(&server, json!({})).await;
+    assert_ne!(other.name, tenant.name);
+    assert_ne!(other.created["client_id"], tenant.created["client_id"]);
+    let created = tenant.call(&server, Method::POST, "/api/v2/users", Some(new_user("ann@example.test"))).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    // Only the tenants created are listed.
+    let listed = admin(&server, Method::GET, "/tenants", None).await;
+    let mut names: Vec<&str> = listed.body.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    names.sort();
+    let mut expected = vec![tenant.name.as_str(), other.name.as_str()];
+    expected.sort();
+    assert_eq!(names, expected);
+
+    let waiting = made_ahead(dir.path()).await;
+    assert!(!waiting.is_empty(), "no tenant was made ahead");
+    let their_schemas: Vec<String> = waiting.iter().flat_map(|path| schemas_named_in(path)).collect();
+    let path = dir.path().to_str().unwrap().to_owned();
+    let server = server.restart(&["--admin-key", ADMIN_KEY, "--tenants-dir", &path]).await;
+    for path in &waiting {
+        assert!(!path.exists(), "{} outlived the restart", path.display());
+    }
+    if server.database.is_postgres() {
+        assert_eq!(their_schemas.len(), 2 * waiting.len());
+        let list = their_schemas.iter().map(|schema| format!("'{schema}'")).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT COUNT(*) FROM pg_namespace WHERE nspname IN ({list})");
+        assert_eq!(server.database.count(&sql).await, 0);
+    }
+    // The tenant taken is served again, and its initial snapshot is as it was created.
+    let base = format!("{}/t/{}", server.base, tenant.name);
+    let mut again = tenant.created.clone();
+    again["domain"] = json!(format!("{}/t/{}", server.domain, tenant.name));
+    let token = token_for(&server, &base, &again).await;
+    let listed = send(&server, Method::GET, &format!("{base}/api/v2/users"), &token, None).await;
+    assert_eq!(listed.body[0]["email"], json!("ann@example.test"), "{}", listed.text);
+    let reset = admin(&server, Method::POST, &format!("/tenants/{}/reset", tenant.name), None).await;
     assert_eq!(reset.status, 200, "{}", reset.text);
     let listed = send(&server, Method::GET, &format!("{base}/api/v2/users"), &token, None).await;
     assert_eq!(listed.body, json!([]), "{}", listed.text);

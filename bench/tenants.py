@@ -5,7 +5,8 @@ tenants in one process cost in memory.
 Starts `roster serve --admin-key` (release build) on a fresh directory and a fresh SQLite database,
 or on the empty PostgreSQL database DATABASE_URL names (hosted tenants are then schemas of it),
 then through the admin API:
-  1. creates CREATES tenants one after another (empty, no tenant file): each request's latency;
+  1. creates CREATES tenants one after another (empty, no tenant file, no name: those are made
+     ahead), then NAMED more each with a name given (made when asked): each request's latency;
   2. creates a tenant from a tenant file of 1,000 users (bcrypt hashes given, so nothing is
      hashed), takes a snapshot, and resets it to that snapshot RESETS times, each after a write
      (one user created), checking the user count is back to 1,000: each reset's latency;
@@ -23,7 +24,7 @@ import json, os, statistics, subprocess, sys, tempfile, time, urllib.request
 BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/roster"
 DATABASE_URL = sys.argv[2] if len(sys.argv) > 2 else None
 KEY = "bench-admin-key"
-CREATES, RESETS, TENANTS = 30, 30, 100
+CREATES, NAMED, RESETS, TENANTS = 30, 10, 30, 100
 HASH = "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
 
 
@@ -82,6 +83,13 @@ def main():
             tenants.append(tenant)
             time.sleep(0.3)
         summary("create (empty)", created)
+        named = []
+        for i in range(NAMED):
+            ms, tenant = call(base, "POST", "/roster/v1/tenants", {"name": f"named-{i}"})
+            named.append(ms)
+            tenants.append(tenant)
+            time.sleep(0.3)
+        summary("create (empty, named)", named)
 
         users = "users:\n" + "".join(
             f"  - email: user{i}@bench.test\n    password_hash: \"{HASH}\"\n" for i in range(1000))

@@ -148,6 +148,30 @@ impl Schemas {
         Ok(restored)
     }
 
+    /// Empties `schema`, a tenant's generation no longer served, of every row (its migrations'
+    /// record aside), and renames it `prefix` and random letters: a target for `restore` as a
+    /// spare is. Returns the new name. A request's transaction still running on it ends first
+    /// (its tables are locked), and a statement after finds no schema by the old name.
+    pub async fn empty(&self, schema: &str, prefix: &str) -> anyhow::Result<String> {
+        let emptied = new_name(prefix);
+        let schema_name = quote(schema);
+        let tables: Vec<String> = self
+            .tables(schema)
+            .await?
+            .into_iter()
+            .filter(|table| table.name != MIGRATIONS_TABLE)
+            .map(|table| format!("{schema_name}.{}", quote(&table.name)))
+            .collect();
+        anyhow::ensure!(!tables.is_empty(), "the schema {schema} holds no tables");
+        let sql = format!(
+            "TRUNCATE {} RESTART IDENTITY; ALTER SCHEMA {schema_name} RENAME TO {};",
+            tables.join(", "),
+            quote(&emptied)
+        );
+        self.in_transaction(&sql).await?;
+        Ok(emptied)
+    }
+
     /// Drops a schema and everything in it; one already gone is no error.
     pub async fn drop_schema(&self, schema: &str) -> anyhow::Result<()> {
         self.run(&format!("DROP SCHEMA IF EXISTS {} CASCADE", quote(schema))).await

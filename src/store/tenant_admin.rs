@@ -428,6 +428,12 @@ impl Store {
             .await
     }
 
+    /// Points the grants for the API `from` names at `to` instead (a tenant made ahead under one
+    /// name and given another: its Management API's audience).
+    pub async fn move_client_grants(&self, from: &str, to: &str) -> anyhow::Result<()> {
+        self.db.execute("UPDATE client_grants SET audience = $2 WHERE audience = $1", args![from, to]).await.map(drop)
+    }
+
     /// Inserts a grant, or gives the client's grant for the same audience these scopes.
     pub async fn save_client_grant(&self, grant: &ClientGrantRecord) -> anyhow::Result<()> {
         let sql = "INSERT INTO client_grants (id, client_id, audience, scope, document) VALUES ($1, $2, $3, $4, $5) \

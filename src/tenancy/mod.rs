@@ -376,25 +376,51 @@ impl Tenants {
     }
 
     /// Creates a tenant, applies its tenant file and takes its initial snapshot; only then is
-    /// it served. One that names neither a tenant nor a tenant file was made ahead.
+    /// it served. One without a tenant file was made ahead, unless it is named and the engine
+    /// cannot rename a tenant in place (SQLite, where making one is as quick).
     pub async fn create(&self, request: NewTenant) -> Result<TenantView, TenancyError> {
         request.faithful.check()?;
         let began = std::time::Instant::now();
-        let made_ahead = request.name.is_none() && request.tenant_file.is_none();
-        let (prepared, _reserved) = if made_ahead {
-            let prepared = self.ready.take().await?;
-            match self.reserve(&prepared.name) {
-                Ok(reserved) => (prepared, reserved),
-                Err(taken) => {
-                    prepare::discard(&self.storage, prepared).await;
-                    return Err(taken);
+        let name = request.name.map(valid_name).transpose()?;
+        let made_ahead = request.tenant_file.is_none() && (name.is_none() || self.storage.renames_in_place());
+        let (prepared, _reserved) = match name {
+            None if made_ahead => {
+                let prepared = self.ready.take().await?;
+                match self.reserve(&prepared.name) {
+                    Ok(reserved) => (prepared, reserved),
+                    Err(taken) => {
+                        prepare::discard(&self.storage, prepared).await;
+                        return Err(taken);
+                    }
                 }
             }
-        } else {
-            let name = request.name.map_or_else(|| Ok(generated_name()), valid_name)?;
-            let reserved = self.reserve(&name)?;
-            let prepared = prepare(&self.storage, &self.spare_keys, &self.config, name, request.tenant_file).await?;
-            (prepared, reserved)
+            Some(name) if made_ahead => {
+                let reserved = self.reserve(&name)?;
+                // Made first, so that an existing one refuses the name; the rename replaces it.
+                let dir = self.config.dir.join(&name);
+                match tokio::fs::create_dir(&dir).await {
+                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                        return Err(TenancyError::NameTaken(name));
+                    }
+                    made => made.context("cannot create the tenant's directory")?,
+                }
+                let ready = self.ready.take().await;
+                let renamed = match ready {
+                    Ok(prepared) => self.rename(prepared, name).await,
+                    Err(error) => Err(error.into()),
+                };
+                if renamed.is_err() {
+                    let _ = tokio::fs::remove_dir(&dir).await;
+                }
+                (renamed?, reserved)
+            }
+            name => {
+                let name = name.unwrap_or_else(generated_name);
+                let reserved = self.reserve(&name)?;
+                let prepared =
+                    prepare(&self.storage, &self.spare_keys, &self.config, name, request.tenant_file).await?;
+                (prepared, reserved)
+            }
         };
         let metadata = Metadata {
             name: prepared.name.clone(),
@@ -415,6 +441,40 @@ impl Tenants {
         let mut view = self.view(&hosted).await?;
         view.client_secret = secret;
         Ok(view)
+    }
+
+    /// A tenant made ahead, moved to the directory of `name` (made empty by the caller) and its
+    /// management grant pointed at its own Management API, in its database and its initial
+    /// snapshot: the one place its name is kept. Discarded if that fails.
+    async fn rename(&self, mut prepared: Prepared, name: String) -> Result<Prepared, TenancyError> {
+        let dir = self.config.dir.join(&name);
+        let (from, to) =
+            (self.config.issuer(&prepared.name).management_audience, self.config.issuer(&name).management_audience);
+        let moved = async {
+            tokio::fs::rename(&prepared.dir, &dir).await.context("cannot move a tenant made ahead")?;
+            prepared.dir = dir.clone();
+            let initial = self.storage.snapshot_file(&dir, INITIAL_SNAPSHOT);
+            let snapshot = self.storage.open_store(&initial, false).await?;
+            let moved = tokio::try_join!(
+                prepared.store.move_client_grants(&from, &to),
+                snapshot.move_client_grants(&from, &to),
+                sync_dir(&self.config.dir),
+            );
+            snapshot.close().await;
+            moved?;
+            Ok::<_, anyhow::Error>(())
+        }
+        .await;
+        match moved {
+            Ok(()) => {
+                prepared.name = name;
+                Ok(prepared)
+            }
+            Err(error) => {
+                prepare::discard(&self.storage, prepared).await;
+                Err(error.into())
+            }
+        }
     }
 
     /// Holds `name` while it is created or deleted.
@@ -561,7 +621,7 @@ impl Tenants {
         let (tenants, replaced) = (self.clone(), self.storage.data_file(&hosted.dir, previous));
         let retiring = tokio::spawn(async move {
             retired.stop().await;
-            if let Err(error) = tenants.storage.retire(&replaced, &source).await {
+            if let Err(error) = tenants.storage.retire(&replaced).await {
                 tracing::warn!(file = %replaced.display(), error = %format!("{error:#}"), "cannot remove a generation a reset replaced");
             }
         });

@@ -31,11 +31,37 @@ pub(super) enum Storage {
     /// A schema per database in the server's own PostgreSQL database, made from migrated spares.
     Postgres {
         schemas: Arc<Schemas>,
-        spares: Arc<Spares<String>>,
+        targets: Targets,
         /// By snapshot file: a schema being filled with a copy of the snapshot, for the next
         /// reset to it (`restore`).
         copies: Mutex<HashMap<PathBuf, Copy>>,
     },
+}
+
+/// The migrated schemas new tenants are made in (spares) and copies of snapshots are filled
+/// in (the generations resets replaced, emptied, then spares): resets in a loop then never
+/// wait for a spare to be migrated (~200 ms each).
+#[derive(Clone)]
+pub(super) struct Targets {
+    spares: Arc<Spares<String>>,
+    emptied: Arc<Mutex<Vec<String>>>,
+}
+
+impl Targets {
+    async fn for_copy(&self) -> anyhow::Result<String> {
+        let emptied = self.emptied.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match emptied {
+            Some(schema) => Ok(schema),
+            None => self.spares.take().await,
+        }
+    }
+
+    /// Those not taken, no longer kept (on shutdown).
+    fn drain(&self) -> Vec<String> {
+        let mut all = self.spares.drain();
+        all.append(&mut self.emptied.lock().unwrap_or_else(|e| e.into_inner()));
+        all
+    }
 }
 
 /// A copy of a snapshot, filled ahead of need: its schema once filled.
@@ -61,7 +87,7 @@ impl Storage {
                 async move { schemas.create_migrated(SPARE_PREFIX).await }
             }
         }));
-        Ok(Self::Postgres { schemas, spares, copies: Mutex::default() })
+        Ok(Self::Postgres { schemas, targets: Targets { spares, emptied: Arc::default() }, copies: Mutex::default() })
     }
 
     /// The extension of the files that are, or name, tenants' databases.
@@ -70,6 +96,13 @@ impl Storage {
             Self::Sqlite { .. } => "db",
             Self::Postgres { .. } => "schema",
         }
+    }
+
+    /// Whether a tenant's directory may be renamed while its database is open: a schema's name
+    /// is in a file there, where a SQLite database is the file, and its store would reopen it
+    /// by its path.
+    pub fn renames_in_place(&self) -> bool {
+        matches!(self, Self::Postgres { .. })
     }
 
     /// A generation's database (`data-<n>.db`), or the file naming its schema (`.schema`).
@@ -88,8 +121,8 @@ impl Storage {
                 tokio::fs::copy(template, path).await.context("cannot copy the template")?;
                 Ok(())
             }
-            Self::Postgres { schemas, spares, .. } => {
-                let spare = spares.take().await?;
+            Self::Postgres { schemas, targets, .. } => {
+                let spare = targets.spares.take().await?;
                 let named = schemas.rename(&spare, TENANT_PREFIX).await;
                 let schema = match named {
                     Ok(schema) => schema,
@@ -129,39 +162,41 @@ impl Storage {
     /// A new database at `to`, a copy of the snapshot at `snapshot`.
     ///
     /// On PostgreSQL, filling a schema from a snapshot takes a hundred milliseconds or more
-    /// (every table's rows copied), so a reset takes a copy filled ahead when there is one: one
-    /// is started when a snapshot is taken (`fill_ahead`), and the generation each reset
-    /// replaces is filled again as the next (`retire`). A test suite resetting its tenant before
-    /// each test then waits for a copy at most at the first. The snapshot never changes, so
-    /// the copy is as exact.
+    /// (every table's rows copied), so a reset takes a copy filled ahead when there is one,
+    /// and starts filling the one the next reset to the same snapshot takes; taking a snapshot
+    /// starts its first (`fill_ahead`). A test suite resetting its tenant before each test then
+    /// waits for a copy only when its tests take less time than a fill. The snapshot never
+    /// changes, so the copy is as exact.
     pub async fn restore(&self, snapshot: &Path, to: &Path) -> anyhow::Result<()> {
         match self {
             Self::Sqlite { .. } => copy_durably(snapshot, to).await.context("cannot copy the snapshot"),
-            Self::Postgres { schemas, spares, copies } => {
+            Self::Postgres { schemas, targets, copies } => {
                 let ahead = lock(copies).remove(snapshot);
                 let restored = match ahead {
                     Some(copy) => match filled(copy).await {
                         Ok(schema) => schema,
                         Err(error) => {
                             tracing::warn!(error = %format!("{error:#}"), "a copy filled ahead failed; filling one now");
-                            fill_copy(schemas, spares, snapshot).await?
+                            fill_copy(schemas, targets, snapshot).await?
                         }
                     },
-                    None => fill_copy(schemas, spares, snapshot).await?,
+                    None => fill_copy(schemas, targets, snapshot).await?,
                 };
-                name_schema(schemas, to, &restored).await
+                name_schema(schemas, to, &restored).await?;
+                self.fill_ahead(snapshot);
+                Ok(())
             }
         }
     }
 
-    /// On PostgreSQL, starts filling a copy of the snapshot at `snapshot`, just taken, for the
-    /// first reset to it.
+    /// On PostgreSQL, starts filling a copy of the snapshot at `snapshot` for the next reset to
+    /// it.
     pub fn fill_ahead(&self, snapshot: &Path) {
-        if let Self::Postgres { schemas, spares, copies } = self {
-            let (schemas, spares, source) = (schemas.clone(), spares.clone(), snapshot.to_owned());
+        if let Self::Postgres { schemas, targets, copies } = self {
+            let (schemas, targets, source) = (schemas.clone(), targets.clone(), snapshot.to_owned());
             let copy = tokio::spawn({
                 let schemas = schemas.clone();
-                async move { fill_copy(&schemas, &spares, &source).await }
+                async move { fill_copy(&schemas, &targets, &source).await }
             });
             // One of an earlier snapshot of that name, deleted meanwhile.
             if let Some(stale) = lock(copies).insert(snapshot.to_owned(), copy) {
@@ -170,26 +205,20 @@ impl Storage {
         }
     }
 
-    /// Removes the generation at `replaced`, which a reset to the snapshot at `snapshot`
-    /// replaced and which is closed. On PostgreSQL its schema is instead filled again from the
-    /// snapshot, as the copy the next reset to it takes, unless one is being filled already.
-    pub async fn retire(&self, replaced: &Path, snapshot: &Path) -> anyhow::Result<()> {
-        let Self::Postgres { schemas, copies, .. } = self else { return self.remove(replaced).await };
+    /// Removes the generation at `replaced`, which a reset replaced and which is closed. On
+    /// PostgreSQL its schema is emptied instead, for a copy to be filled in.
+    pub async fn retire(&self, replaced: &Path) -> anyhow::Result<()> {
+        let Self::Postgres { schemas, targets, .. } = self else { return self.remove(replaced).await };
         let schema = schema_at(replaced).await?;
-        let (schemas, source) = (schemas.clone(), snapshot.to_owned());
-        let refilling = {
-            let mut copies = lock(copies);
-            let refill = !copies.contains_key(snapshot);
-            if refill {
-                copies.insert(snapshot.to_owned(), tokio::spawn(refill_as_copy(schemas, schema, source)));
-            }
-            refill
-        };
-        if !refilling {
-            return self.remove(replaced).await;
-        }
-        // No file names it now: a crash before the next reset takes it leaves it behind.
+        let emptied = schemas.empty(&schema, SPARE_PREFIX).await;
         let _ = tokio::fs::remove_file(replaced).await;
+        match emptied {
+            Ok(emptied) => targets.emptied.lock().unwrap_or_else(|e| e.into_inner()).push(emptied),
+            Err(error) => {
+                let _ = schemas.drop_schema(&schema).await;
+                return Err(error);
+            }
+        }
         Ok(())
     }
 
@@ -230,12 +259,12 @@ impl Storage {
     /// Drops the spare schemas made and not taken (on shutdown). One being made meanwhile is
     /// left behind, empty.
     pub async fn stop(&self) {
-        if let Self::Postgres { schemas, spares, copies } = self {
+        if let Self::Postgres { schemas, targets, copies } = self {
             let filled: Vec<Copy> = lock(copies).drain().map(|(_, copy)| copy).collect();
             for copy in filled {
                 drop_copy(schemas, copy).await;
             }
-            for spare in spares.drain() {
+            for spare in targets.drain() {
                 let _ = schemas.drop_schema(&spare).await;
             }
             schemas.close().await;
@@ -247,10 +276,10 @@ fn lock(copies: &Mutex<HashMap<PathBuf, Copy>>) -> std::sync::MutexGuard<'_, Has
     copies.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A spare filled with a copy of the snapshot at `snapshot`: its schema.
-async fn fill_copy(schemas: &Schemas, spares: &Spares<String>, snapshot: &Path) -> anyhow::Result<String> {
+/// A schema filled with a copy of the snapshot at `snapshot`: its name.
+async fn fill_copy(schemas: &Schemas, targets: &Targets, snapshot: &Path) -> anyhow::Result<String> {
     let source = schema_at(snapshot).await?;
-    let spare = spares.take().await?;
+    let spare = targets.for_copy().await?;
     match schemas.restore(&source, &spare, TENANT_PREFIX).await {
         Ok(filled) => Ok(filled),
         Err(error) => {
@@ -258,16 +287,6 @@ async fn fill_copy(schemas: &Schemas, spares: &Spares<String>, snapshot: &Path) 
             Err(error.context("cannot copy the snapshot"))
         }
     }
-}
-
-/// `schema`, a generation no longer served, filled again with a copy of the snapshot at
-/// `snapshot`: its new name.
-async fn refill_as_copy(schemas: Arc<Schemas>, schema: String, snapshot: PathBuf) -> anyhow::Result<String> {
-    let refilled = async { schemas.restore(&schema_at(&snapshot).await?, &schema, TENANT_PREFIX).await }.await;
-    if refilled.is_err() {
-        let _ = schemas.drop_schema(&schema).await;
-    }
-    refilled.context("cannot fill a replaced generation again from the snapshot")
 }
 
 /// The schema of a copy filled ahead, once it is filled.

@@ -205,6 +205,12 @@ async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// mimalloc rather than glibc's allocator: a request allocates and frees many small buffers
+/// (headers, rows, JSON), and glibc's `malloc`/`free` were ~10% of a GET's CPU in the profile
+/// (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -95,11 +95,9 @@ async fn tenant_schemas(server: &Server, tenants_dir: &Path, expected: i64) -> i
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let made_ahead: Vec<String> = std::fs::read_dir(tenants_dir)
-            .unwrap()
-            .flatten()
-            .filter(|entry| entry.path().is_dir() && !entry.path().join("tenant.json").exists())
-            .flat_map(|entry| schemas_named_in(&entry.path()))
+        let made_ahead: Vec<String> = without_metadata(tenants_dir)
+            .iter()
+            .flat_map(|dir| schemas_named_in(dir))
             .map(|schema| format!("'{schema}'"))
             .collect();
         let sql = format!(
@@ -113,6 +111,16 @@ async fn tenant_schemas(server: &Server, tenants_dir: &Path, expected: i64) -> i
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// Tenants' directories without metadata: tenants made ahead, not taken yet.
+fn without_metadata(tenants_dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(tenants_dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir() && !path.join("tenant.json").exists())
+        .collect()
 }
 
 /// The schemas a tenant's files name (its generations' and its snapshots'), on PostgreSQL.
@@ -459,11 +467,8 @@ async fn tenants_survive_a_restart() {
 async fn made_ahead(tenants_dir: &Path) -> Vec<std::path::PathBuf> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let found: Vec<std::path::PathBuf> = std::fs::read_dir(tenants_dir)
-            .unwrap()
-            .flatten()
-            .map(|entry| entry.path())
-            .filter(|path| path.is_dir() && !path.join("tenant.json").exists())
+        let found: Vec<std::path::PathBuf> = without_metadata(tenants_dir)
+            .into_iter()
             .filter(|path| {
                 ["initial.db", "initial.schema"].iter().any(|file| path.join("snapshots").join(file).exists())
             })

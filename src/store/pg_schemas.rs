@@ -107,7 +107,7 @@ impl Schemas {
         Ok(snapshot)
     }
 
-    /// Makes `spare`, a migrated schema (empty, or a tenant's generation no longer served),
+    /// Makes `spare`, a migrated schema (a spare, or a generation a reset replaced, `empty`ed),
     /// hold what `snapshot` holds, and renames it `prefix` and random letters: all or nothing.
     /// Returns the new name.
     pub async fn restore(&self, snapshot: &str, spare: &str, prefix: &str) -> anyhow::Result<String> {
@@ -116,13 +116,8 @@ impl Schemas {
         let copied: std::collections::HashMap<String, Vec<String>> =
             self.tables(snapshot).await?.into_iter().map(|table| (table.name, table.columns)).collect();
         anyhow::ensure!(!copied.is_empty(), "the snapshot {snapshot} holds no tables");
-        let tables: Vec<Table> =
-            in_dependency_order(self.tables(spare).await?).into_iter().filter(|t| t.name != MIGRATIONS_TABLE).collect();
-        // A generation no longer served may still have a request's transaction running: its
-        // tables are locked first, so that it ends before they are emptied, and any statement
-        // after it finds no schema by its old name.
-        let locked: Vec<String> = tables.iter().map(|table| format!("{into}.{}", quote(&table.name))).collect();
-        let mut sql = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE;", locked.join(", "));
+        let tables = in_dependency_order(self.data_tables(spare).await?);
+        let mut sql = String::new();
         for table in tables.iter().rev() {
             sql.push_str(&format!("DELETE FROM {into}.{};", quote(&table.name)));
         }
@@ -156,10 +151,9 @@ impl Schemas {
         let emptied = new_name(prefix);
         let schema_name = quote(schema);
         let tables: Vec<String> = self
-            .tables(schema)
+            .data_tables(schema)
             .await?
-            .into_iter()
-            .filter(|table| table.name != MIGRATIONS_TABLE)
+            .iter()
             .map(|table| format!("{schema_name}.{}", quote(&table.name)))
             .collect();
         anyhow::ensure!(!tables.is_empty(), "the schema {schema} holds no tables");
@@ -218,6 +212,11 @@ impl Schemas {
                 })
             })
             .collect()
+    }
+
+    /// A store's tables in `schema`: the migrator's record aside.
+    async fn data_tables(&self, schema: &str) -> anyhow::Result<Vec<Table>> {
+        Ok(self.tables(schema).await?.into_iter().filter(|table| table.name != MIGRATIONS_TABLE).collect())
     }
 
     async fn sequences(&self, schema: &str) -> anyhow::Result<Vec<String>> {

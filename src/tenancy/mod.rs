@@ -398,12 +398,7 @@ impl Tenants {
                 let reserved = self.reserve(&name)?;
                 // Made first, so that an existing one refuses the name; the rename replaces it.
                 let dir = self.config.dir.join(&name);
-                match tokio::fs::create_dir(&dir).await {
-                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                        return Err(TenancyError::NameTaken(name));
-                    }
-                    made => made.context("cannot create the tenant's directory")?,
-                }
+                prepare::claim_dir(&dir, &name).await?;
                 let ready = self.ready.take().await;
                 let renamed = match ready {
                     Ok(prepared) => self.rename(prepared, name).await,

@@ -43,11 +43,7 @@ pub(super) async fn prepare(
     tenant_file: Option<String>,
 ) -> Result<Prepared, TenancyError> {
     let dir = config.dir.join(&name);
-    match tokio::fs::create_dir(&dir).await {
-        Ok(()) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => return Err(TenancyError::NameTaken(name)),
-        Err(error) => return Err(anyhow::Error::from(error).context("cannot create the tenant's directory").into()),
-    }
+    claim_dir(&dir, &name).await?;
     let made = make(storage, keys, config, &name, &dir, tenant_file).await;
     match made {
         Ok((store, tenant)) => Ok(Prepared {
@@ -64,6 +60,17 @@ pub(super) async fn prepare(
             }
             Err(error)
         }
+    }
+}
+
+/// Makes the directory of the tenant `name`, empty: `NameTaken` when it exists (a tenant's, or
+/// one a tenant left that could not be served again).
+pub(super) async fn claim_dir(dir: &std::path::Path, name: &str) -> Result<(), TenancyError> {
+    match tokio::fs::create_dir(dir).await {
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(TenancyError::NameTaken(name.to_owned()))
+        }
+        made => Ok(made.context("cannot create the tenant's directory")?),
     }
 }
 

@@ -213,13 +213,15 @@ impl Storage {
         let emptied = schemas.empty(&schema, SPARE_PREFIX).await;
         let _ = tokio::fs::remove_file(replaced).await;
         match emptied {
-            Ok(emptied) => targets.emptied.lock().unwrap_or_else(|e| e.into_inner()).push(emptied),
+            Ok(emptied) => {
+                targets.emptied.lock().unwrap_or_else(|e| e.into_inner()).push(emptied);
+                Ok(())
+            }
             Err(error) => {
                 let _ = schemas.drop_schema(&schema).await;
-                return Err(error);
+                Err(error)
             }
         }
-        Ok(())
     }
 
     /// Removes the database at `path`, no longer served (or the snapshot there, with its copy

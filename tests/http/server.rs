@@ -322,6 +322,23 @@ impl Reply {
     }
 }
 
+/// Calls `probe` every 100 ms until `done` holds for what it gives, or `within` has passed;
+/// gives its last answer, for the caller to assert on.
+pub async fn settled<T, F: std::future::Future<Output = T>>(
+    within: Duration,
+    mut probe: impl FnMut() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let answer = probe().await;
+        if done(&answer) || std::time::Instant::now() > deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// `auth0|abc` as a path segment.
 pub fn encode(id: &str) -> String {
     id.replace('|', "%7C")

@@ -353,18 +353,13 @@ async fn abandoned_requests_leave_no_transaction_open() {
         // The server finishes abandoned requests (they run to completion), and each is `idle in
         // transaction` for an instant between its statements: wait for them to end. A leaked
         // transaction stays open until the 60 s idle timeout, far beyond this wait.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        let open = loop {
-            let open = server
-                .database
-                // Only this test's database: other tests' servers are mid-transaction too.
-                .count("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'roster' AND datname = current_database() AND state LIKE 'idle in transaction%'")
-                .await;
-            if open == 0 || std::time::Instant::now() > deadline {
-                break open;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        };
+        let open = crate::server::settled(
+            std::time::Duration::from_secs(20),
+            // Only this test's database: other tests' servers are mid-transaction too.
+            || server.database.count("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'roster' AND datname = current_database() AND state LIKE 'idle in transaction%'"),
+            |open| *open == 0,
+        )
+        .await;
         assert_eq!(open, 0, "pooled connections left inside a transaction");
     }
     // And writes through the server are visible to everyone else.

@@ -2,11 +2,12 @@
 //! reached by path prefix and by host, each isolated from the others and from the server's own.
 
 use std::path::Path;
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::server::{Reply, Server};
+use crate::server::{Reply, Server, settled};
 
 const ADMIN_KEY: &str = "admin-key-for-tests-0123456789";
 
@@ -93,8 +94,7 @@ async fn tenant_schemas(server: &Server, tenants_dir: &Path, expected: i64) -> i
     if !server.database.is_postgres() {
         return 0;
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
+    let count = || async {
         let made_ahead: Vec<String> = without_metadata(tenants_dir)
             .iter()
             .flat_map(|dir| schemas_named_in(dir))
@@ -105,12 +105,9 @@ async fn tenant_schemas(server: &Server, tenants_dir: &Path, expected: i64) -> i
              AND nspname NOT IN ({})",
             if made_ahead.is_empty() { "''".to_owned() } else { made_ahead.join(", ") }
         );
-        let count = server.database.count(&sql).await;
-        if count == expected || std::time::Instant::now() > deadline {
-            return count;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        server.database.count(&sql).await
+    };
+    settled(Duration::from_secs(10), count, |count| *count == expected).await
 }
 
 /// Tenants' directories without metadata: tenants made ahead, not taken yet.
@@ -465,19 +462,15 @@ async fn tenants_survive_a_restart() {
 /// Tenants made ahead and not taken yet: directories without metadata, their initial snapshot
 /// taken. Waits, up to ten seconds, for at least one.
 async fn made_ahead(tenants_dir: &Path) -> Vec<std::path::PathBuf> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let found: Vec<std::path::PathBuf> = without_metadata(tenants_dir)
+    let found = || async {
+        without_metadata(tenants_dir)
             .into_iter()
             .filter(|path| {
                 ["initial.db", "initial.schema"].iter().any(|file| path.join("snapshots").join(file).exists())
             })
-            .collect();
-        if !found.is_empty() || std::time::Instant::now() > deadline {
-            return found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+            .collect::<Vec<_>>()
+    };
+    settled(Duration::from_secs(10), found, |found| !found.is_empty()).await
 }
 
 #[tokio::test]

@@ -162,7 +162,11 @@ fn projection(query: &QueryString) -> Projection {
     Projection::new(query.text("fields"), query.boolean("include_fields").unwrap_or(true))
 }
 
-async fn create_user(State(app): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
+async fn create_user(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Arc<Caller>>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
     let body = CREATE_USER.validate(&body)?;
     let connection_name = body.get("connection").and_then(Value::as_str).unwrap_or_default();
     let connection = app
@@ -170,6 +174,20 @@ async fn create_user(State(app): State<AppState>, JsonBody(body): JsonBody) -> A
         .connection_by_name(connection_name)
         .await?
         .ok_or_else(|| ApiError::bad_request(Some("inexistent_connection"), "The connection does not exist."))?;
+    // Auth0 creates a user only in a connection enabled for the client calling (go-auth0's own
+    // tests enable theirs for the management client first). The admin key's console acts for
+    // no client.
+    if let Some(client_id) = caller.azp.as_deref()
+        && !connection.enabled_clients.iter().any(|enabled| enabled == client_id)
+    {
+        return Err(ApiError::bad_request(
+            Some("auth0_idp_error"),
+            format!(
+                "Connection must be enabled for this client to perform single user creation and signup operations \
+                 (client_id: {client_id} - connection: {connection_name})"
+            ),
+        ));
+    }
     let new = new_user(body, &connection, time::now())?;
     let password_hash = match new.password {
         Some(password) => Some(password::hash(password).await?),

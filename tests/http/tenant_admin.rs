@@ -441,7 +441,9 @@ async fn connection_changes_apply_to_the_next_user_request() {
 #[tokio::test]
 async fn deleting_a_connection_deletes_its_users() {
     let mut server = Server::start().await;
-    let created = create_connection(&mut server, json!({"name": "doomed", "strategy": "auth0"})).await;
+    let created =
+        create_connection(&mut server, json!({"name": "doomed", "strategy": "auth0", "enabled_clients": [CLIENT_ID]}))
+            .await;
     let path = format!("/api/v2/connections/{}", created["id"].as_str().unwrap());
     let mut doomed = Vec::new();
     for email in ["one@example.com", "two@example.com"] {
@@ -481,7 +483,8 @@ async fn deleting_a_connection_deletes_its_users() {
     );
 
     // A new connection of the same name starts empty: the old credentials are free.
-    create_connection(&mut server, json!({"name": "doomed", "strategy": "auth0"})).await;
+    create_connection(&mut server, json!({"name": "doomed", "strategy": "auth0", "enabled_clients": [CLIENT_ID]}))
+        .await;
     assert_eq!(create_user_in(&mut server, "doomed", "one@example.com").await.status, 201);
     assert_eq!(server.delete(&path).await.status, 204, "the old id is gone");
 }
@@ -953,6 +956,19 @@ async fn a_grant_decides_what_a_client_token_may_do() {
         .await;
     assert_eq!(widened.body["scope"], json!(["read:users", "create:users"]));
     let token = token_of(&server, client_id, secret).await;
+    // A user is created only in a connection enabled for the client calling.
+    server.send_raw(Method::POST, "/api/v2/users", Some(&token), Some(&body)).await.assert_error(
+        400,
+        Some("auth0_idp_error"),
+        &format!(
+            "Connection must be enabled for this client to perform single user creation and signup operations \
+             (client_id: {client_id} - connection: {DB})"
+        ),
+    );
+    let database = connection_named(&mut server, DB).await;
+    let enabled = json!({"enabled_clients": [CLIENT_ID, client_id]});
+    let path = format!("/api/v2/connections/{}", database["id"].as_str().unwrap());
+    assert_eq!(server.patch(&path, enabled).await.status, 200);
     assert_eq!(server.send_raw(Method::POST, "/api/v2/users", Some(&token), Some(&body)).await.status, 201);
 
     // Deleting the grant: no new tokens.

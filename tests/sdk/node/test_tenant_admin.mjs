@@ -35,6 +35,16 @@ await test("connections.create / get / update; the policy applies to the next us
   eq([lastJson().options.passwordPolicy, lastJson().realms], ["excellent", [DB]], "raw answer");
   state.db = created.id;
   eq((await client.connections.get(created.id)).name, DB, "get");
+  const disabled = await expectError(
+    client.users.create({ connection: DB, email: `early-${RUN}@example.org`, password: "Corr3ct-Horse-Battery!" }),
+    "a connection not enabled for the client",
+  );
+  eq(
+    disabled.body?.message,
+    `Connection must be enabled for this client to perform single user creation and signup operations (client_id: ${CLIENT_ID} - connection: ${DB})`,
+    "400 message",
+  );
+  await client.connections.clients.update(created.id, [{ client_id: CLIENT_ID, status: true }]);
   const weak = await expectError(
     client.users.create({ connection: DB, email: `weak-${RUN}@example.org`, password: "Passw0rd!" }),
     "a weak password",
@@ -54,7 +64,7 @@ await test("connections.clients.update / get", ["db"], async () => {
   state.app = app;
   await client.connections.clients.update(state.db, [{ client_id: app.client_id, status: true }]);
   eq(last().status, 204, "PATCH status");
-  eq((await all(client.connections.clients.get(state.db))).map((c) => c.client_id), [app.client_id], "enabled");
+  eq((await all(client.connections.clients.get(state.db))).map((c) => c.client_id), [CLIENT_ID, app.client_id], "enabled");
 });
 
 await test("clients.get / update / list; 404 NotFoundError", ["app"], async () => {

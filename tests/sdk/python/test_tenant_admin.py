@@ -56,9 +56,17 @@ def _():
     STATE["db"] = created.id
 
 
-@test("the connection's password policy applies to the next user", needs=("db",))
+@test("a user is created only in a connection enabled for the client; then its password policy applies",
+      needs=("db",))
 def _():
     c = STATE["client"]
+    try:
+        c.users.create(connection=DB, email=f"early-{RUN}@example.com", password="Corr3ct-Horse-Battery!")
+        raise AssertionError("a user was created in a connection not enabled for the client")
+    except BadRequestError as e:
+        eq(e.body.get("message"), "Connection must be enabled for this client to perform single user creation and "
+           f"signup operations (client_id: {CLIENT_ID} - connection: {DB})", "400 message")
+    c.connections.clients.update(STATE["db"], request=[{"client_id": CLIENT_ID, "status": True}])
     try:
         c.users.create(connection=DB, email=f"weak-{RUN}@example.com", password="Passw0rd!")
         raise AssertionError("a weak password was accepted")
@@ -85,9 +93,9 @@ def _():
     STATE["app"] = app
     c.connections.clients.update(STATE["db"], request=[{"client_id": app.client_id, "status": True}])
     eq(rec.last().status_code, 204, "PATCH status")
-    eq([e.client_id for e in c.connections.clients.get(STATE["db"])], [app.client_id], "enabled")
+    eq([e.client_id for e in c.connections.clients.get(STATE["db"])], [CLIENT_ID, app.client_id], "enabled")
     c.connections.clients.update(STATE["db"], request=[{"client_id": app.client_id, "status": False}])
-    eq(list(c.connections.clients.get(STATE["db"])), [], "disabled")
+    eq([e.client_id for e in c.connections.clients.get(STATE["db"])], [CLIENT_ID], "disabled")
 
 
 @test("clients.create, get, update, list pager", needs=("app",))

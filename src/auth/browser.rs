@@ -10,7 +10,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::login::{self, check_password, database_connection, failure, totp_matches};
+use super::login::{self, check_password, database_connection, failure, totp_match};
 use super::oauth::{OAuthError, TokenRequest, TokenResponse, authenticate_client};
 use super::user_tokens::{self, Method, SessionClaims};
 use crate::app::App;
@@ -472,11 +472,13 @@ pub async fn submit_mfa(
     };
     let (factor, new_code) = match (otp, recovery_code) {
         (Some(otp), _) => {
-            if !totp_matches(&app.store.totp_secrets(&user_id).await?, otp.trim()) {
+            let methods = app.store.totp_secrets(&user_id).await?;
+            let Some(used) = totp_match(&methods, otp.trim()) else {
                 app.store.log(failure(logged(kind::MFA_FAILED), "Invalid otp_code."));
                 let message = "The code you entered is invalid.".to_owned();
                 return Ok(Step::Retry { status: StatusCode::BAD_REQUEST, message });
-            }
+            };
+            app.store.record_method_use(&user_id, used, &time::now()).await?;
             app.store.log(logged(kind::MFA_SUCCEEDED));
             (SecondFactor::Otp, None)
         }

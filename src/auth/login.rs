@@ -301,11 +301,12 @@ fn check_mfa_token(app: &App, client: &ClientRecord, token: &str) -> Result<Chal
 }
 
 /// Whether `otp` is the current code (or the one before or after) of one of `secrets`.
-pub(crate) fn totp_matches(secrets: &[String], otp: &str) -> bool {
-    secrets.iter().any(|secret| {
-        totp_rs::Secret::try_from_base32(secret).ok().is_some_and(|secret| {
-            totp_rs::Builder::new().with_secret(secret).build_noncompliant().check_current(otp).is_some()
-        })
+/// Of the user's TOTP methods (id, secret), the id of the one `otp` is the current code of.
+pub(crate) fn totp_match<'a>(methods: &'a [(String, String)], otp: &str) -> Option<&'a str> {
+    methods.iter().find_map(|(id, secret)| {
+        let secret = totp_rs::Secret::try_from_base32(secret).ok()?;
+        let current = totp_rs::Builder::new().with_secret(secret).build_noncompliant().check_current(otp).is_some();
+        current.then_some(id.as_str())
     })
 }
 
@@ -327,11 +328,13 @@ pub async fn mfa_grant(app: &App, request: &TokenRequest, grant_type: &str) -> R
     let mut recovery_code = None;
     if grant_type == MFA_OTP {
         let otp = request.required("otp")?;
-        if !totp_matches(&app.store.totp_secrets(&challenge.user_id).await?, otp) {
+        let methods = app.store.totp_secrets(&challenge.user_id).await?;
+        let Some(used) = totp_match(&methods, otp) else {
             app.store.log(failure(logged(kind::MFA_FAILED), "Invalid otp_code."));
             app.store.log(failure(logged(kind::FAILED_OTP_EXCHANGE), "Invalid otp_code."));
             return Err(OAuthError::invalid_grant("Invalid otp_code."));
-        }
+        };
+        app.store.record_method_use(&challenge.user_id, used, &time::now()).await?;
         app.store.log(logged(kind::MFA_SUCCEEDED));
     } else {
         debug_assert_eq!(grant_type, MFA_RECOVERY_CODE);

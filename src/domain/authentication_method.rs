@@ -172,9 +172,12 @@ pub struct AuthenticationMethod {
     pub confirmed: bool,
     pub created_at: Timestamp,
     /// What the request gave, unmasked: `attributes()` and, for phones,
-    /// `preferred_authentication_method`.
+    /// `preferred_authentication_method`; and `last_auth_at`, when a login last used it.
     pub attributes: Map<String, Value>,
 }
+
+/// The attribute a login stamps on the method it used.
+const LAST_AUTH_AT: &str = "last_auth_at";
 
 /// A method to store, with what a login will check and no answer shows.
 #[derive(Debug, Clone)]
@@ -215,6 +218,16 @@ impl AuthenticationMethod {
         self.text("phone_number")
     }
 
+    /// When a login last used the method.
+    pub fn last_auth_at(&self) -> Option<&str> {
+        self.text(LAST_AUTH_AT)
+    }
+
+    /// Records that a login used the method at `at`.
+    pub fn used_at(&mut self, at: &Timestamp) {
+        self.attributes.insert(LAST_AUTH_AT.into(), json!(time::format(at)));
+    }
+
     pub fn to_json(&self, view: View) -> Value {
         let mut out = Map::new();
         out.insert("id".into(), json!(self.id));
@@ -233,6 +246,9 @@ impl AuthenticationMethod {
             out.insert(key.into(), masked.map_or_else(|| value.clone(), Value::String));
         }
         out.insert("created_at".into(), json!(time::format(&self.created_at)));
+        if let Some(at) = self.last_auth_at() {
+            out.insert(LAST_AUTH_AT.into(), json!(at));
+        }
         if self.kind == "phone" {
             let channel = self.text("preferred_authentication_method").unwrap_or("sms");
             out.insert("preferred_authentication_method".into(), json!(channel));
@@ -446,6 +462,9 @@ pub fn first_enrollment(methods: &[AuthenticationMethod]) -> Option<Value> {
     }
     out.insert("auth_method".into(), json!(auth_method));
     out.insert("enrolled_at".into(), json!(time::format(&method.created_at)));
+    if let Some(at) = method.last_auth_at() {
+        out.insert("last_auth".into(), json!(at));
+    }
     Some(Value::Object(out))
 }
 

@@ -28,7 +28,7 @@ use crate::domain::listing::Window;
 use crate::domain::schema::Type;
 use crate::domain::time;
 use crate::error::{ApiError, ApiResult};
-use crate::store::authentication_methods::MethodError;
+use crate::store::authentication_methods::{IfPasskey, MethodError};
 
 pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("GET", "/users/{id}/authentication-methods"),
@@ -45,13 +45,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/users/{id}/authentication-methods",
-            get(list_methods).post(create_method).put(set_methods).delete(delete_factors),
+            get(list_methods).post(create_method).put(set_methods).delete(delete_methods),
         )
         .route(
             "/users/{id}/authentication-methods/{authentication_method_id}",
             get(read_method).patch(update_method).delete(delete_method),
         )
-        .route("/users/{id}/authenticators", delete(delete_factors))
+        .route("/users/{id}/authenticators", delete(delete_authenticators))
 }
 
 /// The `{id}` of a path under a user, percent-decoded. Auth0's spec gives these paths no
@@ -180,10 +180,17 @@ async fn set_methods(
     Ok(response::json(StatusCode::OK, &answer))
 }
 
-/// `DELETE /users/{id}/authentication-methods` and `DELETE /users/{id}/authenticators`: every
-/// MFA factor and the recovery code go; passkeys, a first factor, stay.
-async fn delete_factors(State(app): State<AppState>, UserRef(id): UserRef) -> ApiResult<Response> {
-    app.store.delete_authentication_factors(&id, &time::now()).await.map_err(method_error)?;
+/// `DELETE /users/{id}/authentication-methods`: every MFA factor and the recovery code go. As
+/// `PUT` does, a user with a passkey keeps everything (the spec's 403 for both).
+async fn delete_methods(State(app): State<AppState>, UserRef(id): UserRef) -> ApiResult<Response> {
+    app.store.delete_authentication_factors(&id, IfPasskey::Refuse, &time::now()).await.map_err(method_error)?;
+    Ok(response::empty(StatusCode::NO_CONTENT))
+}
+
+/// `DELETE /users/{id}/authenticators`: every MFA factor and the recovery code go; passkeys, a
+/// first factor, stay (the spec lists no passkey refusal here).
+async fn delete_authenticators(State(app): State<AppState>, UserRef(id): UserRef) -> ApiResult<Response> {
+    app.store.delete_authentication_factors(&id, IfPasskey::Keep, &time::now()).await.map_err(method_error)?;
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 

@@ -45,6 +45,15 @@ impl From<Refusal> for MethodError {
     }
 }
 
+/// What deleting a user's factors does when the user has a passkey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfPasskey {
+    /// Deletes nothing: `HasPasskey`.
+    Refuse,
+    /// Deletes the factors; the passkeys stay.
+    Keep,
+}
+
 const SELECT_METHODS: &str =
     "SELECT id, type, confirmed, document, created_at FROM authentication_methods WHERE user_id = $1";
 
@@ -245,6 +254,23 @@ impl Store {
             .await
     }
 
+    /// Stamps `last_auth_at` on the method a login just used; one deleted meanwhile stays gone.
+    pub async fn record_method_use(&self, user_id: &str, id: &str, at: &Timestamp) -> anyhow::Result<()> {
+        let (user_id, id, at) = (user_id.to_owned(), id.to_owned(), *at);
+        self.db
+            .write(job!(|conn| {
+                let sql = format!("{SELECT_METHODS} AND id = $2");
+                let Some(mut method) = conn.find(&sql, args![&user_id, &id], method_from_row).await? else {
+                    return Ok(());
+                };
+                method.used_at(&at);
+                let update = "UPDATE authentication_methods SET document = $1 WHERE id = $2";
+                conn.execute(update, args![Bound::json(&method.attributes), &id]).await?;
+                Ok(())
+            }))
+            .await
+    }
+
     /// `UserNotFound`, `MethodNotFound`.
     pub async fn delete_authentication_method(
         &self,
@@ -268,12 +294,21 @@ impl Store {
     }
 
     /// Deletes every MFA factor of the user and their recovery code; passkeys (a first
-    /// factor) stay. `UserNotFound`.
-    pub async fn delete_authentication_factors(&self, user_id: &str, at: &Timestamp) -> Result<(), MethodError> {
+    /// factor) stay, or, as `passkeys` says, a user who has one keeps everything (`HasPasskey`).
+    /// `UserNotFound`.
+    pub async fn delete_authentication_factors(
+        &self,
+        user_id: &str,
+        passkeys: IfPasskey,
+        at: &Timestamp,
+    ) -> Result<(), MethodError> {
         let (user_id, at) = (user_id.to_owned(), *at);
         self.db
             .write(job!(|conn| {
-                let (multifactor, _) = methods_of(&mut conn, &user_id, true).await?;
+                let (multifactor, existing) = methods_of(&mut conn, &user_id, true).await?;
+                if passkeys == IfPasskey::Refuse && existing.iter().any(|m| m.kind == "passkey") {
+                    return Err(MethodError::HasPasskey);
+                }
                 conn.execute(
                     "DELETE FROM authentication_methods WHERE user_id = $1 AND type <> 'passkey'",
                     args![&user_id],

@@ -220,17 +220,17 @@ impl Store {
         rows.iter().map(|row| row.get("user_id")).collect()
     }
 
-    /// The shared secrets of the user's confirmed TOTP methods.
-    pub async fn totp_secrets(&self, user_id: &str) -> anyhow::Result<Vec<String>> {
+    /// The user's confirmed TOTP methods: each one's id and shared secret.
+    pub async fn totp_secrets(&self, user_id: &str) -> anyhow::Result<Vec<(String, String)>> {
         let rows = self
             .db
             .fetch_all(
-                "SELECT secret FROM authentication_methods WHERE user_id = $1 AND type = 'totp' AND confirmed \
+                "SELECT id, secret FROM authentication_methods WHERE user_id = $1 AND type = 'totp' AND confirmed \
                  AND secret IS NOT NULL ORDER BY seq",
                 args![user_id],
             )
             .await?;
-        rows.iter().map(|row| row.get("secret")).collect()
+        rows.iter().map(|row| Ok((row.get("id")?, row.get("secret")?))).collect()
     }
 
     /// Uses up the user's recovery code if its hash is `code_hash`, replacing it with

@@ -242,7 +242,7 @@ async fn put_replaces_every_method_and_answers_them_unmasked() {
 }
 
 #[tokio::test]
-async fn a_user_with_a_passkey_cannot_have_methods_replaced() {
+async fn a_user_with_a_passkey_cannot_have_methods_replaced_or_deleted_together() {
     let mut server = Server::start().await;
     let user = server.create_user("pk@example.com").await;
     add(&mut server, &user, json!({"type": "passkey", "key_id": "pk", "public_key": "cGs="})).await;
@@ -254,12 +254,19 @@ async fn a_user_with_a_passkey_cannot_have_methods_replaced() {
         Some("operation_not_supported"),
         "Operation not permitted when the user has registered at least 1 passkey",
     );
-    // Deleting all factors keeps the passkey, a first factor.
+    // Deleting all methods is refused alike, and deletes nothing.
     add(&mut server, &user, json!({"type": "email", "email": "b@example.com"})).await;
-    let reply = server.delete(&methods_path(&user)).await;
+    server.delete(&methods_path(&user)).await.assert_error(
+        403,
+        Some("operation_not_supported"),
+        "Operation not permitted when the user has registered at least 1 passkey",
+    );
+    let types = |methods: Vec<Value>| methods.iter().map(|m| m["type"].clone()).collect::<Vec<_>>();
+    assert_eq!(types(listed(&mut server, &user).await), [json!("passkey"), json!("email")]);
+    // Deleting the authenticators takes the factors and keeps the passkey, a first factor.
+    let reply = server.delete(&format!("{}/authenticators", user_path(&user))).await;
     assert_eq!(reply.status, 204, "{}", reply.text);
-    let left: Vec<Value> = listed(&mut server, &user).await.iter().map(|m| m["type"].clone()).collect();
-    assert_eq!(left, [json!("passkey")]);
+    assert_eq!(types(listed(&mut server, &user).await), [json!("passkey")]);
 }
 
 #[tokio::test]

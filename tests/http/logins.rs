@@ -466,13 +466,25 @@ async fn mfa_challenges_are_answered_with_totp_and_recovery_codes() {
     let otp_grant = |otp: String| json!({"grant_type": MFA_OTP, "client_id": app.id, "client_secret": app.secret, "mfa_token": mfa_token, "otp": otp});
     let wrong = token(&server, otp_grant("000000".into())).await;
     assert_oauth_error(&wrong, 403, "invalid_grant", "Invalid otp_code.");
+    let method_path = format!("{methods}/{}", encode(&text(&created.body["id"])));
+    let enrollments = format!("/api/v2/users/{}/enrollments", encode(&user_id));
+    assert_eq!(server.get(&method_path).await.body.get("last_auth_at"), None, "a wrong code is no use");
+    assert_eq!(server.get(&enrollments).await.body[0].get("last_auth"), None);
     let totp = totp_rs::Builder::new()
         .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
         .build_noncompliant()
         .generate_current();
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
     let answered = token(&server, otp_grant(totp.to_string())).await;
     assert_eq!(answered.status, 200, "{}", answered.text);
     assert_eq!(claims(answered.body["id_token"].as_str().unwrap())["amr"], json!(["mfa"]));
+    // The method it used, and the enrollment it is, say when.
+    let method = server.get(&method_path).await.body;
+    let used: chrono::DateTime<chrono::Utc> = text(&method["last_auth_at"]).parse().unwrap();
+    assert!(used >= before && used <= chrono::Utc::now(), "{method}");
+    let keys: Vec<&str> = method.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["id", "type", "confirmed", "created_at", "last_auth_at"]);
+    assert_eq!(server.get(&enrollments).await.body[0]["last_auth"], method["last_auth_at"]);
 
     let recovery = |code: &str| {
         json!({"grant_type": MFA_RECOVERY_CODE, "client_id": app.id, "client_secret": app.secret,

@@ -348,6 +348,10 @@ impl Parser {
 
     /// An unquoted word: escapes resolved, unescaped `*` kept as wildcards.
     fn word(&mut self) -> Result<Vec<Piece>, SyntaxError> {
+        // Lucene reads a term that opens with an unescaped slash as a regular expression.
+        if self.peek() == Some('/') {
+            return self.error("regular expressions (/…/) are not supported; escape the slash as '\\/'");
+        }
         let mut pieces = Vec::new();
         let mut literal = String::new();
         while let Some(c) = self.peek() {
@@ -698,6 +702,8 @@ mod tests {
             ("name:jo?n", "the single-character wildcard '?' is not supported", 8),
             ("name:john^2", "boosts (^) are not supported", 10),
             ("name:john~", "fuzzy and proximity searches (~) are not supported", 10),
+            ("name:/jan.*/", "regular expressions (/…/) are not supported; escape the slash as '\\/'", 6),
+            ("/jane/", "regular expressions (/…/) are not supported; escape the slash as '\\/'", 1),
             ("logins_count:[1 5]", "expected TO in range", 17),
             ("logins_count:[1 TO 5", "expected ']' or '}' to close the range", 21),
             ("updated_at:>=2018-01-15", "comparisons such as field:>=value are not supported", 12),

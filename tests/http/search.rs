@@ -151,6 +151,10 @@ async fn search_errors_point_at_the_problem() {
         ("user_metadata.city:Par*", "wildcard searches are not supported on user_metadata.city (at position 1)"),
         ("app_metadata.age:[1 TO 2]", "range searches are not supported on app_metadata.age (at position 1)"),
         ("password:x", "the field password is not searchable (at position 1)"),
+        (
+            "email:/.*@gmail\\.com/",
+            "regular expressions (/…/) are not supported; escape the slash as '\\/' at position 7",
+        ),
         ("logins_count:lots", "logins_count takes an integer, not lots (at position 1)"),
         (
             "updated_at:>=2018-01-15",

@@ -191,6 +191,24 @@ fn public(job: &crate::store::jobs::JobRecord, base: &str) -> Value {
     jobs::render(job, base)
 }
 
+/// Auth0's limits on CSV exports (its "Bulk user exports" page): at most 30 fields, and the
+/// metadata only field by field, not as a whole object.
+fn check_csv_fields(fields: &[Value]) -> ApiResult<()> {
+    if fields.len() > MAX_CSV_FIELDS {
+        return Err(ApiError::invalid_body(format!("CSV exports are limited to {MAX_CSV_FIELDS} fields.")));
+    }
+    let whole =
+        fields.iter().filter_map(|f| f["name"].as_str()).find(|n| matches!(*n, "app_metadata" | "user_metadata"));
+    match whole {
+        Some(name) => Err(ApiError::invalid_body(format!(
+            "CSV exports cannot include {name} as a single object; name its fields ({name}.<field>)."
+        ))),
+        None => Ok(()),
+    }
+}
+
+const MAX_CSV_FIELDS: usize = 30;
+
 async fn export_users(
     State(app): State<AppState>,
     BaseUrl(base): BaseUrl,
@@ -245,6 +263,9 @@ async fn export_users(
                     return Err(invalid(format!("Invalid property {key} of field {name}")));
                 }
             }
+        }
+        if format == "csv" {
+            check_csv_fields(list)?;
         }
         document.insert("fields".into(), fields.clone());
     }

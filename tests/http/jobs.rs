@@ -352,6 +352,19 @@ async fn exports_serve_gzipped_ndjson_and_csv() {
     );
     let text = export(&mut server, json!({"format": "csv", "fields": [{"name": "email", "export_as": "Email"}]})).await;
     assert_eq!(text, "\"'Email\"\n\"'a@example.com\"\n\"'b@example.com\"\n\"'c@example.com\"\n");
+    // CSV takes at most 30 fields, and metadata field by field (JSON takes either).
+    let many: Vec<Value> = (0..31).map(|i| json!({"name": format!("user_metadata.f{i}")})).collect();
+    let reply = server.post("/api/v2/jobs/users-exports", json!({"format": "csv", "fields": many})).await;
+    reply.assert_error(400, Some("invalid_body"), "CSV exports are limited to 30 fields.");
+    let whole = json!([{"name": "email"}, {"name": "app_metadata"}]);
+    let reply = server.post("/api/v2/jobs/users-exports", json!({"format": "csv", "fields": whole})).await;
+    reply.assert_error(
+        400,
+        Some("invalid_body"),
+        "CSV exports cannot include app_metadata as a single object; name its fields (app_metadata.<field>).",
+    );
+    let reply = server.post("/api/v2/jobs/users-exports", json!({"format": "json", "fields": whole})).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
     // A wrong token is refused.
     let reply = server.post("/api/v2/jobs/users-exports", json!({})).await;
     let job = finished(&mut server, reply.body["id"].as_str().unwrap()).await;

@@ -194,7 +194,13 @@ async fn delete_authenticators(State(app): State<AppState>, UserRef(id): UserRef
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 
-async fn read_method(State(app): State<AppState>, MethodPath(user_id, id): MethodPath) -> ApiResult<Response> {
+/// Takes no query parameters (the spec's 400 for a query string).
+async fn read_method(
+    State(app): State<AppState>,
+    MethodPath(user_id, id): MethodPath,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    QueryString::parse(raw.as_deref(), &[])?;
     let method = app.store.authentication_method(&user_id, &id).await.map_err(method_error)?;
     Ok(response::json(StatusCode::OK, &method.to_json(View::Read)))
 }

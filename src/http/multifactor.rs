@@ -9,7 +9,7 @@
 //! enrollment (`TestUserManager_RegenerateRecoveryCode.yaml`).
 
 use axum::Router;
-use axum::extract::{RawPathParams, State};
+use axum::extract::{RawPathParams, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
@@ -17,6 +17,7 @@ use serde_json::json;
 
 use super::authentication_methods::{UserRef, method_error};
 use super::extract::JsonBody;
+use super::query::QueryString;
 use super::response;
 use crate::app::AppState;
 use crate::domain::authentication_method::{first_enrollment, new_recovery_code};
@@ -42,8 +43,14 @@ pub fn router() -> Router<AppState> {
 /// `UserMultifactorProviderEnum`.
 const PROVIDERS: &[&str] = &["duo", "google-authenticator"];
 
-/// A plain array: the first confirmed enrollment, or none.
-async fn enrollments(State(app): State<AppState>, UserRef(id): UserRef) -> ApiResult<Response> {
+/// A plain array: the first confirmed enrollment, or none. It takes no query parameters (the
+/// spec's 400 for a query string).
+async fn enrollments(
+    State(app): State<AppState>,
+    UserRef(id): UserRef,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    QueryString::parse(raw.as_deref(), &[])?;
     let methods = app.store.all_authentication_methods(&id).await.map_err(method_error)?;
     let enrollments: Vec<_> = first_enrollment(&methods).into_iter().collect();
     Ok(response::json(StatusCode::OK, &enrollments))

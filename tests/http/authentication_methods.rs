@@ -398,6 +398,15 @@ async fn enrollments_show_the_first_confirmed_factor() {
     assert_eq!(enrollments[0]["status"], "confirmed");
     assert_eq!(enrollments[0]["auth_method"], "authenticator");
     assert_eq!(enrollments[0]["enrolled_at"], totp["created_at"]);
+    // Neither route takes query parameters.
+    let one = format!("{}/{}", methods_path(&user), encode(totp["id"].as_str().unwrap()));
+    for path in [format!("{path}?foo=1"), format!("{one}?foo=1")] {
+        server.get(&path).await.assert_error(
+            400,
+            Some("invalid_query_string"),
+            "Query validation error: 'Additional properties not allowed: foo'.",
+        );
+    }
 }
 
 #[tokio::test]

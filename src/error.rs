@@ -73,6 +73,13 @@ impl ApiError {
         )
     }
 
+    pub fn insufficient_scope_all(expected_all_of: &[&str]) -> Self {
+        Self::forbidden(
+            Some("insufficient_scope"),
+            format!("Insufficient scope, expected all of: {}", expected_all_of.join(",")),
+        )
+    }
+
     pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::NOT_FOUND, None, message)
     }

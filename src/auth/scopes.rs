@@ -33,6 +33,26 @@ pub fn required(method: &str, path: &str) -> Option<&'static [&'static str]> {
     table().get(&(method.to_owned(), canonical(path))).copied()
 }
 
+/// Operations that need several scopes at once: Auth0's 403 for them says "expected all of",
+/// and its docs ("View user roles", "View role users") name `read:users` and `read:roles`
+/// (the spec's list for the first adds `read:role_members`, which the docs do not ask for).
+const ALL_OF: &[(&str, &str, &[&str])] = &[
+    ("GET", "/users/{id}/roles", &["read:users", "read:roles"]),
+    ("GET", "/roles/{id}/users", &["read:users", "read:roles"]),
+];
+
+/// The scopes `method` on `path` needs together, beside one of `required`'s.
+pub fn required_together(method: &str, path: &str) -> Option<&'static [&'static str]> {
+    let path = canonical(path);
+    ALL_OF.iter().find(|(m, p, _)| *m == method && *p == path).map(|(_, _, scopes)| *scopes)
+}
+
+/// Whether scopes held (as `has` answers) allow `method` on `path`.
+pub fn allows(method: &str, path: &str, has: impl Fn(&str) -> bool) -> bool {
+    let any = required(method, path).is_some_and(|any| any.iter().any(|s| has(s)));
+    any && required_together(method, path).is_none_or(|all| all.iter().all(|s| has(s)))
+}
+
 /// Scopes that only let a user act on their own account.
 pub fn is_current_user_scope(scope: &str) -> bool {
     scope.contains(":current_user")
@@ -54,5 +74,11 @@ mod tests {
             "/organizations/{id}/groups/{group_id}/roles"
         );
         assert!(ALL_SCOPES.contains(&"create:users") && ALL_SCOPES.len() > 200);
+        assert_eq!(required_together("GET", "/users/{user_id}/roles"), Some(&["read:users", "read:roles"][..]));
+        assert_eq!(required_together("POST", "/users/{id}/roles"), None);
+        let holding = |held: &'static [&'static str]| move |scope: &str| held.contains(&scope);
+        assert!(!allows("GET", "/users/{id}/roles", holding(&["read:users"])));
+        assert!(allows("GET", "/users/{id}/roles", holding(&["read:users", "read:roles"])));
+        assert!(allows("GET", "/users/{id}", holding(&["read:users"])));
     }
 }

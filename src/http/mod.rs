@@ -148,8 +148,9 @@ pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("Not Found")
 }
 
-/// Checks the bearer token and the operation's scopes (Auth0's spec, read as "any of"). A
-/// token holding only `*:current_user*` scopes may act only on its own user.
+/// Checks the bearer token and the operation's scopes (Auth0's spec, read as "any of", and the
+/// few that need several together). A token holding only `*:current_user*` scopes may act only
+/// on its own user.
 async fn authorize(
     State(app): State<AppState>,
     matched: MatchedPath,
@@ -168,7 +169,10 @@ async fn authorize(
         }
     };
     let held: Vec<&str> = required.iter().copied().filter(|s| caller.has_scope(s)).collect();
-    let refusal = if held.is_empty() {
+    let together = scopes::required_together(request.method().as_str(), path);
+    let refusal = if let Some(all) = together.filter(|all| !all.iter().all(|s| caller.has_scope(s))) {
+        Some(ApiError::insufficient_scope_all(all))
+    } else if held.is_empty() {
         Some(ApiError::insufficient_scope(required))
     } else if held.iter().all(|s| scopes::is_current_user_scope(s))
         && params.iter().find(|(name, _)| *name == "id").map(|(_, value)| value) != Some(caller.subject.as_str())

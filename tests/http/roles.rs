@@ -343,15 +343,20 @@ async fn role_endpoints_check_their_scopes() {
         server.send_raw(Method::DELETE, &format!("{}/permissions", user_path(&user)), Some(&roles_reader), None).await,
         "update:users",
     );
-    let nothing = server.token_with_scope(Some("read:clients")).await;
-    expect(
-        server.send_raw(Method::GET, &format!("/api/v2/roles/{id}/users"), Some(&nothing), None).await,
-        "read:users,read:roles,read:role_members",
-    );
-    expect(
-        server.send_raw(Method::GET, &format!("{}/roles", user_path(&user)), Some(&nothing), None).await,
-        "read:users,read:roles,read:role_members",
-    );
+    // A role's users and a user's roles need read:users and read:roles together.
+    let users_of_role = format!("/api/v2/roles/{id}/users");
+    let roles_of_user = format!("{}/roles", user_path(&user));
+    let both = server.token_with_scope(Some("read:users read:roles")).await;
+    for token in [&reader, &roles_reader, &server.token_with_scope(Some("read:role_members")).await] {
+        for path in [&users_of_role, &roles_of_user] {
+            server.send_raw(Method::GET, path, Some(token), None).await.assert_error(
+                403,
+                Some("insufficient_scope"),
+                "Insufficient scope, expected all of: read:users,read:roles",
+            );
+            assert_eq!(server.send_raw(Method::GET, path, Some(&both), None).await.status, 200);
+        }
+    }
 
     // Any one of an operation's scopes will do.
     let members = server.token_with_scope(Some("create:role_members read:role_members")).await;
@@ -364,7 +369,7 @@ async fn role_endpoints_check_their_scopes() {
         )
         .await;
     assert_eq!(assigned.status, 200, "{}", assigned.text);
-    let listed = server.send_raw(Method::GET, &format!("{}/roles", user_path(&user)), Some(&members), None).await;
+    let listed = server.send_raw(Method::GET, &roles_of_user, Some(&both), None).await;
     assert_eq!(listed.body[0]["id"], json!(id));
     assert_eq!(server.send_raw(Method::GET, "/api/v2/roles", None, None).await.status, 401);
 }

@@ -179,6 +179,11 @@ impl UserPatch {
         }
         if self.password.is_some() {
             user.last_password_reset = Some(now);
+            // "If you use the Management API to reset a user's password, it also unblocks the
+            // user" (Auth0's "Block and Unblock Users"), unless the same request blocks them.
+            if user.blocked == Some(true) && self.blocked.is_none() {
+                user.blocked = Some(false);
+            }
         }
         user.updated_at = now;
     }
@@ -221,6 +226,22 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn a_new_password_unblocks_unless_the_same_request_blocks() {
+        let db = Connection::default_database("con_1".into(), false);
+        let now = time::now();
+        let mut user = user_in(&db, json!({"blocked": true}));
+        patch(&db, &user, json!({"name": "x"})).unwrap().apply(&mut user, now);
+        assert_eq!(user.blocked, Some(true), "other changes leave the block");
+        patch(&db, &user, json!({"password": "New-passw0rd", "blocked": true})).unwrap().apply(&mut user, now);
+        assert_eq!(user.blocked, Some(true));
+        patch(&db, &user, json!({"password": "New-passw0rd"})).unwrap().apply(&mut user, now);
+        assert_eq!(user.blocked, Some(false));
+        let mut never = user_in(&db, json!({}));
+        patch(&db, &never, json!({"password": "New-passw0rd"})).unwrap().apply(&mut never, now);
+        assert_eq!(never.blocked, None, "no block, nothing to lift");
     }
 
     #[test]

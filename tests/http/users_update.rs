@@ -200,6 +200,11 @@ async fn blocked_and_verification_flags() {
     assert!(created.get("blocked").is_none(), "absent until set");
     let reply = server.patch(&path, json!({"blocked": true, "email_verified": true, "verify_email": false})).await;
     assert_eq!((reply.body["blocked"].as_bool(), reply.body["email_verified"].as_bool()), (Some(true), Some(true)));
+    // A new password set through the Management API also lifts the block (Auth0's "Block and
+    // Unblock Users").
+    let reset = server.patch(&path, json!({"password": "Corr3ct-Horse-Battery!"})).await;
+    assert_eq!(reset.body["blocked"], json!(false), "{}", reset.text);
+    assert_eq!(server.get(&path).await.body["blocked"], json!(false));
     let sms = server.post("/api/v2/users", json!({"connection": "sms", "phone_number": "+14155550100"})).await.body;
     let sms_path = format!("/api/v2/users/{}", encode(sms["user_id"].as_str().unwrap()));
     let moved = server.patch(&sms_path, json!({"phone_number": "+14155550199", "phone_verified": true})).await;

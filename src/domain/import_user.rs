@@ -63,9 +63,33 @@ impl RecordError {
     }
 }
 
-/// `{user, errors}` for a failed record.
+/// `{user, errors}` for a failed record, its secrets redacted: "Sensitive fields such as
+/// `hash.value` will be redacted in the response" (Auth0's bulk import page), and no answer of
+/// Roster's shows a password hash, an HMAC key or an MFA secret.
 pub fn failure(record: &Value, errors: &[RecordError]) -> Value {
-    json!({"user": record, "errors": errors.iter().map(RecordError::to_json).collect::<Vec<_>>()})
+    let mut user = record.clone();
+    redact_secrets(&mut user);
+    json!({"user": user, "errors": errors.iter().map(RecordError::to_json).collect::<Vec<_>>()})
+}
+
+const REDACTED: &str = "*****";
+
+fn redact_secrets(record: &mut Value) {
+    let Value::Object(fields) = record else { return };
+    let redact = |value: Option<&mut Value>| {
+        if let Some(value) = value {
+            *value = json!(REDACTED);
+        }
+    };
+    if let Some(hash) = fields.get_mut("custom_password_hash").and_then(|custom| custom.get_mut("hash")) {
+        redact(hash.get_mut("value"));
+        redact(hash.get_mut("key").and_then(|key| key.get_mut("value")));
+    }
+    for factor in fields.get_mut("mfa_factors").and_then(Value::as_array_mut).into_iter().flatten() {
+        redact(factor.get_mut("totp").and_then(|totp| totp.get_mut("secret")));
+    }
+    redact(fields.get_mut("password_hash"));
+    redact(fields.get_mut("password"));
 }
 
 /// A record made a user, with its identity's password hash as stored.
@@ -310,6 +334,21 @@ mod tests {
         let imported = import(json!({"email": "b@example.com", "user_id": "auth0|abc"})).unwrap();
         assert_eq!(imported.user.user_id, "auth0|abc");
         assert!(imported.named);
+    }
+
+    #[test]
+    fn a_failed_record_is_reported_without_its_secrets() {
+        let record = json!({"email": "x", "password_hash": "$2b$10$abc",
+            "custom_password_hash": {"algorithm": "hmac", "hash": {"value": "h", "digest": "sha1", "key": {"value": "k"}}},
+            "mfa_factors": [{"totp": {"secret": "JBSWY3DPEHPK3PXP"}}, {"phone": {"value": "+15555550123"}}]});
+        let reported = failure(&record, &[]);
+        assert_eq!(
+            reported["user"],
+            json!({"email": "x", "password_hash": "*****",
+                "custom_password_hash": {"algorithm": "hmac", "hash": {"value": "*****", "digest": "sha1", "key": {"value": "*****"}}},
+                "mfa_factors": [{"totp": {"secret": "*****"}}, {"phone": {"value": "+15555550123"}}]})
+        );
+        assert_eq!(failure(&json!("not an object"), &[])["user"], "not an object");
     }
 
     #[test]

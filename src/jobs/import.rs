@@ -18,12 +18,11 @@ use serde::de::{SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use crate::domain::authentication_method::NewMethod;
 use crate::domain::connection::Connection;
 use crate::domain::import_user::{RecordError, failure, import_user, upsert};
 use crate::domain::time;
 use crate::seed::plan::fingerprint;
-use crate::store::{Conn, ImportError, InLoad, NewUser, Store, StoreError, replace_factors_in, update_user_in};
+use crate::store::{Conn, ImportError, InLoad, NewUser, Store, StoreError, upsert_user_in};
 
 /// Users handed to the bulk load at a time, and updates run at a time.
 const BATCH: usize = 1000;
@@ -187,10 +186,12 @@ async fn run(
             };
             match existing {
                 Some(user_id) if spec.upsert => {
+                    // Auth0's schema: `custom_password_hash` is upserted (while the user has not
+                    // logged in with the one imported first); `password_hash` and `mfa_factors`
+                    // are not.
                     let hash =
                         fields.contains_key("custom_password_hash").then(|| imported.password_hash.clone()).flatten();
-                    let factors = fields.contains_key("mfa_factors").then_some(imported.methods);
-                    updates.push(Update { user_id, fields: fields.clone(), hash, factors });
+                    updates.push(Update { user_id, fields: fields.clone(), hash });
                     skipped.push(position);
                     report.updated += 1;
                 }
@@ -248,24 +249,19 @@ fn position_in_file(at: usize, skipped: &[i64]) -> i64 {
     position
 }
 
-/// An upsert: the user's id, the record, the password hash it gives, the factors it gives.
+/// An upsert: the user's id, the record, the password hash it gives.
 struct Update {
     user_id: String,
     fields: Map<String, Value>,
     hash: Option<String>,
-    factors: Option<Vec<NewMethod>>,
 }
 
 /// Upserts, inside the load's transaction.
 fn update_batch(updates: Vec<Update>, now: time::Timestamp) -> InLoad {
     Box::new(move |conn: &mut Conn<'_>| {
         async move {
-            for Update { user_id, fields, hash, factors } in updates {
-                let updated =
-                    update_user_in(conn, &user_id, hash.as_deref(), |user| upsert(user, &fields, now)).await?;
-                if let (Some(_), Some(factors)) = (updated, factors) {
-                    replace_factors_in(conn, &user_id, &factors, &now).await.map_err(anyhow::Error::from)?;
-                }
+            for Update { user_id, fields, hash } in updates {
+                upsert_user_in(conn, &user_id, hash.as_deref(), |user| upsert(user, &fields, now)).await?;
             }
             Ok(())
         }

@@ -129,24 +129,6 @@ async fn refresh_multifactor(
     Ok(())
 }
 
-/// Replaces the user's phone, email and TOTP factors with `methods` (an import's upsert):
-/// their other methods stay, and the profile's `multifactor` follows.
-pub(crate) async fn replace_factors_in(
-    conn: &mut Conn<'_>,
-    user_id: &str,
-    methods: &[NewMethod],
-    at: &Timestamp,
-) -> Result<(), MethodError> {
-    let (multifactor, _) = methods_of(conn, user_id, true).await?;
-    conn.execute(
-        "DELETE FROM authentication_methods WHERE user_id = $1 AND type IN ('phone', 'email', 'totp')",
-        args![user_id],
-    )
-    .await?;
-    insert_methods(conn, user_id, methods).await?;
-    refresh_multifactor(conn, user_id, multifactor, at).await
-}
-
 impl Store {
     /// A page of the user's methods in creation order; `UserNotFound`.
     pub async fn authentication_methods(

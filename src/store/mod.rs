@@ -29,7 +29,6 @@ mod property_tests;
 mod sqlite;
 mod users;
 
-pub(crate) use authentication_methods::replace_factors_in;
 pub(crate) use bulk::InLoad;
 pub use bulk::{BulkLoad, ImportError};
 pub(crate) use db::Conn;
@@ -38,7 +37,7 @@ pub use identities::{LinkError, Secondary, UnlinkError};
 pub use pg_schemas::Schemas;
 pub use postgres::display_url;
 pub use users::NewUser;
-pub(crate) use users::update_user_in;
+pub(crate) use users::upsert_user_in;
 
 use crate::domain::time::Timestamp;
 

@@ -266,6 +266,19 @@ pub(crate) async fn update_user_in(
     Ok(Some(user))
 }
 
+/// An import's upsert of a user: `edit`s it, and takes `password_hash` only while the user has
+/// never logged in (Auth0 updates an imported hash "if the user did not login using the
+/// initially imported" one: a user who has may have changed their password since).
+pub(crate) async fn upsert_user_in(
+    conn: &mut Conn<'_>,
+    user_id: &str,
+    password_hash: Option<&str>,
+    edit: impl FnOnce(&mut User),
+) -> Result<Option<User>, StoreError> {
+    let logged_in = conn.exists("SELECT 1 FROM users WHERE user_id = $1 AND logins_count > 0", args![user_id]).await?;
+    update_user_in(conn, user_id, password_hash.filter(|_| !logged_in), edit).await
+}
+
 impl Store {
     /// Stores a new user, with the password hash of its primary identity.
     pub async fn create_user(&self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError> {

@@ -225,34 +225,84 @@ async fn imported_mfa_factors_are_confirmed_methods_that_challenge_logins() {
     assert_eq!(answered.status, 200, "{}", answered.text);
 }
 
+/// Auth0's schema: `mfa_factors` are not upserted, and `custom_password_hash` only while the user
+/// has not logged in with the hash imported first.
 #[tokio::test]
-async fn upsert_replaces_the_factors_an_import_gives() {
+async fn upsert_keeps_factors_and_a_password_in_use() {
     let mut server = Server::start().await;
-    let users = json!([{"email": "up@example.com", "mfa_factors": [{"totp": {"secret": "JBSWY3DPEHPK3PXP"}}]}]);
+    let app = crate::logins::application(&mut server, json!({})).await;
+    // SHA-256 of the salt "a" and the password: "bc", then "bd", then "be".
+    let hash = |hex: &str| json!({"algorithm": "sha256", "hash": {"value": hex}, "salt": {"value": "a"}});
+    let bc = hash("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    let bd = hash("a52d159f262b2c6ddb724a61840befc36eb30c88877a4030b65cbe86298449c9");
+    let be = hash("d81a65c1de02e17d9cfd88d68a8768fd1e3262f5e2fb859382fe33734b3f3ca8");
+    let users = json!([{"email": "up@example.com", "custom_password_hash": bc,
+                        "mfa_factors": [{"totp": {"secret": "JBSWY3DPEHPK3PXP"}}]}]);
     assert_eq!(import(&mut server, &users, false).await["summary"]["inserted"], 1);
     let found = server.get("/api/v2/users-by-email?email=up%40example.com").await;
-    let path = format!(
-        "/api/v2/users/{}/authentication-methods",
-        crate::server::encode(found.body[0]["user_id"].as_str().unwrap())
+    let user_id = found.body[0]["user_id"].as_str().unwrap().to_owned();
+    let methods = format!("/api/v2/users/{}/authentication-methods", crate::server::encode(&user_id));
+    let store = server.store().await;
+    let password_is = |password: &'static str| {
+        let store = store.clone();
+        let user_id = user_id.clone();
+        async move {
+            let stored = store.password_hash(&user_id).await.unwrap().unwrap();
+            roster::auth::password::verify(password.into(), stored).await.unwrap()
+        }
+    };
+
+    let users = json!([{"email": "up@example.com", "given_name": "Up", "custom_password_hash": bd,
+                        "mfa_factors": [{"phone": {"value": "+14155550100"}}]}]);
+    assert_eq!(import(&mut server, &users, true).await["summary"]["updated"], 1);
+    let kinds: Vec<Value> =
+        server.get(&methods).await.body.as_array().unwrap().iter().map(|m| m["type"].clone()).collect();
+    assert_eq!(kinds, [json!("totp")], "the factors stay as they were");
+    assert!(password_is("bd").await, "a hash nobody logged in with is replaced");
+
+    // Once the user logs in, a later upsert leaves the password alone.
+    let login = json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": app.id,
+                       "client_secret": app.secret, "username": "up@example.com", "password": "bd",
+                       "realm": crate::logins::DATABASE, "scope": "openid"});
+    let challenge = crate::logins::token(&server, login).await;
+    crate::logins::assert_oauth_error(&challenge, 403, "mfa_required", "Multifactor authentication required");
+    let code = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32("JBSWY3DPEHPK3PXP").unwrap())
+        .build_noncompliant()
+        .generate_current();
+    let answer = json!({"grant_type": "http://auth0.com/oauth/grant-type/mfa-otp", "client_id": app.id,
+                        "client_secret": app.secret, "mfa_token": challenge.body["mfa_token"], "otp": code.to_string()});
+    assert_eq!(crate::logins::token(&server, answer).await.status, 200);
+    let users = json!([{"email": "up@example.com", "given_name": "Again", "custom_password_hash": be}]);
+    assert_eq!(import(&mut server, &users, true).await["summary"]["updated"], 1);
+    assert!(password_is("bd").await && !password_is("be").await, "the password in use stays");
+    let user = server.get(&format!("/api/v2/users/{}", crate::server::encode(&user_id))).await.body;
+    assert_eq!(user["given_name"], "Again", "the rest of the record is upserted");
+}
+
+/// A failed record is reported without its secrets (Auth0: "Sensitive fields such as
+/// `hash.value` will be redacted").
+#[tokio::test]
+async fn failed_records_are_reported_without_their_secrets() {
+    let mut server = Server::start().await;
+    let users = json!([
+        {"email": "not an email", "custom_password_hash": {"algorithm": "hmac",
+            "hash": {"value": "c2VjcmV0", "encoding": "base64", "digest": "sha256", "key": {"value": "hmac-key"}}}},
+        {"email": "bad@", "password_hash": "$2b$10$abcdefghijklmnopqrstuuJ5f1wQxqv3gWw1bJ0l7y5qS8xq4Y8Qm",
+         "mfa_factors": [{"totp": {"secret": "JBSWY3DPEHPK3PXP"}}]},
+    ]);
+    let job = import(&mut server, &users, false).await;
+    assert_eq!(job["summary"]["failed"], 2, "{job}");
+    let errors = server.get(&format!("/api/v2/jobs/{}/errors", job["id"].as_str().unwrap())).await.body;
+    let reported: Vec<Value> = errors.as_array().unwrap().iter().map(|e| e["user"].clone()).collect();
+    assert_eq!(
+        reported,
+        [
+            json!({"email": "not an email", "custom_password_hash": {"algorithm": "hmac",
+                "hash": {"value": "*****", "encoding": "base64", "digest": "sha256", "key": {"value": "*****"}}}}),
+            json!({"email": "bad@", "password_hash": "*****", "mfa_factors": [{"totp": {"secret": "*****"}}]}),
+        ]
     );
-    let recovery = server.post(&path.replace("authentication-methods", "recovery-code-regeneration"), json!({})).await;
-    assert_eq!(recovery.status, 200, "{}", recovery.text);
-    let users = json!([{"email": "up@example.com", "mfa_factors": [{"phone": {"value": "+14155550100"}}]}]);
-    assert_eq!(import(&mut server, &users, true).await["summary"]["updated"], 1);
-    let kinds: Vec<String> = server
-        .get(&path)
-        .await
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["type"].as_str().unwrap().to_owned())
-        .collect();
-    // The factors of the three kinds an import gives are replaced; the recovery code stays.
-    assert_eq!(kinds, ["recovery-code", "phone"]);
-    let users = json!([{"email": "up@example.com", "given_name": "Up"}]);
-    assert_eq!(import(&mut server, &users, true).await["summary"]["updated"], 1);
-    assert_eq!(server.get(&path).await.body.as_array().unwrap().len(), 2, "a record without factors keeps them");
 }
 
 #[tokio::test]

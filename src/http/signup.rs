@@ -3,6 +3,8 @@
 //! prefix), and refuses in its older error shape, `{name, code, description, statusCode}`
 //! (recorded, go-auth0 `TestDatabaseSignUp*`).
 
+use std::borrow::Cow;
+
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -39,13 +41,14 @@ const SIGNUP_ATTRIBUTES: &[&str] = &[
 struct Refusal {
     status: StatusCode,
     name: &'static str,
-    code: &'static str,
+    code: Cow<'static, str>,
     description: String,
 }
 
 impl Refusal {
-    fn bad_request(code: &'static str, description: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, name: "BadRequestError", code, description: description.into() }
+    fn bad_request(code: impl Into<Cow<'static, str>>, description: impl Into<String>) -> Self {
+        let (code, description) = (code.into(), description.into());
+        Self { status: StatusCode::BAD_REQUEST, name: "BadRequestError", code, description }
     }
 
     fn render(&self) -> Response {
@@ -63,9 +66,12 @@ impl From<ApiError> for Refusal {
         let message = error.message.into_owned();
         match message.strip_prefix("PasswordStrengthError: ") {
             Some(rest) => Self { name: "PasswordStrengthError", ..Self::bad_request("invalid_password", rest) },
-            None if error.status.is_server_error() => {
-                Self { status: error.status, name: "InternalServerError", code: "server_error", description: message }
-            }
+            None if error.status.is_server_error() => Self {
+                status: error.status,
+                name: "InternalServerError",
+                code: "server_error".into(),
+                description: message,
+            },
             None => Self::bad_request("invalid_signup", message),
         }
     }
@@ -102,6 +108,39 @@ pub(super) async fn signup(State(app): State<AppState>, request: Request) -> Res
     }
 }
 
+/// A signup's `user_metadata` is narrower than the Management API's: an object of at most 10
+/// string fields, names of at most 100 characters, values of at most 500 (Auth0's signup
+/// reference). Refused with the code and description alike, as Auth0 answers the two it is
+/// recorded refusing (auth0.js issue #843, react-native-auth0 issue #291); the other wordings
+/// are Roster's.
+fn check_signup_metadata(metadata: &Value) -> Result<(), Refusal> {
+    let refuse = |message: String| Err(Refusal::bad_request(message.clone(), message));
+    let Some(fields) = metadata.as_object() else {
+        return refuse("invalid user_metadata type (expected object)".into());
+    };
+    if fields.len() > MAX_SIGNUP_METADATA_FIELDS {
+        return refuse(format!("invalid user_metadata (at most {MAX_SIGNUP_METADATA_FIELDS} fields are allowed)"));
+    }
+    for (name, value) in fields {
+        let Some(text) = value.as_str() else {
+            return refuse(format!("invalid user_metadata.{name} type (only strings are allowed)"));
+        };
+        if name.chars().count() > MAX_SIGNUP_METADATA_NAME {
+            return refuse(format!("invalid user_metadata field name (at most {MAX_SIGNUP_METADATA_NAME} characters)"));
+        }
+        if text.chars().count() > MAX_SIGNUP_METADATA_VALUE {
+            return refuse(format!(
+                "invalid user_metadata.{name} value (at most {MAX_SIGNUP_METADATA_VALUE} characters)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+const MAX_SIGNUP_METADATA_FIELDS: usize = 10;
+const MAX_SIGNUP_METADATA_NAME: usize = 100;
+const MAX_SIGNUP_METADATA_VALUE: usize = 500;
+
 async fn create(app: &App, request: &TokenRequest) -> Result<Map<String, Value>, Refusal> {
     let client_id = request.required("client_id").map_err(|e| Refusal::bad_request(e.error, e.error_description))?;
     let client = app.store.client_record(client_id).await?.ok_or_else(|| Refusal {
@@ -128,6 +167,9 @@ async fn create(app: &App, request: &TokenRequest) -> Result<Map<String, Value>,
         .filter(|(key, value)| SIGNUP_ATTRIBUTES.contains(&key.as_str()) && !value.is_null())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    if let Some(metadata) = body.get("user_metadata") {
+        check_signup_metadata(metadata)?;
+    }
     body.insert("connection".into(), Value::String(connection.name.clone()));
     let body = Value::Object(body);
     let body = CREATE_USER.validate(&body)?;

@@ -549,6 +549,26 @@ async fn signup_creates_a_user_that_can_log_in() {
     )
     .await;
     assert_eq!(unknown.body["code"], "invalid_connection");
+    // A signup's user_metadata: at most 10 string fields (Auth0's signup reference).
+    let eleven: serde_json::Map<String, Value> = (0..11).map(|i| (format!("f{i}"), json!("x"))).collect();
+    for (metadata, description) in [
+        (json!({"consent": true}), "invalid user_metadata.consent type (only strings are allowed)"),
+        (json!("plan=free"), "invalid user_metadata type (expected object)"),
+        (Value::Object(eleven), "invalid user_metadata (at most 10 fields are allowed)"),
+        (json!({"bio": "x".repeat(501)}), "invalid user_metadata.bio value (at most 500 characters)"),
+    ] {
+        let refused = signup(
+            &server,
+            json!({"client_id": app.id, "connection": DATABASE, "email": "meta@example.com", "password": PASSWORD,
+                   "user_metadata": metadata}),
+        )
+        .await;
+        assert_eq!(
+            refused.body,
+            json!({"name": "BadRequestError", "code": description, "description": description, "statusCode": 400})
+        );
+    }
+    assert_eq!(server.get("/api/v2/users-by-email?email=meta%40example.com").await.body, json!([]));
 
     let user = server.get(&format!("/api/v2/users/auth0%7C{id}")).await;
     assert_eq!(user.body["given_name"], "Hu");

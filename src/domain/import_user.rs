@@ -210,40 +210,64 @@ pub fn import_user(
             })
         }
         Err(error) => {
-            let path = PROPERTIES.iter().find(|p| error.message.contains(&format!("property {p}"))).copied();
-            let code = if error.message.contains("Expected type") { "INVALID_TYPE" } else { "INVALID_FORMAT" };
-            Err(vec![RecordError::new(code, error.message.to_string(), path)])
+            let message = error.message.to_string();
+            // The property the message names (the longest match: `email_verified`, not `email`).
+            let named =
+                |p: &str| message.contains(&format!("property {p}")) || message.contains(&format!("property: {p}"));
+            let path = PROPERTIES.iter().copied().filter(|p| named(p)).max_by_key(|p| p.len());
+            Err(vec![RecordError::new(schema_code(&message), message, path)])
         }
     }
+}
+
+/// The code of Auth0's list (its bulk import page; z-schema's codes) for a payload check's
+/// message, which has z-schema's words; `INVALID_FORMAT` for the rules beyond the schema.
+fn schema_code(message: &str) -> &'static str {
+    const CODES: &[(&str, &str)] = &[
+        ("Expected type", "INVALID_TYPE"),
+        ("didn't pass validation for format", "FORMAT"),
+        ("does not match pattern", "PATTERN"),
+        ("String is too long", "MAX_LENGTH"),
+        ("String is too short", "MIN_LENGTH"),
+        ("Array is too long", "ARRAY_LENGTH_LONG"),
+        ("Array is too short", "ARRAY_LENGTH_SHORT"),
+        ("Missing required property", "OBJECT_REQUIRED"),
+        ("No enum match", "ENUM_MISMATCH"),
+        ("is less than minimum", "MINIMUM"),
+        ("is greater than maximum", "MAXIMUM"),
+        ("Additional properties not allowed", "OBJECT_ADDITIONAL_PROPERTIES"),
+    ];
+    CODES.iter().find(|(words, _)| message.contains(words)).map_or("INVALID_FORMAT", |(_, code)| code)
 }
 
 /// `mfa_factors` (Auth0's schema: 1 to 10 items, each one of `{totp: {secret}}` with an unpadded
 /// base32 secret, `{phone: {value}}` in E.164, `{email: {value}}`) as confirmed authentication
 /// methods, by the rules `POST /users/{id}/authentication-methods` applies.
 pub fn mfa_factors(factors: &Value, now: Timestamp) -> Result<Vec<NewMethod>, RecordError> {
-    let refused = |code: &'static str, message: String| {
-        Err(RecordError::new(code, format!("MFA import error: {message}"), Some("mfa_factors")))
+    // Auth0 lists one code for these, whichever check failed.
+    let refused = |message: String| {
+        Err(RecordError::new("MFA_FACTORS_FAILED", format!("MFA import error: {message}"), Some("mfa_factors")))
     };
     let Value::Array(items) = factors else {
-        return refused("INVALID_TYPE", format!("Expected type array but found type {}", type_name(factors)));
+        return refused(format!("Expected type array but found type {}", type_name(factors)));
     };
     if items.is_empty() {
-        return refused("INVALID_FORMAT", "Array is too short (0), minimum 1".into());
+        return refused("Array is too short (0), minimum 1".into());
     }
     if items.len() > 10 {
-        return refused("INVALID_FORMAT", format!("Array is too long ({}), maximum 10", items.len()));
+        return refused(format!("Array is too long ({}), maximum 10", items.len()));
     }
     let mut made: Vec<NewMethod> = Vec::with_capacity(items.len());
     for item in items {
         let Value::Object(item) = item else {
-            return refused("INVALID_TYPE", format!("Expected type object but found type {}", type_name(item)));
+            return refused(format!("Expected type object but found type {}", type_name(item)));
         };
         if item.len() != 1 {
             let message = match item.len() {
                 0 => "Object must have one of the properties totp, phone, email".to_owned(),
                 n => format!("Too many properties defined ({n}), maximum 1"),
             };
-            return refused("INVALID_FORMAT", message);
+            return refused(message);
         }
         let (kind, factor) = item.iter().next().expect("one property");
         let (key, attribute, valid): (&str, &str, fn(&str) -> bool) = match kind.as_str() {
@@ -253,20 +277,20 @@ pub fn mfa_factors(factors: &Value, now: Timestamp) -> Result<Vec<NewMethod>, Re
             "phone" => ("value", "phone_number", is_e164),
             "email" => ("value", "email", is_email),
             other => {
-                return refused("OBJECT_ADDITIONAL_PROPERTIES", format!("Additional properties not allowed: {other}"));
+                return refused(format!("Additional properties not allowed: {other}"));
             }
         };
         let Some(factor) = factor.as_object() else {
-            return refused("INVALID_TYPE", format!("Expected type object but found type {}", type_name(factor)));
+            return refused(format!("Expected type object but found type {}", type_name(factor)));
         };
         if let Some(other) = factor.keys().find(|k| k.as_str() != key) {
-            return refused("OBJECT_ADDITIONAL_PROPERTIES", format!("Additional properties not allowed: {other}"));
+            return refused(format!("Additional properties not allowed: {other}"));
         }
         let value = match factor.get(key) {
-            None => return refused("INVALID_FORMAT", format!("Missing required property: {key}")),
+            None => return refused(format!("Missing required property: {key}")),
             Some(Value::String(value)) => value,
             Some(other) => {
-                return refused("INVALID_TYPE", format!("Expected type string but found type {}", type_name(other)));
+                return refused(format!("Expected type string but found type {}", type_name(other)));
             }
         };
         if !valid(value) {
@@ -275,18 +299,18 @@ pub fn mfa_factors(factors: &Value, now: Timestamp) -> Result<Vec<NewMethod>, Re
                 "phone" => format!("String does not match pattern ^\\+[0-9]{{1,15}}$: {value}"),
                 _ => format!("Object didn't pass validation for format email: {value}"),
             };
-            return refused("INVALID_FORMAT", message);
+            return refused(message);
         }
         let mut body = Map::new();
         body.insert("type".into(), Value::String(kind.clone()));
         body.insert(attribute.into(), Value::String(value.clone()));
         let new = match methods::method_to_create(&body, now) {
             Ok(new) => new,
-            Err(error) => return refused("INVALID_FORMAT", error.message.to_string()),
+            Err(error) => return refused(error.message.to_string()),
         };
         let stored: Vec<_> = made.iter().map(|m| m.method.clone()).collect();
         if methods::admit(&stored, &new.method).is_err() {
-            return refused("INVALID_FORMAT", format!("the {kind} factor is given twice"));
+            return refused(format!("the {kind} factor is given twice"));
         }
         made.push(new);
     }
@@ -354,8 +378,12 @@ mod tests {
     #[test]
     fn bad_records_say_why() {
         let errors = import(json!({"email": "not an email"})).unwrap_err();
-        assert_eq!(errors[0].code, "INVALID_FORMAT");
+        assert_eq!(errors[0].code, "FORMAT");
         assert_eq!(errors[0].path.as_deref(), Some("email"));
+        let errors = import(json!({"email": "a@b.co", "email_verified": "yes"})).unwrap_err();
+        assert_eq!((errors[0].code, errors[0].path.as_deref()), ("INVALID_TYPE", Some("email_verified")));
+        let errors = import(json!({"email": "a@b.co", "given_name": "g".repeat(151)})).unwrap_err();
+        assert_eq!((errors[0].code, errors[0].path.as_deref()), ("MAX_LENGTH", Some("given_name")));
         let errors = import(json!({"email": "a@b.co", "password": "x"})).unwrap_err();
         assert_eq!(errors[0].code, "OBJECT_ADDITIONAL_PROPERTIES");
         let errors = import(json!({"email": "a@b.co", "password_hash": "plain"})).unwrap_err();
@@ -384,17 +412,17 @@ mod tests {
         };
         assert_eq!(
             refused(json!([{"phone": {"value": "555"}}])),
-            ("INVALID_FORMAT", "MFA import error: String does not match pattern ^\\+[0-9]{1,15}$: 555".into())
+            ("MFA_FACTORS_FAILED", "MFA import error: String does not match pattern ^\\+[0-9]{1,15}$: 555".into())
         );
         assert_eq!(
             refused(json!([{"email": {"value": "nope"}}])).1,
             "MFA import error: Object didn't pass validation for format email: nope"
         );
-        assert_eq!(refused(json!([{"push": {}}])).0, "OBJECT_ADDITIONAL_PROPERTIES");
-        assert_eq!(refused(json!([{"totp": {"secret": "JBSW", "issuer": "x"}}])).0, "OBJECT_ADDITIONAL_PROPERTIES");
+        assert_eq!(refused(json!([{"push": {}}])).0, "MFA_FACTORS_FAILED");
+        assert_eq!(refused(json!([{"totp": {"secret": "JBSW", "issuer": "x"}}])).0, "MFA_FACTORS_FAILED");
         assert_eq!(refused(json!([{"totp": {}}])).1, "MFA import error: Missing required property: secret");
-        assert_eq!(refused(json!({"totp": {}})).0, "INVALID_TYPE");
-        assert_eq!(refused(json!([{"email": {"value": 5}}])).0, "INVALID_TYPE");
+        assert_eq!(refused(json!({"totp": {}})).0, "MFA_FACTORS_FAILED");
+        assert_eq!(refused(json!([{"email": {"value": 5}}])).0, "MFA_FACTORS_FAILED");
         let eleven: Vec<Value> = (0..11).map(|i| json!({"email": {"value": format!("e{i}@example.com")}})).collect();
         assert_eq!(refused(Value::Array(eleven)).1, "MFA import error: Array is too long (11), maximum 10");
         assert_eq!(

@@ -105,7 +105,7 @@ async fn an_import_writes_the_good_records_and_reports_the_bad_ones() {
     let errors = errors.body.as_array().unwrap().clone();
     assert_eq!(errors.len(), 4);
     assert_eq!(errors[0]["user"], json!({"email": "not an email"}));
-    assert_eq!(errors[0]["errors"][0]["code"], "INVALID_FORMAT");
+    assert_eq!(errors[0]["errors"][0]["code"], "FORMAT");
     assert_eq!(errors[0]["errors"][0]["path"], "email");
     assert_eq!(errors[1]["errors"][0]["code"], "DUPLICATED_USER");
     assert_eq!(errors[2]["errors"][0]["path"], "password_hash");

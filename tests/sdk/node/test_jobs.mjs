@@ -65,7 +65,7 @@ await test("jobs.errors.get: the bad record as given, with its error", ["import"
   const errors = await client.jobs.errors.get(state.import);
   eq(errors.length, 1, "one failed record");
   eq(errors[0].user, state.records[1], "the record as given");
-  eq([errors[0].errors[0].code, errors[0].errors[0].path], ["INVALID_FORMAT", "email"], "the error");
+  eq([errors[0].errors[0].code, errors[0].errors[0].path], ["FORMAT", "email"], "the error");
   const found = await client.users.listUsersByEmail({ email: GOOD[0] });
   eq(found.map((u) => [u.email, u.user_metadata, u.email_verified]), [[GOOD[0], { plan: "pro" }, true]], "imported");
   state.user = found[0].user_id;

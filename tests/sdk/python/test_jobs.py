@@ -83,9 +83,9 @@ def _():
     raw = rec.last_json()
     eq(len(raw), 1, "one failed record")
     eq(raw[0]["user"], STATE["records"][1], "the record as given")
-    eq((raw[0]["errors"][0]["code"], raw[0]["errors"][0]["path"]), ("INVALID_FORMAT", "email"), "the error")
+    eq((raw[0]["errors"][0]["code"], raw[0]["errors"][0]["path"]), ("FORMAT", "email"), "the error")
     eq(errors[0].user, STATE["records"][1], "the SDK's record")
-    eq(errors[0].errors[0].code, "INVALID_FORMAT", "the SDK's error code")
+    eq(errors[0].errors[0].code, "FORMAT", "the SDK's error code")
     found = c.users.list_users_by_email(email=GOOD[0])
     eq([(u.email, u.user_metadata, u.email_verified) for u in found], [(GOOD[0], {"plan": "pro"}, True)], "imported")
     STATE["user"] = found[0].user_id

@@ -47,7 +47,7 @@ pub(crate) async fn token(server: &Server, body: Value) -> Reply {
     server.send_raw(Method::POST, "/oauth/token", None, Some(&body)).await
 }
 
-async fn login(server: &Server, app: &App, username: &str, password: &str, scope: &str) -> Reply {
+pub(crate) async fn login(server: &Server, app: &App, username: &str, password: &str, scope: &str) -> Reply {
     token(
         server,
         json!({"grant_type": PASSWORD_REALM, "client_id": app.id, "client_secret": app.secret, "username": username,

@@ -6,6 +6,7 @@ mod authentication_methods;
 mod browser;
 mod console;
 mod identities;
+mod import_hashes;
 mod jobs;
 mod logins;
 mod logs;

@@ -44,6 +44,19 @@ const SCRYPT_PARALLELIZATION: i64 = 1;
 const SCRYPT_MAX_MEMORY: u64 = 64 << 20;
 const SCRYPT_MAX_WORK: u64 = 1 << 20;
 
+/// Roster's bounds on imported pbkdf2 and argon2 hashes, checked at import for the same reason
+/// as scrypt's: each login verifies on one blocking thread. pbkdf2's work is rounds × the blocks
+/// of `l` (counted in 16-byte blocks, the smallest digest's): 16 million allows Django's 1.2
+/// million rounds of SHA-256 and OWASP's 600,000, and stays within seconds. argon2 at most 256
+/// MiB, 16 passes and 16 lanes: above every library's default and OWASP's settings.
+const PBKDF2_MAX_WORK: u64 = 16_000_000;
+const ARGON2_MAX_MEMORY_KIB: u32 = 256 * 1024;
+const ARGON2_MAX_PASSES: u32 = 16;
+const ARGON2_MAX_LANES: u32 = 16;
+
+/// bcrypt reads 72 bytes of its input.
+const BCRYPT_INPUT: usize = 72;
+
 /// `custom_password_hash`, normalised.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -224,21 +237,46 @@ pub fn stored_form(custom: &Value) -> Result<String, String> {
             }
             // With a salt, bcrypt hashed the salt and the password together, truncated to bcrypt's
             // 72 bytes (Auth0: "the length of salt.value counts towards the 72-byte input limit").
+            // A prefix that fills them leaves the password no part: any password would match.
+            if custom.salt.as_ref().is_some_and(|salt| salt.position.as_deref() != Some("suffix"))
+                && custom.salt_bytes()?.is_some_and(|salt| salt.len() >= BCRYPT_INPUT)
+            {
+                return Err(format!(
+                    "custom_password_hash.salt fills bcrypt's {BCRYPT_INPUT} bytes before the password: \
+                     any password would match"
+                ));
+            }
             if custom.salt.is_none() && custom.utf8_password() {
                 return Ok(value.to_owned());
             }
         }
         "argon2" => {
-            argon2::PasswordHash::new(value)
+            let hash = argon2::PasswordHash::new(value)
                 .ok()
                 .filter(|hash| hash.algorithm.as_str().starts_with("argon2"))
                 .ok_or("custom_password_hash.hash.value must be an argon2 PHC string ($argon2id$v=19$…)")?;
+            let param = |name: &str| hash.params.get_decimal(name).unwrap_or(0);
+            let (memory, passes, lanes) = (param("m"), param("t"), param("p"));
+            if memory > ARGON2_MAX_MEMORY_KIB || passes > ARGON2_MAX_PASSES || lanes > ARGON2_MAX_LANES {
+                return Err(format!(
+                    "custom_password_hash: argon2 with m={memory}, t={passes}, p={lanes} is above Roster's bound \
+                     (m at most {ARGON2_MAX_MEMORY_KIB}, t at most {ARGON2_MAX_PASSES}, p at most {ARGON2_MAX_LANES})"
+                ));
+            }
             if custom.utf8_password() {
                 return Ok(value.to_owned());
             }
         }
         "pbkdf2" => {
-            parse_pbkdf2(value)?;
+            let pbkdf2 = parse_pbkdf2(value)?;
+            let work = u64::from(pbkdf2.rounds).saturating_mul(pbkdf2.length.div_ceil(16) as u64);
+            if work > PBKDF2_MAX_WORK {
+                return Err(format!(
+                    "custom_password_hash: pbkdf2 with i={} and l={} is above Roster's bound (i × ⌈l/16⌉ at most \
+                     {PBKDF2_MAX_WORK})",
+                    pbkdf2.rounds, pbkdf2.length
+                ));
+            }
         }
         "ldap" => {
             parse_ldap(value)?;
@@ -705,6 +743,21 @@ mod tests {
         assert!(verify("abcdef", &stored).unwrap());
         assert!(verify("abzzzz", &stored).unwrap());
         assert!(!verify("ac", &stored).unwrap());
+        // A prefix salt of 72 bytes leaves the password no part in what bcrypt reads.
+        let filled = json!({"algorithm": "bcrypt", "hash": {"value": hash}, "salt": {"value": "s".repeat(72)}});
+        assert!(stored_form(&filled).unwrap_err().contains("any password would match"));
+    }
+
+    #[test]
+    fn costly_parameters_are_refused_at_import() {
+        let argon2 = "$argon2id$v=19$m=1048576,t=2,p=1$c29tZXNhbHQ$iWh06vD8Fy27wf9npn6FXWiCX4K6pW6Ue1Bnzz07Z8A";
+        let error = stored_form(&json!({"algorithm": "argon2", "hash": {"value": argon2}})).unwrap_err();
+        assert!(error.contains("above Roster's bound"), "{error}");
+        let pbkdf2 = "$pbkdf2-sha256$i=100000000,l=32$c2FsdA$YWJj";
+        let error = stored_form(&json!({"algorithm": "pbkdf2", "hash": {"value": pbkdf2}})).unwrap_err();
+        assert!(error.contains("above Roster's bound"), "{error}");
+        let django = "$pbkdf2-sha256$i=1200000,l=32$c2FsdA$YWJj";
+        assert!(stored_form(&json!({"algorithm": "pbkdf2", "hash": {"value": django}})).is_ok());
     }
 
     #[test]

@@ -6,47 +6,13 @@
 //! and OpenSSL's pbkdf2, RFC 7914's and OpenSSL's scrypt) and the examples of Auth0's page whose
 //! passwords are known.
 
-use std::time::Duration;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::logins::{App, DATABASE, application, assert_oauth_error, login};
-use crate::server::{Reply, Server};
-
-const BOUNDARY: &str = "roster-import-hashes-boundary";
-
-/// Imports `users` into the database connection and waits for the job to end. (The same request
-/// as `jobs.rs`'s private helper makes: that file is being changed by other work.)
-async fn import(server: &mut Server, users: &Value) -> Value {
-    let connection = server.get(&format!("/api/v2/connections?name={DATABASE}")).await.body[0]["id"].clone();
-    let connection = connection.as_str().unwrap();
-    let body = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"connection_id\"\r\n\r\n{connection}\r\n\
-         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"users\"; filename=\"users.json\"\r\n\
-         Content-Type: application/json\r\n\r\n{users}\r\n--{BOUNDARY}--\r\n"
-    );
-    let token = server.token().await;
-    let request = server
-        .http
-        .post(format!("{}/api/v2/jobs/users-imports", server.base))
-        .bearer_auth(token)
-        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
-        .body(body);
-    let reply = Reply::from(request.send().await.unwrap()).await;
-    assert_eq!(reply.status, 202, "{}", reply.text);
-    let id = reply.body["id"].as_str().unwrap().to_owned();
-    for _ in 0..1200 {
-        let job = server.get(&format!("/api/v2/jobs/{id}")).await;
-        assert_eq!(job.status, 200, "{}", job.text);
-        if matches!(job.body["status"].as_str(), Some("completed" | "failed")) {
-            return job.body;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("job {id} did not finish");
-}
+use crate::jobs::import;
+use crate::logins::{App, application, assert_oauth_error, login};
+use crate::server::Server;
 
 /// `$pbkdf2-<digest>$<params>$<salt "salt">$<hash>` with the hash given in hex.
 fn pbkdf2(digest: &str, params: &str, hash: &str) -> Value {
@@ -163,7 +129,7 @@ async fn each_kind_of_imported_hash_logs_in_with_its_password() {
     let records = records();
     let users: Vec<Value> =
         records.iter().map(|(name, hash, _)| json!({"email": email(name), "custom_password_hash": hash})).collect();
-    let job = import(&mut server, &Value::Array(users)).await;
+    let job = import(&mut server, &Value::Array(users), false).await;
     assert_eq!(job["status"], "completed", "{job}");
     assert_eq!(job["summary"]["inserted"], records.len(), "{job}");
     assert_eq!(job["summary"]["failed"], 0, "{job}");
@@ -222,7 +188,7 @@ async fn records_that_break_auth0s_rules_for_their_algorithm_fail_alone() {
         "hash": {"value": "900150983cd24fb0d6963f7d28e17f72"}, "iterations": 1}}));
     users.push(json!({"email": "good@example.com", "custom_password_hash": {"algorithm": "md5",
         "hash": {"value": "900150983cd24fb0d6963f7d28e17f72"}}}));
-    let job = import(&mut server, &Value::Array(users)).await;
+    let job = import(&mut server, &Value::Array(users), false).await;
     let total = refused.len() + 2;
     assert_eq!(job["summary"], json!({"failed": total - 1, "updated": 0, "inserted": 1, "total": total}), "{job}");
     let errors = server.get(&format!("/api/v2/jobs/{}/errors", job["id"].as_str().unwrap())).await;

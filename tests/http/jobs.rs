@@ -45,7 +45,8 @@ async fn connection_id(server: &mut Server) -> String {
     reply.body[0]["id"].as_str().unwrap().to_owned()
 }
 
-async fn import(server: &mut Server, users: &Value, upsert: bool) -> Value {
+/// Imports `users` into the database connection and waits for the job to end.
+pub(crate) async fn import(server: &mut Server, users: &Value, upsert: bool) -> Value {
     let id = connection_id(server).await;
     let upsert = upsert.to_string();
     let body = multipart(&[("connection_id", &id), ("upsert", &upsert)], Some(&users.to_string()));

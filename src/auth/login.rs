@@ -142,7 +142,9 @@ pub async fn check_password(
         return Err(OAuthError::invalid_grant(WRONG_CREDENTIALS));
     };
     let with_user = |kind| LogEvent { user_id: Some(credential.user_id.clone()), ..logged(kind) };
-    if credential.blocked_from_ip_at.is_some_and(|at| at > now - chrono::Duration::days(BLOCK_DAYS)) {
+    // Turning the connection's protection off also lifts the blocks it made.
+    let protected = brute_force_protected(connection);
+    if protected && credential.blocked_from_ip_at.is_some_and(|at| at > now - chrono::Duration::days(BLOCK_DAYS)) {
         app.store.log(failure(with_user(kind::FAILED_LOGIN), TOO_MANY_ATTEMPTS));
         return Err(OAuthError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", TOO_MANY_ATTEMPTS));
     }
@@ -156,7 +158,6 @@ pub async fn check_password(
         app.store.update_user(&credential.user_id, Some(&upgraded), |_| {}).await.map_err(anyhow::Error::from)?;
     }
     if !matches {
-        let protected = connection.options.get("brute_force_protection") != Some(&Value::Bool(false));
         if protected
             && app
                 .store
@@ -177,6 +178,12 @@ pub async fn check_password(
         return Err(OAuthError::new(StatusCode::UNAUTHORIZED, "unauthorized", "user is blocked"));
     }
     Ok(credential)
+}
+
+/// Whether a connection's brute-force protection is on (`options.brute_force_protection`, on
+/// unless set to false).
+pub fn brute_force_protected(connection: &Connection) -> bool {
+    connection.options.get("brute_force_protection") != Some(&Value::Bool(false))
 }
 
 /// What a completed login was granted, and by whom.

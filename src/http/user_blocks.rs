@@ -16,7 +16,7 @@ use super::authentication_methods::UserRef;
 use super::query::{Param, QueryString};
 use super::response;
 use crate::app::AppState;
-use crate::auth::login::BLOCK_DAYS;
+use crate::auth::login::{BLOCK_DAYS, brute_force_protected};
 use crate::domain::schema::Type;
 use crate::domain::time;
 use crate::error::{ApiError, ApiResult};
@@ -42,9 +42,21 @@ const CONSIDER: Param = Param::new(
 const IDENTIFIER: Param =
     Param::new("identifier", Type::String, "Should be any of a username, phone number, or email.");
 
-async fn blocks_response(app: &AppState, user_ids: &[String]) -> ApiResult<Response> {
+/// The blocks in force of `user_ids`. With `consider_brute_force_enablement`, those of
+/// connections whose protection is off are left out, as the spec says; logins ignore them too.
+async fn blocks_response(app: &AppState, user_ids: &[String], query: &QueryString) -> ApiResult<Response> {
     let since = time::now() - chrono::Duration::days(BLOCK_DAYS);
-    let blocks = app.store.ip_blocks(user_ids, &since).await?;
+    let mut blocks = app.store.ip_blocks(user_ids, &since).await?;
+    if query.boolean("consider_brute_force_enablement") == Some(true) {
+        let mut unprotected = std::collections::HashSet::new();
+        for name in blocks.iter().map(|b| b.connection.clone()).collect::<std::collections::HashSet<_>>() {
+            let connection = app.store.connection_by_name(&name).await?;
+            if connection.is_some_and(|c| !brute_force_protected(&c)) {
+                unprotected.insert(name);
+            }
+        }
+        blocks.retain(|b| !unprotected.contains(&b.connection));
+    }
     let blocked_for: Vec<_> =
         blocks.iter().map(|b| json!({"identifier": b.identifier, "ip": b.ip, "connection": b.connection})).collect();
     Ok(response::json(StatusCode::OK, &json!({ "blocked_for": blocked_for })))
@@ -62,9 +74,9 @@ async fn blocks_of_user(
     UserRef(id): UserRef,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    QueryString::parse(raw.as_deref(), &[CONSIDER])?;
+    let query = QueryString::parse(raw.as_deref(), &[CONSIDER])?;
     existing_user(&app, &id).await?;
-    blocks_response(&app, &[id]).await
+    blocks_response(&app, &[id], &query).await
 }
 
 async fn unblock_user(State(app): State<AppState>, UserRef(id): UserRef) -> ApiResult<Response> {
@@ -73,23 +85,25 @@ async fn unblock_user(State(app): State<AppState>, UserRef(id): UserRef) -> ApiR
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 
-fn identifier(raw: Option<&str>, params: &'static [Param]) -> ApiResult<String> {
+/// The query and its required `identifier`.
+fn identifier(raw: Option<&str>, params: &'static [Param]) -> ApiResult<(QueryString, String)> {
     let query = QueryString::parse(raw, params)?;
-    query.text("identifier").map(str::to_owned).ok_or_else(|| {
+    let identifier = query.text("identifier").map(str::to_owned).ok_or_else(|| {
         ApiError::invalid_query(
             "Query validation error: 'Missing required property: identifier' on property identifier.",
         )
-    })
+    })?;
+    Ok((query, identifier))
 }
 
 async fn blocks_by_identifier(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
-    let identifier = identifier(raw.as_deref(), &[IDENTIFIER, CONSIDER])?;
+    let (query, identifier) = identifier(raw.as_deref(), &[IDENTIFIER, CONSIDER])?;
     let user_ids = app.store.users_by_identifier(&identifier).await?;
-    blocks_response(&app, &user_ids).await
+    blocks_response(&app, &user_ids, &query).await
 }
 
 async fn unblock_identifier(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
-    let identifier = identifier(raw.as_deref(), &[IDENTIFIER])?;
+    let (_, identifier) = identifier(raw.as_deref(), &[IDENTIFIER])?;
     let user_ids = app.store.users_by_identifier(&identifier).await?;
     app.store.unblock(&user_ids).await?;
     Ok(response::empty(StatusCode::NO_CONTENT))

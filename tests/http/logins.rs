@@ -287,6 +287,25 @@ async fn brute_force_protection_blocks_a_user_from_one_ip_until_unblocked() {
     assert_eq!(changed.status, 200, "{}", changed.text);
     assert_eq!(server.get(&blocks_path).await.body, json!({"blocked_for": []}));
     assert_eq!(login_from(&server, &app, "cy@example.com", "N3w-Passw0rd!", "10.0.0.4").await.status, 200);
+
+    // Turning the connection's protection off lifts its blocks: logins pass, and the listing
+    // that considers it is empty (the one that does not still shows the block).
+    for _ in 0..10 {
+        login_from(&server, &app, "cy@example.com", "wrong", "10.0.0.5").await;
+    }
+    assert_eq!(login_from(&server, &app, "cy@example.com", "N3w-Passw0rd!", "10.0.0.5").await.status, 429);
+    let considering = format!("{blocks_path}?consider_brute_force_enablement=true");
+    assert_eq!(server.get(&considering).await.body["blocked_for"].as_array().unwrap().len(), 1);
+    let database = server.get(&format!("/api/v2/connections?name={DATABASE}")).await.body[0].clone();
+    let mut options = database["options"].clone();
+    options["brute_force_protection"] = json!(false);
+    let path = format!("/api/v2/connections/{}", text(&database["id"]));
+    assert_eq!(server.patch(&path, json!({"options": options})).await.status, 200);
+    assert_eq!(server.get(&considering).await.body, json!({"blocked_for": []}));
+    let by_identifier = "/api/v2/user-blocks?identifier=cy%40example.com&consider_brute_force_enablement=true";
+    assert_eq!(server.get(by_identifier).await.body, json!({"blocked_for": []}));
+    assert_eq!(server.get(&blocks_path).await.body["blocked_for"].as_array().unwrap().len(), 1);
+    assert_eq!(login_from(&server, &app, "cy@example.com", "N3w-Passw0rd!", "10.0.0.5").await.status, 200);
 }
 
 #[tokio::test]

@@ -244,6 +244,13 @@ for store in "${STORES[@]}"; do
       r="$(BENCH_CREATED="$r_created" rate "$base/api/v2/users" "$auth" delete.lua "$quarter")" || exit 1
       row "DELETE /users/{id}" "$c" "$r"
     fi
+    # Counted before the mixed run, whose creates would otherwise be taken for deletes undone.
+    users_line=""
+    if wanted post && wanted delete; then
+      left="$(curl -sf "$base/api/v2/users?per_page=1&include_totals=true" -H "$auth" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')"
+      users_line="(roster's users: $created created by POST, $(( USERS + created - left )) deleted by DELETE, $left left)"
+    fi
     if wanted mixed; then
       c="$(mixed "$ceiling" "" "$TMP/mixed-ceiling-$store")" || exit 1
       r="$(mixed "$base" "$auth" "$TMP/mixed-roster-$store")" || exit 1
@@ -251,10 +258,8 @@ for store in "${STORES[@]}"; do
       printf '(POST while GET runs: ceiling %.0f req/s, roster %.0f req/s)\n' "$(cut -d' ' -f4 <<<"$c")" \
         "$(cut -d' ' -f4 <<<"$r")"
     fi
-    if wanted post && wanted delete; then
-      left="$(curl -sf "$base/api/v2/users?per_page=1&include_totals=true" -H "$auth" \
-        | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')"
-      echo "(roster's users: $created created by POST, $(( USERS + created - left )) deleted by DELETE, $left left)"
+    if [ -n "${users_line:-}" ]; then
+      echo "$users_line"
     fi
   done
   stop "$roster_pid"

@@ -75,10 +75,10 @@ pub const STRATEGIES: &[&str] = &[
 ];
 
 const NAME_DESCRIPTION: &str = "The name of the connection. Must start and end with an alphanumeric character and can only contain alphanumeric characters and '-'. Max length 128";
-const NAME_PATTERN: &str = "^[a-zA-Z0-9](-[a-zA-Z0-9]|[a-zA-Z0-9])*$";
+pub const NAME_PATTERN: &str = "^[a-zA-Z0-9](-[a-zA-Z0-9]|[a-zA-Z0-9])*$";
 
 /// `^[a-zA-Z0-9](-[a-zA-Z0-9]|[a-zA-Z0-9])*$`: alphanumerics, single dashes between them.
-fn is_connection_name(name: &str) -> bool {
+pub fn is_connection_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     !bytes.is_empty()
         && bytes[0].is_ascii_alphanumeric()

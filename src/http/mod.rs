@@ -37,6 +37,7 @@ pub mod pagination;
 pub mod query;
 mod resource_servers;
 pub mod response;
+mod risk_assessments;
 mod roles;
 mod sessions;
 mod signup;
@@ -66,6 +67,7 @@ const IMPLEMENTED: &[&[(&str, &str)]] = &[
     client_grants::IMPLEMENTED,
     authentication_methods::IMPLEMENTED,
     multifactor::IMPLEMENTED,
+    risk_assessments::IMPLEMENTED,
     sessions::IMPLEMENTED,
     user_blocks::IMPLEMENTED,
     logs::IMPLEMENTED,
@@ -96,6 +98,7 @@ pub fn router(app: AppState, ops: Router) -> Router {
         .merge(client_grants::router())
         .merge(authentication_methods::router())
         .merge(multifactor::router())
+        .merge(risk_assessments::router())
         .merge(sessions::router())
         .merge(user_blocks::router())
         .merge(logs::router())

@@ -489,7 +489,9 @@ mod replay {
         const CHECKPOINT_ITEMS: &str = "authenticators";
 
         fn compares(&self, path: &str) -> bool {
-            ["/authentication-methods", "/enrollments", "/recovery-code-regeneration"].iter().any(|p| path.contains(p))
+            ["/authentication-methods", "/enrollments", "/recovery-code-regeneration", "/risk-assessments"]
+                .iter()
+                .any(|p| path.contains(p))
         }
 
         /// Creation times and recovery codes cannot match; each must be well formed. A phone's
@@ -549,6 +551,43 @@ mod replay {
     async fn recovery_code_go_auth0() {
         assert_eq!(crate::replay::replay("go-auth0/TestUserManager_RegenerateRecoveryCode.yaml", &Mfa).await, 1);
     }
+
+    #[tokio::test]
+    async fn clear_risk_assessments_go_auth0() {
+        let recording = "go-auth0/TestUserManager_ClearRiskAssessmentAssessors.yaml";
+        assert_eq!(crate::replay::replay(recording, &Mfa).await, 1);
+    }
+}
+
+/// Roster runs no risk assessment: clearing checks the body and the user, and answers 204.
+#[tokio::test]
+async fn clearing_risk_assessments_checks_its_body() {
+    let mut server = Server::start().await;
+    let user = server.create_user("risk@example.com").await;
+    let path = format!("{}/risk-assessments/clear", user_path(&user));
+    let body = json!({"connection": "Username-Password-Authentication", "assessors": ["new-device"]});
+    let reply = server.post(&path, body.clone()).await;
+    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (204, ""));
+    for (bad, message) in [
+        (json!({"connection": "Username-Password-Authentication"}), "Missing required property: assessors"),
+        (
+            json!({"connection": "Username-Password-Authentication", "assessors": ["old-device"]}),
+            "No enum match for: \"old-device\"' on property assessors[0]",
+        ),
+        (
+            json!({"connection": "Username-Password-Authentication", "assessors": []}),
+            "Array is too short (0), minimum 1",
+        ),
+    ] {
+        let reply = server.post(&path, bad).await;
+        assert_eq!(reply.status, 400, "{}", reply.text);
+        assert!(reply.body["message"].as_str().unwrap().contains(message), "{}", reply.text);
+    }
+    server.post("/api/v2/users/auth0%7Cnobody/risk-assessments/clear", body).await.assert_error(
+        404,
+        Some("inexistent_user"),
+        "The user does not exist.",
+    );
 }
 
 #[tokio::test]

@@ -95,6 +95,8 @@ await test("users.regenerateRecoveryCode; users.multifactor actions", ["user"], 
   eq(last().status, 204, "invalidate status");
   await client.users.multifactor.deleteProvider(state.user, "google-authenticator");
   eq(last().status, 204, "deleteProvider status");
+  await client.users.riskAssessments.clear(state.user, { connection: CONNECTION, assessors: ["new-device"] });
+  eq(last().status, 204, "riskAssessments.clear status");
 });
 
 finish();

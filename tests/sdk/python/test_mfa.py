@@ -141,13 +141,15 @@ def _():
     eq(len(codes), 1, "one recovery code listed")
 
 
-@test("users.multifactor: invalidate_remember_browser, delete_provider", needs=("methods",))
+@test("users.multifactor: invalidate_remember_browser, delete_provider; users.risk_assessments.clear", needs=("methods",))
 def _():
     c, user = STATE["client"], STATE["user"]
     c.users.multifactor.invalidate_remember_browser(user)
     eq(rec.last().status_code, 204, "invalidate status")
     c.users.multifactor.delete_provider(user, "duo")
     eq(rec.last().status_code, 204, "delete provider status")
+    c.users.risk_assessments.clear(user, connection=CONNECTION, assessors=["new-device"])
+    eq(rec.last().status_code, 204, "risk assessments clear status")
 
 
 @test("users.authenticators.delete_all / authentication_methods.delete_all: nothing left, no MFA",

@@ -572,9 +572,21 @@ pub fn period_of(text: &str) -> Option<(String, String)> {
         }
         _ => {
             // A full timestamp: the period is that instant (to the millisecond given).
-            let instant = time::parse(text)?;
-            let formatted = time::format(&instant);
-            return Some((formatted.clone(), formatted));
+            if let Some(instant) = time::parse(text) {
+                let formatted = time::format(&instant);
+                return Some((formatted.clone(), formatted));
+            }
+            // Without a zone (Auth0's log search examples write `2019-01-01T01:00:00`): UTC, and
+            // the period of the last unit given, as for dates.
+            let (format, length) = match text.matches(':').count() {
+                _ if text.contains('.') => ("%Y-%m-%dT%H:%M:%S%.f", chrono::Duration::milliseconds(1)),
+                2 => ("%Y-%m-%dT%H:%M:%S", chrono::Duration::seconds(1)),
+                1 => ("%Y-%m-%dT%H:%M", chrono::Duration::minutes(1)),
+                _ => return None,
+            };
+            let start = Utc.from_utc_datetime(&chrono::NaiveDateTime::parse_from_str(text, format).ok()?);
+            let end = start + length - chrono::Duration::milliseconds(1);
+            return Some((time::format(&start), time::format(&end)));
         }
     };
     let _ = start.year();
@@ -752,5 +764,12 @@ mod tests {
         );
         assert_eq!(period_of("2024-13"), None);
         assert_eq!(period_of("24-01-01"), None);
+        // Without a zone: UTC, the period of the last unit given.
+        let pair = |a: &str, b: &str| Some((a.to_owned(), b.to_owned()));
+        assert_eq!(period_of("2019-01-01T12:23:45"), pair("2019-01-01T12:23:45.000Z", "2019-01-01T12:23:45.999Z"));
+        assert_eq!(period_of("2019-01-01T01:00"), pair("2019-01-01T01:00:00.000Z", "2019-01-01T01:00:59.999Z"));
+        assert_eq!(period_of("2019-01-01T01:00:00.5"), pair("2019-01-01T01:00:00.500Z", "2019-01-01T01:00:00.500Z"));
+        assert_eq!(period_of("2019-01-01T25:00"), None);
+        assert_eq!(period_of("2019-01-01T01"), None);
     }
 }

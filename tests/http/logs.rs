@@ -189,6 +189,8 @@ async fn search_by_fields_dates_and_bare_terms() {
     assert_eq!(count(&search(&format!("q={}", q("date:[2024-01-01 TO 2024-01-31]"))).await), 3);
     assert_eq!(count(&search(&format!("q={}", q("date:2024-02"))).await), 2);
     assert_eq!(count(&search(&format!("q={}", q("date:{2024-01-01T00:00:00.000Z TO *]"))).await), 4);
+    // Auth0's log search examples give times without a zone: UTC.
+    assert_eq!(count(&search(&format!("q={}", q("date:[2024-01-01T00:00:00 TO 2024-01-31T12:00}"))).await), 3);
     assert_eq!(count(&search(&format!("q={}", q("user_name:auth0.a*"))).await), 3);
     assert_eq!(count(&search(&format!("q={}", q("description:\"event 1\""))).await), 2);
     assert_eq!(count(&search(&format!("q={}", q("_exists_:user_id"))).await), 5);

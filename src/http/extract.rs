@@ -7,6 +7,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use serde_json::Value;
 
+use super::tenants::PathPrefix;
 use crate::domain::ids;
 use crate::error::ApiError;
 
@@ -98,5 +99,22 @@ impl<S: Send + Sync> FromRequestParts<S> for UserIdPath {
             )));
         }
         Ok(Self(id))
+    }
+}
+
+/// Where the client reached this tenant (for URLs an answer gives: an export's `location`, the
+/// logs' `Link`): the scheme a proxy names (`X-Forwarded-Proto`), the `Host`, and the path
+/// prefix of a tenant reached by one.
+pub struct BaseUrl(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let headers = &parts.headers;
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+        let scheme = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
+        let prefix = parts.extensions.get::<PathPrefix>().map_or("", |prefix| prefix.0.as_str());
+        Ok(Self(format!("{scheme}://{host}{prefix}")))
     }
 }

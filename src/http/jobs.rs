@@ -4,16 +4,14 @@
 //! the job runner's (`crate::jobs`).
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
-use super::extract::JsonBody;
+use super::extract::{BaseUrl, JsonBody};
 use super::response;
-use super::tenants::PathPrefix;
 use crate::app::AppState;
 use crate::domain::schema::is_email;
 use crate::domain::time;
@@ -85,22 +83,6 @@ fn flag(name: &str, text: &str) -> ApiResult<bool> {
         other => Err(ApiError::invalid_body(format!(
             "Payload validation error: 'Expected type boolean but found type string' on property {name}: {other}"
         ))),
-    }
-}
-
-/// Where the client reached this tenant (for an export's `location`): the scheme a proxy names
-/// (`X-Forwarded-Proto`), the `Host`, and the path prefix of a tenant reached by one.
-struct BaseUrl(String);
-
-impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let headers = &parts.headers;
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-        let scheme = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
-        let prefix = parts.extensions.get::<PathPrefix>().map_or("", |prefix| prefix.0.as_str());
-        Ok(Self(format!("{scheme}://{host}{prefix}")))
     }
 }
 

@@ -7,12 +7,12 @@
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
-use super::extract::UserIdPath;
+use super::extract::{BaseUrl, UserIdPath};
 use super::pagination::DEFAULT_PER_PAGE;
 use super::query::{Param, QueryString};
 use super::response;
@@ -148,15 +148,27 @@ fn projection(query: &QueryString) -> impl Fn(Value) -> Value + use<> {
     }
 }
 
-async fn list_logs(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+async fn list_logs(
+    State(app): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
     let query = QueryString::parse(raw.as_deref(), LIST_LOGS_PARAMS)?;
     let project = projection(&query);
-    // A checkpoint: every other parameter is ignored, as Auth0 documents.
+    // A checkpoint: every other parameter is ignored, as Auth0 documents. The `Link` header's
+    // `next` continues after the last event given, or is this URL again when none was: Auth0's
+    // log exporters follow it.
     if let Some(from) = query.text("from") {
         let take = query.integer("take").map_or(DEFAULT_PER_PAGE, |n| n as u64);
         let window = LogWindow::After { from: from.to_owned(), take };
         let (events, _) = app.store.search_logs(&window, false).await?;
-        return Ok(response::json(StatusCode::OK, &events));
+        let last = events.last().and_then(|event| event["log_id"].as_str()).unwrap_or(from);
+        let next = serde_urlencoded::to_string([("from", last), ("take", &take.to_string())]).unwrap_or_default();
+        let mut answer = response::json(StatusCode::OK, &events);
+        if let Ok(link) = HeaderValue::from_str(&format!("<{base}/api/v2/logs?{next}>; rel=\"next\"")) {
+            answer.headers_mut().insert(header::LINK, link);
+        }
+        return Ok(answer);
     }
     let (name, q) = match (query.text("q"), query.text("search")) {
         (Some(q), _) => ("q", Some(q)),

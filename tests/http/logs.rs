@@ -225,6 +225,15 @@ async fn checkpoint_walks_in_log_id_order() {
     let listed: Vec<&str> = rest.body.as_array().unwrap().iter().map(|e| e["log_id"].as_str().unwrap()).collect();
     assert_eq!(listed, [ids[3].as_str(), ids[4].as_str()]);
     assert_eq!(server.get(&format!("/api/v2/logs?from={}", ids[4])).await.body, json!([]));
+    // The `Link` header's `next` continues after the last event given, or repeats the
+    // checkpoint when none was (Auth0's "Retrieve log events using the Management API").
+    let token = server.token().await;
+    for (from, next) in [(&ids[0], &ids[2]), (&ids[4], &ids[4])] {
+        let url = format!("{}/api/v2/logs?from={from}&take=2", server.base);
+        let response = server.http.get(&url).bearer_auth(&token).send().await.unwrap();
+        let link = response.headers().get("link").map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(link, Some(format!("<{}/api/v2/logs?from={next}&take=2>; rel=\"next\"", server.base)));
+    }
     server.get(&format!("/api/v2/logs?from={}&take=101", ids[0])).await.assert_error(
         400,
         Some("invalid_query_string"),

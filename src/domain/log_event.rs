@@ -126,11 +126,17 @@ impl LogEvent {
             scope: &self.scope,
             strategy: &self.strategy,
             strategy_type: &self.strategy_type,
-            is_mobile: false,
+            is_mobile: self.user_agent.as_deref().is_some_and(is_mobile),
             location_info: None,
         };
         serde_json::to_string(&rendered).expect("a log event renders")
     }
+}
+
+/// Whether a user agent is a phone's or a tablet's: browsers name themselves `Mobi…` there
+/// (MDN's advice for telling them apart), and Apple's and Android's apps name the system.
+fn is_mobile(user_agent: &str) -> bool {
+    ["Mobi", "iPhone", "iPad", "Android"].iter().any(|mark| user_agent.contains(mark))
 }
 
 /// A token's scopes as the JSON array a Management API event lists in
@@ -222,6 +228,19 @@ mod tests {
         assert!(first.bytes().all(|b| b.is_ascii_digit()));
         assert!(first.starts_with("90020230602105801495"));
         assert!(second > first);
+    }
+
+    #[test]
+    fn mobile_user_agents_are_marked() {
+        let render = |agent: &str| {
+            let event = LogEvent { user_agent: Some(agent.to_owned()), ..LogEvent::new(kind::SUCCESS_LOGIN) };
+            serde_json::from_str::<serde_json::Value>(&event.render()).unwrap()["isMobile"].clone()
+        };
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
+        assert_eq!(render(iphone), true);
+        assert_eq!(render("Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36"), true);
+        assert_eq!(render("Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36"), false);
+        assert_eq!(render("Go-Auth0/latest"), false);
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct TokenRequest {
     pub ip: String,
     pub forwarded_for: Option<String>,
     pub user_agent: Option<String>,
+    /// The `Host` the request named: the tenant's domain, as its log events say (`hostname`).
+    pub host: Option<String>,
 }
 
 impl TokenRequest {
@@ -57,6 +59,10 @@ impl TokenRequest {
     /// else the `client_id` it names).
     pub fn log_event(&self, kind: &'static str, client: Option<&ClientRecord>) -> LogEvent {
         let mut event = LogEvent::new(kind);
+        // Auth0's events give a description, empty for a success (recorded `seccft`, `ss`), and
+        // the tenant's domain as `hostname`; failures put their reason in the description.
+        event.description = Some(String::new());
+        event.hostname = self.host.clone();
         event.ip = Some(self.ip.clone());
         event.user_agent = self.user_agent.clone();
         event.client_id = client.map(|c| c.client_id.clone()).or_else(|| self.client_id.clone());

@@ -72,6 +72,7 @@ pub(super) async fn token_request(request: Request) -> Result<TokenRequest, OAut
         ip: peer.unwrap_or_else(|| "0.0.0.0".to_owned()),
         forwarded_for: header_text("auth0-forwarded-for"),
         user_agent: header_text("user-agent"),
+        host: header_text("host"),
     };
     if let Some((id, secret)) = basic_credentials(&headers) {
         request.client_id.get_or_insert(id);

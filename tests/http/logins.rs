@@ -146,6 +146,11 @@ async fn password_login_issues_tokens_and_stamps_the_profile() {
     let found = server.get("/api/v2/users?q=logins_count%3A%5B1%20TO%20*%5D&search_engine=v3").await;
     assert_eq!(found.body.as_array().unwrap().len(), 1, "{}", found.text);
     assert_eq!(logged(&server, "s", &user_id).await, 1);
+    // A success names the tenant's host, with an empty description, as Auth0's events do.
+    let events = server.get(&format!("/api/v2/users/{}/logs", encode(&user_id))).await.body;
+    let success = events.as_array().unwrap().iter().find(|e| e["type"] == "s").expect("an s event").clone();
+    let host = server.base.trim_start_matches("http://");
+    assert_eq!((success["hostname"].clone(), success["description"].clone()), (json!(host), json!("")));
 
     // The same login through the tenant's default directory (grant_type=password).
     let reply = token(

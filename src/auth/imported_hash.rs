@@ -142,6 +142,12 @@ impl Custom {
         })
     }
 
+    /// hmac's `hash.key` bytes (its `encoding` utf8 by default).
+    fn key_bytes(&self) -> Result<Vec<u8>, String> {
+        let key = self.hash.key.as_ref().ok_or("custom_password_hash.hash.key is required for hmac")?;
+        decode(&key.value, key.encoding.as_deref().unwrap_or("utf8"), "hash.key")
+    }
+
     /// `hash.value`'s bytes for the algorithms whose `hash.encoding` is hex (the default) or base64.
     fn hash_bytes(&self) -> Result<Vec<u8>, String> {
         decode(&self.hash.value, self.hash.encoding.as_deref().unwrap_or("hex"), "hash")
@@ -285,8 +291,7 @@ pub fn stored_form(custom: &Value) -> Result<String, String> {
             let digest =
                 custom.hash.digest.as_deref().ok_or("custom_password_hash.hash.digest is required for hmac")?;
             hmac_bytes(digest, b"", b"")?;
-            let key = custom.hash.key.as_ref().ok_or("custom_password_hash.hash.key is required for hmac")?;
-            decode(&key.value, key.encoding.as_deref().unwrap_or("utf8"), "hash.key")?;
+            custom.key_bytes()?;
             custom.hash_bytes()?;
         }
         "scrypt" => {
@@ -347,8 +352,7 @@ pub fn verify(password: &str, stored: &str) -> anyhow::Result<bool> {
             return Ok(out.ct_eq(&expected).into());
         }
         "hmac" => {
-            let key = custom.hash.key.as_ref().ok_or_else(|| anyhow::anyhow!("hmac without key"))?;
-            let key = decode(&key.value, key.encoding.as_deref().unwrap_or("utf8"), "hash.key").map_err(fail)?;
+            let key = custom.key_bytes().map_err(fail)?;
             let data = custom.salted(pw).map_err(fail)?;
             hmac_bytes(custom.hash.digest.as_deref().unwrap_or_default(), &key, &data).map_err(fail)?
         }

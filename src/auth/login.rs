@@ -307,8 +307,8 @@ fn check_mfa_token(app: &App, client: &ClientRecord, token: &str) -> Result<Chal
     })
 }
 
-/// Whether `otp` is the current code (or the one before or after) of one of `secrets`.
-/// Of the user's TOTP methods (id, secret), the id of the one `otp` is the current code of.
+/// Of the user's TOTP methods (id, secret), the id of the one whose current code (or the one
+/// before or after) `otp` is.
 pub(crate) fn totp_match<'a>(methods: &'a [(String, String)], otp: &str) -> Option<&'a str> {
     methods.iter().find_map(|(id, secret)| {
         let secret = totp_rs::Secret::try_from_base32(secret).ok()?;

@@ -397,6 +397,12 @@ pub enum Refusal {
 /// How many methods of one type a user may have.
 pub const MAX_PER_TYPE: usize = 20;
 
+/// Whether the user has a passkey, which keeps `PUT` and `DELETE` of all their methods from
+/// touching any (the spec's 403 for both).
+pub fn has_passkey(methods: &[AuthenticationMethod]) -> bool {
+    methods.iter().any(|method| method.kind == "passkey")
+}
+
 /// Checks `new` against the user's `existing` methods.
 pub fn admit(existing: &[AuthenticationMethod], new: &AuthenticationMethod) -> Result<(), Refusal> {
     let is_credential = |kind: &str| matches!(kind, "webauthn-roaming" | "passkey");

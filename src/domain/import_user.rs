@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::api_operation;
 use super::authentication_method::{self as methods, NewMethod};
 use super::connection::{Connection, ConnectionKind};
 use super::create_user::new_user;
@@ -72,13 +73,11 @@ pub fn failure(record: &Value, errors: &[RecordError]) -> Value {
     json!({"user": user, "errors": errors.iter().map(RecordError::to_json).collect::<Vec<_>>()})
 }
 
-const REDACTED: &str = "*****";
-
 fn redact_secrets(record: &mut Value) {
     let Value::Object(fields) = record else { return };
     let redact = |value: Option<&mut Value>| {
         if let Some(value) = value {
-            *value = json!(REDACTED);
+            *value = json!(api_operation::MASK);
         }
     };
     if let Some(hash) = fields.get_mut("custom_password_hash").and_then(|custom| custom.get_mut("hash")) {

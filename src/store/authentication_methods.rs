@@ -129,6 +129,13 @@ async fn refresh_multifactor(
     Ok(())
 }
 
+/// Writes a stored method's attributes back (its `document`).
+async fn write_attributes(conn: &mut Conn<'_>, method: &AuthenticationMethod) -> Result<(), DbError> {
+    let update = "UPDATE authentication_methods SET document = $1 WHERE id = $2";
+    conn.execute(update, args![Bound::json(&method.attributes), &method.id]).await?;
+    Ok(())
+}
+
 impl Store {
     /// A page of the user's methods in creation order; `UserNotFound`.
     pub async fn authentication_methods(
@@ -195,7 +202,7 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 let (multifactor, existing) = methods_of(&mut conn, &user_id, true).await?;
-                if existing.iter().any(|m| m.kind == "passkey") {
+                if rules::has_passkey(&existing) {
                     return Err(MethodError::HasPasskey);
                 }
                 let mut admitted: Vec<AuthenticationMethod> = Vec::with_capacity(methods.len());
@@ -225,11 +232,7 @@ impl Store {
                 let (multifactor, methods) = methods_of(&mut conn, &user_id, true).await?;
                 let mut method = methods.into_iter().find(|m| m.id == id).ok_or(MethodError::MethodNotFound)?;
                 method.attributes.extend(attributes);
-                conn.execute(
-                    "UPDATE authentication_methods SET document = $1 WHERE id = $2",
-                    args![Bound::json(&method.attributes), &id],
-                )
-                .await?;
+                write_attributes(&mut conn, &method).await?;
                 refresh_multifactor(&mut conn, &user_id, multifactor, &at).await?;
                 Ok(method)
             }))
@@ -246,8 +249,7 @@ impl Store {
                     return Ok(());
                 };
                 method.used_at(&at);
-                let update = "UPDATE authentication_methods SET document = $1 WHERE id = $2";
-                conn.execute(update, args![Bound::json(&method.attributes), &id]).await?;
+                write_attributes(&mut conn, &method).await?;
                 Ok(())
             }))
             .await
@@ -288,7 +290,7 @@ impl Store {
         self.db
             .write(job!(|conn| {
                 let (multifactor, existing) = methods_of(&mut conn, &user_id, true).await?;
-                if passkeys == IfPasskey::Refuse && existing.iter().any(|m| m.kind == "passkey") {
+                if passkeys == IfPasskey::Refuse && rules::has_passkey(&existing) {
                     return Err(MethodError::HasPasskey);
                 }
                 conn.execute(
